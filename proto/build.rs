@@ -1,0 +1,31 @@
+//! Compiles `chat/v1/*.proto` with the protoc that ships in `protoc-bin-vendored`, so a
+//! build needs no system protoc. A `PROTOC` already set in the environment wins.
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if std::env::var_os("PROTOC").is_none() {
+        let protoc = protoc_bin_vendored::protoc_bin_path()?;
+        unsafe_set_protoc(protoc);
+    }
+    let protos = [
+        "chat/v1/auth.proto",
+        "chat/v1/rooms.proto",
+        "chat/v1/events.proto",
+    ];
+    for proto in protos {
+        println!("cargo:rerun-if-changed={proto}");
+    }
+    tonic_prost_build::configure()
+        .build_server(true)
+        .build_client(true)
+        .compile_protos(&protos, &["."])?;
+    Ok(())
+}
+
+fn unsafe_set_protoc(path: std::path::PathBuf) {
+    // `set_var` is unsafe in edition 2024 because other threads may read the environment;
+    // a build script has no other threads.
+    #[allow(unsafe_code)]
+    unsafe {
+        std::env::set_var("PROTOC", path);
+    }
+}

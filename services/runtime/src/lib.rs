@@ -1,0 +1,13 @@
+//! What every chat service shares: a typed configuration read from the environment,
+//! structured logs and OpenTelemetry traces, trace context across gRPC, graceful
+//! shutdown, health and Prometheus metrics over HTTP, database setup with migrations,
+//! the rich gRPC error model, and access-token verification.
+
+pub mod config;
+pub mod database;
+pub mod grpc_trace;
+pub mod ops;
+pub mod shutdown;
+pub mod status;
+pub mod telemetry;
+pub mod token;

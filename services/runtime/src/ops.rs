@@ -1,0 +1,147 @@
+//! Health probes and Prometheus metrics over HTTP, following Kubernetes conventions:
+//! `/healthz` answers while the process is alive, `/readyz` only while its dependencies
+//! answer and it is not draining, `/metrics` in the Prometheus text format.
+
+use std::sync::Arc;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use futures::future::BoxFuture;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use serde_json::{Map, Value, json};
+use tokio_util::sync::CancellationToken;
+
+/// One dependency check run by `/readyz`.
+pub type Check = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+
+/// What `/readyz` reports: each named dependency check, and whether the process drains.
+#[derive(Clone, Default)]
+pub struct Readiness {
+    checks: Vec<(&'static str, Check)>,
+    draining: Arc<AtomicBool>,
+}
+
+impl Readiness {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a dependency check; it must answer within two seconds.
+    pub fn with_check<F, Fut>(mut self, name: &'static str, check: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        self.checks
+            .push((name, Arc::new(move || Box::pin(check()))));
+        self
+    }
+
+    /// From now on `/readyz` answers 503, so load balancers stop sending new work.
+    pub fn set_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+
+    /// Runs every check; `Ok` when all pass and the process is not draining.
+    pub async fn report(&self) -> (bool, Value) {
+        let mut results = Map::new();
+        let mut ready = !self.is_draining();
+        for (name, check) in &self.checks {
+            let outcome = tokio::time::timeout(Duration::from_secs(2), check()).await;
+            let value = match outcome {
+                Ok(Ok(())) => Value::from("ok"),
+                Ok(Err(err)) => {
+                    ready = false;
+                    Value::from(err)
+                }
+                Err(_) => {
+                    ready = false;
+                    Value::from("timed out")
+                }
+            };
+            results.insert((*name).to_owned(), value);
+        }
+        let status = if self.is_draining() {
+            "draining"
+        } else if ready {
+            "ready"
+        } else {
+            "not_ready"
+        };
+        (ready, json!({ "status": status, "checks": results }))
+    }
+}
+
+/// The process-wide Prometheus recorder, installed on first use. Histograms ending in
+/// `_seconds` get buckets suited to request latencies.
+pub fn metrics_handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let builder = PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                Matcher::Suffix("_seconds".to_owned()),
+                &[
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                    10.0,
+                ],
+            )
+            .expect("bucket list is not empty");
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        // A second recorder (several services in one test process) keeps the first.
+        let _ = metrics::set_global_recorder(recorder);
+        handle
+    })
+}
+
+/// `/healthz`, `/readyz` and `/metrics`.
+pub fn router(readiness: Readiness) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(prometheus_metrics))
+        .with_state(readiness)
+}
+
+async fn healthz() -> impl IntoResponse {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn readyz(State(readiness): State<Readiness>) -> impl IntoResponse {
+    let (ready, body) = readiness.report().await;
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body))
+}
+
+async fn prometheus_metrics() -> impl IntoResponse {
+    (
+        [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        metrics_handle().render(),
+    )
+}
+
+/// Serves `router` on `listener` until `shutdown` is cancelled.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}

@@ -10,6 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "chat/v1/auth.proto",
         "chat/v1/rooms.proto",
         "chat/v1/events.proto",
+        "chat/v1/history.proto",
     ];
     for proto in protos {
         println!("cargo:rerun-if-changed={proto}");

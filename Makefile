@@ -1,0 +1,43 @@
+# Every target is one thing CI also does. See README.md.
+SHELL := /bin/bash
+CARGO ?= cargo
+PORT ?= 8080
+NEXTEST := $(shell command -v cargo-nextest 2>/dev/null)
+
+.PHONY: all build lint fmt test run bench clean-test-databases
+
+all: build
+
+## build: debug build of every service
+build:
+	$(CARGO) build --workspace --bins
+
+## lint: formatting, clippy with warnings as errors, shell scripts
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+## fmt: format the code
+fmt:
+	$(CARGO) fmt --all
+
+## test: every unit, integration and end-to-end test against the local PostgreSQL, Redis and RabbitMQ
+test:
+ifneq ($(NEXTEST),)
+	$(CARGO) nextest run --workspace --locked --no-fail-fast --test-threads 6
+	$(CARGO) test --workspace --locked --doc
+else
+	$(CARGO) test --workspace --locked --no-fail-fast
+endif
+
+## run: the whole stack on this machine, public API at http://127.0.0.1:$(PORT)
+run:
+	PORT=$(PORT) deploy/local/run.sh
+
+## bench: benchmarks that print figures (release build)
+bench:
+	deploy/local/bench.sh
+
+## clean-test-databases: drop the databases integration tests left behind
+clean-test-databases:
+	deploy/local/clean-test-databases.sh

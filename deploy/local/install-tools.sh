@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what the build and the tests need beyond the Rust toolchain, from Debian's
+# packages. Safe to run again; installs nothing that is already there.
+set -euo pipefail
+
+need=()
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v psql >/dev/null || need+=(postgresql-client)
+
+if [ ${#need[@]} -gt 0 ]; then
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  echo "installing ${need[*]}"
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # Debian's package starts a default nginx on port 80; the project runs its own.
+  "${sudo_cmd[@]}" service nginx stop >/dev/null 2>&1 || "${sudo_cmd[@]}" nginx -s stop >/dev/null 2>&1 || true
+fi

@@ -90,11 +90,14 @@ pub fn server_span<B>(request: &http::Request<B>) -> tracing::Span {
     span
 }
 
-/// A tower layer that gives every gRPC request a server span (see [`server_span`]).
-pub fn server_layer() -> tower_http::trace::TraceLayer<
+/// The layer returned by [`server_layer`].
+pub type ServerTraceLayer = tower_http::trace::TraceLayer<
     tower_http::classify::SharedClassifier<tower_http::classify::GrpcErrorsAsFailures>,
     fn(&http::Request<tonic::body::Body>) -> tracing::Span,
-> {
+>;
+
+/// A tower layer that gives every gRPC request a server span (see [`server_span`]).
+pub fn server_layer() -> ServerTraceLayer {
     tower_http::trace::TraceLayer::new_for_grpc()
         .make_span_with(server_span::<tonic::body::Body> as fn(&_) -> _)
 }

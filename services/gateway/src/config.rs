@@ -1,0 +1,157 @@
+//! The gateway's configuration: one typed struct read from flags and environment
+//! variables (flags win), with defaults that run the whole stack on one machine.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use chat_runtime::config::{ShutdownConfig, TelemetryConfig, humantime_duration};
+use clap::Parser;
+use ipnet::IpNet;
+
+/// A stateless chat gateway: REST (and later WebSocket) for clients, gRPC to the services.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "chat-gateway", version, about)]
+pub struct Config {
+    /// Address of the client-facing HTTP listener (REST, OpenAPI, JWKS, health, metrics).
+    #[arg(
+        long = "http-addr",
+        env = "HTTP_ADDR",
+        default_value = "127.0.0.1:8080"
+    )]
+    pub http_addr: SocketAddr,
+
+    #[command(flatten)]
+    pub upstreams: UpstreamConfig,
+
+    #[command(flatten)]
+    pub http: HttpConfig,
+
+    #[command(flatten)]
+    pub telemetry: TelemetryConfig,
+
+    #[command(flatten)]
+    pub shutdown: ShutdownConfig,
+}
+
+/// Where the services behind the gateway listen, and how long the gateway waits for them.
+/// Channels connect lazily, so the gateway starts (and reports not ready) while a service
+/// is still starting.
+#[derive(clap::Args, Debug, Clone)]
+pub struct UpstreamConfig {
+    /// gRPC URL of the auth service.
+    #[arg(
+        long = "auth-url",
+        env = "AUTH_URL",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub auth_url: String,
+
+    /// Longest wait for a TCP connection to a service.
+    #[arg(long = "grpc-connect-timeout", env = "GRPC_CONNECT_TIMEOUT", default_value = "2s", value_parser = humantime_duration)]
+    pub connect_timeout: Duration,
+
+    /// Longest wait for one gRPC call, connection included.
+    #[arg(long = "grpc-request-timeout", env = "GRPC_REQUEST_TIMEOUT", default_value = "10s", value_parser = humantime_duration)]
+    pub request_timeout: Duration,
+
+    /// Shortest time between two fetches of auth's signing keys triggered by tokens with
+    /// an unknown `kid`; bounds the load a stream of forged tokens can put on auth.
+    #[arg(long = "signing-keys-refetch-interval", env = "SIGNING_KEYS_REFETCH_INTERVAL", default_value = "10s", value_parser = humantime_duration)]
+    pub keys_refetch_interval: Duration,
+}
+
+/// How the HTTP edge treats requests.
+#[derive(clap::Args, Debug, Clone)]
+pub struct HttpConfig {
+    /// Largest accepted request body in bytes; larger bodies get 413 `payload_too_large`.
+    #[arg(long = "body-limit", env = "BODY_LIMIT", default_value_t = 64 * 1024)]
+    pub body_limit: usize,
+
+    /// Comma-separated CIDRs (or single addresses) of reverse proxies whose
+    /// `X-Forwarded-For` / `X-Real-IP` headers are believed. Any other peer is the client.
+    #[arg(
+        long = "trusted-proxies",
+        env = "TRUSTED_PROXIES",
+        value_delimiter = ',',
+        default_value = "127.0.0.0/8,::1",
+        value_parser = parse_network
+    )]
+    pub trusted_proxies: Vec<IpNet>,
+
+    /// Comma-separated browser origins allowed to call the API cross-origin and to open
+    /// WebSockets (e.g. `https://chat.example.com`). `*` allows any origin; empty allows
+    /// none (same-origin only).
+    #[arg(
+        long = "allowed-origins",
+        env = "ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        default_value = ""
+    )]
+    pub allowed_origins: Vec<String>,
+}
+
+/// Parses `10.0.0.0/8`, or a bare address as a network of one.
+pub fn parse_network(s: &str) -> Result<IpNet, String> {
+    let s = s.trim();
+    if let Ok(net) = s.parse::<IpNet>() {
+        return Ok(net.trunc());
+    }
+    s.parse::<IpAddr>()
+        .map(IpNet::from)
+        .map_err(|_| format!("`{s}` is neither a CIDR network nor an IP address"))
+}
+
+impl HttpConfig {
+    /// The configured origins, without blanks.
+    pub fn origins(&self) -> impl Iterator<Item = &str> {
+        self.allowed_origins
+            .iter()
+            .map(|origin| origin.trim())
+            .filter(|origin| !origin.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_run_on_one_machine() {
+        let config = Config::try_parse_from(["chat-gateway"]).unwrap();
+        assert_eq!(config.http_addr, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(config.upstreams.auth_url, "http://127.0.0.1:50051");
+        assert_eq!(config.http.body_limit, 65536);
+        assert_eq!(
+            config.http.trusted_proxies,
+            vec![
+                "127.0.0.0/8".parse::<IpNet>().unwrap(),
+                "::1/128".parse().unwrap()
+            ]
+        );
+        assert_eq!(config.http.origins().count(), 0);
+    }
+
+    #[test]
+    fn lists_are_comma_separated() {
+        let config = Config::try_parse_from([
+            "chat-gateway",
+            "--trusted-proxies",
+            "10.0.0.0/8,192.168.1.7",
+            "--allowed-origins",
+            "https://a.example,https://b.example",
+        ])
+        .unwrap();
+        assert_eq!(
+            config.http.trusted_proxies,
+            vec![
+                "10.0.0.0/8".parse::<IpNet>().unwrap(),
+                "192.168.1.7/32".parse().unwrap()
+            ]
+        );
+        assert_eq!(
+            config.http.origins().collect::<Vec<_>>(),
+            vec!["https://a.example", "https://b.example"]
+        );
+        assert!(Config::try_parse_from(["chat-gateway", "--trusted-proxies", "nope"]).is_err());
+    }
+}

@@ -1,0 +1,462 @@
+//! The fan-out hub: the gateway's one Redis pub/sub connection, and the local sockets
+//! behind each channel.
+//!
+//! * A room channel is subscribed while at least one local socket is in the room, and
+//!   unsubscribed after the last leaves; a user channel while the user has a socket here.
+//! * Each envelope heard on a room channel is decoded once and rendered to the client's
+//!   JSON once; the same bytes (with the room, epoch and seq, so each socket keeps its
+//!   own order) go to every local socket of the room.
+//! * The hub never waits for a socket: a socket whose bounded queue is full is closed as a
+//!   slow consumer (see [`crate::ws::outbound`]).
+//! * When the connection to Redis is lost, the hub reconnects, subscribes everything
+//!   again and tells every socket to look for what it missed in between
+//!   ([`Outbound::Recheck`]); the membership cache is cleared, as events were missed.
+//!
+//! Subscriptions are changed by one task only, which compares what the sockets need
+//! with what is subscribed each time it is told something changed: a join racing the
+//! last leave of a room can never end unsubscribed.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use chat_bus::{Channel, RoomEvents, decode_envelope, decode_item, room_channel, user_channel};
+use chat_proto::v1::room_item::Body;
+use chat_proto::v1::{RoomEvent, RoomEventKind};
+use chat_runtime::shutdown::CancellationToken;
+use dashmap::DashMap;
+use futures::StreamExt;
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::memberships::Memberships;
+use crate::ws::frames::room_item_frame;
+use crate::ws::outbound::{Closing, Outbound, Outbox, Pushed, RoomDelivery};
+
+/// Counter of events handed to local sockets.
+pub const DELIVERIES_METRIC: &str = "chat_gateway_deliveries_total";
+/// Counter of sockets closed because their outbound queue filled up.
+pub const SLOW_CONSUMER_CLOSES_METRIC: &str = "chat_gateway_slow_consumer_closes_total";
+/// Counter of (re)connections of the hub's Redis subscriber.
+pub const SUBSCRIBER_CONNECTS_METRIC: &str = "chat_gateway_redis_subscriber_connects_total";
+
+/// How long a socket waits for its channels to be subscribed before it goes on anyway
+/// (Redis is down; the recheck after reconnecting covers what it misses).
+const SUBSCRIBE_WAIT: Duration = Duration::from_secs(5);
+
+/// A channel a socket may need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Key {
+    Room(Uuid),
+    User(Uuid),
+}
+
+/// "These keys may have changed; subscribe or unsubscribe as needed, then tell me."
+struct Command {
+    keys: Vec<Key>,
+    done: Option<oneshot::Sender<()>>,
+}
+
+/// Too many sockets for one user on this gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("too many connections for this user")]
+pub struct TooManyConnections;
+
+/// The hub. Cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    prefix: String,
+    rooms: DashMap<Uuid, Vec<Arc<Outbox>>>,
+    users: DashMap<Uuid, Vec<Arc<Outbox>>>,
+    commands: mpsc::UnboundedSender<Command>,
+    memberships: Memberships,
+    connected: AtomicBool,
+}
+
+impl Hub {
+    /// Starts the hub's subscriber task on `client`, for channels under `prefix`; it runs
+    /// until `shutdown` is cancelled.
+    pub fn start(
+        client: redis::Client,
+        prefix: impl Into<String>,
+        memberships: Memberships,
+        shutdown: CancellationToken,
+    ) -> Self {
+        let (commands, receiver) = mpsc::unbounded_channel();
+        let inner = Arc::new(Inner {
+            prefix: prefix.into(),
+            rooms: DashMap::new(),
+            users: DashMap::new(),
+            commands,
+            memberships,
+            connected: AtomicBool::new(false),
+        });
+        tokio::spawn(Arc::clone(&inner).run(client, receiver, shutdown));
+        Self { inner }
+    }
+
+    /// Whether the subscriber is connected to Redis (for `/readyz`).
+    pub fn is_connected(&self) -> bool {
+        self.inner.connected.load(Ordering::Relaxed)
+    }
+
+    /// Counts `outbox` among its user's sockets and subscribes the user's channel, unless
+    /// the user already has `max` sockets here.
+    pub async fn add_socket(
+        &self,
+        outbox: &Arc<Outbox>,
+        max: usize,
+    ) -> Result<(), TooManyConnections> {
+        {
+            let mut sockets = self.inner.users.entry(outbox.user()).or_default();
+            if sockets.len() >= max {
+                return Err(TooManyConnections);
+            }
+            sockets.push(Arc::clone(outbox));
+        }
+        self.sync(vec![Key::User(outbox.user())], true).await;
+        Ok(())
+    }
+
+    /// Adds `outbox` to each of `rooms` and returns once their channels are subscribed
+    /// (or after a bounded wait while Redis is unreachable).
+    pub async fn join_rooms(&self, outbox: &Arc<Outbox>, rooms: &[Uuid]) {
+        if rooms.is_empty() {
+            return;
+        }
+        for room in rooms {
+            let mut sockets = self.inner.rooms.entry(*room).or_default();
+            if !sockets.iter().any(|s| Arc::ptr_eq(s, outbox)) {
+                sockets.push(Arc::clone(outbox));
+            }
+        }
+        self.sync(rooms.iter().copied().map(Key::Room).collect(), true)
+            .await;
+    }
+
+    /// Takes `outbox` out of `room`.
+    pub fn leave_room(&self, outbox: &Arc<Outbox>, room: Uuid) {
+        remove(&self.inner.rooms, room, outbox);
+        let _ = self.inner.commands.send(Command {
+            keys: vec![Key::Room(room)],
+            done: None,
+        });
+    }
+
+    /// Takes a closing socket out of its rooms and its user's sockets.
+    pub fn remove_socket(&self, outbox: &Arc<Outbox>, rooms: impl IntoIterator<Item = Uuid>) {
+        let mut keys: Vec<Key> = rooms
+            .into_iter()
+            .inspect(|room| remove(&self.inner.rooms, *room, outbox))
+            .map(Key::Room)
+            .collect();
+        remove(&self.inner.users, outbox.user(), outbox);
+        keys.push(Key::User(outbox.user()));
+        let _ = self.inner.commands.send(Command { keys, done: None });
+    }
+
+    /// Tells every socket to send `reconnect` after what is queued, then close.
+    pub fn close_all(&self, reason: Closing) {
+        for sockets in self.inner.users.iter() {
+            for outbox in sockets.value() {
+                outbox.close(reason);
+            }
+        }
+    }
+
+    /// Sockets currently counted (authenticated ones).
+    pub fn socket_count(&self) -> usize {
+        self.inner.users.iter().map(|entry| entry.value().len()).sum()
+    }
+
+    async fn sync(&self, keys: Vec<Key>, wait: bool) {
+        let (done, waited) = if wait {
+            let (done, waited) = oneshot::channel();
+            (Some(done), Some(waited))
+        } else {
+            (None, None)
+        };
+        if self.inner.commands.send(Command { keys, done }).is_err() {
+            return;
+        }
+        if let Some(waited) = waited
+            && tokio::time::timeout(SUBSCRIBE_WAIT, waited).await.is_err()
+        {
+            tracing::warn!("channels not subscribed in time; going on");
+        }
+    }
+}
+
+fn remove(map: &DashMap<Uuid, Vec<Arc<Outbox>>>, key: Uuid, outbox: &Arc<Outbox>) {
+    if let dashmap::Entry::Occupied(mut entry) = map.entry(key) {
+        entry.get_mut().retain(|s| !Arc::ptr_eq(s, outbox));
+        if entry.get().is_empty() {
+            entry.remove();
+        }
+    }
+}
+
+impl Inner {
+    fn channel(&self, key: Key) -> String {
+        match key {
+            Key::Room(room) => room_channel(&self.prefix, room),
+            Key::User(user) => user_channel(&self.prefix, user),
+        }
+    }
+
+    fn wanted(&self, key: Key) -> bool {
+        match key {
+            Key::Room(room) => self.rooms.contains_key(&room),
+            Key::User(user) => self.users.contains_key(&user),
+        }
+    }
+
+    async fn run(
+        self: Arc<Self>,
+        client: redis::Client,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        shutdown: CancellationToken,
+    ) {
+        let mut backoff = Duration::from_millis(100);
+        let mut reconnecting = false;
+        loop {
+            let connected = tokio::select! {
+                connected = client.get_async_pubsub() => connected,
+                () = shutdown.cancelled() => return,
+            };
+            let (mut sink, mut stream) = match connected {
+                Ok(pubsub) => pubsub.split(),
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot connect the Redis subscriber; retrying");
+                    if sleep_or_shutdown(backoff, &shutdown).await {
+                        return;
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    continue;
+                }
+            };
+            metrics::counter!(SUBSCRIBER_CONNECTS_METRIC).increment(1);
+            let mut subscribed = HashSet::new();
+            let everything: Vec<Key> = self
+                .rooms
+                .iter()
+                .map(|entry| Key::Room(*entry.key()))
+                .chain(self.users.iter().map(|entry| Key::User(*entry.key())))
+                .collect();
+            if let Err(err) = self.apply(&mut sink, &mut subscribed, everything).await {
+                tracing::warn!(error = %err, "cannot resubscribe; reconnecting");
+                continue;
+            }
+            backoff = Duration::from_millis(100);
+            self.connected.store(true, Ordering::Relaxed);
+            if reconnecting {
+                tracing::info!("Redis subscriber reconnected; sockets look for missed events");
+                self.memberships.clear();
+                for sockets in self.users.iter() {
+                    for outbox in sockets.value() {
+                        self.push(outbox, Outbound::Recheck);
+                    }
+                }
+            }
+            reconnecting = true;
+
+            loop {
+                tokio::select! {
+                    biased;
+                    () = shutdown.cancelled() => return,
+                    message = stream.next() => match message {
+                        Some(message) => self.dispatch(&message),
+                        None => {
+                            tracing::warn!("Redis subscriber connection lost; reconnecting");
+                            break;
+                        }
+                    },
+                    command = commands.recv() => {
+                        let Some(first) = command else { return };
+                        let mut batch = vec![first];
+                        while let Ok(more) = commands.try_recv() {
+                            batch.push(more);
+                        }
+                        let keys = batch.iter().flat_map(|c| c.keys.iter().copied()).collect();
+                        if let Err(err) = self.apply(&mut sink, &mut subscribed, keys).await {
+                            tracing::warn!(error = %err, "subscription change failed; reconnecting");
+                            break;
+                        }
+                        for command in batch {
+                            if let Some(done) = command.done {
+                                let _ = done.send(());
+                            }
+                        }
+                    }
+                }
+            }
+            self.connected.store(false, Ordering::Relaxed);
+            if sleep_or_shutdown(backoff, &shutdown).await {
+                return;
+            }
+        }
+    }
+
+    /// Makes the subscription of each of `keys` match what the sockets need. Each channel
+    /// is its own command (a multi-channel SUBSCRIBE gets one reply per channel, which
+    /// the client would pair with the wrong requests); they are pipelined.
+    async fn apply(
+        &self,
+        sink: &mut redis::aio::PubSubSink,
+        subscribed: &mut HashSet<Key>,
+        keys: Vec<Key>,
+    ) -> redis::RedisResult<()> {
+        let mut subscribe = Vec::new();
+        let mut unsubscribe = Vec::new();
+        let mut seen = HashSet::new();
+        for key in keys {
+            if !seen.insert(key) {
+                continue;
+            }
+            match (self.wanted(key), subscribed.contains(&key)) {
+                (true, false) => subscribe.push(key),
+                (false, true) => unsubscribe.push(key),
+                _ => {}
+            }
+        }
+        let subscribing = subscribe.iter().map(|key| {
+            let mut sink = sink.clone();
+            let channel = self.channel(*key);
+            async move { sink.subscribe(channel).await }
+        });
+        let unsubscribing = unsubscribe.iter().map(|key| {
+            let mut sink = sink.clone();
+            let channel = self.channel(*key);
+            async move { sink.unsubscribe(channel).await }
+        });
+        let (subscribed_now, unsubscribed_now) = futures::future::join(
+            futures::future::join_all(subscribing),
+            futures::future::join_all(unsubscribing),
+        )
+        .await;
+        for result in subscribed_now.into_iter().chain(unsubscribed_now) {
+            result?;
+        }
+        subscribed.extend(subscribe);
+        for key in unsubscribe {
+            subscribed.remove(&key);
+        }
+        Ok(())
+    }
+
+    fn push(&self, outbox: &Arc<Outbox>, item: Outbound) -> bool {
+        match outbox.push(item) {
+            Pushed::Queued => true,
+            Pushed::Overflowed => {
+                metrics::counter!(SLOW_CONSUMER_CLOSES_METRIC).increment(1);
+                tracing::info!(socket = outbox.id(), "slow consumer; closing its socket");
+                false
+            }
+            Pushed::Closed => false,
+        }
+    }
+
+    fn dispatch(&self, message: &redis::Msg) {
+        let name = message.get_channel_name();
+        let payload = message.get_payload_bytes();
+        match Channel::parse(&self.prefix, name) {
+            Some(Channel::Room(room)) => match room.parse() {
+                Ok(room) => self.dispatch_room(room, payload),
+                Err(_) => tracing::warn!(channel = name, "room channel with an invalid id"),
+            },
+            Some(Channel::User(user)) => match user.parse() {
+                Ok(user) => self.dispatch_user(user, payload),
+                Err(_) => tracing::warn!(channel = name, "user channel with an invalid id"),
+            },
+            None => tracing::warn!(channel = name, "message on an unknown channel"),
+        }
+    }
+
+    fn dispatch_room(&self, room: Uuid, payload: &[u8]) {
+        let envelope = match decode_envelope(payload) {
+            Ok(envelope) => envelope,
+            Err(_) => {
+                // Rooms not yet sequenced publish bare room events here: they still tell
+                // which memberships changed, but carry no position to deliver at.
+                match RoomEvents::decode(payload) {
+                    Ok(event) => self.forget_memberships(room, &event),
+                    Err(err) => tracing::warn!(%room, error = %err, "undecodable room payload"),
+                }
+                return;
+            }
+        };
+        let frame = match decode_item(&envelope) {
+            Ok(item) => {
+                if let Some(Body::RoomEvent(event)) = &item.body {
+                    self.forget_memberships(room, event);
+                }
+                room_item_frame(envelope.epoch, envelope.seq, &item).map(Utf8Bytes::from)
+            }
+            Err(err) => {
+                tracing::warn!(%room, seq = envelope.seq, error = %err, "undecodable room item");
+                None
+            }
+        };
+        let delivery = Arc::new(RoomDelivery {
+            room,
+            epoch: envelope.epoch,
+            seq: envelope.seq,
+            frame,
+        });
+        let Some(sockets) = self.rooms.get(&room) else {
+            return;
+        };
+        let mut delivered = 0u64;
+        for outbox in sockets.iter() {
+            if self.push(outbox, Outbound::Room(Arc::clone(&delivery))) {
+                delivered += 1;
+            }
+        }
+        metrics::counter!(DELIVERIES_METRIC).increment(delivered);
+    }
+
+    fn dispatch_user(&self, user: Uuid, payload: &[u8]) {
+        let event = match RoomEvents::decode(payload) {
+            Ok(event) => Arc::new(event),
+            Err(err) => {
+                tracing::warn!(%user, error = %err, "undecodable user-channel payload");
+                return;
+            }
+        };
+        if let Ok(room) = event.room_id.parse() {
+            self.forget_memberships(room, &event);
+            self.memberships.forget(room, user);
+        }
+        let Some(sockets) = self.users.get(&user) else {
+            return;
+        };
+        for outbox in sockets.iter() {
+            self.push(outbox, Outbound::Membership(Arc::clone(&event)));
+        }
+    }
+
+    fn forget_memberships(&self, room: Uuid, event: &RoomEvent) {
+        match event.kind() {
+            RoomEventKind::RoomDeleted => self.memberships.forget_room(room),
+            _ => {
+                if let Ok(user) = event.user_id.parse() {
+                    self.memberships.forget(room, user);
+                }
+            }
+        }
+    }
+}
+
+/// Sleeps for `duration`; true when shutdown came first.
+async fn sleep_or_shutdown(duration: Duration, shutdown: &CancellationToken) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(duration) => false,
+        () = shutdown.cancelled() => true,
+    }
+}

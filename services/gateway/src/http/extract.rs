@@ -1,0 +1,313 @@
+//! Extractors whose every rejection is an [`ApiError`], so bad input always gets the JSON
+//! error shape and a stable code, never axum's plain-text rejections.
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody, QueryRejection};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::response::{IntoResponse, Response};
+use chat_runtime::token::{AccessClaims, TokenVerifier};
+use http::request::Parts;
+use http::{HeaderMap, header};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+
+/// A JSON request body (or response). Rejections:
+/// wrong or missing `Content-Type` → 415 `unsupported_media_type`; body over the limit
+/// (`DefaultBodyLimit`) → 413 `payload_too_large`; not JSON → 400 `malformed_json`;
+/// JSON of the wrong shape (types, missing or unknown fields) → 422 `invalid_body`,
+/// naming the field when it can be told.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(request.headers()) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes =
+            Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection| match rejection {
+                    BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
+                        ApiError::PayloadTooLarge
+                    }
+                    other => ApiError::MalformedJson(other.body_text()),
+                })?;
+        decode(&bytes).map(Json)
+    }
+}
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// `application/json`, or any `application/*+json`, with or without parameters.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    kind.eq_ignore_ascii_case("application")
+        && (subtype.eq_ignore_ascii_case("json") || subtype.to_ascii_lowercase().ends_with("+json"))
+}
+
+/// Parses a JSON document into `T`, telling syntax errors from shape errors.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Syntax first: a broken document is 400 even when serde would trip over a wrong type
+    // before reaching the break.
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+        .map_err(|err| ApiError::MalformedJson(err.to_string()))?;
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let message = without_position(&inner.to_string());
+                ApiError::InvalidBody {
+                    field: field_of(&path, &message),
+                    message,
+                }
+            }
+            _ => ApiError::MalformedJson(inner.to_string()),
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|err| ApiError::MalformedJson(err.to_string()))?;
+    Ok(value)
+}
+
+/// serde_json appends ` at line L column C`; the field name says more to an API client.
+fn without_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// The field an error is about: the path where it happened, or the field a
+/// "missing field `x`" / "unknown field `x`" message names inside that path.
+fn field_of(path: &str, message: &str) -> Option<String> {
+    let parent = (path != ".").then_some(path);
+    let named = ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix))
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(name, _)| name);
+    match (parent, named) {
+        (Some(parent), Some(name)) if parent == name || parent.ends_with(&format!(".{name}")) => {
+            Some(parent.to_owned())
+        }
+        (Some(parent), Some(name)) => Some(format!("{parent}.{name}")),
+        (None, Some(name)) => Some(name.to_owned()),
+        (Some(parent), None) => Some(parent.to_owned()),
+        (None, None) => None,
+    }
+}
+
+/// A query string. Rejection: 422 `invalid_query`, naming the parameter when it can.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Query(value))
+            .map_err(query_error)
+    }
+}
+
+fn query_error(rejection: QueryRejection) -> ApiError {
+    let text = rejection.body_text();
+    // "Failed to deserialize query string: <path>: <why>" or "...: <why>".
+    let detail = text
+        .split_once(": ")
+        .map(|(_, detail)| detail)
+        .unwrap_or(&text);
+    let (field, message) = match detail.split_once(": ") {
+        Some((path, why)) if !path.contains(' ') => (field_of(path, why), why.to_owned()),
+        _ => (field_of(".", detail), detail.to_owned()),
+    };
+    ApiError::InvalidQuery { message, field }
+}
+
+/// The caller, proven by a valid access token in `Authorization: Bearer`. Verified
+/// locally against auth's published keys; auth is not called per request.
+#[derive(Debug, Clone)]
+pub struct AuthenticatedUser {
+    /// The user id (`sub`).
+    pub user_id: String,
+    /// The refresh session the token belongs to (`sid`); logout revokes it.
+    pub session_id: String,
+    pub claims: AccessClaims,
+}
+
+impl AuthenticatedUser {
+    /// Verifies a token from anywhere (header here; later a WebSocket `auth` frame).
+    pub async fn from_token(verifier: &TokenVerifier, token: &str) -> Result<Self, ApiError> {
+        let claims = verifier.verify(token).await?;
+        tracing::Span::current().record("enduser.id", claims.sub.as_str());
+        Ok(Self {
+            user_id: claims.sub.clone(),
+            session_id: claims.sid.clone(),
+            claims,
+        })
+    }
+}
+
+impl<S> FromRequestParts<S> for AuthenticatedUser
+where
+    TokenVerifier: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let token = bearer_token(&parts.headers).ok_or(ApiError::MissingToken)?;
+        Self::from_token(&TokenVerifier::from_ref(state), token).await
+    }
+}
+
+/// The token of `Authorization: Bearer <token>` (the scheme is case-insensitive).
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        username: String,
+        profile: Option<Profile>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Profile {
+        bio: String,
+    }
+
+    fn body_error(json: &str) -> (String, Option<String>) {
+        match decode::<Body>(json.as_bytes()).unwrap_err() {
+            ApiError::InvalidBody { message, field } => (message, field),
+            other => panic!("expected invalid_body, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn syntax_errors_are_malformed_json() {
+        for text in [
+            "",
+            "{",
+            "{\"username\": }",
+            "nonsense",
+            "{\"username\":\"a\"} trailing",
+        ] {
+            assert!(
+                matches!(
+                    decode::<Body>(text.as_bytes()),
+                    Err(ApiError::MalformedJson(_))
+                ),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn shape_errors_name_the_field() {
+        assert_eq!(
+            body_error(r#"{"username": 5}"#),
+            (
+                "invalid type: integer `5`, expected a string".to_owned(),
+                Some("username".to_owned())
+            )
+        );
+        assert_eq!(body_error("{}").1.as_deref(), Some("username"));
+        assert!(body_error("{}").0.starts_with("missing field `username`"));
+        assert_eq!(
+            body_error(r#"{"username": "a", "admin": true}"#)
+                .1
+                .as_deref(),
+            Some("admin")
+        );
+        assert_eq!(
+            body_error(r#"{"username": "a", "profile": {}}"#)
+                .1
+                .as_deref(),
+            Some("profile.bio")
+        );
+        assert_eq!(
+            body_error(r#"{"username": "a", "profile": {"bio": 1}}"#)
+                .1
+                .as_deref(),
+            Some("profile.bio")
+        );
+        assert_eq!(body_error("5").1, None);
+        assert_eq!(body_error("[5]").1.as_deref(), Some("[0]"));
+    }
+
+    #[test]
+    fn json_content_types_are_recognised() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, value.parse().unwrap());
+            is_json(&headers)
+        };
+        assert!(with("application/json"));
+        assert!(with("application/json; charset=utf-8"));
+        assert!(with("Application/JSON"));
+        assert!(with("application/merge-patch+json"));
+        assert!(!with("text/plain"));
+        assert!(!with("application/x-www-form-urlencoded"));
+        assert!(!with("json"));
+        assert!(!is_json(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn bearer_tokens_are_read_from_the_authorization_header() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, value.parse().unwrap());
+            bearer_token(&headers).map(str::to_owned)
+        };
+        assert_eq!(with("Bearer abc.def.ghi").as_deref(), Some("abc.def.ghi"));
+        assert_eq!(with("bearer  abc").as_deref(), Some("abc"));
+        assert_eq!(with("Basic dXNlcjpwYXNz"), None);
+        assert_eq!(with("Bearer "), None);
+        assert_eq!(with("Bearer"), None);
+    }
+}

@@ -1,0 +1,191 @@
+//! Users as clients see them, and the routes that look others up: by id, and by a
+//! name prefix (for mentions and invitations).
+
+use anyhow::Context as _;
+use axum::extract::{Path, State};
+use chat_proto::v1::{GetUserRequest, SearchUsersRequest};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::{AuthenticatedUser, Json, Query};
+use crate::state::AppState;
+
+/// A user as every signed-in user sees them.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct User {
+    #[schema(format = Uuid, example = "0193a7e4-7c1e-7b3c-9d2a-2f4b5c6d7e8f")]
+    pub id: String,
+    #[schema(example = "alice")]
+    pub username: String,
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+    pub bio: Option<String>,
+    /// RFC 3339.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// The caller's own account: their public profile plus what only they may see.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Me {
+    #[serde(flatten)]
+    pub user: User,
+    #[schema(example = "alice@example.com")]
+    pub email: String,
+}
+
+impl TryFrom<chat_proto::v1::User> for User {
+    type Error = ApiError;
+
+    fn try_from(user: chat_proto::v1::User) -> Result<Self, Self::Error> {
+        let created_at = user
+            .created_at
+            .context("auth sent a user without created_at")
+            .and_then(|at| {
+                let nanos = i128::from(at.seconds) * 1_000_000_000 + i128::from(at.nanos);
+                OffsetDateTime::from_unix_timestamp_nanos(nanos)
+                    .context("auth sent an out-of-range created_at")
+            })?;
+        Ok(Self {
+            id: user.id,
+            username: user.username,
+            display_name: user.display_name,
+            avatar_url: user.avatar_url,
+            bio: user.bio,
+            created_at,
+        })
+    }
+}
+
+impl TryFrom<chat_proto::v1::User> for Me {
+    type Error = ApiError;
+
+    fn try_from(mut user: chat_proto::v1::User) -> Result<Self, Self::Error> {
+        let email = user
+            .email
+            .take()
+            .context("auth sent the caller's own user without an email")?;
+        Ok(Self {
+            user: user.try_into()?,
+            email,
+        })
+    }
+}
+
+/// Matches of a user search.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UserList {
+    pub users: Vec<User>,
+}
+
+/// The most results one search returns.
+pub const SEARCH_LIMIT_MAX: u32 = 50;
+/// Results returned when the client names no limit.
+pub const SEARCH_LIMIT_DEFAULT: u32 = 20;
+
+/// Query of `GET /api/users`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserSearch {
+    /// Case-insensitive prefix of a username or display name.
+    pub search: String,
+    /// How many users to return: 1 to 50, default 20.
+    #[param(minimum = 1, maximum = 50)]
+    pub limit: Option<u32>,
+}
+
+/// The user routes, documented.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_user))
+        .routes(routes!(search_users))
+}
+
+/// A user's public profile.
+#[utoipa::path(
+    get,
+    path = "/api/users/{id}",
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid, description = "The user's id")),
+    responses(
+        (status = 200, description = "The user", body = User),
+        (status = 401, description = "No valid access token", body = ErrorBody),
+        (status = 404, description = "`user_not_found`", body = ErrorBody),
+    )
+)]
+async fn get_user(
+    State(state): State<AppState>,
+    _caller: AuthenticatedUser,
+    Path(id): Path<String>,
+) -> Result<Json<User>, ApiError> {
+    // An id that is not a UUID names nobody; no need to ask auth.
+    if Uuid::try_parse(&id).is_err() {
+        return Err(ApiError::NotFound {
+            code: "user_not_found",
+            message: "no such user".to_owned(),
+        });
+    }
+    let user = state
+        .clients
+        .auth
+        .clone()
+        .get_user(GetUserRequest {
+            user_id: id,
+            include_email: false,
+        })
+        .await?
+        .into_inner();
+    Ok(Json(user.try_into()?))
+}
+
+/// Users whose username or display name starts with a prefix (case-insensitive).
+#[utoipa::path(
+    get,
+    path = "/api/users",
+    tag = "users",
+    security(("bearer" = [])),
+    params(UserSearch),
+    responses(
+        (status = 200, description = "Matching users", body = UserList),
+        (status = 401, description = "No valid access token", body = ErrorBody),
+        (status = 422, description = "`invalid_query` or `validation_failed`", body = ErrorBody),
+    )
+)]
+async fn search_users(
+    State(state): State<AppState>,
+    _caller: AuthenticatedUser,
+    Query(query): Query<UserSearch>,
+) -> Result<Json<UserList>, ApiError> {
+    let limit = query.limit.unwrap_or(SEARCH_LIMIT_DEFAULT);
+    if !(1..=SEARCH_LIMIT_MAX).contains(&limit) {
+        return Err(ApiError::Validation {
+            message: "the request is invalid".to_owned(),
+            fields: vec![(
+                "limit".to_owned(),
+                format!("must be between 1 and {SEARCH_LIMIT_MAX}"),
+            )],
+        });
+    }
+    let found = state
+        .clients
+        .auth
+        .clone()
+        .search_users(SearchUsersRequest {
+            prefix: query.search,
+            limit,
+        })
+        .await?
+        .into_inner();
+    let users = found
+        .users
+        .into_iter()
+        .map(User::try_from)
+        .collect::<Result<_, _>>()?;
+    Ok(Json(UserList { users }))
+}

@@ -1,0 +1,106 @@
+//! Building and running the gateway: `App::build` binds the listener (port 0 works, so
+//! tests run many gateways side by side) and wires clients, verifier and routes;
+//! `run_until` serves until the token is cancelled, then drains within the grace period.
+
+use std::future::IntoFuture;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use chat_runtime::ops::{self, Readiness};
+use chat_runtime::shutdown::CancellationToken;
+use chat_runtime::token::{AuthKeySource, TokenVerifier};
+use tokio::net::TcpListener;
+
+use crate::client_addr::TrustedProxies;
+use crate::clients::Clients;
+use crate::config::Config;
+use crate::http;
+use crate::state::AppState;
+
+/// A gateway with its listener bound, ready to serve.
+pub struct App {
+    listener: TcpListener,
+    http_addr: SocketAddr,
+    router: Router,
+    readiness: Readiness,
+    grace: Duration,
+}
+
+impl App {
+    /// Binds the HTTP listener and prepares every route. Services are not contacted here:
+    /// channels connect on first use, so the gateway starts even while they are down.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        // Install the recorder before the first request records anything.
+        ops::metrics_handle();
+
+        let clients = Clients::connect_lazy(&config.upstreams)?;
+        let verifier = TokenVerifier::new(
+            AuthKeySource(clients.auth.clone()),
+            config.upstreams.keys_refetch_interval,
+        );
+        let readiness = Readiness::new().with_check("auth", {
+            let clients = clients.clone();
+            move || {
+                let clients = clients.clone();
+                async move { clients.check_auth().await }
+            }
+        });
+        let state = AppState {
+            clients,
+            verifier,
+            trusted_proxies: TrustedProxies::new(config.http.trusted_proxies.iter().copied()),
+        };
+        let router = http::router(state, readiness.clone(), &config.http)?;
+
+        let listener = TcpListener::bind(config.http_addr)
+            .await
+            .with_context(|| format!("cannot bind the HTTP listener to {}", config.http_addr))?;
+        let http_addr = listener.local_addr()?;
+        Ok(Self {
+            listener,
+            http_addr,
+            router,
+            readiness,
+            grace: config.shutdown.grace,
+        })
+    }
+
+    /// The bound address of the client-facing listener.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    /// Serves until `shutdown` is cancelled; then `/readyz` reports draining, no new
+    /// connections are accepted, and in-flight requests get the grace period to finish.
+    pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        tracing::info!(addr = %self.http_addr, "gateway listening");
+        let readiness = self.readiness.clone();
+        let signal = shutdown.clone();
+        let serve = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            signal.cancelled().await;
+            readiness.set_draining();
+            tracing::info!("draining HTTP connections");
+        })
+        .into_future();
+        tokio::pin!(serve);
+
+        let grace = self.grace;
+        tokio::select! {
+            result = &mut serve => result.context("the HTTP server failed")?,
+            () = async {
+                shutdown.cancelled().await;
+                tokio::time::sleep(grace).await;
+            } => {
+                tracing::warn!(?grace, "grace period over; abandoning open connections");
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,197 @@
+//! One socket's bounded outbound queue.
+//!
+//! The fan-out hub pushes into it and never waits: when the queue is full the socket is
+//! marked as a slow consumer, its queued items are dropped at once (the memory goes back
+//! immediately, not when the socket task gets to run), and the socket task closes the
+//! connection with 4003. An idle socket's queue holds no allocation.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::ws::Utf8Bytes;
+use chat_proto::v1::RoomEvent;
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+/// One event of a room's sequence, rendered once for every local socket.
+#[derive(Debug)]
+pub struct RoomDelivery {
+    pub room: Uuid,
+    pub epoch: u64,
+    pub seq: u64,
+    /// The JSON frame; `None` when the entry has no body clients know (it still takes its
+    /// position, so the socket's cursor moves past it).
+    pub frame: Option<Utf8Bytes>,
+}
+
+/// What the hub hands a socket.
+#[derive(Debug, Clone)]
+pub enum Outbound {
+    /// An event of a room the socket is subscribed to.
+    Room(Arc<RoomDelivery>),
+    /// A membership change about the socket's user (from the user's channel).
+    Membership(Arc<RoomEvent>),
+    /// The hub lost its Redis subscription for a while: compare every cursor with the
+    /// room's current position and fill what was missed.
+    Recheck,
+}
+
+/// Why a socket must close, decided outside its task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closing {
+    /// The queue filled up (4003).
+    SlowConsumer,
+    /// The gateway is shutting down (`reconnect`, then 1012).
+    Shutdown,
+}
+
+/// Whether [`Outbox::push`] queued the item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    Queued,
+    /// The queue was full: the socket is now closing as a slow consumer.
+    Overflowed,
+    /// The socket is already closing; the item was dropped.
+    Closed,
+}
+
+/// A socket's outbound queue, shared between the hub (producer) and the socket task.
+#[derive(Debug)]
+pub struct Outbox {
+    id: u64,
+    user: Uuid,
+    capacity: usize,
+    state: Mutex<State>,
+    ready: Notify,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    queue: VecDeque<Outbound>,
+    closing: Option<Closing>,
+}
+
+impl Outbox {
+    /// An empty queue of at most `capacity` items for a socket of `user`.
+    pub fn new(id: u64, user: Uuid, capacity: usize) -> Arc<Self> {
+        Arc::new(Self {
+            id,
+            user,
+            capacity: capacity.max(1),
+            state: Mutex::new(State::default()),
+            ready: Notify::new(),
+        })
+    }
+
+    /// The socket's id, unique within the process.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The socket's user.
+    pub fn user(&self) -> Uuid {
+        self.user
+    }
+
+    /// Queues `item` without waiting. A full queue turns the socket into a slow consumer.
+    pub fn push(&self, item: Outbound) -> Pushed {
+        let mut state = self.state.lock().expect("outbox lock");
+        if state.closing.is_some() {
+            return Pushed::Closed;
+        }
+        if state.queue.len() >= self.capacity {
+            state.closing = Some(Closing::SlowConsumer);
+            state.queue = VecDeque::new();
+            drop(state);
+            self.ready.notify_one();
+            return Pushed::Overflowed;
+        }
+        state.queue.push_back(item);
+        drop(state);
+        self.ready.notify_one();
+        Pushed::Queued
+    }
+
+    /// Asks the socket to close for `reason`, after what is already queued (shutdown) or
+    /// at once (slow consumer). The first reason wins.
+    pub fn close(&self, reason: Closing) {
+        let mut state = self.state.lock().expect("outbox lock");
+        if state.closing.is_none() {
+            state.closing = Some(reason);
+            if reason == Closing::SlowConsumer {
+                state.queue = VecDeque::new();
+            }
+        }
+        drop(state);
+        self.ready.notify_one();
+    }
+
+    /// The next queued item, if any.
+    pub fn pop(&self) -> Option<Outbound> {
+        let mut state = self.state.lock().expect("outbox lock");
+        let item = state.queue.pop_front();
+        if state.queue.is_empty() && state.queue.capacity() > 16 {
+            // A burst is over: give its memory back.
+            state.queue = VecDeque::new();
+        }
+        item
+    }
+
+    /// Why the socket must close, once it must.
+    pub fn closing(&self) -> Option<Closing> {
+        self.state.lock().expect("outbox lock").closing
+    }
+
+    /// Items waiting.
+    pub fn len(&self) -> usize {
+        self.state.lock().expect("outbox lock").queue.len()
+    }
+
+    /// Whether nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Resolves when something was pushed (or closing was asked) since the last call.
+    pub async fn ready(&self) {
+        self.ready.notified().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivery(seq: u64) -> Outbound {
+        Outbound::Room(Arc::new(RoomDelivery {
+            room: Uuid::nil(),
+            epoch: 1,
+            seq,
+            frame: None,
+        }))
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_closes_the_socket_and_frees_the_items() {
+        let outbox = Outbox::new(1, Uuid::nil(), 2);
+        assert_eq!(outbox.push(delivery(1)), Pushed::Queued);
+        assert_eq!(outbox.push(delivery(2)), Pushed::Queued);
+        assert_eq!(outbox.push(delivery(3)), Pushed::Overflowed);
+        assert_eq!(outbox.closing(), Some(Closing::SlowConsumer));
+        assert!(outbox.is_empty());
+        assert_eq!(outbox.push(delivery(4)), Pushed::Closed);
+        // The socket task is woken to close.
+        outbox.ready().await;
+    }
+
+    #[tokio::test]
+    async fn shutdown_keeps_what_is_queued() {
+        let outbox = Outbox::new(1, Uuid::nil(), 8);
+        outbox.push(delivery(1));
+        outbox.close(Closing::Shutdown);
+        outbox.close(Closing::SlowConsumer);
+        assert_eq!(outbox.closing(), Some(Closing::Shutdown));
+        assert!(matches!(outbox.pop(), Some(Outbound::Room(d)) if d.seq == 1));
+        assert!(outbox.pop().is_none());
+    }
+}

@@ -1,0 +1,180 @@
+//! The typed configuration of the auth service: command-line flags, each also read from an
+//! environment variable (flags win), with defaults and `--help` text.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chat_runtime::config::{
+    DatabaseConfig, OpsConfig, ShutdownConfig, TelemetryConfig, humantime_duration,
+};
+use secrecy::SecretString;
+
+/// Accounts, credentials, refresh sessions and access-token signing for the chat services.
+#[derive(clap::Parser, Debug, Clone)]
+#[command(name = "chat-auth", version, about, subcommand_negates_reqs = true)]
+pub struct Config {
+    /// What to do; without a subcommand the service is served.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Address of the gRPC listener (`chat.v1.AuthService` and gRPC health).
+    #[arg(
+        long = "grpc-addr",
+        env = "GRPC_ADDR",
+        default_value = "127.0.0.1:50051"
+    )]
+    pub grpc_addr: SocketAddr,
+
+    #[command(flatten)]
+    pub ops: OpsConfig,
+
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+
+    #[command(flatten)]
+    pub telemetry: TelemetryConfig,
+
+    #[command(flatten)]
+    pub shutdown: ShutdownConfig,
+
+    /// Redis holding the login-attempt counters shared by every replica.
+    #[arg(
+        long = "redis-url",
+        env = "REDIS_URL",
+        default_value = "redis://127.0.0.1:6379"
+    )]
+    pub redis_url: SecretString,
+
+    /// Prefix of every Redis key this service writes, so deployments (and tests) sharing
+    /// one Redis stay apart.
+    #[arg(
+        long = "redis-key-prefix",
+        env = "REDIS_KEY_PREFIX",
+        default_value = "chat:"
+    )]
+    pub redis_key_prefix: String,
+
+    #[command(flatten)]
+    pub signing: SigningConfig,
+
+    #[command(flatten)]
+    pub limits: LoginLimitConfig,
+
+    /// Lifetime of an access token (JWT). Logout cannot recall an access token, so keep
+    /// this short.
+    #[arg(
+        long = "access-token-ttl",
+        env = "AUTH_ACCESS_TOKEN_TTL",
+        default_value = "15m",
+        value_parser = humantime_duration
+    )]
+    pub access_token_ttl: Duration,
+
+    /// Lifetime of a refresh token. Each refresh issues a new one with the full lifetime,
+    /// so a session used at least this often never expires.
+    #[arg(
+        long = "refresh-token-ttl",
+        env = "AUTH_REFRESH_TOKEN_TTL",
+        default_value = "30days",
+        value_parser = humantime_duration
+    )]
+    pub refresh_token_ttl: Duration,
+
+    /// Largest number of password hashes computed at once. Each Argon2id computation holds
+    /// 19 MiB, so this bounds memory under a login storm. 0: the number of CPU cores.
+    #[arg(
+        long = "password-hash-concurrency",
+        env = "AUTH_PASSWORD_HASH_CONCURRENCY",
+        default_value_t = 0
+    )]
+    pub password_hash_concurrency: usize,
+
+    /// How often expired sessions and refresh tokens are deleted.
+    #[arg(
+        long = "session-sweep-interval",
+        env = "AUTH_SESSION_SWEEP_INTERVAL",
+        default_value = "1h",
+        value_parser = humantime_duration
+    )]
+    pub session_sweep_interval: Duration,
+}
+
+/// Subcommands of the `chat-auth` binary.
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum Command {
+    /// Applies pending database migrations and exits (for a Kubernetes Job).
+    Migrate,
+    /// Writes a new Ed25519 signing key (PKCS#8 PEM) and exits.
+    Keygen(KeygenArgs),
+}
+
+/// Where `keygen` writes the new key.
+#[derive(clap::Args, Debug, Clone)]
+pub struct KeygenArgs {
+    /// File to create with mode 0600; an existing file is never overwritten. Unset: stdout.
+    #[arg(long = "out")]
+    pub out: Option<PathBuf>,
+}
+
+/// The key access tokens are signed with, and the public keys still accepted.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SigningConfig {
+    /// File holding the Ed25519 signing key as PKCS#8 PEM (`chat-auth keygen` writes one).
+    #[arg(
+        long = "signing-key-file",
+        env = "AUTH_SIGNING_KEY_FILE",
+        conflicts_with = "signing_key"
+    )]
+    pub signing_key_file: Option<PathBuf>,
+
+    /// The Ed25519 signing key itself as PKCS#8 PEM, for secret stores that inject values
+    /// rather than files.
+    #[arg(long = "signing-key", env = "AUTH_SIGNING_KEY")]
+    pub signing_key: Option<SecretString>,
+
+    /// File of PEM public keys (SPKI) of earlier signing keys, still published so tokens
+    /// they signed verify until they expire. May be empty.
+    #[arg(
+        long = "previous-public-keys-file",
+        env = "AUTH_PREVIOUS_PUBLIC_KEYS_FILE"
+    )]
+    pub previous_public_keys_file: Option<PathBuf>,
+
+    /// `iss` of every access token.
+    #[arg(long = "issuer", env = "AUTH_ISSUER", default_value = "chat-auth")]
+    pub issuer: String,
+
+    /// `aud` of every access token.
+    #[arg(long = "audience", env = "AUTH_AUDIENCE", default_value = "chat")]
+    pub audience: String,
+}
+
+/// Login-attempt limits, counted in fixed windows in Redis and shared by every replica.
+#[derive(clap::Args, Debug, Clone)]
+pub struct LoginLimitConfig {
+    /// Failed logins allowed per account per window; a successful login resets the count.
+    #[arg(
+        long = "login-max-account-failures",
+        env = "AUTH_LOGIN_MAX_ACCOUNT_FAILURES",
+        default_value_t = 5
+    )]
+    pub max_account_failures: u32,
+
+    /// Login attempts (failed or not) allowed per client address per window.
+    #[arg(
+        long = "login-max-address-attempts",
+        env = "AUTH_LOGIN_MAX_ADDRESS_ATTEMPTS",
+        default_value_t = 20
+    )]
+    pub max_address_attempts: u32,
+
+    /// Length of the counting window; it starts with the first counted attempt.
+    #[arg(
+        long = "login-limit-window",
+        env = "AUTH_LOGIN_LIMIT_WINDOW",
+        default_value = "15m",
+        value_parser = humantime_duration
+    )]
+    pub window: Duration,
+}

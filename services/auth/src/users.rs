@@ -1,0 +1,241 @@
+//! Accounts in the `users` table: creation, lookup by id or login, profile changes and
+//! the prefix search. Uniqueness of usernames and emails (without regard to case) is
+//! enforced by unique indexes, so two concurrent registrations cannot both win.
+
+use sqlx::{PgConnection, PgPool};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::{Error, unique_violation};
+
+/// Largest number of ids one `GetUsers` call may ask for.
+pub const MAX_BATCH: usize = 200;
+/// Results of a search when the caller names no limit.
+pub const DEFAULT_SEARCH_LIMIT: u32 = 20;
+/// Most results one search returns.
+pub const MAX_SEARCH_LIMIT: u32 = 50;
+
+/// A user as others may see it (plus the email, sent only to the user themself).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct User {
+    pub id: Uuid,
+    pub username: String,
+    pub email: String,
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+    pub bio: Option<String>,
+    pub created_at: OffsetDateTime,
+}
+
+impl User {
+    /// The wire form; `include_email` only for the user themself.
+    pub fn into_proto(self, include_email: bool) -> chat_proto::v1::User {
+        chat_proto::v1::User {
+            id: self.id.to_string(),
+            username: self.username,
+            display_name: self.display_name,
+            avatar_url: self.avatar_url,
+            bio: self.bio,
+            created_at: Some(prost_types::Timestamp {
+                seconds: self.created_at.unix_timestamp(),
+                nanos: i32::try_from(self.created_at.nanosecond()).unwrap_or(0),
+            }),
+            email: include_email.then_some(self.email),
+        }
+    }
+}
+
+/// A user with the stored password hash, for logins only.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Credentials {
+    #[sqlx(flatten)]
+    pub user: User,
+    pub password_hash: String,
+}
+
+/// A validated registration.
+#[derive(Debug)]
+pub struct NewUser {
+    pub username: String,
+    pub email: String,
+    pub password_hash: String,
+    pub display_name: Option<String>,
+}
+
+/// Which profile fields to change: `None` leaves a field, `Some(None)` clears it.
+#[derive(Debug, Default)]
+pub struct ProfileChanges {
+    pub display_name: Option<Option<String>>,
+    pub avatar_url: Option<Option<String>>,
+    pub bio: Option<Option<String>>,
+}
+
+const USER_COLUMNS: &str = "id, username, email, display_name, avatar_url, bio, created_at";
+
+/// Stores a new account; a taken username or email (in any case) is a domain error.
+#[tracing::instrument(skip(conn, new), fields(username = %new.username))]
+pub async fn insert(conn: &mut PgConnection, new: NewUser) -> Result<User, Error> {
+    let result = sqlx::query_as::<_, User>(&format!(
+        "INSERT INTO users (id, username, email, password_hash, display_name)
+         VALUES ($1, $2, $3, $4, $5)
+         RETURNING {USER_COLUMNS}"
+    ))
+    .bind(Uuid::now_v7())
+    .bind(&new.username)
+    .bind(&new.email)
+    .bind(&new.password_hash)
+    .bind(&new.display_name)
+    .fetch_one(conn)
+    .await;
+    result.map_err(|err| match unique_violation(&err) {
+        Some("users_username_key") => Error::UsernameTaken,
+        Some("users_email_key") => Error::EmailTaken,
+        _ => err.into(),
+    })
+}
+
+/// The account whose username or email is `login` (compared without regard to case).
+/// Usernames cannot contain `@`, so a login with one is an email.
+#[tracing::instrument(skip(pool))]
+pub async fn find_credentials(pool: &PgPool, login: &str) -> Result<Option<Credentials>, Error> {
+    let condition = if login.contains('@') {
+        "lower(email) = lower($1)"
+    } else {
+        r#"lower(username) COLLATE "C" = lower($1)"#
+    };
+    let credentials = sqlx::query_as::<_, Credentials>(&format!(
+        "SELECT {USER_COLUMNS}, password_hash FROM users WHERE {condition}"
+    ))
+    .bind(login)
+    .fetch_optional(pool)
+    .await?;
+    Ok(credentials)
+}
+
+/// Replaces a password hash (after a login found it made with older parameters).
+#[tracing::instrument(skip(pool, password_hash))]
+pub async fn set_password_hash(pool: &PgPool, id: Uuid, password_hash: &str) -> Result<(), Error> {
+    sqlx::query("UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(password_hash)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+#[tracing::instrument(skip(conn))]
+pub async fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<User>, Error> {
+    let user =
+        sqlx::query_as::<_, User>(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(user)
+}
+
+/// The users among `ids` that exist, in the order first asked for.
+#[tracing::instrument(skip(pool, ids), fields(count = ids.len()))]
+pub async fn find_many(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<User>, Error> {
+    let mut found = sqlx::query_as::<_, User>(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE id = ANY($1)"
+    ))
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    found.sort_by_key(|user| ids.iter().position(|id| *id == user.id));
+    Ok(found)
+}
+
+/// Applies `changes`; the user as it now is.
+#[tracing::instrument(skip(pool, changes))]
+pub async fn update_profile(
+    pool: &PgPool,
+    id: Uuid,
+    changes: ProfileChanges,
+) -> Result<User, Error> {
+    let (set_display_name, display_name) = split(changes.display_name);
+    let (set_avatar_url, avatar_url) = split(changes.avatar_url);
+    let (set_bio, bio) = split(changes.bio);
+    sqlx::query_as::<_, User>(&format!(
+        "UPDATE users SET
+             display_name = CASE WHEN $2 THEN $3 ELSE display_name END,
+             avatar_url = CASE WHEN $4 THEN $5 ELSE avatar_url END,
+             bio = CASE WHEN $6 THEN $7 ELSE bio END,
+             updated_at = now()
+         WHERE id = $1
+         RETURNING {USER_COLUMNS}"
+    ))
+    .bind(id)
+    .bind(set_display_name)
+    .bind(display_name)
+    .bind(set_avatar_url)
+    .bind(avatar_url)
+    .bind(set_bio)
+    .bind(bio)
+    .fetch_optional(pool)
+    .await?
+    .ok_or(Error::UserNotFound)
+}
+
+fn split(change: Option<Option<String>>) -> (bool, Option<String>) {
+    match change {
+        Some(value) => (true, value),
+        None => (false, None),
+    }
+}
+
+/// Users whose username or display name starts with `prefix` (without regard to case):
+/// username matches first, then display-name matches, each alphabetical. Each half is
+/// read in index order and stops at `limit` rows, so a short prefix over many users stays
+/// cheap.
+#[tracing::instrument(skip(pool))]
+pub async fn search(pool: &PgPool, prefix: &str, limit: u32) -> Result<Vec<User>, Error> {
+    let pattern = format!("{}%", escape_like(&prefix.to_lowercase()));
+    let users = sqlx::query_as::<_, User>(&format!(
+        r#"SELECT {USER_COLUMNS} FROM (
+             (SELECT {USER_COLUMNS}, 0 AS rank, lower(username) COLLATE "C" AS sort_key
+                FROM users
+               WHERE lower(username) COLLATE "C" LIKE $1
+               ORDER BY lower(username) COLLATE "C"
+               LIMIT $2)
+             UNION ALL
+             (SELECT {USER_COLUMNS}, 1 AS rank, lower(display_name) COLLATE "C" AS sort_key
+                FROM users
+               WHERE display_name IS NOT NULL
+                 AND lower(display_name) COLLATE "C" LIKE $1
+                 AND NOT lower(username) COLLATE "C" LIKE $1
+               ORDER BY lower(display_name) COLLATE "C"
+               LIMIT $2)
+           ) AS matches
+           ORDER BY rank, sort_key, id
+           LIMIT $2"#
+    ))
+    .bind(pattern)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?;
+    Ok(users)
+}
+
+/// `value` with LIKE's wildcards taken literally.
+fn escape_like(value: &str) -> String {
+    let mut escaped = String::with_capacity(value.len());
+    for c in value.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_wildcards_are_literal() {
+        assert_eq!(escape_like("a_b%c\\d"), "a\\_b\\%c\\\\d");
+        assert_eq!(escape_like("plain"), "plain");
+    }
+}

@@ -1,0 +1,119 @@
+//! The room events a committed change announces, and their publication on the bus.
+//!
+//! Every operation returns the events of what it changed; they are published only after
+//! the transaction committed, so a subscriber never hears of a change that was rolled
+//! back. A publication that fails is logged and counted (by chat-bus) but does not fail
+//! the request: the change stands, and gateways re-read memberships over gRPC.
+
+use chat_bus::RoomEvents;
+use chat_proto::v1::{Room, RoomEvent, RoomEventKind};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::model::{Role, timestamp};
+
+/// One event to publish, and the users beyond those it names who must hear it on their
+/// own channel (the former members of a deleted room).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Announcement {
+    pub event: RoomEvent,
+    pub also_to: Vec<Uuid>,
+}
+
+impl Announcement {
+    /// An event of `kind` in `room_id`, caused by `actor`, happening now.
+    pub fn new(kind: RoomEventKind, room_id: Uuid, actor: Uuid) -> Self {
+        Self {
+            event: RoomEvent {
+                room_id: room_id.to_string(),
+                kind: kind as i32,
+                actor_id: actor.to_string(),
+                occurred_at: Some(timestamp(OffsetDateTime::now_utc())),
+                event_id: Uuid::now_v7().to_string(),
+                ..RoomEvent::default()
+            },
+            also_to: Vec::new(),
+        }
+    }
+
+    /// The user the change is about.
+    pub fn about(mut self, user: Uuid) -> Self {
+        self.event.user_id = user.to_string();
+        self
+    }
+
+    /// The role given (joined, invited, role changed).
+    pub fn role(mut self, role: Role) -> Self {
+        self.event.role = Some(role.to_proto() as i32);
+        self
+    }
+
+    /// The end of a ban.
+    pub fn until(mut self, until: Option<OffsetDateTime>) -> Self {
+        self.event.until = until.map(timestamp);
+        self
+    }
+
+    /// The room as it now is, as anyone (not a particular caller) sees it.
+    pub fn room(mut self, mut room: Room) -> Self {
+        room.my_role = None;
+        self.event.room = Some(room);
+        self
+    }
+
+    /// Users who must also hear it on their own channel.
+    pub fn also_to(mut self, users: Vec<Uuid>) -> Self {
+        self.also_to = users;
+        self
+    }
+}
+
+/// A value produced by a committed change, with the events announcing it.
+#[derive(Debug)]
+pub struct Outcome<T> {
+    pub value: T,
+    pub events: Vec<Announcement>,
+}
+
+impl<T> Outcome<T> {
+    /// Nothing changed (an idempotent repeat): nothing to announce.
+    pub fn unchanged(value: T) -> Self {
+        Self {
+            value,
+            events: Vec::new(),
+        }
+    }
+
+    pub fn changed(value: T, events: Vec<Announcement>) -> Self {
+        Self { value, events }
+    }
+}
+
+/// Publishes announcements on the bus, in order.
+#[derive(Debug, Clone)]
+pub struct Announcer {
+    bus: RoomEvents,
+}
+
+impl Announcer {
+    pub fn new(bus: RoomEvents) -> Self {
+        Self { bus }
+    }
+
+    /// Publishes `outcome`'s events and hands back its value.
+    pub async fn announce<T>(&self, outcome: Outcome<T>) -> T {
+        for announcement in &outcome.events {
+            let users = announcement.also_to.iter().map(Uuid::to_string);
+            if let Err(err) = self.bus.publish_to_users(&announcement.event, users).await {
+                tracing::warn!(
+                    error = %err,
+                    room_id = %announcement.event.room_id,
+                    kind = ?announcement.event.kind(),
+                    event_id = %announcement.event.event_id,
+                    "room event not published"
+                );
+            }
+        }
+        outcome.value
+    }
+}

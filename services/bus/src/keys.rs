@@ -1,0 +1,105 @@
+//! Names of the Redis keys behind a room's sequence.
+//!
+//! Every key of one room carries the hash tag `{<room_id>}`, so in Redis Cluster all of
+//! them live in one slot and the append script may touch them together:
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `{prefix}room:{<room_id>}:seq` | hash | `epoch`, `seq`: the room's last position |
+//! | `{prefix}room:{<room_id>}:stream` | stream | the last entries, id `<epoch>-<seq>`, field `e` = envelope |
+//! | `{prefix}room:{<room_id>}:dedup:<n>:<sender_id>:<client_msg_id>` | string (TTL) | the envelope of the original send |
+//! | `{prefix}pending` | sorted set | `<room_id>\|<epoch>\|<seq>` scored by fan-out time (ms) |
+//!
+//! `<n>` is the length of the sender id, so no choice of ids makes two sends share a
+//! record. The pending set is the one key outside a room's slot (see
+//! [`crate::sequencer`] for what that means in cluster mode).
+
+use std::fmt::Write as _;
+
+/// The keys of one room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomKeys {
+    base: String,
+}
+
+impl RoomKeys {
+    /// The keys of `room_id` under `prefix`.
+    pub fn new(prefix: &str, room_id: &str) -> Self {
+        Self {
+            base: format!("{prefix}room:{{{room_id}}}:"),
+        }
+    }
+
+    /// The hash holding the room's current epoch and seq.
+    pub fn seq(&self) -> String {
+        format!("{}seq", self.base)
+    }
+
+    /// The capped stream of the room's latest envelopes.
+    pub fn stream(&self) -> String {
+        format!("{}stream", self.base)
+    }
+
+    /// The record of one send of `sender_id` with `client_msg_id`.
+    pub fn dedup(&self, sender_id: &str, client_msg_id: &str) -> String {
+        let mut key = format!("{}dedup:", self.base);
+        let _ = write!(key, "{}:{sender_id}:{client_msg_id}", sender_id.len());
+        key
+    }
+}
+
+/// The sorted set of entries fanned out but not yet confirmed by the broker.
+pub fn pending_key(prefix: &str) -> String {
+    format!("{prefix}pending")
+}
+
+/// The member of the pending set that stands for one position of a room.
+pub fn pending_member(room_id: &str, epoch: u64, seq: u64) -> String {
+    format!("{room_id}|{epoch}|{seq}")
+}
+
+/// Reads a member built by [`pending_member`]: `(room_id, epoch, seq)`.
+pub fn parse_pending_member(member: &str) -> Option<(&str, u64, u64)> {
+    let mut parts = member.rsplitn(3, '|');
+    let seq = parts.next()?.parse().ok()?;
+    let epoch = parts.next()?.parse().ok()?;
+    let room_id = parts.next()?;
+    Some((room_id, epoch, seq))
+}
+
+/// The id of a position in a room's stream.
+pub fn stream_id(epoch: u64, seq: u64) -> String {
+    format!("{epoch}-{seq}")
+}
+
+/// Reads a stream id built by [`stream_id`]: `(epoch, seq)`.
+pub fn parse_stream_id(id: &str) -> Option<(u64, u64)> {
+    let (epoch, seq) = id.split_once('-')?;
+    Some((epoch.parse().ok()?, seq.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_room_keys_share_one_hash_tag() {
+        let keys = RoomKeys::new("chat:", "r1");
+        assert_eq!(keys.seq(), "chat:room:{r1}:seq");
+        assert_eq!(keys.stream(), "chat:room:{r1}:stream");
+        assert_eq!(keys.dedup("u1", "m:1"), "chat:room:{r1}:dedup:2:u1:m:1");
+        assert_ne!(keys.dedup("u1:a", "b"), keys.dedup("u1", "a:b"));
+    }
+
+    #[test]
+    fn members_and_ids_round_trip() {
+        let member = pending_member("room|odd", 1_700_000_000_000, 42);
+        assert_eq!(
+            parse_pending_member(&member),
+            Some(("room|odd", 1_700_000_000_000, 42))
+        );
+        assert_eq!(parse_pending_member("garbage"), None);
+        assert_eq!(parse_stream_id(&stream_id(5, 6)), Some((5, 6)));
+        assert_eq!(parse_stream_id("5"), None);
+    }
+}

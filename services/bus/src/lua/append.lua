@@ -1,0 +1,56 @@
+-- Appends one item to a room's sequence, atomically (see the `sequencer` module docs).
+--
+-- KEYS[1] the room's counter (hash: epoch, seq)
+-- KEYS[2] the room's capped stream
+-- KEYS[3] the dedup record of this send (read and written only when ARGV[6] is '1')
+-- KEYS[4] the pending set (entries fanned out, not yet confirmed by the broker)
+-- ARGV[1] the encoded RoomItem
+-- ARGV[2] the room id
+-- ARGV[3] the room's pub/sub channel
+-- ARGV[4] the stream's approximate maximum length
+-- ARGV[5] how long the dedup record lives, in milliseconds
+-- ARGV[6] '1' when this send carries a dedup key
+--
+-- Returns {duplicate (0 or 1), envelope bytes}.
+
+local with_dedup = ARGV[6] == '1'
+if with_dedup then
+  local original = redis.call('GET', KEYS[3])
+  if original then
+    return {1, original}
+  end
+end
+
+local time = redis.call('TIME')
+local now_ms = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+
+local epoch = tonumber(redis.call('HGET', KEYS[1], 'epoch') or '0')
+local seq
+if epoch == 0 then
+  -- The counter is new, or Redis lost it: a fresh epoch from the clock. Whatever the
+  -- stream still holds must sort before it (the counter alone may have been lost, or
+  -- the clock may be behind the one that wrote the stream), so the epoch also passes
+  -- the stream's last one.
+  epoch = now_ms
+  local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+  if #last > 0 then
+    local last_epoch = tonumber(string.match(last[1][1], '^(%d+)-'))
+    if last_epoch >= epoch then
+      epoch = last_epoch + 1
+    end
+  end
+  seq = 1
+  redis.call('HSET', KEYS[1], 'epoch', integer(epoch), 'seq', 1)
+else
+  seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+end
+
+local envelope = room_envelope(epoch, seq, ARGV[1], ARGV[2])
+local position = integer(epoch) .. '-' .. integer(seq)
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], position, 'e', envelope)
+redis.call('PUBLISH', ARGV[3], envelope)
+redis.call('ZADD', KEYS[4], integer(now_ms), ARGV[2] .. '|' .. integer(epoch) .. '|' .. integer(seq))
+if with_dedup then
+  redis.call('SET', KEYS[3], envelope, 'PX', ARGV[5])
+end
+return {0, envelope}

@@ -1,0 +1,553 @@
+//! The room sequence in Redis: positions, the recovery stream, dedup and pending records.
+//!
+//! Every message and room event of a room goes through [`Sequencer::append`], which runs
+//! one Lua script. Redis runs a script alone, so its steps happen together or not at all:
+//!
+//! 1. With a [`DedupKey`] (a chat message), the record of that send is looked up; when
+//!    present, its original envelope is returned flagged `duplicate`, and nothing else
+//!    happens: no position is taken, nothing is published.
+//! 2. The room's next position is taken from the hash `{prefix}room:{<room_id>}:seq`.
+//!    When the hash is missing (a new room, or Redis lost its data: it keeps nothing on
+//!    disk), a new epoch is made from the Redis clock in milliseconds, also greater than
+//!    any epoch still in the room's stream, and seq starts at 1. Otherwise seq is
+//!    incremented. So within an epoch positions are dense (1, 2, 3, ...), and an epoch
+//!    changes only when the counter was lost.
+//! 3. The [`RoomEnvelope`] is built in the protobuf wire format (by the script itself:
+//!    `src/lua/envelope.lua`), so the bytes stored, published and later persisted are
+//!    the same bytes.
+//! 4. The envelope is added to the room's stream `{prefix}room:{<room_id>}:stream` under
+//!    the id `<epoch>-<seq>`, trimmed to about [`SequencerConfig::stream_max_len`]
+//!    entries: the short recovery buffer of [`Sequencer::read_after`].
+//! 5. The envelope is PUBLISHed on the room's channel ([`room_channel`]). Because the
+//!    position is taken and the PUBLISH issued in the same atomic step, and Redis
+//!    delivers a connection's messages in order, every subscriber hears a room's
+//!    envelopes in position order.
+//! 6. A pending record (`<room_id>|<epoch>|<seq>` in the sorted set `{prefix}pending`,
+//!    scored by the time in ms) says "fanned out, not yet confirmed by the broker". The
+//!    caller removes it with [`Sequencer::confirm`] once RabbitMQ confirmed the envelope;
+//!    the history service sweeps what stays behind ([`Sequencer::pending_older_than`]),
+//!    so an envelope someone saw is persisted even when its sender died before the
+//!    broker confirmed it.
+//! 7. With a dedup key, the envelope is recorded for that send with a TTL
+//!    ([`SequencerConfig::dedup_ttl`]).
+//!
+//! # What the caller still owes
+//!
+//! An envelope is durable only once the broker confirmed it. A `duplicate` append may
+//! stand for a first attempt whose gateway died before the confirm: publish its bytes to
+//! the broker again before acknowledging the retry (the history consumer is idempotent).
+//!
+//! # Catch-up
+//!
+//! A reconnecting reader subscribes to the room channel first (buffering what arrives),
+//! then calls [`Sequencer::read_after`] with its last position, follows
+//! [`StreamRead::plan`], and drops buffered envelopes at or below the last position it
+//! delivered. See [`CatchUp`] for the cases.
+//!
+//! # Redis Cluster
+//!
+//! A room's keys share the hash tag `{<room_id>}` and so one slot (see [`crate::keys`]).
+//! Two things do not yet fit a cluster: the global pending set is a second slot touched
+//! by the same script (a cluster would keep one pending set per slot, named with a hash
+//! tag of that slot, and sweep each), and the room channel is a classic pub/sub channel
+//! (sharded pub/sub would need a channel named within the room's slot).
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use bytes::Bytes;
+use chat_proto::v1::{RoomEnvelope, RoomItem};
+use prost::Message;
+use redis::aio::ConnectionManager;
+use redis::streams::StreamRangeReply;
+
+use crate::keys::{
+    RoomKeys, parse_pending_member, parse_stream_id, pending_key, pending_member, stream_id,
+};
+use crate::{BusError, room_channel};
+
+/// Counter of appends, by `outcome` (`appended`, `duplicate`).
+pub const APPENDS_METRIC: &str = "chat_bus_appends_total";
+/// Counter of pending records whose envelope had already left the stream, so the
+/// sweeper could not recover it (the stream is too short for the sweep interval).
+pub const PENDING_LOST_METRIC: &str = "chat_bus_pending_lost_total";
+
+/// The stream field that holds the envelope bytes.
+const ENVELOPE_FIELD: &str = "e";
+
+/// The protobuf encoder the scripts start with, alone for its tests.
+#[cfg(test)]
+const ENVELOPE_LUA: &str = include_str!("lua/envelope.lua");
+
+static APPEND: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(concat!(
+        include_str!("lua/envelope.lua"),
+        include_str!("lua/append.lua")
+    ))
+});
+
+static PENDING: LazyLock<redis::Script> =
+    LazyLock::new(|| redis::Script::new(include_str!("lua/pending.lua")));
+
+/// Tuning of the sequence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SequencerConfig {
+    /// About how many of a room's latest envelopes its stream keeps (at least 1). A
+    /// reader whose gap is longer reads the older part from history.
+    pub stream_max_len: usize,
+    /// How long a retried send is recognised as the same one.
+    pub dedup_ttl: Duration,
+}
+
+impl Default for SequencerConfig {
+    fn default() -> Self {
+        Self {
+            stream_max_len: 10_000,
+            dedup_ttl: Duration::from_secs(24 * 60 * 60),
+        }
+    }
+}
+
+/// What identifies one send of a chat message: `(room, sender, client_msg_id)`, the
+/// room being the item's.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DedupKey {
+    pub sender_id: String,
+    pub client_msg_id: String,
+}
+
+/// The outcome of [`Sequencer::append`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Appended {
+    /// The envelope at its position (for a duplicate, the original one).
+    pub envelope: RoomEnvelope,
+    /// The encoded envelope, exactly as stored, published and to be persisted.
+    pub bytes: Bytes,
+    /// True when this send had been appended before: nothing new was stored or published.
+    pub duplicate: bool,
+}
+
+/// What a room's stream holds after a reader's position (see [`Sequencer::read_after`]).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StreamRead {
+    /// The envelopes of the asked epoch with seq above the asked one, in position order,
+    /// at most the asked limit.
+    pub envelopes: Vec<RoomEnvelope>,
+    /// The lowest seq of the asked epoch still in the stream (`None`: the stream holds
+    /// nothing of that epoch).
+    pub covers_from: Option<u64>,
+    /// The room's current position `(epoch, seq)` (`None`: Redis has no counter for the
+    /// room: it never had an entry, or Redis lost its data).
+    pub current: Option<(u64, u64)>,
+}
+
+/// How a reader at `(epoch, after_seq)` gets exactly what it missed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatchUp {
+    /// Nothing was missed.
+    UpToDate,
+    /// The stream holds everything missed: deliver [`StreamRead::envelopes`]; when the
+    /// last one is still below the current seq, read again after it.
+    Stream,
+    /// The stream starts too late: read history after the position up to and including
+    /// seq `history_through` of the same epoch, then the stream after that seq.
+    HistoryThenStream { history_through: u64 },
+    /// The reader's epoch is not the room's current one (Redis lost the counter, or the
+    /// position is not one this room ever had): the reader must resync from history;
+    /// the stream cannot say what lies between.
+    Resync,
+}
+
+impl StreamRead {
+    /// How a reader whose last position is `(epoch, after_seq)` catches up, given this
+    /// read (made with the same position).
+    pub fn plan(&self, epoch: u64, after_seq: u64) -> CatchUp {
+        let Some((current_epoch, current_seq)) = self.current else {
+            return CatchUp::Resync;
+        };
+        if current_epoch != epoch || after_seq > current_seq {
+            return CatchUp::Resync;
+        }
+        if after_seq == current_seq {
+            return CatchUp::UpToDate;
+        }
+        match self.covers_from {
+            Some(first) if first <= after_seq + 1 => CatchUp::Stream,
+            Some(first) => CatchUp::HistoryThenStream {
+                history_through: first - 1,
+            },
+            None => CatchUp::HistoryThenStream {
+                history_through: current_seq,
+            },
+        }
+    }
+}
+
+/// Assigns positions in rooms and keeps the recovery stream, dedup and pending records.
+///
+/// Cheap to clone: clones share one multiplexed Redis connection that reconnects by
+/// itself. A command interrupted by a lost connection fails rather than being resent
+/// (an append is not idempotent without its dedup key).
+#[derive(Clone)]
+pub struct Sequencer {
+    connection: ConnectionManager,
+    prefix: String,
+    config: SequencerConfig,
+}
+
+impl std::fmt::Debug for Sequencer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sequencer")
+            .field("prefix", &self.prefix)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sequencer {
+    /// A sequence on `conn` whose keys and channels start with `key_prefix` (which must
+    /// not contain `{` or `}`: the room id is the keys' hash tag).
+    pub fn new(
+        conn: ConnectionManager,
+        key_prefix: impl Into<String>,
+        config: SequencerConfig,
+    ) -> Self {
+        let config = SequencerConfig {
+            stream_max_len: config.stream_max_len.max(1),
+            ..config
+        };
+        Self {
+            connection: conn,
+            prefix: key_prefix.into(),
+            config,
+        }
+    }
+
+    /// The prefix of every key and channel.
+    pub fn key_prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The keys of one room.
+    pub fn room_keys(&self, room_id: &str) -> RoomKeys {
+        RoomKeys::new(&self.prefix, room_id)
+    }
+
+    /// Gives `item` the next position of its room, stores it in the room's stream,
+    /// publishes it on the room's channel and records it as pending, all at once; with
+    /// `dedup`, a send seen before returns its original envelope instead (see the module
+    /// docs).
+    #[tracing::instrument(name = "sequencer.append", skip_all, fields(room_id = %item.room_id))]
+    pub async fn append(
+        &self,
+        item: &RoomItem,
+        dedup: Option<&DedupKey>,
+    ) -> Result<Appended, BusError> {
+        if item.room_id.is_empty() {
+            return Err(BusError::Invalid("a room item needs a room id".into()));
+        }
+        let keys = self.room_keys(&item.room_id);
+        // Without dedup the script never touches KEYS[3]; any key of the room's slot will do.
+        let dedup_key = match dedup {
+            Some(key) => keys.dedup(&key.sender_id, &key.client_msg_id),
+            None => keys.seq(),
+        };
+        let dedup_ttl_ms = u64::try_from(self.config.dedup_ttl.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let (duplicate, bytes): (i64, Vec<u8>) = APPEND
+            .key(keys.seq())
+            .key(keys.stream())
+            .key(dedup_key)
+            .key(pending_key(&self.prefix))
+            .arg(item.encode_to_vec())
+            .arg(&item.room_id)
+            .arg(room_channel(&self.prefix, &item.room_id))
+            .arg(self.config.stream_max_len)
+            .arg(dedup_ttl_ms)
+            .arg(if dedup.is_some() { "1" } else { "0" })
+            .invoke_async(&mut self.connection.clone())
+            .await?;
+        let duplicate = duplicate == 1;
+        let outcome = if duplicate { "duplicate" } else { "appended" };
+        metrics::counter!(APPENDS_METRIC, "outcome" => outcome).increment(1);
+        let envelope = decode_envelope(&bytes)?;
+        Ok(Appended {
+            envelope,
+            bytes: Bytes::from(bytes),
+            duplicate,
+        })
+    }
+
+    /// The room's current position `(epoch, seq)`, if Redis has a counter for it.
+    pub async fn current_position(&self, room_id: &str) -> Result<Option<(u64, u64)>, BusError> {
+        let position: (Option<u64>, Option<u64>) = redis::cmd("HMGET")
+            .arg(self.room_keys(room_id).seq())
+            .arg("epoch")
+            .arg("seq")
+            .query_async(&mut self.connection.clone())
+            .await?;
+        Ok(both(position))
+    }
+
+    /// The room's envelopes of `epoch` with seq above `after_seq`, in order, at most
+    /// `limit` (at least 1), with what the caller needs to know whether they are all it
+    /// missed: the lowest seq of that epoch the stream still holds and the room's current
+    /// position, read in the same instant. [`StreamRead::plan`] turns this into steps.
+    #[tracing::instrument(name = "sequencer.read_after", skip(self))]
+    pub async fn read_after(
+        &self,
+        room_id: &str,
+        epoch: u64,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<StreamRead, BusError> {
+        let keys = self.room_keys(room_id);
+        let stream = keys.stream();
+        let (after, first, position): (
+            StreamRangeReply,
+            StreamRangeReply,
+            (Option<u64>, Option<u64>),
+        ) = redis::pipe()
+            .atomic()
+            .cmd("XRANGE")
+            .arg(&stream)
+            .arg(format!("({}", stream_id(epoch, after_seq)))
+            .arg(epoch)
+            .arg("COUNT")
+            .arg(limit.max(1))
+            .cmd("XRANGE")
+            .arg(&stream)
+            .arg(stream_id(epoch, 0))
+            .arg(epoch)
+            .arg("COUNT")
+            .arg(1)
+            .cmd("HMGET")
+            .arg(keys.seq())
+            .arg("epoch")
+            .arg("seq")
+            .query_async(&mut self.connection.clone())
+            .await?;
+        let envelopes = after
+            .ids
+            .iter()
+            .map(|entry| stream_envelope(&entry.map))
+            .collect::<Result<Vec<_>, _>>()?;
+        let covers_from = first
+            .ids
+            .first()
+            .and_then(|entry| parse_stream_id(&entry.id))
+            .map(|(_, seq)| seq);
+        Ok(StreamRead {
+            envelopes,
+            covers_from,
+            current: both(position),
+        })
+    }
+
+    /// Marks `envelope` as confirmed by the broker: it no longer needs sweeping.
+    pub async fn confirm(&self, envelope: &RoomEnvelope) -> Result<(), BusError> {
+        let _: i64 = redis::cmd("ZREM")
+            .arg(pending_key(&self.prefix))
+            .arg(pending_member(
+                &envelope.room_id,
+                envelope.epoch,
+                envelope.seq,
+            ))
+            .query_async(&mut self.connection.clone())
+            .await?;
+        Ok(())
+    }
+
+    /// Envelopes fanned out at least `age` ago and still not confirmed, oldest first, at
+    /// most `limit`: what the history service's sweeper persists (then [`confirm`]s).
+    /// A record whose envelope already left the room's stream cannot be recovered: it is
+    /// dropped, logged and counted ([`PENDING_LOST_METRIC`]).
+    ///
+    /// [`confirm`]: Self::confirm
+    #[tracing::instrument(name = "sequencer.pending_older_than", skip(self))]
+    pub async fn pending_older_than(
+        &self,
+        age: Duration,
+        limit: usize,
+    ) -> Result<Vec<RoomEnvelope>, BusError> {
+        let pending = pending_key(&self.prefix);
+        let age_ms = u64::try_from(age.as_millis()).unwrap_or(u64::MAX / 2);
+        let members: Vec<String> = PENDING
+            .key(&pending)
+            .arg(age_ms)
+            .arg(limit)
+            .invoke_async(&mut self.connection.clone())
+            .await?;
+        if members.is_empty() {
+            return Ok(Vec::new());
+        }
+
+        let parsed: Vec<_> = members
+            .iter()
+            .map(|member| (member, parse_pending_member(member)))
+            .collect();
+        let mut lookups = redis::pipe();
+        for (_, position) in &parsed {
+            match position {
+                Some((room_id, epoch, seq)) => {
+                    let id = stream_id(*epoch, *seq);
+                    lookups
+                        .cmd("XRANGE")
+                        .arg(self.room_keys(room_id).stream())
+                        .arg(&id)
+                        .arg(&id);
+                }
+                // Keeps replies aligned with members; never a stream entry.
+                None => {
+                    lookups.cmd("PING");
+                }
+            }
+        }
+        let replies: Vec<redis::Value> = lookups.query_async(&mut self.connection.clone()).await?;
+
+        let mut envelopes = Vec::with_capacity(members.len());
+        let mut lost = Vec::new();
+        for ((member, position), reply) in parsed.iter().zip(replies) {
+            let found = position
+                .and_then(|_| redis::from_redis_value::<StreamRangeReply>(&reply).ok())
+                .and_then(|range| range.ids.into_iter().next());
+            match found {
+                Some(entry) => envelopes.push(stream_envelope(&entry.map)?),
+                None => {
+                    tracing::warn!(
+                        member = %member,
+                        "pending entry no longer in its room's stream; it cannot be swept"
+                    );
+                    metrics::counter!(PENDING_LOST_METRIC).increment(1);
+                    lost.push(member.as_str());
+                }
+            }
+        }
+        if !lost.is_empty() {
+            let _: i64 = redis::cmd("ZREM")
+                .arg(&pending)
+                .arg(&lost)
+                .query_async(&mut self.connection.clone())
+                .await?;
+        }
+        Ok(envelopes)
+    }
+}
+
+/// Reads an envelope as published on a room channel, stored in a stream or carried by
+/// the persistence queue.
+pub fn decode_envelope(bytes: &[u8]) -> Result<RoomEnvelope, BusError> {
+    Ok(RoomEnvelope::decode(bytes)?)
+}
+
+/// Reads the item an envelope carries.
+pub fn decode_item(envelope: &RoomEnvelope) -> Result<RoomItem, BusError> {
+    Ok(RoomItem::decode(envelope.item.as_slice())?)
+}
+
+fn both((epoch, seq): (Option<u64>, Option<u64>)) -> Option<(u64, u64)> {
+    epoch.zip(seq)
+}
+
+fn stream_envelope(
+    fields: &std::collections::HashMap<String, redis::Value>,
+) -> Result<RoomEnvelope, BusError> {
+    let value = fields
+        .get(ENVELOPE_FIELD)
+        .ok_or_else(|| BusError::Invalid("stream entry without an envelope".into()))?;
+    let bytes: Vec<u8> = redis::from_redis_value(value)?;
+    decode_envelope(&bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(covers_from: Option<u64>, current: Option<(u64, u64)>) -> StreamRead {
+        StreamRead {
+            envelopes: Vec::new(),
+            covers_from,
+            current,
+        }
+    }
+
+    #[test]
+    fn plans_cover_every_case() {
+        assert_eq!(read(Some(1), Some((7, 5))).plan(7, 5), CatchUp::UpToDate);
+        assert_eq!(read(Some(1), Some((7, 5))).plan(7, 2), CatchUp::Stream);
+        assert_eq!(read(Some(3), Some((7, 5))).plan(7, 2), CatchUp::Stream);
+        assert_eq!(
+            read(Some(4), Some((7, 5))).plan(7, 2),
+            CatchUp::HistoryThenStream { history_through: 3 }
+        );
+        assert_eq!(
+            read(None, Some((7, 5))).plan(7, 2),
+            CatchUp::HistoryThenStream { history_through: 5 }
+        );
+        assert_eq!(read(Some(1), Some((8, 1))).plan(7, 2), CatchUp::Resync);
+        assert_eq!(read(None, None).plan(7, 2), CatchUp::Resync);
+        assert_eq!(read(Some(1), Some((7, 5))).plan(7, 9), CatchUp::Resync);
+    }
+
+    /// Runs the script's encoder on real Redis and compares with prost.
+    async fn lua_envelope(connection: &mut ConnectionManager, envelope: &RoomEnvelope) -> Vec<u8> {
+        let script = redis::Script::new(&format!(
+            "{ENVELOPE_LUA}\nreturn room_envelope(tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4])"
+        ));
+        script
+            .arg(envelope.epoch)
+            .arg(envelope.seq)
+            .arg(&envelope.item)
+            .arg(&envelope.room_id)
+            .invoke_async(connection)
+            .await
+            .expect("run encoder")
+    }
+
+    #[tokio::test]
+    async fn the_lua_encoder_writes_what_prost_writes() {
+        let client = redis::Client::open("redis://127.0.0.1:6379").expect("redis url");
+        let mut connection = ConnectionManager::new(client).await.expect("redis");
+        let cases = [
+            RoomEnvelope::default(),
+            RoomEnvelope {
+                epoch: 1,
+                seq: 1,
+                item: vec![1],
+                room_id: "r".into(),
+            },
+            RoomEnvelope {
+                epoch: 127,
+                seq: 128,
+                item: vec![0; 127],
+                room_id: "ü".repeat(64),
+            },
+            RoomEnvelope {
+                epoch: 1_763_700_000_123,
+                seq: 16_384,
+                item: (0..=255).cycle().take(70_000).collect(),
+                room_id: "0192a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".into(),
+            },
+            RoomEnvelope {
+                epoch: 1 << 53,
+                seq: (1 << 53) - 1,
+                item: Vec::new(),
+                room_id: String::new(),
+            },
+        ];
+        for envelope in cases {
+            let bytes = lua_envelope(&mut connection, &envelope).await;
+            assert_eq!(bytes, envelope.encode_to_vec(), "{envelope:?}");
+            assert_eq!(decode_envelope(&bytes).expect("decode"), envelope);
+        }
+    }
+
+    #[test]
+    fn garbage_is_a_decode_error() {
+        assert!(matches!(
+            decode_envelope(&[0xff, 0xff, 0xff]),
+            Err(BusError::Decode(_))
+        ));
+    }
+}

@@ -41,3 +41,8 @@ bench:
 ## clean-test-databases: drop the databases integration tests left behind
 clean-test-databases:
 	deploy/local/clean-test-databases.sh
+
+## check-deploy: Dockerfile, compose file, nginx configs, Kubernetes manifests and alert rules, offline
+.PHONY: check-deploy
+check-deploy:
+	deploy/check-manifests.sh

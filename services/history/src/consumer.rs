@@ -1,0 +1,387 @@
+//! Consumes the persist queue into PostgreSQL in batches.
+//!
+//! Deliveries are collected until the batch is full or `batch_linger` has passed since its
+//! first one, then stored in one transaction, and only after the commit acknowledged. So
+//! a crash at any moment loses nothing (unacknowledged deliveries go back to the queue)
+//! and a redelivery is harmless (the store is idempotent). A payload that can never be
+//! stored is rejected without requeue, which sends it to the dead-letter queue, and the
+//! consumer carries on. While PostgreSQL is failing the batch is retried with backoff and
+//! nothing is acknowledged; when the broker connection drops, the consumer reconnects
+//! with backoff.
+
+use std::time::{Duration, Instant};
+
+use chat_bus::persist::{QueueNames, declare_topology, extract_trace_context};
+use futures::StreamExt;
+use lapin::message::Delivery;
+use lapin::options::{
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, BasicRejectOptions,
+    QueueDeclareOptions,
+};
+use lapin::types::FieldTable;
+use lapin::{Channel, Connection, ConnectionProperties};
+use opentelemetry::trace::TraceContextExt;
+use secrecy::ExposeSecret;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use crate::config::ConsumerConfig;
+use crate::entry::Entry;
+use crate::store::{Store, Stored, is_refused_data};
+
+/// Entries stored for the first time.
+pub const PERSISTED_METRIC: &str = "chat_history_persisted_total";
+/// Entries delivered again that were already stored.
+pub const DUPLICATES_METRIC: &str = "chat_history_duplicates_total";
+/// Deliveries that could never be stored, sent to the dead-letter queue.
+pub const DEAD_LETTERED_METRIC: &str = "chat_history_dead_lettered_total";
+/// Entries per stored batch.
+pub const BATCH_SIZE_METRIC: &str = "chat_history_batch_size";
+/// Time from a batch's first delivery to its acknowledgement.
+pub const BATCH_DURATION_METRIC: &str = "chat_history_batch_duration_seconds";
+/// Messages ready in the persist queue, not yet delivered to any consumer.
+pub const CONSUMER_LAG_METRIC: &str = "chat_history_consumer_lag";
+/// Failed attempts to store a batch (each one is retried).
+pub const STORE_FAILURES_METRIC: &str = "chat_history_store_failures_total";
+
+/// How often the queue depth is read for [`CONSUMER_LAG_METRIC`].
+const LAG_INTERVAL: Duration = Duration::from_secs(5);
+
+/// An open broker connection with the topology declared and the prefetch set.
+pub struct Session {
+    connection: Connection,
+    channel: Channel,
+}
+
+/// The consumer of the persist queue.
+pub struct PersistConsumer {
+    store: Store,
+    names: QueueNames,
+    config: ConsumerConfig,
+}
+
+impl PersistConsumer {
+    pub fn new(store: Store, config: ConsumerConfig) -> Self {
+        Self {
+            store,
+            names: queue_names(&config.persist_queue),
+            config,
+        }
+    }
+
+    /// Connects, declares the topology and sets the prefetch.
+    pub async fn connect(&self) -> anyhow::Result<Session> {
+        let connection = Connection::connect(
+            self.config.amqp_url.expose_secret(),
+            ConnectionProperties::default().with_connection_name("chat-history".into()),
+        )
+        .await?;
+        let channel = connection.create_channel().await?;
+        declare_topology(&channel, &self.names).await?;
+        channel
+            .basic_qos(self.config.prefetch, BasicQosOptions::default())
+            .await?;
+        Ok(Session {
+            connection,
+            channel,
+        })
+    }
+
+    /// Consumes until `shutdown`, reconnecting whenever the broker connection is lost.
+    /// On shutdown the batch in hand is stored and acknowledged before returning.
+    pub async fn run(self, session: Session, shutdown: CancellationToken) {
+        let mut session = Some(session);
+        let mut backoff = Backoff::default();
+        loop {
+            let current = match session.take() {
+                Some(current) => current,
+                None => match self.connect().await {
+                    Ok(current) => current,
+                    Err(err) => {
+                        let delay = backoff.next_delay();
+                        tracing::warn!(%err, ?delay, "cannot connect to RabbitMQ; retrying");
+                        if sleep_or_shutdown(delay, &shutdown).await {
+                            return;
+                        }
+                        continue;
+                    }
+                },
+            };
+            backoff = Backoff::default();
+            match self.consume(&current, &shutdown).await {
+                Ok(()) => {
+                    close(current).await;
+                    return;
+                }
+                Err(err) => {
+                    tracing::warn!(%err, "lost the RabbitMQ consumer; reconnecting");
+                    if sleep_or_shutdown(backoff.next_delay(), &shutdown).await {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads batches until `shutdown` (`Ok`) or until the channel fails (`Err`).
+    async fn consume(&self, session: &Session, shutdown: &CancellationToken) -> anyhow::Result<()> {
+        let tag = format!("chat-history-{}", uuid::Uuid::now_v7().simple());
+        let mut deliveries = session
+            .channel
+            .basic_consume(
+                &self.names.queue,
+                &tag,
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        let _lag = AbortOnDropHandle::new(tokio::spawn(report_lag(
+            session.connection.create_channel().await?,
+            self.names.queue.clone(),
+        )));
+        tracing::info!(queue = %self.names.queue, "consuming the persist queue");
+
+        let batch_size = usize::from(self.config.batch_size);
+        while !shutdown.is_cancelled() {
+            let first = tokio::select! {
+                () = shutdown.cancelled() => break,
+                next = deliveries.next() => received(next)?,
+            };
+            let started = Instant::now();
+            let mut batch = Vec::with_capacity(batch_size);
+            batch.push(first);
+            let linger = tokio::time::sleep(self.config.batch_linger);
+            tokio::pin!(linger);
+            while batch.len() < batch_size {
+                tokio::select! {
+                    biased;
+                    next = deliveries.next() => batch.push(received(next)?),
+                    () = &mut linger => break,
+                    () = shutdown.cancelled() => break,
+                }
+            }
+            self.settle(&session.channel, batch, started).await?;
+        }
+        session
+            .channel
+            .basic_cancel(&tag, BasicCancelOptions::default())
+            .await?;
+        Ok(())
+    }
+
+    /// Stores one batch and settles every delivery in it: acknowledged once committed,
+    /// or rejected to the dead-letter queue when it can never be stored.
+    async fn settle(
+        &self,
+        channel: &Channel,
+        batch: Vec<Delivery>,
+        started: Instant,
+    ) -> anyhow::Result<()> {
+        let span = batch_span(&self.names.queue, &batch);
+        async {
+            let mut tags = Vec::with_capacity(batch.len());
+            let mut entries = Vec::with_capacity(batch.len());
+            for delivery in &batch {
+                match Entry::decode(&delivery.data) {
+                    Ok(entry) => {
+                        tags.push(delivery.delivery_tag);
+                        entries.push(entry);
+                    }
+                    Err(reason) => {
+                        dead_letter(channel, delivery.delivery_tag, &reason).await?;
+                    }
+                }
+            }
+            let Some(&last_tag) = tags.last() else {
+                return Ok(());
+            };
+            match self.store(&entries).await {
+                Ok(stored) => {
+                    channel
+                        .basic_ack(last_tag, BasicAckOptions { multiple: true })
+                        .await?;
+                    record(stored, entries.len());
+                }
+                Err(err) => {
+                    tracing::warn!(%err, "a batch holds an entry PostgreSQL refuses; storing one by one");
+                    self.settle_one_by_one(channel, &tags, &entries).await?;
+                }
+            }
+            metrics::histogram!(BATCH_DURATION_METRIC).record(started.elapsed().as_secs_f64());
+            Ok(())
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Finds the entries of a refused batch that PostgreSQL can never take, dead-letters
+    /// them and stores the rest.
+    async fn settle_one_by_one(
+        &self,
+        channel: &Channel,
+        tags: &[u64],
+        entries: &[Entry],
+    ) -> anyhow::Result<()> {
+        for (&tag, entry) in tags.iter().zip(entries) {
+            match self.store(std::slice::from_ref(entry)).await {
+                Ok(stored) => {
+                    channel.basic_ack(tag, BasicAckOptions::default()).await?;
+                    record(stored, 1);
+                }
+                Err(err) => dead_letter(channel, tag, &err).await?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores entries, retrying with backoff while the failure is transient; returns the
+    /// error when PostgreSQL refuses the data itself (retrying would never succeed).
+    async fn store(&self, entries: &[Entry]) -> Result<Stored, sqlx::Error> {
+        let mut backoff = Backoff::default();
+        loop {
+            match self.store.insert(entries).await {
+                Ok(stored) => return Ok(stored),
+                Err(err) if is_refused_data(&err) => return Err(err),
+                Err(err) => {
+                    metrics::counter!(STORE_FAILURES_METRIC).increment(1);
+                    let delay = backoff.next_delay();
+                    tracing::error!(%err, ?delay, entries = entries.len(), "cannot store a batch; retrying");
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+}
+
+/// The topology of the persist queue named `queue`: the standard one (or a suffixed copy,
+/// as tests use) as chat-bus names it, else `<queue>.dlx` and `<queue>.dlq`.
+pub fn queue_names(queue: &str) -> QueueNames {
+    let standard = QueueNames::default();
+    if queue == standard.queue {
+        return standard;
+    }
+    if let Some(suffix) = queue
+        .strip_prefix(standard.queue.as_str())
+        .and_then(|rest| rest.strip_prefix('.'))
+    {
+        return QueueNames::with_suffix(suffix);
+    }
+    QueueNames {
+        queue: queue.to_owned(),
+        dead_letter_exchange: format!("{queue}.dlx"),
+        dead_letter_queue: format!("{queue}.dlq"),
+    }
+}
+
+/// The span of one batch, linked to the trace of every producer that sent a part of it.
+fn batch_span(queue: &str, batch: &[Delivery]) -> tracing::Span {
+    let span = tracing::info_span!(
+        "persist batch",
+        otel.kind = "consumer",
+        messaging.system = "rabbitmq",
+        messaging.operation.type = "process",
+        messaging.destination.name = %queue,
+        messaging.batch.message_count = batch.len(),
+    );
+    for delivery in batch {
+        if let Some(headers) = delivery.properties.headers() {
+            let producer = extract_trace_context(headers).span().span_context().clone();
+            if producer.is_valid() {
+                span.add_link(producer);
+            }
+        }
+    }
+    span
+}
+
+/// A delivery out of the consumer stream; the stream ending means the broker cancelled
+/// the consumer or the channel closed.
+fn received(next: Option<lapin::Result<Delivery>>) -> anyhow::Result<Delivery> {
+    match next {
+        Some(Ok(delivery)) => Ok(delivery),
+        Some(Err(err)) => Err(err.into()),
+        None => Err(anyhow::anyhow!("the broker ended the consumer")),
+    }
+}
+
+async fn dead_letter(
+    channel: &Channel,
+    delivery_tag: u64,
+    reason: &(dyn std::fmt::Display + Sync),
+) -> lapin::Result<()> {
+    tracing::warn!(delivery_tag, %reason, "dead-lettering an envelope that cannot be stored");
+    metrics::counter!(DEAD_LETTERED_METRIC).increment(1);
+    channel
+        .basic_reject(delivery_tag, BasicRejectOptions { requeue: false })
+        .await
+}
+
+fn record(stored: Stored, entries: usize) {
+    metrics::counter!(PERSISTED_METRIC).increment(stored.inserted);
+    metrics::counter!(DUPLICATES_METRIC).increment(stored.duplicates);
+    metrics::histogram!(BATCH_SIZE_METRIC).record(entries as f64);
+}
+
+/// Reports the queue depth every few seconds, on a channel of its own.
+async fn report_lag(channel: Channel, queue: String) {
+    let passive = QueueDeclareOptions {
+        passive: true,
+        ..QueueDeclareOptions::default()
+    };
+    let mut ticks = tokio::time::interval(LAG_INTERVAL);
+    loop {
+        ticks.tick().await;
+        match channel
+            .queue_declare(&queue, passive, FieldTable::default())
+            .await
+        {
+            Ok(state) => {
+                metrics::gauge!(CONSUMER_LAG_METRIC).set(f64::from(state.message_count()));
+            }
+            Err(err) => {
+                tracing::debug!(%err, "cannot read the persist queue depth");
+                return;
+            }
+        }
+    }
+}
+
+async fn close(session: Session) {
+    // Unacknowledged deliveries still prefetched return to the queue with the channel.
+    if let Err(err) = session.connection.close(200, "shutting down").await {
+        tracing::debug!(%err, "closing the RabbitMQ connection");
+    }
+}
+
+/// Sleeps unless shutdown comes first; `true` when it did.
+async fn sleep_or_shutdown(delay: Duration, shutdown: &CancellationToken) -> bool {
+    tokio::select! {
+        () = shutdown.cancelled() => true,
+        () = tokio::time::sleep(delay) => false,
+    }
+}
+
+/// Exponential backoff from 100 ms to 5 s.
+struct Backoff {
+    next: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            next: Duration::from_millis(100),
+        }
+    }
+}
+
+impl Backoff {
+    const MAX: Duration = Duration::from_secs(5);
+
+    fn next_delay(&mut self) -> Duration {
+        let delay = self.next;
+        self.next = (self.next * 2).min(Self::MAX);
+        delay
+    }
+}

@@ -1,0 +1,179 @@
+//! `chat.v1.HistoryService` over gRPC: stored room sequences and message pages.
+//!
+//! Limits follow one rule: 0 means "not given" (proto3 cannot tell them apart) and takes
+//! the default. `ListEntriesAfter` caps larger limits at 1000, as its contract says;
+//! `ListMessages` refuses a limit above 100 with `validation_failed`, since its contract
+//! is a page of 1 to 100 and a silently shorter page would look like the end.
+
+use chat_proto::v1::history_service_server::HistoryService;
+use chat_proto::v1::{
+    EntryPage, LatestPositionRequest, LatestPositionResponse, ListEntriesAfterRequest,
+    ListMessagesRequest, MessagePage, RoomItem, StoredEntry, StoredMessage,
+};
+use prost::Message as _;
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::entry::{Position, to_timestamp};
+use crate::error::{Error, FieldViolation};
+use crate::store::{MessageRow, PageBound, Store};
+
+/// Most entries `ListEntriesAfter` returns at once (and its default).
+pub const MAX_ENTRIES: u32 = 1000;
+/// Most messages in one `ListMessages` page.
+pub const MAX_MESSAGES: u32 = 100;
+/// Messages in a `ListMessages` page when no limit is given.
+pub const DEFAULT_MESSAGES: u32 = 50;
+
+/// The gRPC service over the history store.
+#[derive(Clone)]
+pub struct History {
+    store: Store,
+}
+
+impl History {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+}
+
+#[tonic::async_trait]
+impl HistoryService for History {
+    async fn list_entries_after(
+        &self,
+        request: Request<ListEntriesAfterRequest>,
+    ) -> Result<Response<EntryPage>, Status> {
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        let room_id = violations.check(room_id(&request.room_id));
+        let after = violations.check(
+            request
+                .after
+                .map_or(Ok(Position { epoch: 0, seq: 0 }), |after| {
+                    position("after", after)
+                }),
+        );
+        let (room_id, after) = violations.into_result(room_id.zip(after))?;
+        let limit = match request.limit {
+            0 => MAX_ENTRIES,
+            limit => limit.min(MAX_ENTRIES),
+        };
+        let (rows, has_more) = self.store.entries_after(room_id, after, limit).await?;
+        let entries = rows
+            .into_iter()
+            .map(|row| {
+                let item = RoomItem::decode(row.item.as_slice()).map_err(|err| {
+                    Error::Internal(anyhow::anyhow!(
+                        "stored entry ({}, {}) of room {room_id} is unreadable: {err}",
+                        row.epoch,
+                        row.seq
+                    ))
+                })?;
+                Ok(StoredEntry {
+                    position: Some(
+                        Position {
+                            epoch: row.epoch,
+                            seq: row.seq,
+                        }
+                        .to_wire(),
+                    ),
+                    item: Some(item),
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok(Response::new(EntryPage { entries, has_more }))
+    }
+
+    async fn list_messages(
+        &self,
+        request: Request<ListMessagesRequest>,
+    ) -> Result<Response<MessagePage>, Status> {
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        let room_id = violations.check(room_id(&request.room_id));
+        let bound = match (request.before, request.after) {
+            (None, None) => Some(PageBound::Newest),
+            (Some(before), None) => {
+                violations.check(position("before", before).map(PageBound::Before))
+            }
+            (None, Some(after)) => violations.check(position("after", after).map(PageBound::After)),
+            (Some(_), Some(_)) => violations.check(Err((
+                "after".to_owned(),
+                "give either before or after, not both".to_owned(),
+            ))),
+        };
+        let limit = violations.check(match request.limit {
+            0 => Ok(DEFAULT_MESSAGES),
+            limit if limit > MAX_MESSAGES => Err((
+                "limit".to_owned(),
+                format!("must be between 1 and {MAX_MESSAGES}"),
+            )),
+            limit => Ok(limit),
+        });
+        let ((room_id, bound), limit) = violations.into_result(room_id.zip(bound).zip(limit))?;
+        let page = self.store.messages(room_id, bound, limit).await?;
+        Ok(Response::new(MessagePage {
+            messages: page.messages.into_iter().map(stored_message).collect(),
+            has_older: page.has_older,
+            has_newer: page.has_newer,
+        }))
+    }
+
+    async fn latest_position(
+        &self,
+        request: Request<LatestPositionRequest>,
+    ) -> Result<Response<LatestPositionResponse>, Status> {
+        let room_id = room_id(&request.into_inner().room_id).map_err(Error::from_violation)?;
+        let position = self.store.latest_position(room_id).await?;
+        Ok(Response::new(LatestPositionResponse {
+            position: position.map(Position::to_wire),
+        }))
+    }
+}
+
+fn room_id(value: &str) -> Result<Uuid, FieldViolation> {
+    Uuid::parse_str(value).map_err(|_| ("room_id".to_owned(), "must be a UUID".to_owned()))
+}
+
+fn position(field: &str, value: chat_proto::v1::Position) -> Result<Position, FieldViolation> {
+    Position::from_wire(value.epoch, value.seq).ok_or_else(|| {
+        (
+            field.to_owned(),
+            "epoch and seq must fit a signed 64-bit integer".to_owned(),
+        )
+    })
+}
+
+/// Every field violation of a request, so one answer names all of them.
+#[derive(Default)]
+struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    fn check<T>(&mut self, result: Result<T, FieldViolation>) -> Option<T> {
+        result.map_err(|violation| self.0.push(violation)).ok()
+    }
+
+    /// The validated request, or `validation_failed` naming every violation.
+    fn into_result<T>(self, validated: Option<T>) -> Result<T, Error> {
+        match validated {
+            Some(value) if self.0.is_empty() => Ok(value),
+            _ => Err(Error::Validation(self.0)),
+        }
+    }
+}
+
+fn stored_message(row: MessageRow) -> StoredMessage {
+    StoredMessage {
+        position: Some(row.position().to_wire()),
+        id: row.id.to_string(),
+        room_id: row.room_id.to_string(),
+        sender_id: row.sender_id.to_string(),
+        client_msg_id: row.client_msg_id,
+        content: row.content,
+        reply_to: row.reply_to.map(|id| id.to_string()),
+        kind: i32::from(row.kind),
+        sent_at: Some(to_timestamp(row.sent_at)),
+        edited_at: row.edited_at.map(to_timestamp),
+        deleted_at: row.deleted_at.map(to_timestamp),
+    }
+}

@@ -1,0 +1,463 @@
+//! The PostgreSQL side of history: storing batches of entries idempotently, and reading
+//! them back by position.
+//!
+//! A batch is written in one transaction with one multi-row statement per table
+//! (`UNNEST` of column arrays), so the cost per entry stays small at tens of thousands of
+//! entries a second. Every write is idempotent: an entry already stored (same position
+//! or same id) is skipped, and edits and deletions are applied by position, so replaying
+//! any mix of envelopes in any order leaves the same rows.
+
+use std::collections::HashMap;
+
+use chat_proto::v1::RoomEnvelope;
+use sqlx::{PgPool, Postgres, Transaction};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::entry::{Deletion, Edit, Effect, Entry, NewMessage, Position};
+use crate::error::Error;
+
+/// What one batch changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stored {
+    /// Entries that were new.
+    pub inserted: u64,
+    /// Entries that were already stored (redeliveries, or swept and also delivered).
+    pub duplicates: u64,
+}
+
+/// Which page of messages to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageBound {
+    /// The newest messages.
+    Newest,
+    /// The messages just older than this position (exclusive).
+    Before(Position),
+    /// The messages just newer than this position (exclusive).
+    After(Position),
+}
+
+/// A page of messages, oldest first.
+#[derive(Debug, Clone, Default)]
+pub struct MessagePage {
+    pub messages: Vec<MessageRow>,
+    pub has_older: bool,
+    pub has_newer: bool,
+}
+
+/// A stored message as readers see it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MessageRow {
+    pub id: Uuid,
+    pub room_id: Uuid,
+    pub epoch: i64,
+    pub seq: i64,
+    pub sender_id: Uuid,
+    pub client_msg_id: String,
+    pub content: String,
+    pub reply_to: Option<Uuid>,
+    pub kind: i16,
+    pub sent_at: OffsetDateTime,
+    pub edited_at: Option<OffsetDateTime>,
+    pub deleted_at: Option<OffsetDateTime>,
+}
+
+impl MessageRow {
+    pub fn position(&self) -> Position {
+        Position {
+            epoch: self.epoch,
+            seq: self.seq,
+        }
+    }
+}
+
+/// A stored entry: its position and the encoded `RoomItem`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EntryRow {
+    pub epoch: i64,
+    pub seq: i64,
+    pub item: Vec<u8>,
+}
+
+/// The history database.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: PgPool,
+}
+
+impl Store {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Stores a batch in one transaction: the entries, the new messages, then the edits
+    /// and deletions (those of the batch, and those stored earlier for a message that
+    /// only arrives now). Nothing is visible until all of it is.
+    #[tracing::instrument(skip_all, fields(entries = entries.len()))]
+    pub async fn insert(&self, entries: &[Entry]) -> Result<Stored, sqlx::Error> {
+        if entries.is_empty() {
+            return Ok(Stored::default());
+        }
+        let mut tx = self.pool.begin().await?;
+        let inserted = insert_entries(&mut tx, entries).await?;
+        let new_messages = insert_messages(&mut tx, entries).await?;
+
+        let mut changes = Changes::default();
+        for entry in entries {
+            changes.add(entry);
+        }
+        if !new_messages.is_empty() {
+            for entry in changes_stored_for(&mut tx, &new_messages).await? {
+                changes.add(&entry);
+            }
+        }
+        apply_deletions(&mut tx, &changes.deletions).await?;
+        apply_edits(&mut tx, &changes.edits).await?;
+        tx.commit().await?;
+        Ok(Stored {
+            inserted,
+            duplicates: entries.len() as u64 - inserted,
+        })
+    }
+
+    /// Entries of a room strictly after `after`, oldest first, crossing into later epochs;
+    /// the flag says whether more follow.
+    #[tracing::instrument(skip(self))]
+    pub async fn entries_after(
+        &self,
+        room_id: Uuid,
+        after: Position,
+        limit: u32,
+    ) -> Result<(Vec<EntryRow>, bool), Error> {
+        let mut rows = sqlx::query_as::<_, EntryRow>(
+            "SELECT epoch, seq, item FROM room_entries
+             WHERE room_id = $1 AND (epoch, seq) > ($2, $3)
+             ORDER BY epoch, seq
+             LIMIT $4",
+        )
+        .bind(room_id)
+        .bind(after.epoch)
+        .bind(after.seq)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let has_more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        Ok((rows, has_more))
+    }
+
+    /// A page of messages by position cursor, returned oldest first. One query reads one
+    /// extra row to learn whether the page's far side goes on; the near side (towards the
+    /// cursor) is one index probe.
+    #[tracing::instrument(skip(self))]
+    pub async fn messages(
+        &self,
+        room_id: Uuid,
+        bound: PageBound,
+        limit: u32,
+    ) -> Result<MessagePage, Error> {
+        const COLUMNS: &str = "id, room_id, epoch, seq, sender_id, client_msg_id, content, \
+                               reply_to, kind, sent_at, edited_at, deleted_at";
+        let (sql, cursor) = match bound {
+            PageBound::Newest => (
+                format!(
+                    "SELECT {COLUMNS} FROM messages WHERE room_id = $1
+                     ORDER BY epoch DESC, seq DESC LIMIT $2"
+                ),
+                None,
+            ),
+            PageBound::Before(position) => (
+                format!(
+                    "SELECT {COLUMNS} FROM messages WHERE room_id = $1 AND (epoch, seq) < ($3, $4)
+                     ORDER BY epoch DESC, seq DESC LIMIT $2"
+                ),
+                Some(position),
+            ),
+            PageBound::After(position) => (
+                format!(
+                    "SELECT {COLUMNS} FROM messages WHERE room_id = $1 AND (epoch, seq) > ($3, $4)
+                     ORDER BY epoch, seq LIMIT $2"
+                ),
+                Some(position),
+            ),
+        };
+        let mut query = sqlx::query_as::<_, MessageRow>(&sql)
+            .bind(room_id)
+            .bind(i64::from(limit) + 1);
+        if let Some(position) = cursor {
+            query = query.bind(position.epoch).bind(position.seq);
+        }
+        let mut messages = query.fetch_all(&self.pool).await?;
+        let more_beyond = messages.len() > limit as usize;
+        messages.truncate(limit as usize);
+
+        let page = match bound {
+            PageBound::Newest => {
+                messages.reverse();
+                MessagePage {
+                    messages,
+                    has_older: more_beyond,
+                    has_newer: false,
+                }
+            }
+            PageBound::Before(position) => {
+                messages.reverse();
+                MessagePage {
+                    messages,
+                    has_older: more_beyond,
+                    has_newer: self.message_exists(room_id, position, ">=").await?,
+                }
+            }
+            PageBound::After(position) => MessagePage {
+                messages,
+                has_older: self.message_exists(room_id, position, "<=").await?,
+                has_newer: more_beyond,
+            },
+        };
+        Ok(page)
+    }
+
+    /// Whether a message of the room lies on the given side of `position` (`>=` or `<=`).
+    async fn message_exists(
+        &self,
+        room_id: Uuid,
+        position: Position,
+        side: &'static str,
+    ) -> Result<bool, Error> {
+        let sql = format!(
+            "SELECT EXISTS (SELECT 1 FROM messages
+                            WHERE room_id = $1 AND (epoch, seq) {side} ($2, $3))"
+        );
+        let exists = sqlx::query_scalar::<_, bool>(&sql)
+            .bind(room_id)
+            .bind(position.epoch)
+            .bind(position.seq)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(exists)
+    }
+
+    /// The latest stored position of a room's sequence.
+    #[tracing::instrument(skip(self))]
+    pub async fn latest_position(&self, room_id: Uuid) -> Result<Option<Position>, Error> {
+        let row = sqlx::query_as::<_, (i64, i64)>(
+            "SELECT epoch, seq FROM room_entries WHERE room_id = $1
+             ORDER BY epoch DESC, seq DESC LIMIT 1",
+        )
+        .bind(room_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(epoch, seq)| Position { epoch, seq }))
+    }
+}
+
+/// Inserts the entries, skipping those already stored; returns how many were new.
+#[tracing::instrument(skip_all)]
+async fn insert_entries(
+    tx: &mut Transaction<'_, Postgres>,
+    entries: &[Entry],
+) -> Result<u64, sqlx::Error> {
+    let result = sqlx::query(
+        "INSERT INTO room_entries
+             (room_id, epoch, seq, id, kind, actor_id, subject_id, occurred_at, item)
+         SELECT * FROM UNNEST($1::uuid[], $2::int8[], $3::int8[], $4::uuid[], $5::text[],
+                              $6::uuid[], $7::uuid[], $8::timestamptz[], $9::bytea[])
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(column(entries, |e| e.room_id))
+    .bind(column(entries, |e| e.position.epoch))
+    .bind(column(entries, |e| e.position.seq))
+    .bind(column(entries, |e| e.id))
+    .bind(column(entries, |e| e.effect.kind()))
+    .bind(column(entries, |e| e.actor_id))
+    .bind(column(entries, |e| e.effect.subject()))
+    .bind(column(entries, |e| e.occurred_at))
+    .bind(column(entries, |e| e.item.as_slice()))
+    .execute(&mut **tx)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+/// Inserts the new messages of the batch, skipping those already stored; returns the ids
+/// of those that were new.
+#[tracing::instrument(skip_all)]
+async fn insert_messages(
+    tx: &mut Transaction<'_, Postgres>,
+    entries: &[Entry],
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    let messages: Vec<(&Entry, &NewMessage)> = entries
+        .iter()
+        .filter_map(|entry| match &entry.effect {
+            Effect::Message(message) => Some((entry, message)),
+            _ => None,
+        })
+        .collect();
+    if messages.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_scalar::<_, Uuid>(
+        "INSERT INTO messages
+             (id, room_id, epoch, seq, sender_id, client_msg_id, content, reply_to, kind, sent_at)
+         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::int8[], $5::uuid[],
+                              $6::text[], $7::text[], $8::uuid[], $9::int2[], $10::timestamptz[])
+         ON CONFLICT DO NOTHING
+         RETURNING id",
+    )
+    .bind(column(&messages, |(e, _)| e.id))
+    .bind(column(&messages, |(e, _)| e.room_id))
+    .bind(column(&messages, |(e, _)| e.position.epoch))
+    .bind(column(&messages, |(e, _)| e.position.seq))
+    .bind(column(&messages, |(_, m)| m.sender_id))
+    .bind(column(&messages, |(_, m)| m.client_msg_id.as_str()))
+    .bind(column(&messages, |(_, m)| m.content.as_str()))
+    .bind(column(&messages, |(_, m)| m.reply_to))
+    .bind(column(&messages, |(_, m)| m.kind))
+    .bind(column(&messages, |(_, m)| m.sent_at))
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Edits and deletions stored before the messages they are about (a message swept from
+/// Redis late, or redelivered after its edit).
+#[tracing::instrument(skip_all, fields(messages = message_ids.len()))]
+async fn changes_stored_for(
+    tx: &mut Transaction<'_, Postgres>,
+    message_ids: &[Uuid],
+) -> Result<Vec<Entry>, sqlx::Error> {
+    let rows = sqlx::query_as::<_, (Uuid, i64, i64, Vec<u8>)>(
+        "SELECT room_id, epoch, seq, item FROM room_entries WHERE subject_id = ANY($1)",
+    )
+    .bind(message_ids)
+    .fetch_all(&mut **tx)
+    .await?;
+    let entries = rows
+        .into_iter()
+        .filter_map(|(room_id, epoch, seq, item)| {
+            let envelope = RoomEnvelope {
+                epoch: epoch as u64,
+                seq: seq as u64,
+                item,
+                room_id: room_id.to_string(),
+            };
+            Entry::from_envelope(envelope)
+                .inspect_err(
+                    |err| tracing::error!(%room_id, epoch, seq, %err, "stored entry is unreadable"),
+                )
+                .ok()
+        })
+        .collect();
+    Ok(entries)
+}
+
+/// The edits and deletions to apply, at most one of each per message.
+#[derive(Default)]
+struct Changes {
+    /// The latest edit of each message by position.
+    edits: HashMap<Uuid, (Uuid, Position, Edit)>,
+    /// The first deletion of each message by position.
+    deletions: HashMap<Uuid, (Uuid, Position, Deletion)>,
+}
+
+impl Changes {
+    fn add(&mut self, entry: &Entry) {
+        match &entry.effect {
+            Effect::Edited(edit) => {
+                let slot = self
+                    .edits
+                    .entry(edit.message_id)
+                    .or_insert_with(|| (entry.room_id, entry.position, edit.clone()));
+                if slot.1 < entry.position {
+                    *slot = (entry.room_id, entry.position, edit.clone());
+                }
+            }
+            Effect::Deleted(deletion) => {
+                let slot = self
+                    .deletions
+                    .entry(deletion.message_id)
+                    .or_insert_with(|| (entry.room_id, entry.position, deletion.clone()));
+                if entry.position < slot.1 {
+                    *slot = (entry.room_id, entry.position, deletion.clone());
+                }
+            }
+            Effect::Message(_) | Effect::RoomEvent => {}
+        }
+    }
+}
+
+/// Marks messages deleted and erases their content; a deletion is final.
+#[tracing::instrument(skip_all, fields(deletions = deletions.len()))]
+async fn apply_deletions(
+    tx: &mut Transaction<'_, Postgres>,
+    deletions: &HashMap<Uuid, (Uuid, Position, Deletion)>,
+) -> Result<(), sqlx::Error> {
+    if deletions.is_empty() {
+        return Ok(());
+    }
+    let deletions: Vec<_> = deletions.values().collect();
+    sqlx::query(
+        "UPDATE messages m
+         SET deleted_at = d.deleted_at, content = ''
+         FROM UNNEST($1::uuid[], $2::uuid[], $3::timestamptz[]) AS d (id, room_id, deleted_at)
+         WHERE m.id = d.id AND m.room_id = d.room_id AND m.deleted_at IS NULL",
+    )
+    .bind(column(&deletions, |(_, _, d)| d.message_id))
+    .bind(column(&deletions, |(room_id, _, _)| *room_id))
+    .bind(column(&deletions, |(_, _, d)| d.deleted_at))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Replaces the content of messages with their latest edit, unless a later edit is
+/// already applied or the message is deleted.
+#[tracing::instrument(skip_all, fields(edits = edits.len()))]
+async fn apply_edits(
+    tx: &mut Transaction<'_, Postgres>,
+    edits: &HashMap<Uuid, (Uuid, Position, Edit)>,
+) -> Result<(), sqlx::Error> {
+    if edits.is_empty() {
+        return Ok(());
+    }
+    let edits: Vec<_> = edits.values().collect();
+    sqlx::query(
+        "UPDATE messages m
+         SET content = e.content, edited_at = e.edited_at,
+             edit_epoch = e.epoch, edit_seq = e.seq
+         FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::int8[], $6::int8[])
+              AS e (id, room_id, content, edited_at, epoch, seq)
+         WHERE m.id = e.id AND m.room_id = e.room_id AND m.deleted_at IS NULL
+           AND (m.epoch, m.seq) < (e.epoch, e.seq)
+           AND (m.edit_epoch IS NULL OR (m.edit_epoch, m.edit_seq) < (e.epoch, e.seq))",
+    )
+    .bind(column(&edits, |(_, _, e)| e.message_id))
+    .bind(column(&edits, |(room_id, _, _)| *room_id))
+    .bind(column(&edits, |(_, _, e)| e.content.as_str()))
+    .bind(column(&edits, |(_, _, e)| e.edited_at))
+    .bind(column(&edits, |(_, position, _)| position.epoch))
+    .bind(column(&edits, |(_, position, _)| position.seq))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// One column of a multi-row statement, to bind as a PostgreSQL array.
+fn column<'a, T, C>(rows: &'a [T], field: impl Fn(&'a T) -> C) -> Vec<C> {
+    rows.iter().map(field).collect()
+}
+
+/// Whether PostgreSQL refused the data itself: a data exception (class 22) or an
+/// integrity violation (class 23) that the idempotent inserts do not absorb. The same
+/// statement would fail again, so retrying is pointless.
+pub fn is_refused_data(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("22") || code.starts_with("23")),
+        sqlx::Error::Encode(_) => true,
+        _ => false,
+    }
+}

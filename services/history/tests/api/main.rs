@@ -1,0 +1,6 @@
+//! Integration tests of the history service against real PostgreSQL, RabbitMQ and Redis.
+
+mod helpers;
+mod pages;
+mod persist;
+mod sweeper;

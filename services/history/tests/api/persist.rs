@@ -1,0 +1,255 @@
+//! The consumer: what is published reaches PostgreSQL once, in order, whatever happens
+//! to the delivery or to the consumer.
+
+use chat_proto::v1::{ListEntriesAfterRequest, ListMessagesRequest, Position};
+
+use crate::helpers::{Room, TestEnv, item_of, spawn_app};
+
+#[tokio::test]
+async fn published_envelopes_are_stored_and_listed_in_position_order() {
+    // Arrange
+    let (env, mut app) = spawn_app().await;
+    let mut room = Room::new();
+    let envelopes = vec![
+        room.member_joined(),
+        room.message("first"),
+        room.message("second"),
+        room.message("third"),
+    ];
+
+    // Act
+    for envelope in &envelopes {
+        env.publish(envelope).await;
+    }
+    env.wait_for_entries(room.id, 4).await;
+
+    // Assert
+    let page = app
+        .grpc
+        .list_entries_after(ListEntriesAfterRequest {
+            room_id: room.id.to_string(),
+            after: Some(Position {
+                epoch: room.epoch,
+                seq: 0,
+            }),
+            limit: 0,
+        })
+        .await
+        .expect("list entries")
+        .into_inner();
+    let listed: Vec<_> = page
+        .entries
+        .iter()
+        .map(|entry| {
+            (
+                entry.position.expect("position"),
+                entry.item.clone().expect("item"),
+            )
+        })
+        .collect();
+    let expected: Vec<_> = envelopes
+        .iter()
+        .map(|envelope| {
+            (
+                Position {
+                    epoch: envelope.epoch,
+                    seq: envelope.seq,
+                },
+                item_of(envelope),
+            )
+        })
+        .collect();
+    assert_eq!(listed, expected);
+    assert!(!page.has_more);
+
+    let messages = app
+        .grpc
+        .list_messages(ListMessagesRequest {
+            room_id: room.id.to_string(),
+            ..ListMessagesRequest::default()
+        })
+        .await
+        .expect("list messages")
+        .into_inner();
+    let contents: Vec<_> = messages
+        .messages
+        .iter()
+        .map(|m| m.content.as_str())
+        .collect();
+    assert_eq!(contents, ["first", "second", "third"]);
+
+    app.stop().await;
+    env.clean_up().await;
+}
+
+#[tokio::test]
+async fn an_envelope_delivered_twice_is_stored_once() {
+    // Arrange
+    let (env, app) = spawn_app().await;
+    let mut room = Room::new();
+    let first = room.message("once");
+    let second = room.message("after it");
+
+    // Act: the same envelope twice (a gateway's retry, a redelivery), then another.
+    env.publish(&first).await;
+    env.publish(&first).await;
+    env.publish(&second).await;
+    env.wait_for_entries(room.id, 2).await;
+
+    // Assert: the queue is consumed in order, so once `second` is stored both copies of
+    // `first` were handled.
+    assert_eq!(env.stored_entries(room.id).await, 2);
+    assert_eq!(env.stored_messages(room.id).await, 2);
+
+    app.stop().await;
+    env.clean_up().await;
+}
+
+#[tokio::test]
+async fn an_undecodable_payload_is_dead_lettered_and_the_next_message_is_still_stored() {
+    // Arrange
+    let (env, app) = spawn_app().await;
+    let mut room = Room::new();
+    let mut bad_uuid = room.message("bad sender");
+    bad_uuid.room_id = "not-a-uuid".to_owned();
+    let valid = room.message("fine");
+
+    // Act
+    env.publish_raw(b"\xff\xfe not protobuf").await;
+    env.publish(&bad_uuid).await;
+    env.publish(&valid).await;
+    env.wait_for_entries(room.id, 1).await;
+
+    // Assert
+    let mut dead = vec![env.next_dead_letter().await, env.next_dead_letter().await];
+    dead.sort();
+    let mut expected = vec![
+        b"\xff\xfe not protobuf".to_vec(),
+        prost::Message::encode_to_vec(&bad_uuid),
+    ];
+    expected.sort();
+    assert_eq!(dead, expected);
+    assert_eq!(env.stored_entries(room.id).await, 1);
+
+    app.stop().await;
+    env.clean_up().await;
+}
+
+#[tokio::test]
+async fn deliveries_in_hand_when_the_consumer_dies_are_redelivered_and_stored_once() {
+    // Arrange: a first message stored, then PostgreSQL made to hang the next batch.
+    let env = TestEnv::new().await;
+    let first_app = env.start(&["--shutdown-grace", "1s"]).await;
+    let mut room = Room::new();
+    let first = room.message("stored before the crash");
+    env.publish(&first).await;
+    env.wait_for_entries(room.id, 1).await;
+
+    let mut lock = env.pool.begin().await.expect("begin");
+    sqlx::query("LOCK TABLE room_entries IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *lock)
+        .await
+        .expect("lock the table");
+    let later = [room.message("a"), room.message("b"), room.message("c")];
+    for envelope in &later {
+        env.publish(envelope).await;
+    }
+    env.publish(&first).await;
+    crate::helpers::eventually("every delivery handed to the consumer", || async {
+        (env.ready_in_queue().await == 0).then_some(())
+    })
+    .await;
+
+    // Act: the consumer is stopped while its batch cannot commit; after the grace it is
+    // abandoned unacknowledged.
+    let stopping = tokio::spawn(first_app.stop());
+    crate::helpers::eventually("the deliveries back in the queue", || async {
+        (env.ready_in_queue().await == 4).then_some(())
+    })
+    .await;
+    lock.rollback().await.expect("unlock");
+    stopping.await.expect("the first service stops");
+    assert_eq!(env.stored_entries(room.id).await, 1);
+
+    let second_app = env.start(&[]).await;
+    env.wait_for_entries(room.id, 4).await;
+
+    // Assert
+    let mut grpc = second_app.grpc.clone();
+    let page = grpc
+        .list_messages(chat_proto::v1::ListMessagesRequest {
+            room_id: room.id.to_string(),
+            ..Default::default()
+        })
+        .await
+        .expect("list messages")
+        .into_inner();
+    let contents: Vec<_> = page.messages.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(contents, ["stored before the crash", "a", "b", "c"]);
+    assert_eq!(env.stored_entries(room.id).await, 4);
+
+    second_app.stop().await;
+    env.clean_up().await;
+}
+
+#[tokio::test]
+async fn a_stopped_service_stores_what_it_received_and_a_new_one_carries_on() {
+    // Arrange
+    let env = TestEnv::new().await;
+    let first_app = env.start(&[]).await;
+    let mut room = Room::new();
+    let before = room.message("before the restart");
+    env.publish(&before).await;
+    env.wait_for_entries(room.id, 1).await;
+
+    // Act
+    first_app.stop().await;
+    let after = room.message("during the restart");
+    env.publish(&after).await;
+    let second_app = env.start(&[]).await;
+    env.wait_for_entries(room.id, 2).await;
+
+    // Assert
+    assert_eq!(env.stored_entries(room.id).await, 2);
+
+    second_app.stop().await;
+    env.clean_up().await;
+}
+
+#[tokio::test]
+async fn the_ops_listener_reports_readiness_and_persistence_metrics() {
+    // Arrange
+    let (env, app) = spawn_app().await;
+    let mut room = Room::new();
+    env.publish(&room.message("counted")).await;
+    env.wait_for_entries(room.id, 1).await;
+    let http = reqwest::Client::new();
+
+    // Act
+    let ready = http
+        .get(format!("http://{}/readyz", app.ops_addr))
+        .send()
+        .await
+        .expect("GET /readyz");
+    let metrics = http
+        .get(format!("http://{}/metrics", app.ops_addr))
+        .send()
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("metrics body");
+
+    // Assert
+    assert_eq!(ready.status(), reqwest::StatusCode::OK);
+    for name in [
+        "chat_history_persisted_total",
+        "chat_history_batch_size",
+        "chat_history_batch_duration_seconds",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from:\n{metrics}");
+    }
+
+    app.stop().await;
+    env.clean_up().await;
+}

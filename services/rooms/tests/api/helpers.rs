@@ -1,0 +1,430 @@
+//! Starts the real rooms service on port 0 against a fresh database and a unique Redis
+//! prefix, and offers typed calls and a Redis subscriber to the tests.
+
+use std::time::Duration;
+
+use chat_bus::{RoomEvents, room_channel, user_channel};
+use chat_proto::v1::rooms_service_client::RoomsServiceClient;
+use chat_proto::v1::{
+    BanRequest, CreateRoomRequest, DeleteRoomRequest, GetRoomRequest, InviteRequest,
+    JoinRoomRequest, KickRequest, LeaveRoomRequest, ListMembersRequest, Member, MemberPage,
+    OpenDirectRequest, Role, Room, RoomEvent, RoomKind, SetRoleRequest, UnbanRequest,
+    UpdateRoomRequest,
+};
+use chat_rooms::{App, Config};
+use chat_runtime::shutdown::CancellationToken;
+use chat_runtime::status::RemoteError;
+use clap::Parser;
+use futures::StreamExt;
+use sqlx::Connection;
+use tonic::transport::Channel;
+use tonic::{Code, Status};
+use uuid::Uuid;
+
+/// PostgreSQL server the test databases are created on.
+const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
+const REDIS: &str = "redis://127.0.0.1:6379";
+/// How long a test waits for an event before failing instead of hanging.
+const EVENT_WAIT: Duration = Duration::from_secs(10);
+
+/// A running rooms service with its own database and Redis prefix. Dropping it stops
+/// the service and drops the database.
+pub struct TestApp {
+    pub client: RoomsServiceClient<Channel>,
+    pub prefix: String,
+    database: String,
+    shutdown: CancellationToken,
+}
+
+pub async fn spawn_app() -> TestApp {
+    chat_runtime::telemetry::init_for_tests();
+    let database = format!("chat_rooms_test_{}", Uuid::new_v4().simple());
+    let prefix = format!("test:rooms:{}:", Uuid::new_v4().simple());
+    let config = Config::try_parse_from([
+        "chat-rooms",
+        "--database-url",
+        &format!("{POSTGRES}/{database}"),
+        "--database-max-connections",
+        "5",
+        "--redis-url",
+        REDIS,
+        "--redis-key-prefix",
+        &prefix,
+        "--grpc-addr",
+        "127.0.0.1:0",
+        "--ops-addr",
+        "127.0.0.1:0",
+    ])
+    .expect("test config parses");
+    let app = App::build(config).await.expect("the service starts");
+    let endpoint = format!("http://{}", app.grpc_addr());
+    let shutdown = CancellationToken::new();
+    tokio::spawn(app.run_until(shutdown.clone()));
+    let channel = Channel::from_shared(endpoint)
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("the gRPC listener accepts");
+    TestApp {
+        client: RoomsServiceClient::new(channel),
+        prefix,
+        database,
+        shutdown,
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        let database = self.database.clone();
+        // A fresh runtime on its own thread: Drop cannot await, and the test's runtime
+        // may be single-threaded.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async move {
+                let mut conn = sqlx::PgConnection::connect(&format!("{POSTGRES}/postgres")).await?;
+                sqlx::query(&format!(
+                    r#"DROP DATABASE IF EXISTS "{database}" WITH (FORCE)"#
+                ))
+                .execute(&mut conn)
+                .await?;
+                Ok::<_, anyhow::Error>(())
+            })
+        })
+        .join();
+        if let Ok(Err(err)) = dropped {
+            eprintln!("test database not dropped: {err}");
+        }
+    }
+}
+
+/// A new user id (the rooms service knows users only by id).
+pub fn user() -> Uuid {
+    Uuid::new_v4()
+}
+
+/// Asserts that a call failed with `code` and the stable `reason`.
+#[track_caller]
+pub fn assert_refused<T: std::fmt::Debug>(result: Result<T, Status>, code: Code, reason: &str) {
+    let status = result.expect_err("the call should have been refused");
+    let remote = RemoteError::from(&status);
+    assert_eq!(
+        (remote.code, remote.reason.as_str()),
+        (code, reason),
+        "unexpected error: {status:?}"
+    );
+}
+
+/// Asserts a validation failure naming `field`.
+#[track_caller]
+pub fn assert_invalid<T: std::fmt::Debug>(result: Result<T, Status>, field: &str) {
+    let status = result.expect_err("the call should have been refused");
+    let remote = RemoteError::from(&status);
+    assert_eq!(remote.code, Code::InvalidArgument, "{status:?}");
+    assert_eq!(remote.reason, "validation_failed");
+    assert!(
+        remote.fields.iter().any(|(f, _)| f == field),
+        "no violation of {field} in {:?}",
+        remote.fields
+    );
+}
+
+impl TestApp {
+    pub fn client(&self) -> RoomsServiceClient<Channel> {
+        self.client.clone()
+    }
+
+    pub async fn create_room(&self, owner: Uuid, name: &str, kind: RoomKind) -> Room {
+        self.client()
+            .create_room(CreateRoomRequest {
+                caller_id: owner.to_string(),
+                name: name.into(),
+                description: None,
+                topic: None,
+                kind: kind as i32,
+            })
+            .await
+            .expect("room created")
+            .into_inner()
+    }
+
+    pub async fn get_room(&self, caller: Uuid, room: &str) -> Result<Room, Status> {
+        self.client()
+            .get_room(GetRoomRequest {
+                caller_id: caller.to_string(),
+                room_id: room.into(),
+            })
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    /// Renames the room.
+    pub async fn rename(&self, caller: Uuid, room: &str, name: &str) -> Result<Room, Status> {
+        self.client()
+            .update_room(UpdateRoomRequest {
+                caller_id: caller.to_string(),
+                room_id: room.into(),
+                name: Some(name.into()),
+                description: None,
+                topic: None,
+            })
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    pub async fn delete_room(&self, caller: Uuid, room: &str) -> Result<(), Status> {
+        self.client()
+            .delete_room(DeleteRoomRequest {
+                caller_id: caller.to_string(),
+                room_id: room.into(),
+            })
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn join(&self, caller: Uuid, room: &str) -> Result<Room, Status> {
+        self.client()
+            .join_room(JoinRoomRequest {
+                caller_id: caller.to_string(),
+                room_id: room.into(),
+            })
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    pub async fn leave(&self, caller: Uuid, room: &str) -> Result<(), Status> {
+        self.client()
+            .leave_room(LeaveRoomRequest {
+                caller_id: caller.to_string(),
+                room_id: room.into(),
+            })
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn kick(&self, caller: Uuid, room: &str, user: Uuid) -> Result<(), Status> {
+        self.client()
+            .kick(KickRequest {
+                caller_id: caller.to_string(),
+                room_id: room.into(),
+                user_id: user.to_string(),
+            })
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn unban(&self, caller: Uuid, room: &str, user: Uuid) -> Result<(), Status> {
+        self.client()
+            .unban(UnbanRequest {
+                caller_id: caller.to_string(),
+                room_id: room.into(),
+                user_id: user.to_string(),
+            })
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn open_direct(&self, caller: Uuid, other: Uuid) -> Result<Room, Status> {
+        self.client()
+            .open_direct(OpenDirectRequest {
+                caller_id: caller.to_string(),
+                user_id: other.to_string(),
+            })
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    pub async fn members_page(
+        &self,
+        caller: Uuid,
+        room: &str,
+        cursor: Option<String>,
+        limit: u32,
+    ) -> Result<MemberPage, Status> {
+        self.client()
+            .list_members(ListMembersRequest {
+                caller_id: caller.to_string(),
+                room_id: room.into(),
+                cursor,
+                limit,
+            })
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    pub async fn invite(&self, caller: Uuid, room: &str, user: Uuid) -> Result<Member, Status> {
+        self.client()
+            .invite(InviteRequest {
+                caller_id: caller.to_string(),
+                room_id: room.into(),
+                user_id: user.to_string(),
+            })
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    pub async fn set_role(
+        &self,
+        caller: Uuid,
+        room: &str,
+        user: Uuid,
+        role: Role,
+    ) -> Result<Member, Status> {
+        self.client()
+            .set_role(SetRoleRequest {
+                caller_id: caller.to_string(),
+                room_id: room.into(),
+                user_id: user.to_string(),
+                role: role as i32,
+            })
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    pub async fn ban(
+        &self,
+        caller: Uuid,
+        room: &str,
+        user: Uuid,
+        until: Option<prost_types::Timestamp>,
+    ) -> Result<(), Status> {
+        self.client()
+            .ban(BanRequest {
+                caller_id: caller.to_string(),
+                room_id: room.into(),
+                user_id: user.to_string(),
+                until,
+                reason: Some("spam".into()),
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// Every member of the room as `viewer` sees them: user id and role.
+    pub async fn roles(&self, viewer: Uuid, room: &str) -> Vec<(String, Role)> {
+        let page = self
+            .members_page(viewer, room, None, 100)
+            .await
+            .expect("members listed");
+        page.members
+            .into_iter()
+            .map(|m| {
+                let role = m.role();
+                (m.user_id, role)
+            })
+            .collect()
+    }
+
+    pub fn room_channel(&self, room: &str) -> String {
+        room_channel(&self.prefix, room)
+    }
+
+    pub fn user_channel(&self, user: Uuid) -> String {
+        user_channel(&self.prefix, user)
+    }
+
+    /// A Redis subscriber of `channels`, subscribed before this returns.
+    pub async fn listen(&self, channels: &[String]) -> Listener {
+        let client = redis::Client::open(REDIS).expect("redis url");
+        let mut pubsub = client.get_async_pubsub().await.expect("redis pubsub");
+        for channel in channels {
+            pubsub.subscribe(channel).await.expect("subscribed");
+        }
+        Listener {
+            messages: pubsub.into_on_message(),
+        }
+    }
+}
+
+/// Room events heard on some channels, in the order Redis delivered them.
+pub struct Listener {
+    messages: redis::aio::PubSubStream,
+}
+
+impl Listener {
+    /// The next event and the channel it came on.
+    pub async fn next(&mut self) -> (String, RoomEvent) {
+        let message = tokio::time::timeout(EVENT_WAIT, self.messages.next())
+            .await
+            .expect("an event arrives")
+            .expect("the subscription is open");
+        let event = RoomEvents::decode(message.get_payload_bytes()).expect("a RoomEvent");
+        (message.get_channel_name().to_owned(), event)
+    }
+
+    /// The next event, which must arrive once on each of `channels` (and nowhere else
+    /// among the subscribed channels in between).
+    pub async fn expect_on(&mut self, channels: &[String]) -> RoomEvent {
+        let (first_channel, event) = self.next().await;
+        let mut heard = vec![first_channel];
+        while heard.len() < channels.len() {
+            let (channel, copy) = self.next().await;
+            assert_eq!(copy, event, "a different event arrived on {channel}");
+            heard.push(channel);
+        }
+        heard.sort();
+        let mut expected = channels.to_vec();
+        expected.sort();
+        assert_eq!(heard, expected, "event {event:?}");
+        event
+    }
+}
+
+/// A room with one user of each role, and one outsider.
+pub struct Scene {
+    pub room: Room,
+    pub owner: Uuid,
+    pub admin: Uuid,
+    pub other_admin: Uuid,
+    pub member: Uuid,
+    pub other_member: Uuid,
+    pub outsider: Uuid,
+}
+
+impl Scene {
+    pub async fn new(app: &TestApp, kind: RoomKind) -> Self {
+        let owner = user();
+        let room = app.create_room(owner, "Scene", kind).await;
+        let scene = Self {
+            room,
+            owner,
+            admin: user(),
+            other_admin: user(),
+            member: user(),
+            other_member: user(),
+            outsider: user(),
+        };
+        for (user, role) in [
+            (scene.admin, Role::Admin),
+            (scene.other_admin, Role::Admin),
+            (scene.member, Role::Member),
+            (scene.other_member, Role::Member),
+        ] {
+            app.invite(owner, scene.id(), user).await.expect("invited");
+            if role != Role::Member {
+                app.set_role(owner, scene.id(), user, role)
+                    .await
+                    .expect("role set");
+            }
+        }
+        scene
+    }
+
+    pub fn id(&self) -> &str {
+        &self.room.id
+    }
+}
+
+/// A protobuf timestamp `seconds` from now (negative: in the past).
+pub fn from_now(seconds: i64) -> prost_types::Timestamp {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64;
+    prost_types::Timestamp {
+        seconds: now + seconds,
+        nanos: 0,
+    }
+}

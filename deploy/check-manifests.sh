@@ -9,6 +9,7 @@
 #     against the Kubernetes schemas of the oldest and newest supported versions, and
 #     keeps the rules every workload must follow (non-root, read-only root, no
 #     privileges, requests and limits, probes, PDB and HPA, no placeholder secrets);
+#   * every environment variable set for a chat container is one a service reads;
 #   * the Prometheus alert rules (promtool when installed, and their structure).
 # Tools go into .run/venv once (kubernetes-validate ships its schemas, so later runs need
 # no network); a second run takes a few seconds. Rendered manifests: .run/manifests/.
@@ -216,6 +217,47 @@ for path in sys.argv[1:]:
 if errors:
     sys.exit("\n".join(sorted(set(errors))))
 print(f"{len(sys.argv) - 1} trees keep the workload rules")
+PY
+
+step "environment variables the services read"
+# Every variable set for a chat container must be one some service declares
+# (`env = "NAME"` in its clap config), so a renamed setting cannot be silently ignored.
+"$PY" - deploy/compose.yaml "${rendered[@]}" <<'PY'
+import pathlib
+import re
+import sys
+
+import yaml
+
+known = set()
+for source in pathlib.Path("services").rglob("*.rs"):
+    known.update(re.findall(r'env\s*=\s*"([A-Z0-9_]+)"', source.read_text()))
+errors = []
+compose, *manifests = sys.argv[1:]
+for name, service in yaml.safe_load(open(compose))["services"].items():
+    if "chat-backend" in service.get("image", ""):
+        for var in service.get("environment") or {}:
+            if var not in known:
+                errors.append(f"{compose}: {name} sets {var}, which no service reads")
+for path in manifests:
+    docs = [d for d in yaml.safe_load_all(open(path)) if d]
+    config = {d["metadata"]["name"]: d.get("data", {}) for d in docs if d["kind"] == "ConfigMap"}
+    for d in docs:
+        if d["kind"] not in ("Deployment", "StatefulSet", "Job"):
+            continue
+        spec = d["spec"]["template"]["spec"]
+        for c in spec.get("initContainers", []) + spec["containers"]:
+            if "chat-backend" not in c["image"]:
+                continue
+            names = [e["name"] for e in c.get("env", [])]
+            for source in c.get("envFrom", []):
+                names += list(config.get(source.get("configMapRef", {}).get("name"), {}))
+            for var in names:
+                if var not in known:
+                    errors.append(f"{path}: {d['metadata']['name']}/{c['name']} sets {var}, which no service reads")
+if errors:
+    sys.exit("\n".join(sorted(set(errors))))
+print(f"every variable is one of the {len(known)} the services read")
 PY
 
 step "alert rules"

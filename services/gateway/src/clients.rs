@@ -6,6 +6,8 @@
 use anyhow::Context as _;
 use chat_proto::v1::GetSigningKeysRequest;
 use chat_proto::v1::auth_service_client::AuthServiceClient;
+use chat_proto::v1::history_service_client::HistoryServiceClient;
+use chat_proto::v1::rooms_service_client::RoomsServiceClient;
 use chat_runtime::grpc_trace::{TracedChannel, traced};
 use tonic::transport::{Channel, Endpoint};
 
@@ -14,10 +16,18 @@ use crate::config::UpstreamConfig;
 /// The client of `chat.v1.AuthService`.
 pub type AuthClient = AuthServiceClient<TracedChannel>;
 
+/// The client of `chat.v1.RoomsService`.
+pub type RoomsClient = RoomsServiceClient<TracedChannel>;
+
+/// The client of `chat.v1.HistoryService`.
+pub type HistoryClient = HistoryServiceClient<TracedChannel>;
+
 /// One client per service; cheap to clone (clones share the connection).
 #[derive(Clone)]
 pub struct Clients {
     pub auth: AuthClient,
+    pub rooms: RoomsClient,
+    pub history: HistoryClient,
 }
 
 impl Clients {
@@ -25,8 +35,14 @@ impl Clients {
     pub fn connect_lazy(config: &UpstreamConfig) -> anyhow::Result<Self> {
         let auth = lazy_channel(&config.auth_url, config)
             .with_context(|| format!("invalid --auth-url `{}`", config.auth_url))?;
+        let rooms = lazy_channel(&config.rooms_url, config)
+            .with_context(|| format!("invalid --rooms-url `{}`", config.rooms_url))?;
+        let history = lazy_channel(&config.history_url, config)
+            .with_context(|| format!("invalid --history-url `{}`", config.history_url))?;
         Ok(Self {
             auth: AuthServiceClient::new(traced(auth)),
+            rooms: RoomsServiceClient::new(traced(rooms)),
+            history: HistoryServiceClient::new(traced(history)),
         })
     }
 

@@ -27,6 +27,12 @@ pub struct Config {
     pub http: HttpConfig,
 
     #[command(flatten)]
+    pub bus: crate::realtime::BusConfig,
+
+    #[command(flatten)]
+    pub ws: crate::ws::WsConfig,
+
+    #[command(flatten)]
     pub telemetry: TelemetryConfig,
 
     #[command(flatten)]
@@ -45,6 +51,22 @@ pub struct UpstreamConfig {
         default_value = "http://127.0.0.1:50051"
     )]
     pub auth_url: String,
+
+    /// gRPC URL of the rooms service.
+    #[arg(
+        long = "rooms-url",
+        env = "ROOMS_URL",
+        default_value = "http://127.0.0.1:50052"
+    )]
+    pub rooms_url: String,
+
+    /// gRPC URL of the history service.
+    #[arg(
+        long = "history-url",
+        env = "HISTORY_URL",
+        default_value = "http://127.0.0.1:50053"
+    )]
+    pub history_url: String,
 
     /// Longest wait for a TCP connection to a service.
     #[arg(long = "grpc-connect-timeout", env = "GRPC_CONNECT_TIMEOUT", default_value = "2s", value_parser = humantime_duration)]

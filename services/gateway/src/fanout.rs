@@ -172,7 +172,11 @@ impl Hub {
 
     /// Sockets currently counted (authenticated ones).
     pub fn socket_count(&self) -> usize {
-        self.inner.users.iter().map(|entry| entry.value().len()).sum()
+        self.inner
+            .users
+            .iter()
+            .map(|entry| entry.value().len())
+            .sum()
     }
 
     async fn sync(&self, keys: Vec<Key>, wait: bool) {

@@ -22,6 +22,17 @@ pub struct Member {
     pub kind: RoomKind,
 }
 
+/// The answer to "is this user in this room?".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Membership {
+    Member(Member),
+    /// Not a member. `kind` is the room's kind when the rooms service tells it (a public
+    /// room), `Unspecified` when the room does not exist or may not be told about.
+    NotMember {
+        kind: RoomKind,
+    },
+}
+
 /// The membership cache. Cheap to clone (clones share the cache).
 #[derive(Clone)]
 pub struct Memberships {
@@ -46,14 +57,13 @@ impl Memberships {
         }
     }
 
-    /// Whether `user` is a member of `room`: `Ok(None)` when not (or when the room does
-    /// not exist: the two are not told apart).
+    /// Whether `user` is a member of `room`.
     #[tracing::instrument(name = "memberships.check", skip(self))]
-    pub async fn check(&self, room: Uuid, user: Uuid) -> Result<Option<Member>, tonic::Status> {
+    pub async fn check(&self, room: Uuid, user: Uuid) -> Result<Membership, tonic::Status> {
         if let Some(entry) = self.inner.entries.get(&(room, user)) {
             let (member, expires) = *entry;
             if expires > Instant::now() {
-                return Ok(Some(member));
+                return Ok(Membership::Member(member));
             }
         }
         let answer = self
@@ -67,12 +77,20 @@ impl Memberships {
             .await;
         let membership = match answer {
             Ok(response) => response.into_inner(),
-            Err(status) if status.code() == tonic::Code::NotFound => return Ok(None),
+            Err(status) if status.code() == tonic::Code::NotFound => {
+                return Ok(Membership::NotMember {
+                    kind: RoomKind::Unspecified,
+                });
+            }
             Err(status) => return Err(status),
         };
         if !membership.is_member {
             self.inner.entries.remove(&(room, user));
-            return Ok(None);
+            let kind = match membership.kind() {
+                RoomKind::Public => RoomKind::Public,
+                _ => RoomKind::Unspecified,
+            };
+            return Ok(Membership::NotMember { kind });
         }
         let member = Member {
             kind: membership.kind(),
@@ -80,7 +98,7 @@ impl Memberships {
         self.inner
             .entries
             .insert((room, user), (member, Instant::now() + self.inner.ttl));
-        Ok(Some(member))
+        Ok(Membership::Member(member))
     }
 
     /// Forgets what is known about `user` in `room` (a membership event was heard).

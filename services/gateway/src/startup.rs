@@ -17,6 +17,7 @@ use crate::client_addr::TrustedProxies;
 use crate::clients::Clients;
 use crate::config::Config;
 use crate::http;
+use crate::realtime::Realtime;
 use crate::state::AppState;
 
 /// A gateway with its listener bound, ready to serve.
@@ -25,6 +26,7 @@ pub struct App {
     http_addr: SocketAddr,
     router: Router,
     readiness: Readiness,
+    realtime: Realtime,
     grace: Duration,
 }
 
@@ -40,17 +42,34 @@ impl App {
             AuthKeySource(clients.auth.clone()),
             config.upstreams.keys_refetch_interval,
         );
-        let readiness = Readiness::new().with_check("auth", {
-            let clients = clients.clone();
-            move || {
+        let realtime = Realtime::connect(
+            &config.bus,
+            config.ws.clone(),
+            config.http.origins().map(str::to_owned).collect(),
+            clients.rooms.clone(),
+            clients.history.clone(),
+        )
+        .await?;
+        let readiness = Readiness::new()
+            .with_check("auth", {
                 let clients = clients.clone();
-                async move { clients.check_auth().await }
-            }
-        });
+                move || {
+                    let clients = clients.clone();
+                    async move { clients.check_auth().await }
+                }
+            })
+            .with_check("redis", {
+                let realtime = realtime.clone();
+                move || {
+                    let realtime = realtime.clone();
+                    async move { realtime.check().await }
+                }
+            });
         let state = AppState {
             clients,
             verifier,
             trusted_proxies: TrustedProxies::new(config.http.trusted_proxies.iter().copied()),
+            realtime: realtime.clone(),
         };
         let router = http::router(state, readiness.clone(), &config.http)?;
 
@@ -63,6 +82,7 @@ impl App {
             http_addr,
             router,
             readiness,
+            realtime,
             grace: config.shutdown.grace,
         })
     }
@@ -72,12 +92,32 @@ impl App {
         self.http_addr
     }
 
+    /// The real-time core (hub, sessions, message paths), e.g. to count open sockets.
+    pub fn realtime(&self) -> &Realtime {
+        &self.realtime
+    }
+
     /// Serves until `shutdown` is cancelled; then `/readyz` reports draining, no new
-    /// connections are accepted, and in-flight requests get the grace period to finish.
+    /// connections are accepted, every WebSocket is told to reconnect elsewhere (after
+    /// what was queued for it), and in-flight work gets the grace period to finish.
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         tracing::info!(addr = %self.http_addr, "gateway listening");
         let readiness = self.readiness.clone();
         let signal = shutdown.clone();
+        let sockets = tokio::spawn({
+            let (realtime, readiness, shutdown, grace) = (
+                self.realtime.clone(),
+                self.readiness.clone(),
+                shutdown.clone(),
+                self.grace,
+            );
+            async move {
+                shutdown.cancelled().await;
+                readiness.set_draining();
+                tracing::info!("draining WebSockets");
+                realtime.drain(grace).await;
+            }
+        });
         let serve = axum::serve(
             self.listener,
             self.router
@@ -101,6 +141,8 @@ impl App {
                 tracing::warn!(?grace, "grace period over; abandoning open connections");
             }
         }
+        // Upgraded sockets are not HTTP connections any more: wait for them separately.
+        let _ = sockets.await;
         Ok(())
     }
 }

@@ -6,6 +6,7 @@ use chat_runtime::token::TokenVerifier;
 
 use crate::client_addr::TrustedProxies;
 use crate::clients::Clients;
+use crate::realtime::Realtime;
 
 /// The state of the gateway's routers (REST now, WebSocket later).
 #[derive(Clone, FromRef)]
@@ -15,4 +16,6 @@ pub struct AppState {
     pub verifier: TokenVerifier,
     /// Proxies whose forwarding headers name the real client.
     pub trusted_proxies: TrustedProxies,
+    /// The WebSocket sessions, the fan-out hub and the message paths.
+    pub realtime: Realtime,
 }

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod jwks;
+pub mod messages;
 pub mod telemetry;
 pub mod users;
 
@@ -50,6 +51,7 @@ pub const OPENAPI_PATH: &str = "/api/openapi.json";
         (name = "auth", description = "Accounts, sign-in and sessions"),
         (name = "users", description = "Looking up other users"),
         (name = "keys", description = "Public keys that verify access tokens"),
+        (name = "messages", description = "Sending messages and paging a room's history"),
     )
 )]
 struct ApiDoc;
@@ -83,6 +85,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(auth::router())
         .merge(users::router())
         .merge(jwks::router())
+        .merge(messages::router())
         .split_for_parts()
 }
 
@@ -103,6 +106,7 @@ pub fn router(
                 async move { ([(header::CONTENT_TYPE, "application/json")], document) }
             }),
         )
+        .merge(crate::ws::router())
         .with_state(state);
 
     let layers = ServiceBuilder::new()

@@ -225,6 +225,12 @@ struct Probe {
 /// `malformed_frame` (not a JSON object), `unknown_type` (no or an unknown `type`),
 /// `invalid_frame` (wrong, missing or unknown fields, named in `fields`).
 pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
+    if !text.trim_start().starts_with('{') {
+        return Err(FrameError::new(
+            "malformed_frame",
+            "a frame must be a JSON object",
+        ));
+    }
     let probe: Probe = match serde_json::from_str(text) {
         Ok(probe) => probe,
         Err(err) if err.is_data() => {
@@ -276,7 +282,10 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
         other => {
             return Err(with_reference(FrameError::new(
                 "unknown_type",
-                format!("unknown frame type `{}`", other.chars().take(64).collect::<String>()),
+                format!(
+                    "unknown frame type `{}`",
+                    other.chars().take(64).collect::<String>()
+                ),
             )));
         }
     };
@@ -491,7 +500,9 @@ pub fn rfc3339(timestamp: &prost_types::Timestamp) -> String {
     let nanos = i128::from(timestamp.seconds) * 1_000_000_000 + i128::from(timestamp.nanos);
     let at = time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let millis = at.replace_nanosecond(at.millisecond() as u32 * 1_000_000).unwrap_or(at);
+    let millis = at
+        .replace_nanosecond(at.millisecond() as u32 * 1_000_000)
+        .unwrap_or(at);
     millis
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
@@ -546,8 +557,9 @@ pub fn room_event_type(kind: RoomEventKind) -> Option<&'static str> {
     })
 }
 
-#[derive(Serialize)]
-struct EventFrame<'a, B: Serialize> {
+/// What every room event carries.
+#[derive(Serialize, Clone)]
+struct EventHeader<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     room: &'a str,
@@ -555,6 +567,12 @@ struct EventFrame<'a, B: Serialize> {
     position: u64,
     id: &'a str,
     at: Option<String>,
+}
+
+#[derive(Serialize)]
+struct EventFrame<'a, B: Serialize> {
+    #[serde(flatten)]
+    header: EventHeader<'a>,
     #[serde(flatten)]
     body: B,
 }
@@ -640,14 +658,13 @@ impl<'a> RoomDetails<'a> {
 /// The JSON event clients receive for one entry of a room's sequence; `None` for an entry
 /// without a body clients know (it still takes its position).
 pub fn room_item_frame(epoch: u64, seq: u64, item: &RoomItem) -> Option<String> {
-    let event = |kind: &'static str| EventFrame {
+    let event = |kind: &'static str| EventHeader {
         kind,
         room: &item.room_id,
         epoch,
         position: seq,
         id: &item.id,
         at: rfc3339_opt(item.occurred_at.as_ref()),
-        body: (),
     };
     let text = match item.body.as_ref()? {
         Body::Message(message) => serde_json::to_string(&EventFrame {
@@ -663,7 +680,7 @@ pub fn room_item_frame(epoch: u64, seq: u64, item: &RoomItem) -> Option<String> 
                     sent_at: rfc3339_opt(message.sent_at.as_ref()),
                 },
             },
-            ..event("message.created")
+            header: event("message.created"),
         }),
         Body::Edited(edited) => serde_json::to_string(&EventFrame {
             body: EditedBody {
@@ -671,14 +688,14 @@ pub fn room_item_frame(epoch: u64, seq: u64, item: &RoomItem) -> Option<String> 
                 content: &edited.content,
                 edited_at: rfc3339_opt(edited.edited_at.as_ref()),
             },
-            ..event("message.edited")
+            header: event("message.edited"),
         }),
         Body::Deleted(deleted) => serde_json::to_string(&EventFrame {
             body: DeletedBody {
                 message_id: &deleted.message_id,
                 deleted_at: rfc3339_opt(deleted.deleted_at.as_ref()),
             },
-            ..event("message.deleted")
+            header: event("message.deleted"),
         }),
         Body::RoomEvent(room_event) => room_event_frame(epoch, seq, item, room_event)?,
     };
@@ -692,14 +709,17 @@ fn room_event_frame(
     room_event: &RoomEvent,
 ) -> Option<serde_json::Result<String>> {
     let kind = room_event_type(room_event.kind())?;
-    let event = EventFrame {
+    let event = EventHeader {
         kind,
         room: &item.room_id,
         epoch,
         position: seq,
         id: &item.id,
-        at: rfc3339_opt(item.occurred_at.as_ref().or(room_event.occurred_at.as_ref())),
-        body: (),
+        at: rfc3339_opt(
+            item.occurred_at
+                .as_ref()
+                .or(room_event.occurred_at.as_ref()),
+        ),
     };
     Some(if kind.starts_with("member.") {
         serde_json::to_string(&EventFrame {
@@ -709,7 +729,7 @@ fn room_event_frame(
                 role: room_event.role.and_then(|r| role(Role::try_from(r).ok()?)),
                 until: rfc3339_opt(room_event.until.as_ref()),
             },
-            ..event
+            header: event,
         })
     } else {
         serde_json::to_string(&EventFrame {
@@ -717,7 +737,7 @@ fn room_event_frame(
                 actor_id: &room_event.actor_id,
                 details: room_event.room.as_ref().map(RoomDetails::of),
             },
-            ..event
+            header: event,
         })
     })
 }
@@ -787,8 +807,7 @@ mod tests {
         assert_eq!(unknown.reference.as_deref(), Some("c9"));
         assert!(unknown.fields.unwrap().contains_key("colour"));
 
-        let bad_room =
-            error_of(&json!({"type": "join", "id": "j", "room": "nope"}).to_string());
+        let bad_room = error_of(&json!({"type": "join", "id": "j", "room": "nope"}).to_string());
         assert_eq!(bad_room.code, "invalid_frame");
         assert_eq!(bad_room.reference.as_deref(), Some("j"));
         assert!(bad_room.fields.unwrap().contains_key("room"));

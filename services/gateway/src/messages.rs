@@ -1,0 +1,421 @@
+//! Sending and reading chat messages: the path shared by the WebSocket (`send`,
+//! `history` frames) and REST (`POST /api/messages`, `GET /api/rooms/{id}/messages`).
+//!
+//! A send is acknowledged only once the message is durable:
+//!
+//! 1. the input is validated (nothing is stored for bad input);
+//! 2. the sender's membership is checked (cached; a non-member stores nothing);
+//! 3. the sequencer gives the message its position, appends it to the room's stream,
+//!    publishes it to every gateway and records it as pending, in one atomic step; a
+//!    retry of the same `(room, sender, client_msg_id)` gets the original envelope back;
+//! 4. the envelope is published to the persistence queue and the broker's confirm is
+//!    awaited (also for a retry: its first attempt may have died before the confirm);
+//! 5. the pending record is cleared, and the ack carries the original id and position.
+//!
+//! When step 4 fails the sender gets `unavailable`: the message may already have been
+//! fanned out, and its pending record lets the history service's sweeper store it; a
+//! retry with the same `client_msg_id` gets the original ack once the broker confirms.
+
+use std::num::NonZeroU32;
+use std::time::{Duration, Instant, SystemTime};
+
+use chat_bus::{DedupKey, PersistPublisher, Sequencer, decode_item};
+use chat_proto::v1::history_service_client::HistoryServiceClient;
+use chat_proto::v1::room_item::Body;
+use chat_proto::v1::{
+    ChatMessage, LatestPositionRequest, ListMessagesRequest, MessageKind, Position, RoomItem,
+    RoomKind, StoredMessage,
+};
+use chat_runtime::grpc_trace::TracedChannel;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use uuid::Uuid;
+
+use crate::memberships::{Membership, Memberships};
+use crate::ws::frames::{Ack, MessageView, PositionCursor, message_kind, rfc3339};
+
+/// Counter of sends, by `outcome` (`sent`, `duplicate`, `refused`, `failed`).
+pub const MESSAGES_SENT_METRIC: &str = "chat_gateway_messages_sent_total";
+/// Histogram of the time from a send's arrival to its ack.
+pub const SEND_DURATION_METRIC: &str = "chat_gateway_send_duration_seconds";
+
+/// Longest `client_msg_id`.
+pub const MAX_CLIENT_MSG_ID_CHARS: usize = 64;
+/// Largest history page.
+pub const MAX_PAGE: u32 = 100;
+/// History page size when none is asked for.
+pub const DEFAULT_PAGE: u32 = 50;
+
+/// Limits on what clients send.
+#[derive(Debug, Clone, Copy)]
+pub struct MessageLimits {
+    pub max_content_chars: usize,
+    pub sends_per_second: NonZeroU32,
+}
+
+/// A message to send.
+#[derive(Debug, Clone)]
+pub struct SendRequest {
+    pub room: Uuid,
+    pub client_msg_id: String,
+    pub content: String,
+    pub reply_to: Option<Uuid>,
+}
+
+/// A page of a room's messages.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub messages: Vec<MessageView>,
+    pub has_older: bool,
+    pub has_newer: bool,
+}
+
+/// Why a send or a read was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MessageError {
+    /// Content too long (`content_too_long`) or empty (`empty_content`).
+    #[error("{message}")]
+    Content { code: &'static str, message: String },
+    /// A field is malformed; `field` says which.
+    #[error("{message}")]
+    InvalidField {
+        field: &'static str,
+        message: String,
+    },
+    /// The user is not in the room, or the room does not exist. `kind` is the room's
+    /// kind when it exists and may be told (public rooms).
+    #[error("not a member of this room")]
+    NotAMember { kind: RoomKind },
+    /// More sends than allowed; retry after the delay.
+    #[error("too many messages; slow down")]
+    RateLimited { retry_after: Duration },
+    /// A dependency failed; nothing was acknowledged; retry with the same client_msg_id.
+    #[error("the service is unavailable; retry with the same client_msg_id")]
+    Unavailable,
+}
+
+/// The message operations. Cheap to clone.
+#[derive(Clone)]
+pub struct Messages {
+    sequencer: Sequencer,
+    publisher: PersistPublisher,
+    memberships: Memberships,
+    history: HistoryServiceClient<TracedChannel>,
+    limits: MessageLimits,
+    rest_limiter: std::sync::Arc<DefaultKeyedRateLimiter<Uuid>>,
+}
+
+impl Messages {
+    pub fn new(
+        sequencer: Sequencer,
+        publisher: PersistPublisher,
+        memberships: Memberships,
+        history: HistoryServiceClient<TracedChannel>,
+        limits: MessageLimits,
+    ) -> Self {
+        Self {
+            sequencer,
+            publisher,
+            memberships,
+            history,
+            limits,
+            rest_limiter: std::sync::Arc::new(RateLimiter::dashmap(Quota::per_second(
+                limits.sends_per_second,
+            ))),
+        }
+    }
+
+    pub fn limits(&self) -> MessageLimits {
+        self.limits
+    }
+
+    /// A fresh send limiter for one socket.
+    pub fn socket_limiter(&self) -> DefaultDirectRateLimiter {
+        RateLimiter::direct(Quota::per_second(self.limits.sends_per_second))
+    }
+
+    /// Applies `limiter` (a socket's) to one send.
+    pub fn admit(limiter: &DefaultDirectRateLimiter) -> Result<(), MessageError> {
+        limiter
+            .check()
+            .map_err(|not_until| MessageError::RateLimited {
+                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+            })
+    }
+
+    /// Applies the per-user limit of REST sends.
+    pub fn admit_rest(&self, user: Uuid) -> Result<(), MessageError> {
+        self.rest_limiter
+            .check_key(&user)
+            .map_err(|not_until| MessageError::RateLimited {
+                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+            })
+    }
+
+    /// Drops the REST limiter's idle users; run now and then.
+    pub fn purge_limiters(&self) {
+        self.rest_limiter.retain_recent();
+        self.rest_limiter.shrink_to_fit();
+    }
+
+    /// Checks a send without doing it.
+    pub fn validate(&self, request: &SendRequest) -> Result<(), MessageError> {
+        validate_client_msg_id(&request.client_msg_id)?;
+        if request.content.trim().is_empty() {
+            return Err(MessageError::Content {
+                code: "empty_content",
+                message: "content must not be empty or only whitespace".to_owned(),
+            });
+        }
+        let max = self.limits.max_content_chars;
+        if request.content.chars().count() > max {
+            return Err(MessageError::Content {
+                code: "content_too_long",
+                message: format!("content must be at most {max} characters"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Sends a message and returns its ack once it is durable (see the module docs).
+    #[tracing::instrument(
+        name = "messages.send",
+        skip(self, request),
+        fields(room_id = %request.room, client_msg_id = %request.client_msg_id)
+    )]
+    pub async fn send(&self, sender: Uuid, request: SendRequest) -> Result<Ack, MessageError> {
+        let started = Instant::now();
+        let outcome = self.send_durably(sender, request).await;
+        let label = match &outcome {
+            Ok(ack) if ack.duplicate => "duplicate",
+            Ok(_) => "sent",
+            Err(MessageError::Unavailable) => "failed",
+            Err(_) => "refused",
+        };
+        metrics::counter!(MESSAGES_SENT_METRIC, "outcome" => label).increment(1);
+        if outcome.is_ok() {
+            metrics::histogram!(SEND_DURATION_METRIC).record(started.elapsed().as_secs_f64());
+        }
+        outcome
+    }
+
+    async fn send_durably(&self, sender: Uuid, request: SendRequest) -> Result<Ack, MessageError> {
+        self.validate(&request)?;
+        self.require_member(request.room, sender).await?;
+
+        let id = Uuid::now_v7();
+        let now = prost_types::Timestamp::from(SystemTime::now());
+        let room_id = request.room.to_string();
+        let item = RoomItem {
+            id: id.to_string(),
+            room_id: room_id.clone(),
+            actor_id: sender.to_string(),
+            occurred_at: Some(now),
+            body: Some(Body::Message(ChatMessage {
+                id: id.to_string(),
+                room_id: room_id.clone(),
+                sender_id: sender.to_string(),
+                client_msg_id: request.client_msg_id.clone(),
+                content: request.content,
+                reply_to: request.reply_to.map(|reply| reply.to_string()),
+                kind: MessageKind::Text as i32,
+                sent_at: Some(now),
+            })),
+        };
+        let dedup = DedupKey {
+            sender_id: sender.to_string(),
+            client_msg_id: request.client_msg_id.clone(),
+        };
+        let appended = self
+            .sequencer
+            .append(&item, Some(&dedup))
+            .await
+            .map_err(|err| {
+                tracing::warn!(error = %err, "cannot append the message");
+                MessageError::Unavailable
+            })?;
+        self.publisher
+            .publish(&appended.bytes, &room_id)
+            .await
+            .map_err(|err| {
+                tracing::warn!(error = %err, "the broker did not confirm the message");
+                MessageError::Unavailable
+            })?;
+        if let Err(err) = self.sequencer.confirm(&appended.envelope).await {
+            // Durable already; the sweeper will store it again, which history ignores.
+            tracing::warn!(error = %err, "cannot clear the pending record");
+        }
+        let original = decode_item(&appended.envelope).map_err(|err| {
+            tracing::error!(error = %err, "the sequencer returned an undecodable item");
+            MessageError::Unavailable
+        })?;
+        let (message_id, sent_at) = match &original.body {
+            Some(Body::Message(message)) => (message.id.clone(), message.sent_at),
+            _ => (original.id.clone(), original.occurred_at),
+        };
+        Ok(Ack {
+            client_msg_id: request.client_msg_id,
+            id: message_id.parse().unwrap_or(id),
+            room: request.room,
+            epoch: appended.envelope.epoch,
+            position: appended.envelope.seq,
+            sent_at: sent_at.as_ref().map(rfc3339).unwrap_or_default(),
+            duplicate: appended.duplicate,
+        })
+    }
+
+    /// Forgets the cached membership of `user` in `room` (the user just left).
+    pub fn forget_membership(&self, room: Uuid, user: Uuid) {
+        self.memberships.forget(room, user);
+    }
+
+    /// Refuses a user who is not in the room.
+    pub async fn require_member(&self, room: Uuid, user: Uuid) -> Result<(), MessageError> {
+        match self.memberships.check(room, user).await {
+            Ok(Membership::Member(_)) => Ok(()),
+            Ok(Membership::NotMember { kind }) => Err(MessageError::NotAMember { kind }),
+            Err(status) => {
+                tracing::warn!(code = ?status.code(), message = %status.message(), "membership check failed");
+                Err(MessageError::Unavailable)
+            }
+        }
+    }
+
+    /// A page of `room`'s messages for `user`, by position cursor (exclusive bounds).
+    #[tracing::instrument(name = "messages.history", skip(self))]
+    pub async fn history(
+        &self,
+        user: Uuid,
+        room: Uuid,
+        before: Option<PositionCursor>,
+        after: Option<PositionCursor>,
+        limit: Option<u32>,
+    ) -> Result<Page, MessageError> {
+        let limit = limit.unwrap_or(DEFAULT_PAGE);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(MessageError::InvalidField {
+                field: "limit",
+                message: format!("must be 1 to {MAX_PAGE}"),
+            });
+        }
+        if before.is_some() && after.is_some() {
+            return Err(MessageError::InvalidField {
+                field: "before",
+                message: "give `before` or `after`, not both".to_owned(),
+            });
+        }
+        self.require_member(room, user).await?;
+        let before = match before {
+            Some(cursor) => Some(self.position(room, cursor).await?),
+            None => None,
+        };
+        let after = match after {
+            Some(cursor) => Some(self.position(room, cursor).await?),
+            None => None,
+        };
+        let page = self
+            .history
+            .clone()
+            .list_messages(ListMessagesRequest {
+                room_id: room.to_string(),
+                before,
+                after,
+                limit,
+            })
+            .await
+            .map_err(|status| {
+                tracing::warn!(code = ?status.code(), message = %status.message(), "history failed");
+                MessageError::Unavailable
+            })?
+            .into_inner();
+        Ok(Page {
+            messages: page.messages.into_iter().map(message_view).collect(),
+            has_older: page.has_older,
+            has_newer: page.has_newer,
+        })
+    }
+
+    /// A cursor with its epoch: a bare position means the room's current epoch.
+    async fn position(&self, room: Uuid, cursor: PositionCursor) -> Result<Position, MessageError> {
+        if let Some(epoch) = cursor.epoch {
+            return Ok(Position {
+                epoch,
+                seq: cursor.position,
+            });
+        }
+        let epoch = match self.sequencer.current_position(&room.to_string()).await {
+            Ok(Some((epoch, _))) => epoch,
+            Ok(None) => self
+                .history
+                .clone()
+                .latest_position(LatestPositionRequest {
+                    room_id: room.to_string(),
+                })
+                .await
+                .map_err(|_| MessageError::Unavailable)?
+                .into_inner()
+                .position
+                .map_or(0, |position| position.epoch),
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot read the room's position");
+                return Err(MessageError::Unavailable);
+            }
+        };
+        Ok(Position {
+            epoch,
+            seq: cursor.position,
+        })
+    }
+}
+
+fn validate_client_msg_id(id: &str) -> Result<(), MessageError> {
+    let valid = !id.is_empty()
+        && id.len() <= MAX_CLIENT_MSG_ID_CHARS
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if valid {
+        Ok(())
+    } else {
+        Err(MessageError::InvalidField {
+            field: "client_msg_id",
+            message: format!(
+                "must be 1 to {MAX_CLIENT_MSG_ID_CHARS} characters of A-Z a-z 0-9 _ -"
+            ),
+        })
+    }
+}
+
+fn message_view(message: StoredMessage) -> MessageView {
+    let (epoch, position) = message
+        .position
+        .map_or((0, 0), |position| (position.epoch, position.seq));
+    MessageView {
+        kind: message_kind(message.kind()).to_owned(),
+        id: message.id,
+        room_id: message.room_id,
+        sender_id: message.sender_id,
+        client_msg_id: message.client_msg_id,
+        content: message.content,
+        reply_to: message.reply_to,
+        sent_at: message.sent_at.as_ref().map(rfc3339),
+        edited_at: message.edited_at.as_ref().map(rfc3339),
+        deleted_at: message.deleted_at.as_ref().map(rfc3339),
+        epoch,
+        position,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_message_ids_are_short_and_plain() {
+        assert!(validate_client_msg_id("6f9d-a_B9").is_ok());
+        assert!(validate_client_msg_id(&"x".repeat(64)).is_ok());
+        for bad in ["", "with space", "é", &"x".repeat(65), "a/b"] {
+            assert!(validate_client_msg_id(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,900 @@
+//! One WebSocket connection, from its `auth` frame to its close: one task that reads the
+//! client's frames and writes what the hub queued for it.
+//!
+//! The socket keeps, per room, the last position it delivered (its cursor). An event is
+//! written only when it is the next one (`seq = cursor + 1`); an event further ahead
+//! means something was missed, which is read from the stream or history (see
+//! [`crate::catchup`]) before the event is written; an event at or below the cursor is
+//! dropped, so nothing is delivered twice; an event of a newer epoch is announced with
+//! `resync`. Resume, gaps and Redis restarts all go through this one path.
+//!
+//! Work that needs large futures (sends, history pages, catch-up) is boxed, so an idle
+//! socket's task stays small.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use chat_proto::v1::{
+    JoinRoomRequest, LeaveRoomRequest, ListMembershipsRequest, RoomEvent, RoomEventKind, RoomKind,
+};
+use chat_runtime::status::RemoteError;
+use chat_runtime::token::{AccessClaims, TokenVerifier};
+use futures::SinkExt;
+use governor::DefaultDirectRateLimiter;
+use uuid::Uuid;
+
+use super::frames::{
+    self, Ack, AuthFrame, ClientFrame, ErrorFrame, FrameError, HistoryPage, Limits, Ready,
+    ResumePosition, RoomPositionView, ServerFrame, UserRef, room_kind,
+};
+use super::outbound::{Closing, Outbound, Outbox, RoomDelivery};
+use crate::catchup::Step;
+use crate::messages::{MessageError, Messages, SendRequest};
+use crate::realtime::{CONNECTIONS_METRIC, Realtime};
+
+/// Close codes of the protocol.
+pub mod close {
+    pub const NORMAL: u16 = 1000;
+    pub const TOO_BIG: u16 = 1009;
+    pub const INTERNAL: u16 = 1011;
+    pub const RESTART: u16 = 1012;
+    pub const UNAUTHENTICATED: u16 = 4001;
+    pub const TOKEN_EXPIRED: u16 = 4002;
+    pub const SLOW_CONSUMER: u16 = 4003;
+    pub const TOO_MANY_CONNECTIONS: u16 = 4004;
+    pub const HEARTBEAT_TIMEOUT: u16 = 4005;
+}
+
+/// How many heartbeat intervals a silent peer is given.
+const MISSED_HEARTBEATS: u8 = 3;
+
+/// How long a closing socket waits for the peer's close frame.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
+
+/// The socket ended (closed by either side, or broken).
+struct Ended;
+
+type Flow = Result<(), Ended>;
+
+/// Serves one upgraded socket until it closes.
+pub async fn run(
+    socket: WebSocket,
+    realtime: Realtime,
+    verifier: TokenVerifier,
+    preauthenticated: Option<AccessClaims>,
+) {
+    let _tracked = realtime.track_socket();
+    let mut socket = socket;
+    let Some((claims, resume)) =
+        authenticate(&mut socket, &realtime, &verifier, preauthenticated).await
+    else {
+        return;
+    };
+    let Ok(user) = claims.sub.parse::<Uuid>() else {
+        close_socket(
+            &mut socket,
+            close::UNAUTHENTICATED,
+            "the token names no valid user",
+        )
+        .await;
+        return;
+    };
+    let settings = realtime.settings();
+    let outbox = Outbox::new(realtime.next_socket_id(), user, settings.outbound_queue);
+    if realtime
+        .hub()
+        .add_socket(&outbox, settings.max_connections_per_user)
+        .await
+        .is_err()
+    {
+        close_socket(
+            &mut socket,
+            close::TOO_MANY_CONNECTIONS,
+            "too many connections for this user",
+        )
+        .await;
+        return;
+    }
+    metrics::gauge!(CONNECTIONS_METRIC).increment(1.0);
+    let mut session = Session {
+        limiter: realtime.messages().socket_limiter(),
+        socket,
+        verifier,
+        outbox,
+        user,
+        expires_at: expiry(claims.exp),
+        cursors: HashMap::new(),
+        missed_heartbeats: 0,
+        realtime,
+    };
+    let flow = match Box::pin(session.start(resume)).await {
+        Ok(()) => session.serve().await,
+        Err(Ended) => Err(Ended),
+    };
+    let _ = flow;
+    session.realtime.hub().remove_socket(
+        &session.outbox,
+        session.cursors.keys().copied().collect::<Vec<_>>(),
+    );
+    metrics::gauge!(CONNECTIONS_METRIC).decrement(1.0);
+}
+
+/// Waits for the first frame, which must be a valid `auth`; closes the socket otherwise.
+async fn authenticate(
+    socket: &mut WebSocket,
+    realtime: &Realtime,
+    verifier: &TokenVerifier,
+    preauthenticated: Option<AccessClaims>,
+) -> Option<(AccessClaims, HashMap<Uuid, ResumePosition>)> {
+    let deadline = tokio::time::sleep(realtime.settings().auth_timeout);
+    tokio::pin!(deadline);
+    let frame: AuthFrame = loop {
+        tokio::select! {
+            () = &mut deadline => {
+                close_socket(socket, close::UNAUTHENTICATED, "no auth frame in time").await;
+                return None;
+            }
+            () = realtime.draining().cancelled() => {
+                say_reconnect(socket).await;
+                return None;
+            }
+            message = socket.recv() => match message {
+                Some(Ok(Message::Text(text))) => {
+                    if text.len() > realtime.settings().max_frame_bytes {
+                        close_socket(socket, close::UNAUTHENTICATED, "the first frame must be auth").await;
+                        return None;
+                    }
+                    match frames::parse(&text) {
+                        Ok(ClientFrame::Auth(frame)) => break frame,
+                        _ => {
+                            close_socket(socket, close::UNAUTHENTICATED, "the first frame must be auth").await;
+                            return None;
+                        }
+                    }
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Binary(_))) => {
+                    close_socket(socket, close::UNAUTHENTICATED, "the first frame must be auth").await;
+                    return None;
+                }
+                Some(Ok(Message::Close(_))) | None => return None,
+                Some(Err(err)) => {
+                    end_on_error(socket, &err).await;
+                    return None;
+                }
+            },
+        }
+    };
+    let claims = match (frame.token.as_deref(), preauthenticated) {
+        (Some(token), preauthenticated) => match verifier.verify(token).await {
+            Ok(claims)
+                if preauthenticated
+                    .as_ref()
+                    .is_none_or(|earlier| earlier.sub == claims.sub) =>
+            {
+                claims
+            }
+            Ok(_) => {
+                close_socket(
+                    socket,
+                    close::UNAUTHENTICATED,
+                    "the token is for another user",
+                )
+                .await;
+                return None;
+            }
+            Err(err) => {
+                close_socket(socket, close::UNAUTHENTICATED, &err.to_string()).await;
+                return None;
+            }
+        },
+        (None, Some(claims)) => claims,
+        (None, None) => {
+            close_socket(
+                socket,
+                close::UNAUTHENTICATED,
+                "the auth frame needs a token",
+            )
+            .await;
+            return None;
+        }
+    };
+    Some((claims, frame.resume.unwrap_or_default()))
+}
+
+/// Where a socket stands in one room: the last position it delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cursor {
+    epoch: u64,
+    seq: u64,
+}
+
+struct Session {
+    socket: WebSocket,
+    realtime: Realtime,
+    verifier: TokenVerifier,
+    outbox: Arc<Outbox>,
+    user: Uuid,
+    expires_at: tokio::time::Instant,
+    cursors: HashMap<Uuid, Cursor>,
+    limiter: DefaultDirectRateLimiter,
+    missed_heartbeats: u8,
+}
+
+fn expiry(exp: i64) -> tokio::time::Instant {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let left = u64::try_from(exp.saturating_sub(now)).unwrap_or(0);
+    tokio::time::Instant::now() + Duration::from_secs(left)
+}
+
+impl Session {
+    /// Subscribes the user's rooms, sends `ready`, then the catch-up of every resumed room.
+    async fn start(&mut self, resume: HashMap<Uuid, ResumePosition>) -> Flow {
+        let rooms = match self
+            .realtime
+            .rooms()
+            .list_memberships(ListMembershipsRequest {
+                user_id: self.user.to_string(),
+            })
+            .await
+        {
+            Ok(response) => response.into_inner().room_ids,
+            Err(status) => {
+                tracing::warn!(code = ?status.code(), message = %status.message(), "cannot list memberships");
+                self.close(close::INTERNAL, "rooms unavailable; reconnect")
+                    .await;
+                return Err(Ended);
+            }
+        };
+        let rooms: Vec<Uuid> = rooms.iter().filter_map(|id| id.parse().ok()).collect();
+        // Subscribe before reading positions: whatever is published from now on is queued
+        // and de-duplicated against the positions read below.
+        self.realtime.hub().join_rooms(&self.outbox, &rooms).await;
+        let sequencer = self.realtime.sequencer();
+        let positions = futures::future::join_all(
+            rooms
+                .iter()
+                .map(|room| async move { sequencer.current_position(&room.to_string()).await }),
+        )
+        .await;
+        let mut views = Vec::with_capacity(rooms.len());
+        for (room, position) in rooms.iter().zip(positions) {
+            let Ok(position) = position else {
+                self.close(close::INTERNAL, "positions unavailable; reconnect")
+                    .await;
+                return Err(Ended);
+            };
+            let (epoch, seq) = position.unwrap_or((0, 0));
+            self.cursors.insert(*room, Cursor { epoch, seq });
+            views.push(RoomPositionView {
+                id: *room,
+                epoch,
+                position: seq,
+            });
+        }
+        let settings = self.realtime.settings();
+        let ready = ServerFrame::Ready(Ready {
+            protocol: frames::PROTOCOL_VERSION,
+            connection_id: Uuid::now_v7(),
+            user: UserRef {
+                id: &self.user.to_string(),
+            },
+            heartbeat_interval_ms: millis(settings.heartbeat_interval),
+            limits: Limits {
+                max_content_chars: settings.max_content_chars,
+                max_frame_bytes: settings.max_frame_bytes,
+                sends_per_second: settings.sends_per_second.get(),
+            },
+            rooms: &views,
+        })
+        .to_text();
+        self.send_text(ready).await?;
+        drop(views);
+
+        for (room, from) in resume {
+            let Some(current) = self.cursors.get(&room).copied() else {
+                continue;
+            };
+            if from.epoch != current.epoch || from.position > current.seq {
+                self.send_frame(&ServerFrame::Resync {
+                    room,
+                    epoch: current.epoch,
+                    position: current.seq,
+                    reason: "epoch_changed",
+                })
+                .await?;
+                continue;
+            }
+            self.cursors.insert(
+                room,
+                Cursor {
+                    epoch: from.epoch,
+                    seq: from.position,
+                },
+            );
+            let replayed = self.fill(room, Some(current.seq)).await?;
+            let at = self.cursors[&room];
+            self.send_frame(&ServerFrame::Resumed {
+                room,
+                epoch: at.epoch,
+                position: at.seq,
+                replayed,
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The session's main loop.
+    async fn serve(&mut self) -> Flow {
+        let period = self.realtime.settings().heartbeat_interval;
+        let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let draining = self.realtime.draining().clone();
+        loop {
+            if self.outbox.closing() == Some(Closing::SlowConsumer) {
+                self.close(close::SLOW_CONSUMER, "slow consumer; reconnect and resume")
+                    .await;
+                return Err(Ended);
+            }
+            tokio::select! {
+                biased;
+                () = draining.cancelled() => {
+                    // Flush what was queued, then send everyone elsewhere.
+                    self.deliver_queued().await?;
+                    say_reconnect(&mut self.socket).await;
+                    return Err(Ended);
+                }
+                () = tokio::time::sleep_until(self.expires_at) => {
+                    self.close(close::TOKEN_EXPIRED, "the access token expired").await;
+                    return Err(Ended);
+                }
+                () = self.outbox.ready() => self.deliver_queued().await?,
+                message = self.socket.recv() => {
+                    self.missed_heartbeats = 0;
+                    match message {
+                        Some(Ok(Message::Text(text))) => self.on_text(text).await?,
+                        Some(Ok(Message::Binary(_))) => {
+                            self.send_error(&FrameError {
+                                code: "malformed_frame",
+                                message: "frames must be JSON text, not binary".to_owned(),
+                                reference: None,
+                                fields: None,
+                            })
+                            .await?;
+                        }
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                        Some(Ok(Message::Close(_))) | None => return Err(Ended),
+                        Some(Err(err)) => {
+                            end_on_error(&mut self.socket, &err).await;
+                            return Err(Ended);
+                        }
+                    }
+                }
+                _ = heartbeat.tick() => {
+                    if self.missed_heartbeats >= MISSED_HEARTBEATS {
+                        self.close(close::HEARTBEAT_TIMEOUT, "no answer to heartbeats").await;
+                        return Err(Ended);
+                    }
+                    self.missed_heartbeats += 1;
+                    self.socket
+                        .send(Message::Ping(axum::body::Bytes::new()))
+                        .await
+                        .map_err(|_| Ended)?;
+                }
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Client frames
+
+    async fn on_text(&mut self, text: Utf8Bytes) -> Flow {
+        let max = self.realtime.settings().max_frame_bytes;
+        if text.len() > max {
+            return self
+                .send_error(&FrameError {
+                    code: "frame_too_large",
+                    message: format!("frames may be at most {max} bytes"),
+                    reference: None,
+                    fields: None,
+                })
+                .await;
+        }
+        let frame = match frames::parse(&text) {
+            Ok(frame) => frame,
+            Err(err) => return self.send_error(&err).await,
+        };
+        drop(text);
+        match frame {
+            ClientFrame::Auth(frame) => Box::pin(self.renew(frame)).await,
+            ClientFrame::Send(frame) => {
+                let request = SendRequest {
+                    room: frame.room,
+                    client_msg_id: frame.client_msg_id,
+                    content: frame.content,
+                    reply_to: frame.reply_to,
+                };
+                Box::pin(self.on_send(request)).await
+            }
+            ClientFrame::History(frame) => {
+                let messages = self.realtime.messages().clone();
+                let outcome = Box::pin(messages.history(
+                    self.user,
+                    frame.room,
+                    frame.before,
+                    frame.after,
+                    frame.limit,
+                ))
+                .await;
+                match outcome {
+                    Ok(page) => {
+                        self.send_frame(&ServerFrame::History(HistoryPage {
+                            reference: &frame.id,
+                            room: frame.room,
+                            messages: &page.messages,
+                            has_older: page.has_older,
+                            has_newer: page.has_newer,
+                        }))
+                        .await
+                    }
+                    Err(err) => self.send_message_error(&err, &frame.id).await,
+                }
+            }
+            ClientFrame::Join(request) => Box::pin(self.on_join(request.id, request.room)).await,
+            ClientFrame::Leave(request) => Box::pin(self.on_leave(request.id, request.room)).await,
+            ClientFrame::Ping(ping) => {
+                self.send_frame(&ServerFrame::Pong {
+                    reference: ping.id.as_deref(),
+                })
+                .await
+            }
+        }
+    }
+
+    async fn renew(&mut self, frame: AuthFrame) -> Flow {
+        let Some(token) = frame.token else {
+            return self
+                .send_error(&FrameError {
+                    code: "invalid_frame",
+                    message: "a renewal needs a token".to_owned(),
+                    reference: None,
+                    fields: Some([("token".to_owned(), "missing".to_owned())].into()),
+                })
+                .await;
+        };
+        match self.verifier.verify(&token).await {
+            Ok(claims) if claims.sub == self.user.to_string() => {
+                self.expires_at = expiry(claims.exp);
+                let expires_at = time::OffsetDateTime::from_unix_timestamp(claims.exp)
+                    .ok()
+                    .and_then(|at| {
+                        at.format(&time::format_description::well_known::Rfc3339)
+                            .ok()
+                    })
+                    .unwrap_or_default();
+                self.send_frame(&ServerFrame::AuthRenewed { expires_at })
+                    .await
+            }
+            Ok(_) => {
+                self.send_error(&FrameError {
+                    code: "already_authenticated",
+                    message: "this socket is authenticated as another user".to_owned(),
+                    reference: None,
+                    fields: None,
+                })
+                .await
+            }
+            Err(err) => {
+                self.send_error(&FrameError {
+                    code: "invalid_token",
+                    message: err.to_string(),
+                    reference: None,
+                    fields: None,
+                })
+                .await
+            }
+        }
+    }
+
+    async fn on_send(&mut self, request: SendRequest) -> Flow {
+        let reference = request.client_msg_id.clone();
+        let messages: &Messages = self.realtime.messages();
+        let outcome = match Messages::admit(&self.limiter) {
+            Ok(()) => messages.clone().send(self.user, request).await,
+            Err(err) => Err(err),
+        };
+        match outcome {
+            Ok(ack) => self.send_ack(&ack).await,
+            Err(err) => self.send_message_error(&err, &reference).await,
+        }
+    }
+
+    async fn send_ack(&mut self, ack: &Ack) -> Flow {
+        self.send_frame(&ServerFrame::Ack(ack)).await
+    }
+
+    async fn on_join(&mut self, reference: String, room: Uuid) -> Flow {
+        let joined = self
+            .realtime
+            .rooms()
+            .join_room(JoinRoomRequest {
+                caller_id: self.user.to_string(),
+                room_id: room.to_string(),
+            })
+            .await;
+        match joined {
+            Ok(response) => {
+                let kind = response.into_inner().kind();
+                self.add_room(room, kind).await?;
+                self.send_frame(&ServerFrame::Joined {
+                    reference: &reference,
+                    room,
+                })
+                .await
+            }
+            Err(status) => self.send_remote_error(&status, &reference).await,
+        }
+    }
+
+    async fn on_leave(&mut self, reference: String, room: Uuid) -> Flow {
+        let left = self
+            .realtime
+            .rooms()
+            .leave_room(LeaveRoomRequest {
+                caller_id: self.user.to_string(),
+                room_id: room.to_string(),
+            })
+            .await;
+        match left {
+            Ok(_) => {
+                self.realtime.messages().forget_membership(room, self.user);
+                self.remove_room(room, "left").await?;
+                self.send_frame(&ServerFrame::Left {
+                    reference: &reference,
+                    room,
+                })
+                .await
+            }
+            Err(status) => self.send_remote_error(&status, &reference).await,
+        }
+    }
+
+    // -----------------------------------------------------------------------------------
+    // What the hub queued
+
+    async fn deliver_queued(&mut self) -> Flow {
+        while let Some(item) = self.outbox.pop() {
+            match item {
+                Outbound::Room(delivery) => self.deliver(&delivery).await?,
+                Outbound::Membership(event) => Box::pin(self.on_membership(&event)).await?,
+                Outbound::Recheck => Box::pin(self.recheck()).await?,
+            }
+            if self.outbox.closing() == Some(Closing::SlowConsumer) {
+                return Ok(());
+            }
+        }
+        self.socket.flush().await.map_err(|_| Ended)
+    }
+
+    async fn deliver(&mut self, delivery: &RoomDelivery) -> Flow {
+        let room = delivery.room;
+        let Some(cursor) = self.cursors.get(&room).copied() else {
+            return Ok(());
+        };
+        if delivery.epoch < cursor.epoch {
+            return Ok(());
+        }
+        if cursor.epoch != 0 && delivery.epoch > cursor.epoch {
+            // Redis lost the room's counter: the client reloads from history.
+            let position = delivery.seq - 1;
+            self.send_frame(&ServerFrame::Resync {
+                room,
+                epoch: delivery.epoch,
+                position,
+                reason: "epoch_changed",
+            })
+            .await?;
+            self.cursors.insert(
+                room,
+                Cursor {
+                    epoch: delivery.epoch,
+                    seq: position,
+                },
+            );
+        } else if cursor.epoch == 0 && delivery.seq == 1 {
+            self.cursors.insert(
+                room,
+                Cursor {
+                    epoch: delivery.epoch,
+                    seq: 0,
+                },
+            );
+        }
+        let cursor = self.cursors[&room];
+        if delivery.seq <= cursor.seq && cursor.epoch == delivery.epoch {
+            return Ok(());
+        }
+        if cursor.epoch != delivery.epoch || delivery.seq > cursor.seq + 1 {
+            Box::pin(self.fill(room, Some(delivery.seq - 1))).await?;
+        }
+        let Some(cursor) = self.cursors.get(&room).copied() else {
+            return Ok(());
+        };
+        if cursor.epoch == delivery.epoch && delivery.seq == cursor.seq + 1 {
+            if let Some(frame) = &delivery.frame {
+                self.socket
+                    .feed(Message::Text(frame.clone()))
+                    .await
+                    .map_err(|_| Ended)?;
+            }
+            self.cursors.insert(
+                room,
+                Cursor {
+                    epoch: cursor.epoch,
+                    seq: delivery.seq,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Writes what follows the room's cursor, up to `through` (or everything there is),
+    /// and returns how many entries were written.
+    async fn fill(&mut self, room: Uuid, through: Option<u64>) -> Result<u64, Ended> {
+        let mut replayed = 0;
+        loop {
+            let Some(cursor) = self.cursors.get(&room).copied() else {
+                return Ok(replayed);
+            };
+            if through.is_some_and(|through| cursor.epoch != 0 && cursor.seq >= through) {
+                return Ok(replayed);
+            }
+            match self
+                .realtime
+                .catchup()
+                .next(room, cursor.epoch, cursor.seq)
+                .await
+            {
+                Step::Entries(entries) => {
+                    for missed in entries {
+                        if through.is_some_and(|through| missed.seq > through)
+                            && cursor.epoch == missed.epoch
+                        {
+                            return Ok(replayed);
+                        }
+                        if let Some(frame) = missed.frame {
+                            self.socket
+                                .feed(Message::Text(frame.into()))
+                                .await
+                                .map_err(|_| Ended)?;
+                        }
+                        replayed += 1;
+                        self.cursors.insert(
+                            room,
+                            Cursor {
+                                epoch: missed.epoch,
+                                seq: missed.seq,
+                            },
+                        );
+                    }
+                }
+                Step::UpToDate => return Ok(replayed),
+                Step::Resync { epoch, seq } => {
+                    self.resync(room, epoch, seq, "epoch_changed").await?;
+                    return Ok(replayed);
+                }
+                Step::Unrecoverable { epoch, seq } => {
+                    self.resync(room, epoch, seq, "gap_unrecoverable").await?;
+                    return Ok(replayed);
+                }
+            }
+        }
+    }
+
+    async fn resync(&mut self, room: Uuid, epoch: u64, seq: u64, reason: &'static str) -> Flow {
+        self.send_frame(&ServerFrame::Resync {
+            room,
+            epoch,
+            position: seq,
+            reason,
+        })
+        .await?;
+        self.cursors.insert(room, Cursor { epoch, seq });
+        Ok(())
+    }
+
+    /// After the hub reconnected to Redis: whatever was published meanwhile is missing.
+    async fn recheck(&mut self) -> Flow {
+        let rooms: Vec<Uuid> = self.cursors.keys().copied().collect();
+        for room in rooms {
+            self.fill(room, None).await?;
+        }
+        Ok(())
+    }
+
+    async fn on_membership(&mut self, event: &RoomEvent) -> Flow {
+        let Ok(room) = event.room_id.parse::<Uuid>() else {
+            return Ok(());
+        };
+        let about_me = event.user_id == self.user.to_string();
+        match event.kind() {
+            RoomEventKind::MemberJoined | RoomEventKind::MemberInvited if about_me => {
+                let kind = event
+                    .room
+                    .as_ref()
+                    .map_or(RoomKind::Unspecified, |r| r.kind());
+                self.add_room(room, kind).await
+            }
+            RoomEventKind::DirectCreated | RoomEventKind::RoomCreated => {
+                let kind = event
+                    .room
+                    .as_ref()
+                    .map_or(RoomKind::Unspecified, |r| r.kind());
+                self.add_room(room, kind).await
+            }
+            RoomEventKind::MemberLeft if about_me => self.remove_room(room, "left").await,
+            RoomEventKind::MemberKicked if about_me => self.remove_room(room, "kicked").await,
+            RoomEventKind::MemberBanned if about_me => self.remove_room(room, "banned").await,
+            RoomEventKind::RoomDeleted => self.remove_room(room, "deleted").await,
+            _ => Ok(()),
+        }
+    }
+
+    /// Subscribes this socket to a room it now belongs to and tells the client.
+    async fn add_room(&mut self, room: Uuid, kind: RoomKind) -> Flow {
+        if self.cursors.contains_key(&room) {
+            return Ok(());
+        }
+        self.realtime.hub().join_rooms(&self.outbox, &[room]).await;
+        let (epoch, seq) = match self
+            .realtime
+            .sequencer()
+            .current_position(&room.to_string())
+            .await
+        {
+            Ok(position) => position.unwrap_or((0, 0)),
+            Err(err) => {
+                tracing::warn!(%room, error = %err, "cannot read the room's position");
+                (0, 0)
+            }
+        };
+        self.cursors.insert(room, Cursor { epoch, seq });
+        self.send_frame(&ServerFrame::RoomAdded {
+            room,
+            kind: room_kind(kind),
+            epoch,
+            position: seq,
+        })
+        .await
+    }
+
+    async fn remove_room(&mut self, room: Uuid, reason: &'static str) -> Flow {
+        if self.cursors.remove(&room).is_none() {
+            return Ok(());
+        }
+        self.realtime.hub().leave_room(&self.outbox, room);
+        self.send_frame(&ServerFrame::RoomRemoved { room, reason })
+            .await
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Writing
+
+    async fn send_text(&mut self, text: String) -> Flow {
+        self.socket
+            .send(Message::Text(text.into()))
+            .await
+            .map_err(|_| Ended)
+    }
+
+    async fn send_frame(&mut self, frame: &ServerFrame<'_>) -> Flow {
+        self.send_text(frame.to_text()).await
+    }
+
+    async fn send_error(&mut self, error: &FrameError) -> Flow {
+        self.send_frame(&error.to_frame()).await
+    }
+
+    async fn send_message_error(&mut self, error: &MessageError, reference: &str) -> Flow {
+        let message = error.to_string();
+        let (code, fields, retry_after_ms) = match error {
+            MessageError::Content { code, .. } => (*code, None, None),
+            MessageError::InvalidField { field, message } => (
+                "invalid_frame",
+                Some([((*field).to_owned(), message.clone())].into()),
+                None,
+            ),
+            MessageError::NotAMember { .. } => ("not_a_member", None, None),
+            MessageError::RateLimited { retry_after } => {
+                ("rate_limited", None, Some(millis(*retry_after).max(1)))
+            }
+            MessageError::Unavailable => ("unavailable", None, None),
+        };
+        self.send_frame(&ServerFrame::Error(ErrorFrame {
+            code,
+            message: &message,
+            reference: Some(reference),
+            fields: fields.as_ref(),
+            retry_after_ms,
+        }))
+        .await
+    }
+
+    async fn send_remote_error(&mut self, status: &tonic::Status, reference: &str) -> Flow {
+        let remote = RemoteError::from(status);
+        let (code, message) = match remote.code {
+            tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled => (
+                "unavailable".to_owned(),
+                "a service is unavailable; retry".to_owned(),
+            ),
+            tonic::Code::Internal | tonic::Code::Unknown | tonic::Code::DataLoss => {
+                tracing::error!(reason = %remote.reason, message = %remote.message, "a service failed");
+                ("internal".to_owned(), "internal error".to_owned())
+            }
+            _ => (remote.reason, remote.message),
+        };
+        self.send_frame(&ServerFrame::Error(ErrorFrame {
+            code: &code,
+            message: &message,
+            reference: Some(reference),
+            fields: None,
+            retry_after_ms: None,
+        }))
+        .await
+    }
+
+    async fn close(&mut self, code: u16, reason: &str) {
+        close_socket(&mut self.socket, code, reason).await;
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Sends a close frame and waits briefly for the peer's, so the peer reads the code
+/// before the connection goes.
+async fn close_socket(socket: &mut WebSocket, code: u16, reason: &str) {
+    let frame = CloseFrame {
+        code,
+        reason: Utf8Bytes::from(reason),
+    };
+    if socket.send(Message::Close(Some(frame))).await.is_err() {
+        return;
+    }
+    let _ = tokio::time::timeout(CLOSE_WAIT, async {
+        while let Some(Ok(message)) = socket.recv().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+/// The gateway is going away: say where to go, then close with 1012.
+async fn say_reconnect(socket: &mut WebSocket) {
+    let frame = ServerFrame::Reconnect {
+        reason: "shutdown",
+        retry_after_ms: 0,
+    }
+    .to_text();
+    if socket.send(Message::Text(frame.into())).await.is_ok() {
+        close_socket(socket, close::RESTART, "the gateway is shutting down").await;
+    }
+}
+
+/// A read failed: a message over the hard size limit gets 1009; anything else just ends.
+async fn end_on_error(socket: &mut WebSocket, err: &axum::Error) {
+    let too_big = std::error::Error::source(err)
+        .and_then(|source| source.downcast_ref::<tokio_tungstenite::tungstenite::Error>())
+        .is_some_and(|err| matches!(err, tokio_tungstenite::tungstenite::Error::Capacity(_)));
+    if too_big {
+        close_socket(socket, close::TOO_BIG, "message too big").await;
+    } else {
+        tracing::debug!(error = %err, "socket read failed");
+    }
+}

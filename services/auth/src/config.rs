@@ -130,7 +130,12 @@ pub struct SigningConfig {
 
     /// The Ed25519 signing key itself as PKCS#8 PEM, for secret stores that inject values
     /// rather than files.
-    #[arg(long = "signing-key", env = "AUTH_SIGNING_KEY")]
+    // A PEM value begins with `-----`; it is a value, not a flag.
+    #[arg(
+        long = "signing-key",
+        env = "AUTH_SIGNING_KEY",
+        allow_hyphen_values = true
+    )]
     pub signing_key: Option<SecretString>,
 
     /// File of PEM public keys (SPKI) of earlier signing keys, still published so tokens

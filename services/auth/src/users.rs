@@ -185,48 +185,58 @@ fn split(change: Option<Option<String>>) -> (bool, Option<String>) {
 }
 
 /// Users whose username or display name starts with `prefix` (without regard to case):
-/// username matches first, then display-name matches, each alphabetical. Each half is
-/// read in index order and stops at `limit` rows, so a short prefix over many users stays
-/// cheap.
+/// username matches first, then display-name matches, each alphabetical. A prefix is a
+/// range of the "C"-collated lowercase indexes (`[prefix, next)`), which holds in generic
+/// prepared plans too; each half reads in index order and stops at `limit` rows, so a
+/// short prefix over many users stays cheap.
 #[tracing::instrument(skip(pool))]
 pub async fn search(pool: &PgPool, prefix: &str, limit: u32) -> Result<Vec<User>, Error> {
-    let pattern = format!("{}%", escape_like(&prefix.to_lowercase()));
+    let low = prefix.to_lowercase();
+    let Some(high) = prefix_upper_bound(&low) else {
+        return Ok(Vec::new());
+    };
     let users = sqlx::query_as::<_, User>(&format!(
         r#"SELECT {USER_COLUMNS} FROM (
              (SELECT {USER_COLUMNS}, 0 AS rank, lower(username) COLLATE "C" AS sort_key
                 FROM users
-               WHERE lower(username) COLLATE "C" LIKE $1
+               WHERE lower(username) COLLATE "C" >= $1 AND lower(username) COLLATE "C" < $2
                ORDER BY lower(username) COLLATE "C"
-               LIMIT $2)
+               LIMIT $3)
              UNION ALL
              (SELECT {USER_COLUMNS}, 1 AS rank, lower(display_name) COLLATE "C" AS sort_key
                 FROM users
                WHERE display_name IS NOT NULL
-                 AND lower(display_name) COLLATE "C" LIKE $1
-                 AND NOT lower(username) COLLATE "C" LIKE $1
+                 AND lower(display_name) COLLATE "C" >= $1 AND lower(display_name) COLLATE "C" < $2
+                 AND NOT (lower(username) COLLATE "C" >= $1 AND lower(username) COLLATE "C" < $2)
                ORDER BY lower(display_name) COLLATE "C"
-               LIMIT $2)
+               LIMIT $3)
            ) AS matches
            ORDER BY rank, sort_key, id
-           LIMIT $2"#
+           LIMIT $3"#
     ))
-    .bind(pattern)
+    .bind(&low)
+    .bind(&high)
     .bind(i64::from(limit))
     .fetch_all(pool)
     .await?;
     Ok(users)
 }
 
-/// `value` with LIKE's wildcards taken literally.
-fn escape_like(value: &str) -> String {
-    let mut escaped = String::with_capacity(value.len());
-    for c in value.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            escaped.push('\\');
+/// The smallest string greater than every string starting with `prefix`, in code-point
+/// order (which is the "C" collation's byte order of UTF-8). `None` when there is none.
+fn prefix_upper_bound(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match last {
+            '\u{D7FF}' => Some('\u{E000}'),
+            c => char::from_u32(u32::from(c) + 1),
+        };
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
         }
-        escaped.push(c);
     }
-    escaped
+    None
 }
 
 #[cfg(test)]
@@ -234,8 +244,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn like_wildcards_are_literal() {
-        assert_eq!(escape_like("a_b%c\\d"), "a\\_b\\%c\\\\d");
-        assert_eq!(escape_like("plain"), "plain");
+    fn a_prefix_covers_exactly_the_strings_starting_with_it() {
+        assert_eq!(prefix_upper_bound("al").as_deref(), Some("am"));
+        assert_eq!(prefix_upper_bound("a_").as_deref(), Some("a`"));
+        assert_eq!(prefix_upper_bound("\u{D7FF}").as_deref(), Some("\u{E000}"));
+        assert_eq!(prefix_upper_bound("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_upper_bound("\u{10FFFF}"), None);
+        assert_eq!(prefix_upper_bound(""), None);
+        let bound = prefix_upper_bound("äl").unwrap();
+        for inside in ["äl", "älva", "äl\u{10FFFF}"] {
+            assert!(inside >= "äl" && inside < bound.as_str(), "{inside}");
+        }
+        assert!("äm" >= bound.as_str());
     }
 }

@@ -1,0 +1,9 @@
+//! The auth service over gRPC, started for real against PostgreSQL and Redis.
+
+mod helpers;
+mod login;
+mod login_limit;
+mod refresh;
+mod register;
+mod signing_keys;
+mod users;

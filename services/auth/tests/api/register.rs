@@ -1,0 +1,227 @@
+use chat_proto::v1::RegisterRequest;
+use tonic::Code;
+
+use crate::helpers::{PASSWORD, fields, registration, remote, spawn_app};
+
+#[tokio::test]
+async fn registering_returns_the_account_and_a_session() {
+    let app = spawn_app().await;
+
+    let response = app
+        .client()
+        .register(RegisterRequest {
+            display_name: Some("  Alice Liddell ".into()),
+            ..registration("alice")
+        })
+        .await
+        .unwrap()
+        .into_inner();
+
+    let user = response.user.expect("the new user");
+    assert_eq!(user.username, "alice");
+    assert_eq!(user.email.as_deref(), Some("alice@example.com"));
+    assert_eq!(user.display_name.as_deref(), Some("Alice Liddell"));
+    assert!(user.created_at.is_some());
+    assert_eq!(response.expires_in, 900);
+    assert_eq!(response.refresh_token.len(), 43);
+
+    let claims = app
+        .verifier()
+        .await
+        .verify(&response.access_token)
+        .await
+        .unwrap();
+    assert_eq!(claims.sub, user.id);
+    assert_eq!(claims.sid, response.session_id);
+}
+
+#[tokio::test]
+async fn a_taken_username_is_refused() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+
+    let error = remote(
+        app.client()
+            .register(RegisterRequest {
+                email: "someone.else@example.com".into(),
+                ..registration("alice")
+            })
+            .await,
+    );
+
+    assert_eq!(error.code, Code::AlreadyExists);
+    assert_eq!(error.reason, "username_taken");
+}
+
+#[tokio::test]
+async fn a_taken_email_is_refused_whatever_its_case() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+
+    let error = remote(
+        app.client()
+            .register(RegisterRequest {
+                email: "ALICE@Example.COM".into(),
+                ..registration("alice2")
+            })
+            .await,
+    );
+
+    assert_eq!(error.code, Code::AlreadyExists);
+    assert_eq!(error.reason, "email_taken");
+}
+
+#[tokio::test]
+async fn every_invalid_field_is_reported_at_once() {
+    let app = spawn_app().await;
+
+    let error = remote(
+        app.client()
+            .register(RegisterRequest {
+                username: "Al".into(),
+                email: "not-an-email".into(),
+                password: "short".into(),
+                display_name: Some("x".repeat(65)),
+                device: None,
+            })
+            .await,
+    );
+
+    assert_eq!(error.code, Code::InvalidArgument);
+    assert_eq!(error.reason, "validation_failed");
+    assert_eq!(
+        fields(&error),
+        ["username", "email", "password", "display_name"]
+    );
+}
+
+#[tokio::test]
+async fn each_rule_is_enforced() {
+    let app = spawn_app().await;
+    let cases: Vec<(&str, RegisterRequest)> = vec![
+        (
+            "username",
+            RegisterRequest {
+                username: "ab".into(),
+                ..registration("x")
+            },
+        ),
+        (
+            "username",
+            RegisterRequest {
+                username: "a".repeat(33),
+                ..registration("x")
+            },
+        ),
+        (
+            "username",
+            RegisterRequest {
+                username: "Alice".into(),
+                ..registration("x")
+            },
+        ),
+        (
+            "username",
+            RegisterRequest {
+                username: "al ice".into(),
+                ..registration("x")
+            },
+        ),
+        (
+            "username",
+            RegisterRequest {
+                username: "al!ce".into(),
+                ..registration("x")
+            },
+        ),
+        (
+            "email",
+            RegisterRequest {
+                email: "".into(),
+                ..registration("valid")
+            },
+        ),
+        (
+            "email",
+            RegisterRequest {
+                email: "a@b".into(),
+                ..registration("valid")
+            },
+        ),
+        (
+            "email",
+            RegisterRequest {
+                email: "a b@c.com".into(),
+                ..registration("valid")
+            },
+        ),
+        (
+            "email",
+            RegisterRequest {
+                email: "a@b@c.com".into(),
+                ..registration("valid")
+            },
+        ),
+        (
+            "email",
+            RegisterRequest {
+                email: format!("{}@example.com", "a".repeat(250)),
+                ..registration("valid")
+            },
+        ),
+        (
+            "password",
+            RegisterRequest {
+                password: "1234567".into(),
+                ..registration("valid")
+            },
+        ),
+        (
+            "password",
+            RegisterRequest {
+                password: "p".repeat(129),
+                ..registration("valid")
+            },
+        ),
+        (
+            "display_name",
+            RegisterRequest {
+                display_name: Some("   ".into()),
+                ..registration("valid")
+            },
+        ),
+        (
+            "display_name",
+            RegisterRequest {
+                display_name: Some("tab\there".into()),
+                ..registration("valid")
+            },
+        ),
+    ];
+
+    for (field, request) in cases {
+        let error = remote(app.client().register(request.clone()).await);
+        assert_eq!(error.reason, "validation_failed", "{request:?}");
+        assert_eq!(fields(&error), [field], "{request:?}");
+    }
+}
+
+#[tokio::test]
+async fn lengths_count_characters_not_bytes() {
+    let app = spawn_app().await;
+
+    // Eight characters, sixteen bytes; 64 two-byte characters as display name.
+    let response = app
+        .client()
+        .register(RegisterRequest {
+            password: "ääääääää".into(),
+            display_name: Some("é".repeat(64)),
+            ..registration("umlaut")
+        })
+        .await;
+
+    assert!(response.is_ok(), "{response:?}");
+    let login = app.login("umlaut", "ääääääää", "203.0.113.9").await;
+    assert!(login.is_ok());
+    assert!(app.login("umlaut", PASSWORD, "203.0.113.9").await.is_err());
+}

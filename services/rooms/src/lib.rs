@@ -6,6 +6,27 @@
 //! authenticating the user. It does not know users beyond their ids and does not check
 //! that an id belongs to an account (auth owns users); the gateway checks that before
 //! inviting someone or opening a direct room.
+//!
+//! # The rules it keeps
+//!
+//! - Public rooms are listed and anyone may join; private and direct rooms do not exist
+//!   for non-members (`room_not_found` for every call about them).
+//! - The owner may do everything; admins edit the room, invite, kick, ban and unban
+//!   (never the owner or another admin); members read, write and leave. A member of the
+//!   room who lacks the role gets `forbidden`; so does a non-member acting on a public
+//!   room. Only members list a room's members.
+//! - An invitation makes the user a member at once: there are no pending invitations to
+//!   accept, so who may read a private room is exactly its member list.
+//! - Ownership moves with `SetRole(user, OWNER)` by the owner; the former owner becomes
+//!   an admin. The owner leaves only after that (`owner_must_transfer`), unless they are
+//!   the last member: then leaving deletes the room.
+//! - A ban removes the user and keeps them out (`banned` on join, `user_banned` on
+//!   invite) until unbanned or until its end passed.
+//! - Direct rooms have exactly their two users, found or created by OpenDirect, and no
+//!   roles, invitations, moderation, edits, deletion or leaving (`direct_room`).
+//! - Repeating a change that already holds (joining as a member, inviting a member,
+//!   leaving a public room one is not in, unbanning someone not banned) succeeds and
+//!   announces nothing.
 
 pub mod config;
 pub mod cursor;

@@ -31,9 +31,12 @@ const EVENT_WAIT: Duration = Duration::from_secs(10);
 /// the service and drops the database.
 pub struct TestApp {
     pub client: RoomsServiceClient<Channel>,
+    pub channel: Channel,
     pub prefix: String,
+    pub ops_addr: std::net::SocketAddr,
     database: String,
     shutdown: CancellationToken,
+    running: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -58,18 +61,22 @@ pub async fn spawn_app() -> TestApp {
     .expect("test config parses");
     let app = App::build(config).await.expect("the service starts");
     let endpoint = format!("http://{}", app.grpc_addr());
+    let ops_addr = app.ops_addr();
     let shutdown = CancellationToken::new();
-    tokio::spawn(app.run_until(shutdown.clone()));
+    let running = tokio::spawn(app.run_until(shutdown.clone()));
     let channel = Channel::from_shared(endpoint)
         .expect("endpoint")
         .connect()
         .await
         .expect("the gRPC listener accepts");
     TestApp {
-        client: RoomsServiceClient::new(channel),
+        client: RoomsServiceClient::new(channel.clone()),
+        channel,
         prefix,
+        ops_addr,
         database,
         shutdown,
+        running: Some(running),
     }
 }
 
@@ -132,6 +139,15 @@ pub fn assert_invalid<T: std::fmt::Debug>(result: Result<T, Status>, field: &str
 }
 
 impl TestApp {
+    /// Cancels the service and waits for it to drain and stop.
+    pub async fn stop(&mut self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        match self.running.take() {
+            Some(running) => running.await?,
+            None => Ok(()),
+        }
+    }
+
     pub fn client(&self) -> RoomsServiceClient<Channel> {
         self.client.clone()
     }

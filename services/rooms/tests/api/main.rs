@@ -9,3 +9,4 @@ mod memberships;
 mod pagination;
 mod permissions;
 mod rooms;
+mod startup;

@@ -92,6 +92,21 @@ impl From<tonic::Status> for ApiError {
     }
 }
 
+impl ApiError {
+    /// Renames a field a service reported to the name the client used for it
+    /// (e.g. auth's `prefix` is the `search` query parameter).
+    pub fn rename_field(mut self, service_name: &str, client_name: &str) -> Self {
+        if let Self::Remote(remote) = &mut self {
+            for (field, _) in &mut remote.fields {
+                if field == service_name {
+                    client_name.clone_into(field);
+                }
+            }
+        }
+        self
+    }
+}
+
 /// Everything a response needs, decided in one place.
 struct Rendered {
     status: StatusCode,

@@ -234,6 +234,7 @@ mod tests {
             "",
             "{",
             "{\"username\": }",
+            "{\"username\": 5",
             "nonsense",
             "{\"username\":\"a\"} trailing",
         ] {

@@ -180,7 +180,8 @@ async fn search_users(
             prefix: query.search,
             limit,
         })
-        .await?
+        .await
+        .map_err(|status| ApiError::from(status).rename_field("prefix", "search"))?
         .into_inner();
     let users = found
         .users

@@ -1,0 +1,130 @@
+//! Looking up other users: by id and by name prefix.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{TestUser, assert_error, json_body, spawn_app};
+
+#[tokio::test]
+async fn a_user_is_shown_without_email() {
+    let app = spawn_app().await;
+    let viewer = app.signed_up(&TestUser::generate()).await;
+    let other = app.signed_up(&TestUser::generate()).await;
+
+    let user = json_body(
+        app.get_as(
+            &viewer.access_token,
+            &format!("/api/users/{}", other.user_id()),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+
+    let mut expected = other.user.clone();
+    expected.as_object_mut().unwrap().remove("email");
+    assert_eq!(user, expected);
+}
+
+#[tokio::test]
+async fn an_unknown_user_is_not_found() {
+    let app = spawn_app().await;
+    let viewer = app.signed_up(&TestUser::generate()).await;
+
+    for id in [uuid::Uuid::new_v4().to_string(), "not-a-uuid".to_owned()] {
+        let response = app
+            .get_as(&viewer.access_token, &format!("/api/users/{id}"))
+            .await;
+        assert_error(response, StatusCode::NOT_FOUND, "user_not_found").await;
+    }
+}
+
+#[tokio::test]
+async fn looking_users_up_needs_an_access_token() {
+    let app = spawn_app().await;
+
+    for path in [
+        format!("/api/users/{}", uuid::Uuid::new_v4()),
+        "/api/users?search=a".to_owned(),
+    ] {
+        let response = app.get(&path).await;
+        assert_error(response, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+    }
+}
+
+fn usernames(body: &Value) -> Vec<String> {
+    let mut names: Vec<String> = body["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|user| {
+            assert!(user.get("email").is_none(), "no emails in search: {user}");
+            user["username"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn search_finds_users_by_prefix_without_regard_to_case() {
+    let app = spawn_app().await;
+    let viewer = app.signed_up(&TestUser::named("viewer")).await;
+    let mut wanted = Vec::new();
+    for _ in 0..3 {
+        let user = TestUser::named("zeb");
+        app.signed_up(&user).await;
+        wanted.push(user.username);
+    }
+    app.signed_up(&TestUser::named("other")).await;
+    wanted.sort();
+
+    let found = json_body(
+        app.get_as(&viewer.access_token, "/api/users?search=ZEB")
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(usernames(&found), wanted);
+
+    let limited = json_body(
+        app.get_as(&viewer.access_token, "/api/users?search=zeb&limit=2")
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(usernames(&limited).len(), 2);
+}
+
+#[tokio::test]
+async fn a_bad_search_is_a_clear_error() {
+    let app = spawn_app().await;
+    let viewer = app.signed_up(&TestUser::generate()).await;
+    let token = &viewer.access_token;
+
+    let response = app.get_as(token, "/api/users").await;
+    let body = assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "invalid_query").await;
+    assert!(body["error"]["fields"]["search"].is_string(), "{body}");
+
+    let response = app.get_as(token, "/api/users?search=a&limit=many").await;
+    let body = assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "invalid_query").await;
+    assert!(body["error"]["fields"]["limit"].is_string(), "{body}");
+
+    let response = app.get_as(token, "/api/users?search=a&limit=0").await;
+    let body = assert_error(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert!(body["error"]["fields"]["limit"].is_string(), "{body}");
+
+    let response = app.get_as(token, "/api/users?search=").await;
+    let body = assert_error(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert!(body["error"]["fields"]["search"].is_string(), "{body}");
+}

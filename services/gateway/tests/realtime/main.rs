@@ -1,0 +1,6 @@
+//! The real-time path end to end: real auth, rooms and history services, two gateways,
+//! Redis and RabbitMQ, and WebSocket clients that speak the protocol as apps do.
+
+mod delivery;
+mod socket;
+mod stack;

@@ -1,0 +1,170 @@
+//! A WebSocket client that speaks the chat protocol as a test needs: JSON frames in and
+//! out, waits bounded by [`PATIENCE`](crate::stack::PATIENCE).
+
+use std::net::SocketAddr;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::stack::PATIENCE;
+
+pub struct Socket {
+    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// How the server answered an upgrade it refused.
+#[derive(Debug)]
+pub struct Refused {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Socket {
+    /// Opens `/ws` with extra request headers; panics if the upgrade is refused.
+    pub async fn open(addr: SocketAddr, headers: &[(&str, &str)]) -> Self {
+        Self::try_open(addr, headers)
+            .await
+            .unwrap_or_else(|refused| panic!("upgrade refused: {refused:?}"))
+    }
+
+    /// Opens `/ws` with extra request headers.
+    pub async fn try_open(addr: SocketAddr, headers: &[(&str, &str)]) -> Result<Self, Refused> {
+        let mut request = format!("ws://{addr}/ws")
+            .into_client_request()
+            .expect("request");
+        for (name, value) in headers {
+            request.headers_mut().insert(
+                http::HeaderName::from_bytes(name.as_bytes()).expect("name"),
+                value.parse().expect("value"),
+            );
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((stream, _)) => Ok(Self { stream }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                let status = response.status().as_u16();
+                let body = response
+                    .body()
+                    .as_ref()
+                    .and_then(|body| serde_json::from_slice(body).ok())
+                    .unwrap_or(Value::Null);
+                Err(Refused { status, body })
+            }
+            Err(err) => panic!("cannot connect: {err}"),
+        }
+    }
+
+    pub async fn send(&mut self, frame: Value) {
+        self.send_text(frame.to_string()).await;
+    }
+
+    pub async fn send_text(&mut self, text: String) {
+        self.stream
+            .send(Message::Text(text.into()))
+            .await
+            .expect("frame sent");
+    }
+
+    pub async fn send_raw(&mut self, message: Message) {
+        self.stream.send(message).await.expect("frame sent");
+    }
+
+    /// The next JSON frame (pings and pongs skipped); panics on close or timeout.
+    pub async fn next(&mut self) -> Value {
+        match self.next_event().await {
+            Event::Frame(frame) => frame,
+            Event::Closed(close) => panic!("socket closed: {close:?}"),
+        }
+    }
+
+    /// The next frame of `kind`, failing on any other frame in between.
+    pub async fn expect(&mut self, kind: &str) -> Value {
+        let frame = self.next().await;
+        assert_eq!(
+            frame["type"], kind,
+            "expected a `{kind}` frame, got {frame}"
+        );
+        frame
+    }
+
+    /// Reads frames until one of type `kind`; returns the ones before it and it.
+    pub async fn until(&mut self, kind: &str) -> (Vec<Value>, Value) {
+        let mut before = Vec::new();
+        loop {
+            let frame = self.next().await;
+            if frame["type"] == kind {
+                return (before, frame);
+            }
+            before.push(frame);
+        }
+    }
+
+    /// The close code the server ends with (frames before it are skipped).
+    pub async fn closed(&mut self) -> Option<u16> {
+        loop {
+            if let Event::Closed(close) = self.next_event().await {
+                return close.map(|frame| frame.code.into());
+            }
+        }
+    }
+
+    /// The frames until the close, and its code.
+    pub async fn frames_until_closed(&mut self) -> (Vec<Value>, Option<u16>) {
+        let mut frames = Vec::new();
+        loop {
+            match self.next_event().await {
+                Event::Frame(frame) => frames.push(frame),
+                Event::Closed(close) => return (frames, close.map(|frame| frame.code.into())),
+            }
+        }
+    }
+
+    async fn next_event(&mut self) -> Event {
+        loop {
+            let message = tokio::time::timeout(PATIENCE, self.stream.next())
+                .await
+                .expect("a frame in time");
+            match message {
+                Some(Ok(Message::Text(text))) => {
+                    return Event::Frame(serde_json::from_str(&text).expect("JSON frame"));
+                }
+                Some(Ok(Message::Close(close))) => return Event::Closed(close),
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return Event::Closed(None),
+            }
+        }
+    }
+
+    /// Sends `send` frames and returns their acks, in order.
+    pub async fn send_message(&mut self, room: &str, client_msg_id: &str, content: &str) -> Value {
+        self.send(serde_json::json!({
+            "type": "send", "room": room, "client_msg_id": client_msg_id, "content": content,
+        }))
+        .await;
+        loop {
+            let frame = self.next().await;
+            let answers = frame["client_msg_id"] == client_msg_id || frame["ref"] == client_msg_id;
+            if (frame["type"] == "ack" || frame["type"] == "error") && answers {
+                return frame;
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.stream.close(None).await;
+    }
+
+    /// The raw stream, for tests that must not read (slow consumers).
+    pub fn into_inner(self) -> WebSocketStream<MaybeTlsStream<TcpStream>> {
+        self.stream
+    }
+}
+
+enum Event {
+    Frame(Value),
+    Closed(Option<CloseFrame>),
+}

@@ -305,6 +305,9 @@ pub async fn list_public(
             .bind(after.id)
             .bind(i64::from(limit) + 1)
             .bind(substring_pattern(&query))
+            // Planned with the actual pattern each time (never a cached generic plan), so
+            // the planner can weigh the trigram index against the creation-order scan.
+            .persistent(false)
             .fetch_all(pool)
             .await?
         }

@@ -2,5 +2,6 @@
 //! Redis and RabbitMQ, and WebSocket clients that speak the protocol as apps do.
 
 mod delivery;
+mod limits;
 mod socket;
 mod stack;

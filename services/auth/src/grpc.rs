@@ -83,6 +83,9 @@ impl AuthService for AuthGrpc {
 
     async fn get_users(&self, request: Request<GetUsersRequest>) -> Reply<GetUsersResponse> {
         let ids = parse_user_ids(&request.into_inner().user_ids)?;
+        if ids.is_empty() {
+            return Ok(Response::new(GetUsersResponse::default()));
+        }
         let users = users::find_many(&self.pool, &ids).await?;
         Ok(Response::new(GetUsersResponse {
             users: users.into_iter().map(|u| u.into_proto(false)).collect(),
@@ -234,8 +237,9 @@ impl AuthGrpc {
             users::set_password_hash(&self.pool, user.id, &hash).await?;
         }
 
-        let mut conn = self.pool.acquire().await?;
-        let refresh = sessions::create(&mut conn, user.id, &device, self.refresh_ttl).await?;
+        let mut tx = self.pool.begin().await?;
+        let refresh = sessions::create(&mut tx, user.id, &device, self.refresh_ttl).await?;
+        tx.commit().await?;
         tracing::info!(user_id = %user.id, session_id = %refresh.session_id, "logged in");
         self.respond(user, refresh)
     }

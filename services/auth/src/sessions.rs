@@ -131,7 +131,7 @@ pub async fn rotate(pool: &PgPool, presented: &str, ttl: Duration) -> Result<Ref
     .fetch_optional(&mut *conn)
     .await?;
     let Some(claimed) = claimed else {
-        drop(tx);
+        tx.rollback().await?;
         return Err(refusal(pool, &hash).await);
     };
     sqlx::query(

@@ -36,6 +36,7 @@ pub struct TestEnv {
 pub struct TestApp {
     pub client: AuthServiceClient<Channel>,
     pub grpc_addr: std::net::SocketAddr,
+    pub ops_addr: std::net::SocketAddr,
     shutdown: CancellationToken,
     task: Option<JoinHandle<anyhow::Result<()>>>,
     _database: Arc<TestDatabase>,
@@ -127,6 +128,7 @@ impl TestEnv {
         let config = Config::try_parse_from(args).expect("valid test configuration");
         let app = App::build(config).await.expect("the service builds");
         let grpc_addr = app.grpc_addr();
+        let ops_addr = app.ops_addr();
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(app.run_until(shutdown.clone()));
         let channel = Channel::from_shared(format!("http://{grpc_addr}"))
@@ -137,6 +139,7 @@ impl TestEnv {
         TestApp {
             client: AuthServiceClient::new(channel),
             grpc_addr,
+            ops_addr,
             shutdown,
             task: Some(task),
             _database: self.database.clone(),

@@ -3,6 +3,7 @@
 mod helpers;
 mod login;
 mod login_limit;
+mod operations;
 mod refresh;
 mod register;
 mod signing_keys;

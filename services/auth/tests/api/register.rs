@@ -225,3 +225,26 @@ async fn lengths_count_characters_not_bytes() {
     assert!(login.is_ok());
     assert!(app.login("umlaut", PASSWORD, "203.0.113.9").await.is_err());
 }
+
+#[tokio::test]
+async fn concurrent_registrations_of_one_name_have_one_winner() {
+    let app = spawn_app().await;
+    let attempts = (0..3).map(|n| {
+        let mut client = app.client();
+        async move {
+            client
+                .register(RegisterRequest {
+                    email: format!("alice{n}@example.com"),
+                    ..registration("alice")
+                })
+                .await
+        }
+    });
+
+    let results = futures::future::join_all(attempts).await;
+
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
+    for result in results.into_iter().filter(Result::is_err) {
+        assert_eq!(remote(result).reason, "username_taken");
+    }
+}

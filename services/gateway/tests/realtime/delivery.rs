@@ -185,7 +185,7 @@ async fn a_non_member_is_refused_and_nothing_is_stored_or_delivered() {
 #[tokio::test]
 async fn an_ack_means_the_broker_holds_the_message() {
     // Arrange: no consumer, so only the broker can hold what was acknowledged.
-    let mut stack = stack::spawn().await;
+    let stack = stack::spawn().await;
     let alice = stack.user();
     let room = stack.room(&alice, &[]).await;
     stack.stop_history().await;

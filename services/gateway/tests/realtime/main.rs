@@ -3,5 +3,6 @@
 
 mod delivery;
 mod limits;
+mod resume;
 mod socket;
 mod stack;

@@ -101,9 +101,10 @@ pub struct Stack {
     signer: chat_auth::TokenSigner,
     auth_url: String,
     rooms_url: String,
-    history_addr: SocketAddr,
+    history_addr: std::sync::Mutex<SocketAddr>,
     history_database: String,
-    history_service: Option<(CancellationToken, JoinHandle<anyhow::Result<()>>)>,
+    history_service:
+        tokio::sync::Mutex<Option<(CancellationToken, JoinHandle<anyhow::Result<()>>)>>,
     databases: Vec<String>,
     shutdown: CancellationToken,
 }
@@ -199,14 +200,14 @@ pub async fn spawn_with(options: Options) -> Stack {
         signer,
         auth_url,
         rooms_url,
-        history_addr: "127.0.0.1:0".parse().expect("addr"),
+        history_addr: std::sync::Mutex::new("127.0.0.1:0".parse().expect("addr")),
         history_database: database("history"),
-        history_service: None,
+        history_service: tokio::sync::Mutex::new(None),
         databases: vec![database("auth"), database("rooms"), database("history")],
         shutdown,
     };
     stack.start_history().await;
-    stack.history = HistoryServiceClient::new(channel(&format!("http://{}", stack.history_addr)));
+    stack.history = HistoryServiceClient::new(channel(&stack.history_url()));
     for _ in 0..2 {
         let gateway = stack.start_gateway().await;
         stack.gateways.push(gateway);
@@ -221,9 +222,14 @@ fn channel(url: &str) -> Channel {
 }
 
 impl Stack {
+    fn history_url(&self) -> String {
+        format!("http://{}", self.history_addr.lock().expect("lock"))
+    }
+
     /// Starts (or restarts, on the same address) the history service.
-    pub async fn start_history(&mut self) {
-        let port = self.history_addr.to_string();
+    pub async fn start_history(&self) {
+        let mut service = self.history_service.lock().await;
+        let port = self.history_addr.lock().expect("lock").to_string();
         let history = chat_history::App::build(
             chat_history::Config::try_parse_from([
                 "chat-history",
@@ -254,15 +260,15 @@ impl Stack {
         )
         .await
         .expect("history starts");
-        self.history_addr = history.grpc_addr();
+        *self.history_addr.lock().expect("lock") = history.grpc_addr();
         let shutdown = self.shutdown.child_token();
         let running = tokio::spawn(history.run_until(shutdown.clone()));
-        self.history_service = Some((shutdown, running));
+        *service = Some((shutdown, running));
     }
 
     /// Stops the history service (its consumer and its gRPC server).
-    pub async fn stop_history(&mut self) {
-        if let Some((shutdown, running)) = self.history_service.take() {
+    pub async fn stop_history(&self) {
+        if let Some((shutdown, running)) = self.history_service.lock().await.take() {
             shutdown.cancel();
             running.await.expect("history task").expect("history ran");
         }
@@ -271,7 +277,7 @@ impl Stack {
     /// A gateway of this stack (not started twice: each call is a new one).
     pub async fn start_gateway(&self) -> Gateway {
         let options = &self.options;
-        let history_url = format!("http://{}", self.history_addr);
+        let history_url = self.history_url();
         let config = chat_gateway::Config::try_parse_from([
             "chat-gateway",
             "--http-addr",

@@ -2,7 +2,7 @@
 //! error shape and a stable code, never axum's plain-text rejections.
 
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, FailedToBufferBody, QueryRejection};
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody, PathRejection, QueryRejection};
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::response::{IntoResponse, Response};
 use chat_runtime::token::{AccessClaims, TokenVerifier};
@@ -119,6 +119,33 @@ fn field_of(path: &str, message: &str) -> Option<String> {
         (None, Some(name)) => Some(name.to_owned()),
         (Some(parent), None) => Some(parent.to_owned()),
         (None, None) => None,
+    }
+}
+
+/// Path parameters. A segment that does not decode into `T` (bad percent-encoding, not a
+/// number...) names nothing: 404 `not_found`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(PathRejection::FailedToDeserializePathParams(err)) => Err(ApiError::NotFound {
+                code: "not_found",
+                message: err.body_text(),
+            }),
+            Err(other) => Err(ApiError::Internal(anyhow::anyhow!(
+                "path parameters: {}",
+                other.body_text()
+            ))),
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! name prefix (for mentions and invitations).
 
 use anyhow::Context as _;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use chat_proto::v1::{GetUserRequest, SearchUsersRequest};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{AuthenticatedUser, Json, Query};
+use super::extract::{AuthenticatedUser, Json, Path, Query};
 use crate::state::AppState;
 
 /// A user as every signed-in user sees them.

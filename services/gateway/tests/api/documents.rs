@@ -151,3 +151,20 @@ async fn requests_are_counted_by_route_template() {
     );
     assert!(metrics.contains("http_server_request_duration_seconds_bucket"));
 }
+
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    let app = spawn_app().await;
+
+    let generated = app.get("/healthz").await;
+    let kept = app
+        .request(reqwest::Method::GET, "/api/nothing-here")
+        .header("x-request-id", "trace-me-42")
+        .send()
+        .await
+        .unwrap();
+
+    let id = generated.headers()["x-request-id"].to_str().unwrap();
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+    assert_eq!(kept.headers()["x-request-id"], "trace-me-42");
+}

@@ -87,6 +87,7 @@ pub async fn spawn_app_with(options: AuthOptions) -> TestApp {
     tokio::spawn(auth.run_until(shutdown.clone()));
 
     let address = start_gateway(&auth_url, shutdown.clone()).await;
+    wait_until_ready(&address).await;
 
     TestApp {
         address,
@@ -121,6 +122,26 @@ pub async fn start_gateway(auth_url: &str, shutdown: CancellationToken) -> Strin
     let address = format!("http://{}", gateway.http_addr());
     tokio::spawn(gateway.run_until(shutdown));
     address
+}
+
+/// Polls `/readyz` until every dependency answers (connections are made in the
+/// background after start), so tests begin against a gateway a load balancer would use.
+pub async fn wait_until_ready(address: &str) {
+    let client = reqwest::Client::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let response = client.get(format!("{address}/readyz")).send().await;
+        match response {
+            Ok(response) if response.status() == StatusCode::OK => return,
+            Ok(response) if tokio::time::Instant::now() > deadline => {
+                panic!("gateway not ready: {}", response.text().await.unwrap())
+            }
+            Err(err) if tokio::time::Instant::now() > deadline => {
+                panic!("gateway not reachable: {err}")
+            }
+            _ => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
 }
 
 impl Drop for TestApp {

@@ -37,6 +37,9 @@ async fn an_unknown_user_is_not_found() {
             .await;
         assert_error(response, StatusCode::NOT_FOUND, "user_not_found").await;
     }
+    // Not even UTF-8 once decoded: still a JSON 404, never axum's plain-text rejection.
+    let response = app.get_as(&viewer.access_token, "/api/users/%FF%FE").await;
+    assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
 }
 
 #[tokio::test]

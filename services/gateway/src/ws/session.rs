@@ -379,10 +379,8 @@ impl Session {
                         return Err(Ended);
                     }
                     self.missed_heartbeats += 1;
-                    self.socket
-                        .send(Message::Ping(axum::body::Bytes::new()))
-                        .await
-                        .map_err(|_| Ended)?;
+                    self.write(Message::Ping(axum::body::Bytes::new())).await?;
+                    self.flush().await?;
                 }
             }
         }
@@ -576,7 +574,7 @@ impl Session {
                 return Ok(());
             }
         }
-        self.socket.flush().await.map_err(|_| Ended)
+        self.flush().await
     }
 
     async fn deliver(&mut self, delivery: &RoomDelivery) -> Flow {
@@ -625,10 +623,7 @@ impl Session {
         };
         if cursor.epoch == delivery.epoch && delivery.seq == cursor.seq + 1 {
             if let Some(frame) = &delivery.frame {
-                self.socket
-                    .feed(Message::Text(frame.clone()))
-                    .await
-                    .map_err(|_| Ended)?;
+                self.write(Message::Text(frame.clone())).await?;
             }
             self.cursors.insert(
                 room,
@@ -666,10 +661,7 @@ impl Session {
                             return Ok(replayed);
                         }
                         if let Some(frame) = missed.frame {
-                            self.socket
-                                .feed(Message::Text(frame.into()))
-                                .await
-                                .map_err(|_| Ended)?;
+                            self.write(Message::Text(frame.into())).await?;
                         }
                         replayed += 1;
                         self.cursors.insert(
@@ -783,11 +775,39 @@ impl Session {
     // -----------------------------------------------------------------------------------
     // Writing
 
+    /// Queues `message` on the socket (written at once with the small write buffer).
+    /// A peer that takes nothing for the whole idle limit is given up on: the socket
+    /// ends without a close frame, which could not be written either.
+    async fn write(&mut self, message: Message) -> Flow {
+        let limit = self.write_limit();
+        match tokio::time::timeout(limit, self.socket.feed(message)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Ended),
+            Err(_) => {
+                tracing::info!(
+                    socket = self.outbox.id(),
+                    "peer stopped reading; dropping it"
+                );
+                Err(Ended)
+            }
+        }
+    }
+
+    async fn flush(&mut self) -> Flow {
+        let limit = self.write_limit();
+        match tokio::time::timeout(limit, self.socket.flush()).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(Ended),
+        }
+    }
+
+    fn write_limit(&self) -> Duration {
+        self.realtime.settings().heartbeat_interval * u32::from(MISSED_HEARTBEATS)
+    }
+
     async fn send_text(&mut self, text: String) -> Flow {
-        self.socket
-            .send(Message::Text(text.into()))
-            .await
-            .map_err(|_| Ended)
+        self.write(Message::Text(text.into())).await?;
+        self.flush().await
     }
 
     async fn send_frame(&mut self, frame: &ServerFrame<'_>) -> Flow {

@@ -2,6 +2,7 @@
 //! Redis and RabbitMQ, and WebSocket clients that speak the protocol as apps do.
 
 mod delivery;
+mod failures;
 mod limits;
 mod resume;
 mod socket;

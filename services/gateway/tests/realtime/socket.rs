@@ -58,6 +58,21 @@ impl Socket {
         }
     }
 
+    /// Opens `/ws` over a connection with a tiny receive buffer, so a client that stops
+    /// reading makes the server's writes block soon.
+    pub async fn open_with_small_buffers(addr: SocketAddr) -> Self {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_recv_buffer_size(4096).expect("buffer size");
+        let tcp = socket.connect(addr).await.expect("connect");
+        let request = format!("ws://{addr}/ws")
+            .into_client_request()
+            .expect("request");
+        let (stream, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(tcp))
+            .await
+            .expect("upgrade");
+        Self { stream }
+    }
+
     pub async fn send(&mut self, frame: Value) {
         self.send_text(frame.to_string()).await;
     }

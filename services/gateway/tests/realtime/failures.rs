@@ -1,0 +1,196 @@
+//! Gateways going away (gracefully or not) and readers that cannot keep up: nothing
+//! acknowledged or seen is lost, and one slow reader never holds the others back.
+
+use std::time::SystemTime;
+
+use chat_proto::v1::room_item::Body;
+use chat_proto::v1::{ChatMessage, MessageKind, RoomItem};
+use futures::StreamExt;
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+use uuid::Uuid;
+
+use crate::socket::Socket;
+use crate::stack::{self, Options, Stack, User};
+
+/// Positions of the `message.created` frames among `frames`.
+fn positions(frames: &[serde_json::Value]) -> Vec<u64> {
+    frames
+        .iter()
+        .filter(|frame| frame["type"] == "message.created")
+        .map(|frame| frame["position"].as_u64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_draining_gateway_says_reconnect_and_the_client_resumes_elsewhere_losing_nothing() {
+    // Arrange
+    let mut stack = stack::spawn().await;
+    let (alice, bob) = (stack.user(), stack.user());
+    let room = stack.room(&alice, &[&bob]).await;
+    let (mut bob_socket, _) = stack.connect(0, &bob).await;
+    let (mut alice_socket, _) = stack.connect(1, &alice).await;
+    for n in 0..3 {
+        alice_socket
+            .send_message(&room.to_string(), &format!("a{n}"), "before")
+            .await;
+    }
+
+    // Act: gateway 0 drains while Bob is connected to it.
+    let (drained, ()) = tokio::join!(
+        bob_socket.frames_until_closed(),
+        stack.gateways[0].shut_down()
+    );
+    let (frames, code) = drained;
+
+    // Assert
+    assert_eq!(code, Some(1012));
+    let reconnect = frames.last().expect("frames");
+    assert_eq!(reconnect["type"], "reconnect", "{frames:?}");
+    assert_eq!(reconnect["reason"], "shutdown");
+    let mut seen = positions(&frames);
+    let last = *seen.last().unwrap_or(&0);
+    for n in 3..6 {
+        alice_socket
+            .send_message(&room.to_string(), &format!("a{n}"), "after")
+            .await;
+    }
+    let epoch = frames
+        .iter()
+        .find(|frame| frame["type"] == "message.created")
+        .map(|frame| frame["epoch"].clone())
+        .expect("an event");
+    let (mut resumed, _) = stack
+        .connect_resuming(
+            1,
+            &bob,
+            json!({room.to_string(): {"epoch": epoch, "position": last}}),
+        )
+        .await;
+    let (caught_up, _) = resumed.until("resumed").await;
+    seen.extend(positions(&caught_up));
+    assert_eq!(seen, vec![1, 2, 3, 4, 5, 6]);
+}
+
+#[tokio::test]
+async fn a_message_acknowledged_by_a_gateway_killed_at_once_reaches_history() {
+    let mut stack = stack::spawn().await;
+    let alice = stack.user();
+    let room = stack.room(&alice, &[]).await;
+    let (mut socket, _) = stack.connect(0, &alice).await;
+
+    let ack = socket
+        .send_message(&room.to_string(), "last-words", "bye")
+        .await;
+    stack.gateways[0].kill();
+
+    assert_eq!(ack["type"], "ack");
+    let stored = stack.stored_eventually(room, 1).await;
+    assert_eq!(
+        stored[0].item.as_ref().unwrap().id,
+        ack["id"].as_str().unwrap()
+    );
+}
+
+/// A chat message of `sender` in `room`, as a gateway builds it.
+fn item(room: Uuid, sender: &User, content: String) -> RoomItem {
+    let id = Uuid::now_v7().to_string();
+    let now = prost_types::Timestamp::from(SystemTime::now());
+    RoomItem {
+        id: id.clone(),
+        room_id: room.to_string(),
+        actor_id: sender.id.to_string(),
+        occurred_at: Some(now),
+        body: Some(Body::Message(ChatMessage {
+            id,
+            room_id: room.to_string(),
+            sender_id: sender.id.to_string(),
+            client_msg_id: Uuid::new_v4().simple().to_string(),
+            content,
+            reply_to: None,
+            kind: MessageKind::Text as i32,
+            sent_at: Some(now),
+        })),
+    }
+}
+
+#[tokio::test]
+async fn a_message_fanned_out_but_never_confirmed_is_stored_by_the_sweeper() {
+    // Arrange
+    let stack = stack::spawn().await;
+    let (alice, bob) = (stack.user(), stack.user());
+    let room = stack.room(&alice, &[&bob]).await;
+    let (mut bob_socket, _) = stack.connect(1, &bob).await;
+
+    // Act: sequenced and published to readers, as by a gateway that then died before
+    // publishing to the broker.
+    let appended = stack
+        .sequencer
+        .append(&item(room, &alice, "seen".to_owned()), None)
+        .await
+        .expect("appended");
+
+    // Assert
+    let event = bob_socket.expect("message.created").await;
+    assert_eq!(event["position"], appended.envelope.seq);
+    let stored = stack.stored_eventually(room, 1).await;
+    assert_eq!(stored[0].position.unwrap().seq, appended.envelope.seq);
+}
+
+/// Appends `count` large messages to `room` as fast as Redis takes them.
+async fn flood(stack: &Stack, room: Uuid, sender: &User, count: usize) {
+    for _ in 0..count {
+        stack
+            .sequencer
+            .append(&item(room, sender, "x".repeat(3900)), None)
+            .await
+            .expect("appended");
+    }
+}
+
+#[tokio::test]
+async fn a_reader_that_cannot_keep_up_is_closed_with_4003_and_others_are_not_held_back() {
+    // Arrange
+    let stack = stack::spawn_with(Options {
+        outbound_queue: 8,
+        ..Options::default()
+    })
+    .await;
+    let (alice, bob, slow) = (stack.user(), stack.user(), stack.user());
+    let room = stack.room(&alice, &[&bob, &slow]).await;
+    let mut slow_socket = Socket::open_with_small_buffers(stack.gateways[0].addr).await;
+    slow_socket
+        .send(json!({"type": "auth", "token": slow.token}))
+        .await;
+    slow_socket.expect("ready").await;
+    let (mut bob_socket, _) = stack.connect(0, &bob).await;
+
+    // Act: far more than the slow socket's buffers and queue hold, while it reads nothing.
+    let mut bob_heard = 0;
+    let count = 2500;
+    let reading = async {
+        while bob_heard < count {
+            if bob_socket.next().await["type"] == "message.created" {
+                bob_heard += 1;
+            }
+        }
+    };
+    tokio::join!(flood(&stack, room, &alice, count), reading);
+
+    // Assert: Bob, on the same gateway, heard everything; the slow reader was cut off.
+    assert_eq!(bob_heard, count);
+    let (alice_socket, _) = stack.connect(0, &alice).await;
+    drop(alice_socket);
+    let mut stream = slow_socket.into_inner();
+    let mut events = 0;
+    let code = loop {
+        match stream.next().await {
+            Some(Ok(Message::Text(_))) => events += 1,
+            Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => {}
+            Some(Err(_)) | None => break None,
+        }
+    };
+    assert_eq!(code, Some(4003));
+    assert!(events < count, "the slow reader got everything ({events})");
+}

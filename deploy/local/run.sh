@@ -66,7 +66,7 @@ wait_http() {
 start auth env GRPC_ADDR=127.0.0.1:50051 OPS_ADDR=127.0.0.1:9101 \
   DATABASE_URL="$PG/chat_auth" REDIS_URL="$REDIS_URL" "$BIN/chat-auth"
 start rooms env GRPC_ADDR=127.0.0.1:50052 OPS_ADDR=127.0.0.1:9102 \
-  DATABASE_URL="$PG/chat_rooms" REDIS_URL="$REDIS_URL" "$BIN/chat-rooms"
+  DATABASE_URL="$PG/chat_rooms" REDIS_URL="$REDIS_URL" AMQP_URL="$AMQP_URL" "$BIN/chat-rooms"
 start history env GRPC_ADDR=127.0.0.1:50053 OPS_ADDR=127.0.0.1:9103 \
   DATABASE_URL="$PG/chat_history" REDIS_URL="$REDIS_URL" AMQP_URL="$AMQP_URL" "$BIN/chat-history"
 wait_http auth http://127.0.0.1:9101/readyz

@@ -1,14 +1,16 @@
 //! Live events between chat processes over Redis.
 //!
-//! Today this carries room events: the rooms service publishes every committed change of
-//! a room or of its membership ([`RoomEvents`]), and gateways subscribe to the channels
-//! of the rooms and users their sockets need ([`room_channel`], [`user_channel`],
-//! [`Channel::parse`]).
-//!
-//! It also carries the room sequence: [`Sequencer`] gives every message and room event
-//! its position in the room, keeps the short recovery stream and publishes the envelope
-//! on the room channel, in one atomic Redis step; [`PersistPublisher`] hands the same
+//! It carries the room sequence: [`Sequencer`] gives every message and room event its
+//! position in the room, keeps the short recovery stream and publishes the envelope on
+//! the room channel, in one atomic Redis step; [`PersistPublisher`] hands the same
 //! envelope to RabbitMQ with a publisher confirm, on its way to history.
+//!
+//! The rooms service announces every committed change of a room or of its membership
+//! with [`RoomEvents`]: the event takes its room's next position like a message, and is
+//! then published with that position on the channels of the users it concerns. Gateways
+//! subscribe to the channels of the rooms and users their sockets need ([`room_channel`],
+//! [`user_channel`], [`Channel::parse`]): a room channel carries only envelopes, a user
+//! channel only bare room events.
 
 pub mod error;
 pub mod keys;
@@ -19,7 +21,8 @@ pub mod sequencer;
 pub use error::BusError;
 pub use persist::{PersistPublisher, QueueNames, declare_topology, extract_trace_context};
 pub use room_events::{
-    Channel, PUBLISH_FAILURES_METRIC, RoomEvents, concerned_users, room_channel, user_channel,
+    Channel, PUBLISH_FAILURES_METRIC, RoomEvents, concerned_users, event_item, room_channel,
+    user_channel,
 };
 pub use sequencer::{
     Appended, CatchUp, DedupKey, Sequencer, SequencerConfig, StreamRead, decode_envelope,

@@ -84,6 +84,23 @@ impl QueueNames {
         )
     }
 
+    /// The topology of the persist queue named `queue`, named as every process of a
+    /// deployment names it from that one setting: the standard names, a suffixed copy of
+    /// them (`chat.messages.persist.<suffix>`), or `<queue>.dlx` and `<queue>.dlq`.
+    pub fn for_queue(queue: &str) -> Self {
+        let standard = Self::default();
+        if queue == standard.queue {
+            return standard;
+        }
+        match queue
+            .strip_prefix(standard.queue.as_str())
+            .and_then(|rest| rest.strip_prefix('.'))
+        {
+            Some(suffix) => Self::with_suffix(suffix),
+            None => Self::named(queue, &format!("{queue}.dlx")),
+        }
+    }
+
     fn named(queue: &str, dead_letter_exchange: &str) -> Self {
         Self {
             queue: queue.to_owned(),
@@ -473,6 +490,27 @@ mod tests {
         assert_eq!(
             QueueNames::default().dead_letter_queue,
             "chat.messages.persist.dlq"
+        );
+    }
+
+    #[test]
+    fn a_queue_name_gives_its_whole_topology() {
+        assert_eq!(
+            QueueNames::for_queue("chat.messages.persist"),
+            QueueNames::default()
+        );
+        assert_eq!(
+            QueueNames::for_queue("chat.messages.persist.t1"),
+            QueueNames::with_suffix("t1")
+        );
+        let other = QueueNames::for_queue("persist");
+        assert_eq!(
+            (
+                other.queue.as_str(),
+                other.dead_letter_exchange.as_str(),
+                other.dead_letter_queue.as_str()
+            ),
+            ("persist", "persist.dlx", "persist.dlq")
         );
     }
 }

@@ -1,27 +1,48 @@
-//! Room events over Redis pub/sub.
+//! Room events: entries of the room sequence, announced to the users they concern.
 //!
-//! The rooms service publishes a [`RoomEvent`] (prost-encoded bytes) for every committed
-//! change of a room or of its membership. Each event goes to the room's channel, so every
-//! gateway with a socket in the room hears it, and to the channel of each user it
-//! concerns, so the gateways of a user who was just added to (or removed from) a room
-//! learn about a room they were not yet (or are no longer) subscribed to.
+//! The rooms service announces every committed change of a room or of its membership
+//! with [`RoomEvents::publish`] (or [`RoomEvents::publish_to_users`]). An event is an
+//! entry of its room's sequence, like a message:
+//!
+//! 1. It becomes a [`RoomItem`] ([`event_item`]: the event id is the item id, the event is
+//!    its body) and takes the room's next position through [`Sequencer::append`], which
+//!    stores the [`RoomEnvelope`] in the room's stream, PUBLISHes it on the room's
+//!    channel and records it as pending, in one atomic step. So a room channel carries
+//!    only envelopes, and its subscribers hear a room's messages and events interleaved
+//!    in position order, with no gap.
+//! 2. Only then is the bare [`RoomEvent`], with `epoch` and `seq` set to that position,
+//!    published on the channel of each user it concerns ([`concerned_users`], plus the
+//!    former members of a deleted room). The gateways of a user just added to (or removed
+//!    from) a room learn of it there, and a socket they subscribe to the room on hearing
+//!    it must receive the room's entries after that position.
+//! 3. The envelope is published to the persistence queue ([`PersistPublisher`]) and, once
+//!    the broker confirmed it, its pending record is cleared ([`Sequencer::confirm`]).
+//!    When that fails the change still stands: the failure is logged and counted
+//!    (`chat_bus_persist_publish_failures_total`), and the pending record makes the history
+//!    service's sweeper store the entry from the room's stream.
+//!
+//! A deleted room's `ROOM_DELETED` event is its last entry; a new room's `ROOM_CREATED`
+//! (or `DIRECT_CREATED`) event its first.
 //!
 //! Channel names share the deployment's key prefix (`chat:` by default):
 //! `{prefix}room:{room_id}` and `{prefix}user:{user_id}`.
 //!
-//! Pub/sub delivers at most once to whoever is subscribed at that moment; a subscriber
-//! that was disconnected must re-read the state it caches (memberships) over gRPC.
+//! Pub/sub delivers at most once to whoever is subscribed at that moment. A room channel's
+//! subscriber catches up by position (the room's stream, then history); a user channel's
+//! subscriber that was disconnected must re-read the state it caches (memberships) over
+//! gRPC.
 
 use std::fmt::Display;
 
-use chat_proto::v1::{RoomEvent, RoomEventKind};
+use chat_proto::v1::{RoomEnvelope, RoomEvent, RoomEventKind, RoomItem, room_item};
 use prost::Message;
-use redis::aio::ConnectionManager;
 
-use crate::BusError;
+use crate::sequencer::Appended;
+use crate::{BusError, PersistPublisher, Sequencer};
 
-/// Counter of publishes that failed, by payload (`room_event`). A failed publish after a
-/// committed change is not retried: the change stands, and subscribers re-sync from gRPC.
+/// Counter of room events not published, by payload (`room_event`): no position could be
+/// taken (nothing was published), or the users' channels were not reached. Not retried:
+/// the change stands, and subscribers re-sync over gRPC.
 pub const PUBLISH_FAILURES_METRIC: &str = "chat_bus_publish_failures_total";
 
 /// The channel every gateway with a socket in the room listens to.
@@ -56,91 +77,194 @@ impl<'a> Channel<'a> {
     }
 }
 
-/// Publishes room events (and decodes them on the subscriber side).
+/// Sequences, publishes and persists room events (and decodes them on the user-channel
+/// side).
 ///
-/// Cheap to clone: clones share one multiplexed Redis connection that reconnects by itself.
+/// Cheap to clone: clones share the sequencer's Redis connection and the publisher's
+/// RabbitMQ connection, each reconnecting by itself.
 #[derive(Clone)]
 pub struct RoomEvents {
-    connection: ConnectionManager,
-    prefix: String,
+    sequencer: Sequencer,
+    persist: PersistPublisher,
 }
 
 impl std::fmt::Debug for RoomEvents {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RoomEvents")
-            .field("prefix", &self.prefix)
-            .finish_non_exhaustive()
+            .field("sequencer", &self.sequencer)
+            .field("persist", &self.persist)
+            .finish()
     }
 }
 
 impl RoomEvents {
-    /// Events published on `connection`, on channels whose names start with `key_prefix`.
-    pub fn new(connection: ConnectionManager, key_prefix: impl Into<String>) -> Self {
-        Self {
-            connection,
-            prefix: key_prefix.into(),
-        }
+    /// Events sequenced by `sequencer` (whose key prefix names the channels too) and
+    /// persisted through `persist`.
+    pub fn new(sequencer: Sequencer, persist: PersistPublisher) -> Self {
+        Self { sequencer, persist }
     }
 
     /// The prefix of every channel name.
     pub fn key_prefix(&self) -> &str {
-        &self.prefix
+        self.sequencer.key_prefix()
     }
 
-    /// Publishes `event` to its room's channel and to the channel of every user it
-    /// concerns (see [`concerned_users`]).
-    pub async fn publish(&self, event: &RoomEvent) -> Result<(), BusError> {
+    /// Appends `event` to its room's sequence (which publishes it on the room's channel),
+    /// then publishes it with its position on the channel of every user it concerns (see
+    /// [`concerned_users`]), then persists it; returns the envelope at its position.
+    ///
+    /// Fails when the event took no position (nothing was published) or when the users'
+    /// channels were not reached (the event is in the sequence all the same). A failed
+    /// persistence is not an error: it is logged and counted, and history's sweeper
+    /// stores the entry (see the module docs).
+    pub async fn publish(&self, event: &RoomEvent) -> Result<RoomEnvelope, BusError> {
         self.publish_to_users(event, std::iter::empty::<&str>())
             .await
     }
 
     /// Like [`publish`](Self::publish), and also to the channels of `users`: a deleted
     /// room is announced to every former member, whom the event itself does not name.
-    pub async fn publish_to_users<I, S>(&self, event: &RoomEvent, users: I) -> Result<(), BusError>
+    #[tracing::instrument(
+        name = "room_events.publish",
+        skip_all,
+        fields(room_id = %event.room_id, kind = ?event.kind(), event_id = %event.event_id)
+    )]
+    pub async fn publish_to_users<I, S>(
+        &self,
+        event: &RoomEvent,
+        users: I,
+    ) -> Result<RoomEnvelope, BusError>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let channels = self.channels(event, users);
-        let payload = event.encode_to_vec();
-        let mut pipe = redis::pipe();
-        for channel in &channels {
-            pipe.cmd("PUBLISH").arg(channel).arg(&payload).ignore();
+        let appended = match event_item(event) {
+            Ok(item) => self.sequencer.append(&item, None).await,
+            Err(err) => Err(err),
         }
-        let mut connection = self.connection.clone();
-        let outcome: Result<(), redis::RedisError> = pipe.query_async(&mut connection).await;
-        outcome.map_err(|err| {
-            metrics::counter!(PUBLISH_FAILURES_METRIC, "payload" => "room_event").increment(1);
-            BusError::from(err)
-        })
+        .inspect_err(|_| count_publish_failure())?;
+        let told_users = self
+            .publish_to_user_channels(event, users, &appended.envelope)
+            .await;
+        self.persist(&appended, event).await;
+        told_users.map(|()| appended.envelope)
     }
 
-    /// Every channel `event` goes to, the room's first, without repeats.
-    pub fn channels<I, S>(&self, event: &RoomEvent, users: I) -> Vec<String>
+    /// Every user channel `event` goes to, without repeats: those of the users it
+    /// concerns, then those of `users`.
+    pub fn user_channels<I, S>(&self, event: &RoomEvent, users: I) -> Vec<String>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let mut channels = vec![room_channel(&self.prefix, &event.room_id)];
-        let extra = users.into_iter();
         let mut user_ids: Vec<String> = concerned_users(event)
             .into_iter()
             .map(str::to_owned)
             .collect();
-        for user in extra {
+        for user in users {
             let user = user.as_ref();
             if !user_ids.iter().any(|known| known == user) {
                 user_ids.push(user.to_owned());
             }
         }
-        channels.extend(user_ids.iter().map(|u| user_channel(&self.prefix, u)));
-        channels
+        user_ids
+            .iter()
+            .map(|user| user_channel(self.key_prefix(), user))
+            .collect()
     }
 
-    /// Reads a payload received on a room or user channel.
+    /// Reads a payload received on a user channel: a bare [`RoomEvent`] with its
+    /// position. (A room channel carries [`RoomEnvelope`]s: read them with
+    /// [`decode_envelope`](crate::decode_envelope) and [`decode_item`](crate::decode_item).)
     pub fn decode(payload: &[u8]) -> Result<RoomEvent, BusError> {
         Ok(RoomEvent::decode(payload)?)
     }
+
+    async fn publish_to_user_channels<I, S>(
+        &self,
+        event: &RoomEvent,
+        users: I,
+        envelope: &RoomEnvelope,
+    ) -> Result<(), BusError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let channels = self.user_channels(event, users);
+        if channels.is_empty() {
+            return Ok(());
+        }
+        let payload = RoomEvent {
+            epoch: Some(envelope.epoch),
+            seq: Some(envelope.seq),
+            ..event.clone()
+        }
+        .encode_to_vec();
+        let mut pipe = redis::pipe();
+        for channel in &channels {
+            pipe.cmd("PUBLISH").arg(channel).arg(&payload).ignore();
+        }
+        let outcome: Result<(), redis::RedisError> =
+            pipe.query_async(&mut self.sequencer.connection()).await;
+        outcome.map_err(|err| {
+            count_publish_failure();
+            BusError::from(err)
+        })
+    }
+
+    /// Hands the envelope to RabbitMQ and clears its pending record once confirmed; a
+    /// failure leaves the record for history's sweeper.
+    async fn persist(&self, appended: &Appended, event: &RoomEvent) {
+        let envelope = &appended.envelope;
+        if let Err(err) = self
+            .persist
+            .publish(&appended.bytes, &envelope.room_id)
+            .await
+        {
+            tracing::warn!(
+                error = %err,
+                room_id = %envelope.room_id,
+                epoch = envelope.epoch,
+                seq = envelope.seq,
+                event_id = %event.event_id,
+                "room event not confirmed by the broker; history's sweeper will store it"
+            );
+            return;
+        }
+        if let Err(err) = self.sequencer.confirm(envelope).await {
+            tracing::warn!(
+                error = %err,
+                room_id = %envelope.room_id,
+                epoch = envelope.epoch,
+                seq = envelope.seq,
+                "pending record of a persisted room event not cleared; it will be stored again, idempotently"
+            );
+        }
+    }
+}
+
+fn count_publish_failure() {
+    metrics::counter!(PUBLISH_FAILURES_METRIC, "payload" => "room_event").increment(1);
+}
+
+/// The entry of its room's sequence that `event` becomes: its id is the event id (a
+/// UUIDv7), its actor and time the event's, its body the event (without a position: the
+/// envelope carries that).
+pub fn event_item(event: &RoomEvent) -> Result<RoomItem, BusError> {
+    if event.event_id.is_empty() {
+        return Err(BusError::Invalid("a room event needs an event id".into()));
+    }
+    Ok(RoomItem {
+        id: event.event_id.clone(),
+        room_id: event.room_id.clone(),
+        actor_id: event.actor_id.clone(),
+        occurred_at: event.occurred_at,
+        body: Some(room_item::Body::RoomEvent(RoomEvent {
+            epoch: None,
+            seq: None,
+            ..event.clone()
+        })),
+    })
 }
 
 /// The users whose own channel hears `event`: the user it is about (joined, left,
@@ -167,7 +291,6 @@ pub fn concerned_users(event: &RoomEvent) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use chat_proto::v1::{Room, RoomKind};
-    use futures::StreamExt;
 
     use super::*;
 
@@ -211,52 +334,43 @@ mod tests {
         assert_eq!(concerned_users(&direct), vec!["u2", "u1"]);
     }
 
-    #[tokio::test]
-    async fn a_published_event_reaches_room_and_user_subscribers() {
-        let client = redis::Client::open("redis://127.0.0.1:6379").expect("redis url");
-        let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
-        let events = RoomEvents::new(
-            ConnectionManager::new(client.clone()).await.expect("redis"),
-            prefix.clone(),
+    #[test]
+    fn an_event_becomes_an_entry_named_by_its_id_without_a_position() {
+        let mut sent = event(RoomEventKind::MemberJoined, "u1");
+        sent.occurred_at.get_or_insert_default().seconds = 1_763_700_000;
+        sent.epoch = Some(7);
+        sent.seq = Some(3);
+
+        let item = event_item(&sent).expect("an entry");
+
+        assert_eq!(
+            (
+                item.id.as_str(),
+                item.room_id.as_str(),
+                item.actor_id.as_str()
+            ),
+            ("e", "r1", "a")
         );
-        let mut subscriber = client.get_async_pubsub().await.expect("pubsub");
-        subscriber
-            .subscribe(room_channel(&prefix, "r1"))
-            .await
-            .expect("subscribe");
-        subscriber
-            .subscribe(user_channel(&prefix, "u1"))
-            .await
-            .expect("subscribe");
-        subscriber
-            .subscribe(user_channel(&prefix, "u9"))
-            .await
-            .expect("subscribe");
+        assert_eq!(item.occurred_at, sent.occurred_at);
+        let Some(room_item::Body::RoomEvent(body)) = item.body else {
+            panic!("a room event body");
+        };
+        assert_eq!((body.epoch, body.seq), (None, None));
+        assert_eq!(
+            body,
+            RoomEvent {
+                epoch: None,
+                seq: None,
+                ..sent
+            }
+        );
+    }
 
-        let sent = event(RoomEventKind::RoomDeleted, "");
-        events
-            .publish_to_users(&sent, ["u1", "u9"])
-            .await
-            .expect("publish");
-
-        let mut messages = subscriber.on_message();
-        let mut heard = Vec::new();
-        for _ in 0..3 {
-            let message = messages.next().await.expect("message");
-            assert_eq!(
-                RoomEvents::decode(message.get_payload_bytes()).expect("decode"),
-                sent
-            );
-            heard.push(message.get_channel_name().to_owned());
-        }
-        heard.sort();
-        let mut expected = vec![
-            room_channel(&prefix, "r1"),
-            user_channel(&prefix, "u1"),
-            user_channel(&prefix, "u9"),
-        ];
-        expected.sort();
-        assert_eq!(heard, expected);
+    #[test]
+    fn an_event_without_an_id_is_no_entry() {
+        let mut sent = event(RoomEventKind::MemberJoined, "u1");
+        sent.event_id.clear();
+        assert!(matches!(event_item(&sent), Err(BusError::Invalid(_))));
     }
 
     #[test]

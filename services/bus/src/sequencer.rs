@@ -228,6 +228,11 @@ impl Sequencer {
         &self.prefix
     }
 
+    /// The shared Redis connection, for publications beside the sequence.
+    pub(crate) fn connection(&self) -> ConnectionManager {
+        self.connection.clone()
+    }
+
     /// The keys of one room.
     pub fn room_keys(&self, room_id: &str) -> RoomKeys {
         RoomKeys::new(&self.prefix, room_id)

@@ -34,7 +34,8 @@ pub struct Config {
     #[command(flatten)]
     pub shutdown: ShutdownConfig,
 
-    /// Redis on which room events are published to the gateways.
+    /// Redis holding the room sequences, in which room events take their positions and
+    /// are published to the gateways.
     #[arg(
         long = "redis-url",
         env = "REDIS_URL",
@@ -42,14 +43,40 @@ pub struct Config {
     )]
     pub redis_url: SecretString,
 
-    /// Prefix of every Redis channel this service publishes on, so deployments (and
-    /// tests) sharing one Redis stay apart. Must match the gateways' prefix.
+    /// Prefix of every Redis key and channel of the room sequences, so deployments (and
+    /// tests) sharing one Redis stay apart. Must match the gateways' and history's prefix.
     #[arg(
         long = "redis-key-prefix",
         env = "REDIS_KEY_PREFIX",
         default_value = "chat:"
     )]
     pub redis_key_prefix: String,
+
+    /// About how many recent entries of a room its Redis stream keeps for short catch-ups;
+    /// must match the other processes of the deployment.
+    #[arg(
+        long = "stream-max-len",
+        env = "STREAM_MAX_LEN",
+        default_value_t = 10_000
+    )]
+    pub stream_max_len: usize,
+
+    /// RabbitMQ URL (AMQP 0-9-1), through which room events reach history.
+    #[arg(
+        long = "amqp-url",
+        env = "AMQP_URL",
+        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
+    )]
+    pub amqp_url: SecretString,
+
+    /// The durable quorum queue every room event is published to, as history consumes it
+    /// (its dead-letter exchange and queue are named after it, as chat-bus names them).
+    #[arg(
+        long = "persist-queue",
+        env = "PERSIST_QUEUE",
+        default_value = "chat.messages.persist"
+    )]
+    pub persist_queue: String,
 }
 
 /// Subcommands of the `chat-rooms` binary.
@@ -80,6 +107,8 @@ mod tests {
             "redis://127.0.0.1:6379",
             "--redis-key-prefix",
             "t:",
+            "--persist-queue",
+            "chat.messages.persist.t1",
             "--grpc-addr",
             "127.0.0.1:0",
             "--ops-addr",
@@ -87,6 +116,8 @@ mod tests {
         ])
         .expect("flags parse");
         assert_eq!(config.redis_key_prefix, "t:");
+        assert_eq!(config.persist_queue, "chat.messages.persist.t1");
+        assert_eq!(config.stream_max_len, 10_000);
         assert_eq!(config.grpc_addr.port(), 0);
         assert!(config.command.is_none());
     }

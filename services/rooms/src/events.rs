@@ -2,8 +2,11 @@
 //!
 //! Every operation returns the events of what it changed; they are published only after
 //! the transaction committed, so a subscriber never hears of a change that was rolled
-//! back. A publication that fails is logged and counted (by chat-bus) but does not fail
-//! the request: the change stands, and gateways re-read memberships over gRPC.
+//! back. Each event takes its room's next position, like a message, and is persisted
+//! through RabbitMQ to history (see `chat_bus::RoomEvents`). A publication that fails is
+//! logged and counted (by chat-bus) but does not fail the request: the change stands,
+//! and gateways re-read memberships over gRPC; an event the broker did not confirm is
+//! stored by history's sweeper from its pending record.
 
 use chat_bus::RoomEvents;
 use chat_proto::v1::{Room, RoomEvent, RoomEventKind};
@@ -89,7 +92,8 @@ impl<T> Outcome<T> {
     }
 }
 
-/// Publishes announcements on the bus, in order.
+/// Publishes announcements on the bus, in order: a change's events take consecutive
+/// positions unless another change of the room comes between.
 #[derive(Debug, Clone)]
 pub struct Announcer {
     bus: RoomEvents,
@@ -104,14 +108,21 @@ impl Announcer {
     pub async fn announce<T>(&self, outcome: Outcome<T>) -> T {
         for announcement in &outcome.events {
             let users = announcement.also_to.iter().map(Uuid::to_string);
-            if let Err(err) = self.bus.publish_to_users(&announcement.event, users).await {
-                tracing::warn!(
+            match self.bus.publish_to_users(&announcement.event, users).await {
+                Ok(envelope) => tracing::debug!(
+                    room_id = %envelope.room_id,
+                    epoch = envelope.epoch,
+                    seq = envelope.seq,
+                    kind = ?announcement.event.kind(),
+                    "room event announced"
+                ),
+                Err(err) => tracing::warn!(
                     error = %err,
                     room_id = %announcement.event.room_id,
                     kind = ?announcement.event.kind(),
                     event_id = %announcement.event.event_id,
                     "room event not published"
-                );
+                ),
             }
         }
         outcome.value

@@ -1,6 +1,8 @@
 //! The rooms service: rooms (public, private, direct), members and their roles, bans and
 //! direct-message pairs, served as `chat.v1.RoomsService` over gRPC. Every committed
-//! change is announced as a `chat.v1.RoomEvent` on Redis pub/sub (see `chat-bus`).
+//! change is announced as a `chat.v1.RoomEvent` that takes its room's next position, like
+//! a message: on the room's channel and stream, on the channels of the users it concerns,
+//! and through RabbitMQ into history (see `chat_bus::RoomEvents`).
 //!
 //! It trusts the `caller_id` of each request: only the gateway calls it, after
 //! authenticating the user. It does not know users beyond their ids and does not check

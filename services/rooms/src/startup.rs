@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
-use chat_bus::RoomEvents;
+use chat_bus::{PersistPublisher, QueueNames, RoomEvents, Sequencer, SequencerConfig};
 use chat_proto::v1::rooms_service_server::RoomsServiceServer;
 use chat_runtime::shutdown::CancellationToken;
 use chat_runtime::{database, grpc_trace, ops};
@@ -26,6 +26,9 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/rooms");
 
 /// How long one Redis command (a publication, a readiness ping) may take before it fails.
 const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a room event waits for RabbitMQ's confirm. A change waits for it before it is
+/// answered, but never fails for want of it: the pending record gets it stored.
+const PERSIST_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Applies pending migrations to the configured database (the `migrate` subcommand).
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
@@ -45,7 +48,8 @@ pub struct App {
 }
 
 impl App {
-    /// Migrates the database, connects Redis and binds the gRPC and ops listeners.
+    /// Migrates the database, connects Redis and RabbitMQ and binds the gRPC and ops
+    /// listeners.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         ops::metrics_handle();
         let pool = database::connect_and_migrate(&config.database, &MIGRATOR)
@@ -61,7 +65,22 @@ impl App {
         )
         .await
         .context("cannot connect to Redis")?;
-        let announcer = Announcer::new(RoomEvents::new(redis.clone(), config.redis_key_prefix));
+        let sequencer = Sequencer::new(
+            redis.clone(),
+            config.redis_key_prefix,
+            SequencerConfig {
+                stream_max_len: config.stream_max_len,
+                ..SequencerConfig::default()
+            },
+        );
+        let persist = PersistPublisher::connect(
+            config.amqp_url.expose_secret(),
+            QueueNames::for_queue(&config.persist_queue),
+        )
+        .await
+        .context("cannot connect to RabbitMQ")?
+        .with_confirm_timeout(PERSIST_TIMEOUT);
+        let announcer = Announcer::new(RoomEvents::new(sequencer, persist));
         let readiness = ops::Readiness::new()
             .with_check("database", {
                 let pool = pool.clone();

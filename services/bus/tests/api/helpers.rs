@@ -3,8 +3,13 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use chat_bus::{QueueNames, Sequencer, SequencerConfig, declare_topology, room_channel};
-use chat_proto::v1::{ChatMessage, MessageKind, RoomEnvelope, RoomItem, room_item};
+use chat_bus::{
+    QueueNames, RoomEvents, Sequencer, SequencerConfig, declare_topology, room_channel,
+    user_channel,
+};
+use chat_proto::v1::{
+    ChatMessage, MessageKind, RoomEnvelope, RoomEvent, RoomEventKind, RoomItem, room_item,
+};
 use futures::{Stream, StreamExt};
 use lapin::message::Delivery;
 use lapin::options::{
@@ -66,6 +71,25 @@ impl TestRedis {
         })
     }
 
+    /// The room events published on the channels of `users` from now on, with the
+    /// channel each came on.
+    pub async fn subscribe_users(
+        &self,
+        users: &[&str],
+    ) -> impl Stream<Item = (String, RoomEvent)> + use<> {
+        let mut pubsub = self.client.get_async_pubsub().await.expect("pubsub");
+        for user in users {
+            pubsub
+                .subscribe(user_channel(&self.prefix, user))
+                .await
+                .expect("subscribe");
+        }
+        pubsub.into_on_message().map(|message| {
+            let event = RoomEvents::decode(message.get_payload_bytes()).expect("room event");
+            (message.get_channel_name().to_owned(), event)
+        })
+    }
+
     pub async fn del(&self, key: &str) {
         let _: i64 = redis::cmd("DEL")
             .arg(key)
@@ -123,6 +147,24 @@ pub fn message(room_id: &str, sender_id: &str, client_msg_id: &str, content: &st
             sent_at: None,
         })),
     }
+}
+
+/// A change of `kind` in `room_id` about `user_id` (empty: nobody), made by `actor_id`
+/// now, as the rooms service announces it.
+pub fn room_event(kind: RoomEventKind, room_id: &str, user_id: &str, actor_id: &str) -> RoomEvent {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock");
+    let mut event = RoomEvent {
+        room_id: room_id.to_owned(),
+        kind: kind as i32,
+        user_id: user_id.to_owned(),
+        actor_id: actor_id.to_owned(),
+        event_id: uuid::Uuid::now_v7().to_string(),
+        ..RoomEvent::default()
+    };
+    event.occurred_at.get_or_insert_default().seconds = now.as_secs() as i64;
+    event
 }
 
 /// A persistence topology of its own on the shared RabbitMQ, with a connection of the

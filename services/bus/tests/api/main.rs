@@ -3,4 +3,5 @@
 
 mod helpers;
 mod persist;
+mod room_events;
 mod sequencer;

@@ -1,5 +1,6 @@
-//! Every committed change reaches Redis subscribers of the room's channel and of the
-//! channels of the users it concerns, as a decodable RoomEvent.
+//! Every committed change is an entry of its room's sequence: it reaches subscribers of
+//! the room's channel as a RoomEnvelope at the room's next position, and then those of
+//! the channels of the users it concerns as a RoomEvent carrying the same position.
 
 use chat_proto::v1::{Role, RoomEvent, RoomEventKind, RoomKind};
 use uuid::Uuid;
@@ -31,10 +32,38 @@ async fn a_new_room_is_announced_to_its_creator() {
     assert_event(&event, RoomEventKind::RoomCreated, Some(owner), owner);
     assert_eq!(event.room_id, room.id);
     assert_eq!(event.role, Some(Role::Owner as i32));
+    assert!(event.epoch.is_some(), "{event:?}");
+    assert_eq!(event.seq, Some(1), "a room's creation is its first entry");
     let announced = event.room.expect("the room");
     assert_eq!(
         (announced.name.as_str(), announced.my_role),
         ("Fresh", None)
+    );
+}
+
+#[tokio::test]
+async fn a_room_event_takes_the_next_position_after_a_message() {
+    let app = spawn_app().await;
+    let owner = user();
+    let room = app.create_room(owner, "Lobby", RoomKind::Public).await;
+    let visitor = user();
+    let channels = [app.room_channel(&room.id), app.user_channel(visitor)];
+    let mut listener = app.listen(&channels).await;
+
+    let (sent, _) = app.send(&room.id, owner, "hello").await;
+    app.join(visitor, &room.id).await.expect("joined");
+
+    assert_eq!(sent.seq, 2, "the room's creation is its first entry");
+    assert_eq!(
+        listener.next_entry().await,
+        (app.room_channel(&room.id), sent.clone())
+    );
+    let joined = listener.expect_on(&channels).await;
+    assert_event(&joined, RoomEventKind::MemberJoined, Some(visitor), visitor);
+    assert_eq!(
+        (joined.epoch, joined.seq),
+        (Some(sent.epoch), Some(sent.seq + 1)),
+        "the next position, on the room's channel and the user's alike"
     );
 }
 

@@ -1,15 +1,20 @@
-//! Starts the real rooms service on port 0 against a fresh database and a unique Redis
-//! prefix, and offers typed calls and a Redis subscriber to the tests.
+//! Starts the real rooms service on port 0 against a fresh database, a unique Redis
+//! prefix and a persist queue of its own, and offers typed calls and a Redis subscriber
+//! to the tests.
 
 use std::time::Duration;
 
-use chat_bus::{RoomEvents, room_channel, user_channel};
+use chat_bus::{
+    Channel as BusChannel, PersistPublisher, QueueNames, RoomEvents, Sequencer, SequencerConfig,
+    decode_envelope, decode_item, room_channel, user_channel,
+};
+use chat_proto::v1::history_service_client::HistoryServiceClient;
 use chat_proto::v1::rooms_service_client::RoomsServiceClient;
 use chat_proto::v1::{
-    BanRequest, CreateRoomRequest, DeleteRoomRequest, GetRoomRequest, InviteRequest,
-    JoinRoomRequest, KickRequest, LeaveRoomRequest, ListMembersRequest, Member, MemberPage,
-    OpenDirectRequest, Role, Room, RoomEvent, RoomKind, SetRoleRequest, UnbanRequest,
-    UpdateRoomRequest,
+    BanRequest, ChatMessage, CreateRoomRequest, DeleteRoomRequest, GetRoomRequest, InviteRequest,
+    JoinRoomRequest, KickRequest, LeaveRoomRequest, ListEntriesAfterRequest, ListMembersRequest,
+    Member, MemberPage, MessageKind, OpenDirectRequest, Role, Room, RoomEnvelope, RoomEvent,
+    RoomItem, RoomKind, SetRoleRequest, StoredEntry, UnbanRequest, UpdateRoomRequest, room_item,
 };
 use chat_rooms::{App, Config};
 use chat_runtime::shutdown::CancellationToken;
@@ -23,36 +28,50 @@ use uuid::Uuid;
 
 /// PostgreSQL server the test databases are created on.
 const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
-const REDIS: &str = "redis://127.0.0.1:6379";
+pub const REDIS: &str = "redis://127.0.0.1:6379";
+pub const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 /// How long a test waits for an event before failing instead of hanging.
 const EVENT_WAIT: Duration = Duration::from_secs(10);
 
-/// A running rooms service with its own database and Redis prefix. Dropping it stops
-/// the service and drops the database.
+/// A running rooms service with its own database, Redis prefix and persist queue.
+/// Dropping it stops the service and drops the database and the queues.
 pub struct TestApp {
     pub client: RoomsServiceClient<Channel>,
     pub channel: Channel,
     pub prefix: String,
+    /// Where the service persists room events (history consumes the same queue).
+    pub queue: QueueNames,
     pub ops_addr: std::net::SocketAddr,
     database: String,
     shutdown: CancellationToken,
     running: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
+/// The URL of a test database named `name`.
+pub fn database_url(name: &str) -> String {
+    format!("{POSTGRES}/{name}")
+}
+
 pub async fn spawn_app() -> TestApp {
     chat_runtime::telemetry::init_for_tests();
-    let database = format!("chat_rooms_test_{}", Uuid::new_v4().simple());
-    let prefix = format!("test:rooms:{}:", Uuid::new_v4().simple());
+    let id = Uuid::new_v4().simple();
+    let database = format!("chat_rooms_test_{id}");
+    let prefix = format!("test:rooms:{id}:");
+    let queue = QueueNames::with_suffix(&format!("rooms.{id}"));
     let config = Config::try_parse_from([
         "chat-rooms",
         "--database-url",
-        &format!("{POSTGRES}/{database}"),
+        &database_url(&database),
         "--database-max-connections",
         "5",
         "--redis-url",
         REDIS,
         "--redis-key-prefix",
         &prefix,
+        "--amqp-url",
+        AMQP,
+        "--persist-queue",
+        &queue.queue,
         "--grpc-addr",
         "127.0.0.1:0",
         "--ops-addr",
@@ -73,6 +92,7 @@ pub async fn spawn_app() -> TestApp {
         client: RoomsServiceClient::new(channel.clone()),
         channel,
         prefix,
+        queue,
         ops_addr,
         database,
         shutdown,
@@ -84,27 +104,46 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.cancel();
         let database = self.database.clone();
-        // A fresh runtime on its own thread: Drop cannot await, and the test's runtime
-        // may be single-threaded.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            runtime.block_on(async move {
-                let mut conn = sqlx::PgConnection::connect(&format!("{POSTGRES}/postgres")).await?;
-                sqlx::query(&format!(
-                    r#"DROP DATABASE IF EXISTS "{database}" WITH (FORCE)"#
-                ))
-                .execute(&mut conn)
+        let queue = self.queue.clone();
+        clean_up(async move {
+            drop_database(&database).await?;
+            let amqp = lapin::Connection::connect(AMQP, Default::default()).await?;
+            let channel = amqp.create_channel().await?;
+            for name in [&queue.queue, &queue.dead_letter_queue] {
+                channel.queue_delete(name, Default::default()).await?;
+            }
+            channel
+                .exchange_delete(&queue.dead_letter_exchange, Default::default())
                 .await?;
-                Ok::<_, anyhow::Error>(())
-            })
-        })
-        .join();
-        if let Ok(Err(err)) = dropped {
-            eprintln!("test database not dropped: {err}");
-        }
+            amqp.close(200, "done").await?;
+            Ok(())
+        });
     }
+}
+
+/// Runs `cleaning` to its end from a `Drop`, reporting a failure without panicking.
+pub fn clean_up(cleaning: impl Future<Output = anyhow::Result<()>> + Send + 'static) {
+    // A fresh runtime on its own thread: Drop cannot await, and the test's runtime may be
+    // single-threaded.
+    let cleaned = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(cleaning)
+    })
+    .join();
+    if let Ok(Err(err)) = cleaned {
+        eprintln!("test resources not cleaned up: {err}");
+    }
+}
+
+/// Drops the test database `name`, even while connections are open.
+pub async fn drop_database(name: &str) -> anyhow::Result<()> {
+    let mut conn = sqlx::PgConnection::connect(&database_url("postgres")).await?;
+    sqlx::query(&format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#))
+        .execute(&mut conn)
+        .await?;
+    Ok(())
 }
 
 /// A new user id (the rooms service knows users only by id).
@@ -333,6 +372,75 @@ impl TestApp {
             .collect()
     }
 
+    /// The room sequence as a gateway sees it (same Redis and prefix).
+    pub async fn sequencer(&self) -> Sequencer {
+        let client = redis::Client::open(REDIS).expect("redis url");
+        let connection = redis::aio::ConnectionManager::new(client)
+            .await
+            .expect("redis");
+        Sequencer::new(connection, self.prefix.clone(), SequencerConfig::default())
+    }
+
+    /// Sends a text message to `room` the way a gateway does: sequenced, persisted on this
+    /// service's queue with the broker's confirm, then no longer pending.
+    pub async fn send(&self, room: &str, sender: Uuid, content: &str) -> (RoomEnvelope, RoomItem) {
+        let item = message(room, sender, content);
+        let sequencer = self.sequencer().await;
+        let appended = sequencer.append(&item, None).await.expect("appended");
+        let publisher = PersistPublisher::connect(AMQP, self.queue.clone())
+            .await
+            .expect("connect to rabbitmq");
+        publisher
+            .publish(&appended.bytes, room)
+            .await
+            .expect("confirmed");
+        sequencer
+            .confirm(&appended.envelope)
+            .await
+            .expect("confirm");
+        (appended.envelope, item)
+    }
+
+    /// A history service storing what this service and its gateways persist (same queue
+    /// and Redis prefix), on a database of its own.
+    pub async fn spawn_history(&self) -> HistoryApp {
+        let database = format!("chat_history_test_{}", Uuid::new_v4().simple());
+        let config = chat_history::Config::try_parse_from([
+            "chat-history",
+            "--database-url",
+            &database_url(&database),
+            "--database-max-connections",
+            "4",
+            "--amqp-url",
+            AMQP,
+            "--persist-queue",
+            &self.queue.queue,
+            "--redis-url",
+            REDIS,
+            "--redis-key-prefix",
+            &self.prefix,
+            "--grpc-addr",
+            "127.0.0.1:0",
+            "--ops-addr",
+            "127.0.0.1:0",
+        ])
+        .expect("history config parses");
+        let app = chat_history::App::build(config)
+            .await
+            .expect("the history service starts");
+        let endpoint = format!("http://{}", app.grpc_addr());
+        let shutdown = CancellationToken::new();
+        tokio::spawn(app.run_until(shutdown.clone()));
+        let client = HistoryServiceClient::connect(endpoint)
+            .await
+            .expect("the history gRPC listener accepts");
+        HistoryApp {
+            client,
+            database,
+            shutdown,
+        }
+    }
+
     pub fn room_channel(&self, room: &str) -> String {
         room_channel(&self.prefix, room)
     }
@@ -350,28 +458,134 @@ impl TestApp {
         }
         Listener {
             messages: pubsub.into_on_message(),
+            prefix: self.prefix.clone(),
         }
+    }
+}
+
+/// A text message from `sender` in `room`, as a gateway sequences it.
+pub fn message(room: &str, sender: Uuid, content: &str) -> RoomItem {
+    let id = Uuid::now_v7().to_string();
+    let sent_at = Some(from_now(0));
+    RoomItem {
+        id: id.clone(),
+        room_id: room.to_owned(),
+        actor_id: sender.to_string(),
+        occurred_at: sent_at,
+        body: Some(room_item::Body::Message(ChatMessage {
+            id,
+            room_id: room.to_owned(),
+            sender_id: sender.to_string(),
+            client_msg_id: Uuid::new_v4().to_string(),
+            content: content.to_owned(),
+            reply_to: None,
+            kind: MessageKind::Text as i32,
+            sent_at,
+        })),
+    }
+}
+
+/// A running history service with its own database, dropped with it.
+pub struct HistoryApp {
+    pub client: HistoryServiceClient<Channel>,
+    database: String,
+    shutdown: CancellationToken,
+}
+
+impl HistoryApp {
+    /// The first `count` entries stored for `room`, waiting until history has them all
+    /// (it consumes the queue in the background).
+    pub async fn entries(&self, room: &str, count: usize) -> Vec<StoredEntry> {
+        let reading = async {
+            loop {
+                let page = self
+                    .client
+                    .clone()
+                    .list_entries_after(ListEntriesAfterRequest {
+                        room_id: room.to_owned(),
+                        after: None,
+                        limit: count as u32,
+                    })
+                    .await
+                    .expect("entries listed")
+                    .into_inner();
+                if page.entries.len() >= count {
+                    return page.entries;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        tokio::time::timeout(EVENT_WAIT, reading)
+            .await
+            .unwrap_or_else(|_| panic!("history did not store {count} entries of {room}"))
+    }
+}
+
+impl Drop for HistoryApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        let database = self.database.clone();
+        clean_up(async move { drop_database(&database).await });
     }
 }
 
 /// Room events heard on some channels, in the order Redis delivered them.
 pub struct Listener {
     messages: redis::aio::PubSubStream,
+    prefix: String,
 }
 
 impl Listener {
-    /// The next event and the channel it came on.
+    /// The next event, with its position, and the channel it came on: a room channel
+    /// carries it as an entry of the room's sequence (a RoomEnvelope whose RoomItem is the
+    /// event, the position in the envelope), a user channel bare with its position.
     pub async fn next(&mut self) -> (String, RoomEvent) {
         let message = tokio::time::timeout(EVENT_WAIT, self.messages.next())
             .await
             .expect("an event arrives")
             .expect("the subscription is open");
-        let event = RoomEvents::decode(message.get_payload_bytes()).expect("a RoomEvent");
-        (message.get_channel_name().to_owned(), event)
+        let channel = message.get_channel_name().to_owned();
+        let payload = message.get_payload_bytes();
+        let event = match BusChannel::parse(&self.prefix, &channel) {
+            Some(BusChannel::Room(room)) => {
+                let envelope = decode_envelope(payload).expect("a RoomEnvelope");
+                let item = decode_item(&envelope).expect("a RoomItem");
+                let Some(room_item::Body::RoomEvent(event)) = item.body else {
+                    panic!("not a room event: {item:?}");
+                };
+                assert_eq!(
+                    (envelope.room_id.as_str(), item.id.as_str()),
+                    (room, event.event_id.as_str())
+                );
+                assert_eq!(
+                    (event.epoch, event.seq),
+                    (None, None),
+                    "the envelope holds the position"
+                );
+                RoomEvent {
+                    epoch: Some(envelope.epoch),
+                    seq: Some(envelope.seq),
+                    ..event
+                }
+            }
+            _ => RoomEvents::decode(payload).expect("a RoomEvent"),
+        };
+        (channel, event)
     }
 
-    /// The next event, which must arrive once on each of `channels` (and nowhere else
-    /// among the subscribed channels in between).
+    /// The next entry of a room's sequence, whatever it is, and the room channel it came
+    /// on.
+    pub async fn next_entry(&mut self) -> (String, RoomEnvelope) {
+        let message = tokio::time::timeout(EVENT_WAIT, self.messages.next())
+            .await
+            .expect("an entry arrives")
+            .expect("the subscription is open");
+        let envelope = decode_envelope(message.get_payload_bytes()).expect("a RoomEnvelope");
+        (message.get_channel_name().to_owned(), envelope)
+    }
+
+    /// The next event, which must arrive once on each of `channels`, at the same position
+    /// (and nowhere else among the subscribed channels in between).
     pub async fn expect_on(&mut self, channels: &[String]) -> RoomEvent {
         let (first_channel, event) = self.next().await;
         let mut heard = vec![first_channel];

@@ -1,9 +1,10 @@
-//! Integration tests of the rooms service over gRPC, each against its own database and
-//! Redis prefix.
+//! Integration tests of the rooms service over gRPC, each against its own database, Redis
+//! prefix and persist queue.
 
 mod direct;
 mod events;
 mod helpers;
+mod history;
 mod members;
 mod memberships;
 mod pagination;

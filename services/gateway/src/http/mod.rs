@@ -9,8 +9,11 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod jwks;
+pub mod members;
 pub mod messages;
+pub mod rooms;
 pub mod telemetry;
+pub mod timestamps;
 pub mod users;
 
 use std::time::Duration;
@@ -42,8 +45,9 @@ pub const OPENAPI_PATH: &str = "/api/openapi.json";
 #[openapi(
     info(
         title = "Chat gateway REST API",
-        description = "Accounts, sessions and users of the chat backend. Every error is \
-                       `{\"error\": {\"code\", \"message\", \"fields\"?}}` with a stable `code`."
+        description = "Accounts, sessions, users, rooms and messages of the chat backend. \
+                       Every error is `{\"error\": {\"code\", \"message\", \"fields\"?}}` \
+                       with a stable `code`."
     ),
     modifiers(&BearerScheme),
     components(schemas(ErrorBody, ErrorDetail)),
@@ -52,6 +56,8 @@ pub const OPENAPI_PATH: &str = "/api/openapi.json";
         (name = "users", description = "Looking up other users"),
         (name = "keys", description = "Public keys that verify access tokens"),
         (name = "messages", description = "Sending messages and paging a room's history"),
+        (name = "rooms", description = "Rooms: listing, creating, editing, joining, leaving; direct rooms"),
+        (name = "members", description = "A room's members: roles, invitations, kicks and bans"),
     )
 )]
 struct ApiDoc;
@@ -86,6 +92,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(users::router())
         .merge(jwks::router())
         .merge(messages::router())
+        .merge(rooms::router())
+        .merge(members::router())
         .split_for_parts()
 }
 

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{AuthenticatedUser, Json, Path, Query};
+use super::timestamps;
 use crate::state::AppState;
 
 /// A user as every signed-in user sees them.
@@ -43,14 +44,8 @@ impl TryFrom<chat_proto::v1::User> for User {
     type Error = ApiError;
 
     fn try_from(user: chat_proto::v1::User) -> Result<Self, Self::Error> {
-        let created_at = user
-            .created_at
-            .context("auth sent a user without created_at")
-            .and_then(|at| {
-                let nanos = i128::from(at.seconds) * 1_000_000_000 + i128::from(at.nanos);
-                OffsetDateTime::from_unix_timestamp_nanos(nanos)
-                    .context("auth sent an out-of-range created_at")
-            })?;
+        let created_at =
+            timestamps::from_proto(user.created_at).context("auth sent a bad created_at")?;
         Ok(Self {
             id: user.id,
             username: user.username,

@@ -4,7 +4,7 @@ use chat_runtime::shutdown::CancellationToken;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{TestUser, json_body, spawn_app, start_gateway};
+use crate::helpers::{Scope, TestUser, Upstreams, json_body, spawn_app, start_gateway};
 
 #[tokio::test]
 async fn jwks_publishes_the_key_that_verifies_access_tokens() {
@@ -55,6 +55,21 @@ async fn the_openapi_document_lists_every_route() {
         ("/api/users/{id}", "get", true),
         ("/api/users", "get", true),
         ("/.well-known/jwks.json", "get", false),
+        ("/api/rooms", "get", true),
+        ("/api/rooms", "post", true),
+        ("/api/rooms/mine", "get", true),
+        ("/api/rooms/{id}", "get", true),
+        ("/api/rooms/{id}", "patch", true),
+        ("/api/rooms/{id}", "delete", true),
+        ("/api/rooms/{id}/join", "post", true),
+        ("/api/rooms/{id}/leave", "delete", true),
+        ("/api/rooms/{id}/members", "get", true),
+        ("/api/rooms/{id}/members/{user_id}/role", "put", true),
+        ("/api/rooms/{id}/invites", "post", true),
+        ("/api/rooms/{id}/kick", "post", true),
+        ("/api/rooms/{id}/bans", "post", true),
+        ("/api/rooms/{id}/bans/{user_id}", "delete", true),
+        ("/api/dms", "post", true),
     ];
     for (path, method, protected) in routes {
         let operation = &doc["paths"][path][method];
@@ -78,6 +93,16 @@ async fn the_openapi_document_lists_every_route() {
         "Me",
         "UserList",
         "JwkSet",
+        "Room",
+        "RoomList",
+        "NewRoom",
+        "RoomChanges",
+        "DirectRoomRequest",
+        "Member",
+        "MemberList",
+        "RoleChange",
+        "TargetUser",
+        "NewBan",
     ] {
         assert!(components["schemas"][schema].is_object(), "schema {schema}");
     }
@@ -101,7 +126,13 @@ async fn a_gateway_starts_without_auth_and_reports_not_ready() {
         .local_addr()
         .unwrap();
     let shutdown = CancellationToken::new();
-    let address = start_gateway(&format!("http://{closed}"), shutdown.clone()).await;
+    let scope = Scope::new();
+    let address = start_gateway(
+        &Upstreams::all_at(&format!("http://{closed}")),
+        &scope,
+        shutdown.clone(),
+    )
+    .await;
     let client = reqwest::Client::new();
 
     let health = client

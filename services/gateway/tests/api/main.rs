@@ -1,11 +1,14 @@
-//! The gateway's REST API through real HTTP, in front of a real auth service.
+//! The gateway's REST API through real HTTP, in front of real auth and rooms services.
 
 mod accounts;
 mod bad_input;
+mod direct;
 mod documents;
 mod helpers;
 mod limits;
+mod members;
 mod profile;
+mod rooms;
 mod sessions;
 mod tokens;
 mod users;

@@ -1,0 +1,414 @@
+//! A room's members over REST: listing them, roles, invitations, kicks and bans.
+//!
+//! The rights are the rooms service's: the owner does everything; admins invite, kick,
+//! ban and unban members (never the owner or another admin); members only list the
+//! members. A member lacking the role, or a non-member of a public room, gets 403
+//! `forbidden`; a non-member of a private room gets 404 `room_not_found` for every route
+//! here. Status codes as in [`super::rooms`].
+
+use anyhow::Context as _;
+use axum::extract::State;
+use chat_proto::v1 as proto;
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::{AuthenticatedUser, Json, Path, Query};
+use super::rooms::{PageQuery, caller, ensure_user_exists, page_limit, room_id, rooms_error};
+use super::timestamps;
+use crate::state::AppState;
+
+/// A member's role in a room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything, including deleting the room and giving roles; one per room.
+    Owner,
+    /// Edits the room, invites, kicks and bans members.
+    Admin,
+    /// Reads and writes.
+    Member,
+}
+
+impl Role {
+    /// A role the rooms service sent.
+    pub fn from_proto(value: i32) -> anyhow::Result<Self> {
+        match proto::Role::try_from(value) {
+            Ok(proto::Role::Owner) => Ok(Self::Owner),
+            Ok(proto::Role::Admin) => Ok(Self::Admin),
+            Ok(proto::Role::Member) => Ok(Self::Member),
+            _ => anyhow::bail!("rooms sent an unknown role {value}"),
+        }
+    }
+
+    pub fn to_proto(self) -> proto::Role {
+        match self {
+            Self::Owner => proto::Role::Owner,
+            Self::Admin => proto::Role::Admin,
+            Self::Member => proto::Role::Member,
+        }
+    }
+}
+
+/// A member of a room.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Member {
+    #[schema(format = Uuid)]
+    pub user_id: String,
+    pub role: Role,
+    /// RFC 3339.
+    #[serde(with = "time::serde::rfc3339")]
+    pub joined_at: OffsetDateTime,
+}
+
+impl TryFrom<proto::Member> for Member {
+    type Error = ApiError;
+
+    fn try_from(member: proto::Member) -> Result<Self, Self::Error> {
+        Ok(Self {
+            joined_at: timestamps::from_proto(member.joined_at)
+                .context("rooms sent a bad joined_at")?,
+            role: Role::from_proto(member.role)?,
+            user_id: member.user_id,
+        })
+    }
+}
+
+/// One page of a room's members, earliest joined first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MemberList {
+    pub members: Vec<Member>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The role to give.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleChange {
+    /// `owner` hands ownership over: the caller becomes an admin.
+    pub role: Role,
+}
+
+/// The user an invitation or a kick is about.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetUser {
+    pub user_id: Uuid,
+}
+
+/// A ban to impose (or to replace the user's current ban with).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewBan {
+    pub user_id: Uuid,
+    /// RFC 3339; absent: until unbanned. A ban whose end has passed keeps nobody out.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub until: Option<OffsetDateTime>,
+    /// Up to 500 characters.
+    pub reason: Option<String>,
+}
+
+/// The member routes, documented.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_members))
+        .routes(routes!(set_role))
+        .routes(routes!(invite))
+        .routes(routes!(kick))
+        .routes(routes!(ban))
+        .routes(routes!(unban))
+}
+
+/// A user id from the path; one that cannot be a UUID names nobody.
+fn path_user_id(id: &str, code: &'static str) -> Result<String, ApiError> {
+    Uuid::try_parse(id)
+        .map(|id| id.to_string())
+        .map_err(|_| ApiError::NotFound {
+            code,
+            message: "no such user in this room".to_owned(),
+        })
+}
+
+/// The room's members, earliest joined first; members only.
+#[utoipa::path(
+    get,
+    path = "/api/rooms/{id}/members",
+    tag = "members",
+    security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid, description = "The room"), PageQuery),
+    responses(
+        (status = 200, description = "A page of members", body = MemberList),
+        (status = 401, description = "No valid access token", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not a member of this public room", body = ErrorBody),
+        (status = 404, description = "`room_not_found`", body = ErrorBody),
+        (status = 422, description = "`invalid_query` or `validation_failed` (`cursor`, `limit`)", body = ErrorBody),
+    )
+)]
+async fn list_members(
+    State(state): State<AppState>,
+    user: AuthenticatedUser,
+    Path(id): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<MemberList>, ApiError> {
+    let limit = page_limit(query.limit)?;
+    let page = state
+        .clients
+        .rooms
+        .clone()
+        .list_members(proto::ListMembersRequest {
+            caller_id: caller(&user)?,
+            room_id: room_id(&id)?,
+            cursor: query.cursor,
+            limit,
+        })
+        .await
+        .map_err(rooms_error)?
+        .into_inner();
+    Ok(Json(MemberList {
+        members: page
+            .members
+            .into_iter()
+            .map(Member::try_from)
+            .collect::<Result<_, _>>()?,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Gives a member a role; only the owner may. Giving `owner` hands ownership over.
+#[utoipa::path(
+    put,
+    path = "/api/rooms/{id}/members/{user_id}/role",
+    tag = "members",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, format = Uuid, description = "The room"),
+        ("user_id" = String, Path, format = Uuid, description = "The member"),
+    ),
+    request_body = RoleChange,
+    responses(
+        (status = 200, description = "The member with their new role", body = Member),
+        (status = 400, description = "`malformed_json`", body = ErrorBody),
+        (status = 401, description = "No valid access token", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the owner", body = ErrorBody),
+        (status = 404, description = "`room_not_found` or `member_not_found`", body = ErrorBody),
+        (status = 409, description = "`owner_must_transfer` (the owner demoting themselves) or `direct_room`", body = ErrorBody),
+        (status = 422, description = "`invalid_body`", body = ErrorBody),
+    )
+)]
+async fn set_role(
+    State(state): State<AppState>,
+    user: AuthenticatedUser,
+    Path((id, user_id)): Path<(String, String)>,
+    Json(body): Json<RoleChange>,
+) -> Result<Json<Member>, ApiError> {
+    let member = state
+        .clients
+        .rooms
+        .clone()
+        .set_role(proto::SetRoleRequest {
+            caller_id: caller(&user)?,
+            room_id: room_id(&id)?,
+            user_id: path_user_id(&user_id, "member_not_found")?,
+            role: body.role.to_proto().into(),
+        })
+        .await
+        .map_err(rooms_error)?
+        .into_inner();
+    Ok(Json(member.try_into()?))
+}
+
+/// Makes a user a member at once (there are no pending invitations); admins and the
+/// owner may. Inviting a member returns them unchanged.
+#[utoipa::path(
+    post,
+    path = "/api/rooms/{id}/invites",
+    tag = "members",
+    security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid, description = "The room")),
+    request_body = TargetUser,
+    responses(
+        (status = 201, description = "The user is a member", body = Member),
+        (status = 400, description = "`malformed_json`", body = ErrorBody),
+        (status = 401, description = "No valid access token", body = ErrorBody),
+        (status = 403, description = "`forbidden`, or `user_banned` from this room", body = ErrorBody),
+        (status = 404, description = "`user_not_found` or `room_not_found`", body = ErrorBody),
+        (status = 409, description = "`direct_room`", body = ErrorBody),
+        (status = 422, description = "`invalid_body`", body = ErrorBody),
+    )
+)]
+async fn invite(
+    State(state): State<AppState>,
+    user: AuthenticatedUser,
+    Path(id): Path<String>,
+    Json(body): Json<TargetUser>,
+) -> Result<(StatusCode, Json<Member>), ApiError> {
+    let (caller_id, room_id) = (caller(&user)?, room_id(&id)?);
+    ensure_user_exists(&state, body.user_id).await?;
+    let member = state
+        .clients
+        .rooms
+        .clone()
+        .invite(proto::InviteRequest {
+            caller_id,
+            room_id,
+            user_id: body.user_id.to_string(),
+        })
+        .await
+        .map_err(rooms_error)?
+        .into_inner();
+    Ok((StatusCode::CREATED, Json(member.try_into()?)))
+}
+
+/// Removes a member; admins remove members, the owner also admins.
+#[utoipa::path(
+    post,
+    path = "/api/rooms/{id}/kick",
+    tag = "members",
+    security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid, description = "The room")),
+    request_body = TargetUser,
+    responses(
+        (status = 204, description = "The user is no longer a member"),
+        (status = 400, description = "`malformed_json`", body = ErrorBody),
+        (status = 401, description = "No valid access token", body = ErrorBody),
+        (status = 403, description = "`forbidden`", body = ErrorBody),
+        (status = 404, description = "`room_not_found` or `member_not_found`", body = ErrorBody),
+        (status = 409, description = "`direct_room`", body = ErrorBody),
+        (status = 422, description = "`invalid_body`", body = ErrorBody),
+    )
+)]
+async fn kick(
+    State(state): State<AppState>,
+    user: AuthenticatedUser,
+    Path(id): Path<String>,
+    Json(body): Json<TargetUser>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .clients
+        .rooms
+        .clone()
+        .kick(proto::KickRequest {
+            caller_id: caller(&user)?,
+            room_id: room_id(&id)?,
+            user_id: body.user_id.to_string(),
+        })
+        .await
+        .map_err(rooms_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Bans a user, member or not, and removes them: they can neither join nor be invited
+/// until unbanned or until the ban's end. Admins ban members and outsiders, the owner
+/// also admins. Banning a banned user replaces their ban.
+#[utoipa::path(
+    post,
+    path = "/api/rooms/{id}/bans",
+    tag = "members",
+    security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid, description = "The room")),
+    request_body = NewBan,
+    responses(
+        (status = 204, description = "Banned"),
+        (status = 400, description = "`malformed_json`", body = ErrorBody),
+        (status = 401, description = "No valid access token", body = ErrorBody),
+        (status = 403, description = "`forbidden`", body = ErrorBody),
+        (status = 404, description = "`room_not_found`", body = ErrorBody),
+        (status = 409, description = "`direct_room`", body = ErrorBody),
+        (status = 422, description = "`invalid_body` or `validation_failed`", body = ErrorBody),
+    )
+)]
+async fn ban(
+    State(state): State<AppState>,
+    user: AuthenticatedUser,
+    Path(id): Path<String>,
+    Json(body): Json<NewBan>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .clients
+        .rooms
+        .clone()
+        .ban(proto::BanRequest {
+            caller_id: caller(&user)?,
+            room_id: room_id(&id)?,
+            user_id: body.user_id.to_string(),
+            until: body.until.map(timestamps::to_proto),
+            reason: body.reason,
+        })
+        .await
+        .map_err(rooms_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Lifts a ban; admins and the owner may. Unbanning someone not banned changes nothing.
+#[utoipa::path(
+    delete,
+    path = "/api/rooms/{id}/bans/{user_id}",
+    tag = "members",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, format = Uuid, description = "The room"),
+        ("user_id" = String, Path, format = Uuid, description = "The banned user"),
+    ),
+    responses(
+        (status = 204, description = "Not banned (any more)"),
+        (status = 401, description = "No valid access token", body = ErrorBody),
+        (status = 403, description = "`forbidden`", body = ErrorBody),
+        (status = 404, description = "`room_not_found`, or `user_not_found` for an id that is no UUID", body = ErrorBody),
+        (status = 409, description = "`direct_room`", body = ErrorBody),
+    )
+)]
+async fn unban(
+    State(state): State<AppState>,
+    user: AuthenticatedUser,
+    Path((id, user_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .clients
+        .rooms
+        .clone()
+        .unban(proto::UnbanRequest {
+            caller_id: caller(&user)?,
+            room_id: room_id(&id)?,
+            user_id: path_user_id(&user_id, "user_not_found")?,
+        })
+        .await
+        .map_err(rooms_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_round_trip_and_unknown_ones_are_refused() {
+        for role in [Role::Owner, Role::Admin, Role::Member] {
+            assert_eq!(Role::from_proto(role.to_proto().into()).unwrap(), role);
+        }
+        assert!(Role::from_proto(proto::Role::Unspecified.into()).is_err());
+        assert!(Role::from_proto(42).is_err());
+    }
+
+    #[test]
+    fn ban_ends_are_rfc3339() {
+        let ban: NewBan = serde_json::from_str(&format!(
+            r#"{{"user_id": "{}", "until": "2030-01-02T03:04:05Z"}}"#,
+            Uuid::nil()
+        ))
+        .unwrap();
+        assert_eq!(
+            ban.until.map(OffsetDateTime::unix_timestamp),
+            Some(1_893_553_445)
+        );
+        let without: NewBan =
+            serde_json::from_str(&format!(r#"{{"user_id": "{}"}}"#, Uuid::nil())).unwrap();
+        assert!(without.until.is_none());
+    }
+}

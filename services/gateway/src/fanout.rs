@@ -17,6 +17,7 @@
 //! last leave of a room can never end unsubscribed.
 
 use std::collections::HashSet;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -77,6 +78,9 @@ struct Inner {
     commands: mpsc::UnboundedSender<Command>,
     memberships: Memberships,
     connected: AtomicBool,
+    /// The local address of the subscriber connection, when it is plain TCP: what Redis
+    /// shows as its `addr` in `CLIENT LIST`, so operators (and tests) can find it.
+    subscriber_addr: std::sync::Mutex<Option<SocketAddr>>,
 }
 
 impl Hub {
@@ -96,9 +100,15 @@ impl Hub {
             commands,
             memberships,
             connected: AtomicBool::new(false),
+            subscriber_addr: std::sync::Mutex::new(None),
         });
         tokio::spawn(Arc::clone(&inner).run(client, receiver, shutdown));
         Self { inner }
+    }
+
+    /// The local address of the current subscriber connection (plain TCP only).
+    pub fn subscriber_addr(&self) -> Option<SocketAddr> {
+        *self.inner.subscriber_addr.lock().expect("lock")
     }
 
     /// Whether the subscriber is connected to Redis (for `/readyz`).
@@ -231,7 +241,7 @@ impl Inner {
         let mut reconnecting = false;
         loop {
             let connected = tokio::select! {
-                connected = client.get_async_pubsub() => connected,
+                connected = self.connect(&client) => connected,
                 () = shutdown.cancelled() => return,
             };
             let (mut sink, mut stream) = match connected {
@@ -305,6 +315,21 @@ impl Inner {
                 return;
             }
         }
+    }
+
+    /// Opens the pub/sub connection; over plain TCP by hand, to know its local address.
+    async fn connect(&self, client: &redis::Client) -> redis::RedisResult<redis::aio::PubSub> {
+        let info = client.get_connection_info();
+        let redis::ConnectionAddr::Tcp(host, port) = &info.addr else {
+            *self.subscriber_addr.lock().expect("lock") = None;
+            return client.get_async_pubsub().await;
+        };
+        let stream = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
+        stream.set_nodelay(true)?;
+        let local = stream.local_addr().ok();
+        let pubsub = redis::aio::PubSub::new(&info.redis, stream).await?;
+        *self.subscriber_addr.lock().expect("lock") = local;
+        Ok(pubsub)
     }
 
     /// Makes the subscription of each of `keys` match what the sockets need. Each channel

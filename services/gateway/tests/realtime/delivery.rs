@@ -32,7 +32,7 @@ async fn two_users_chat_across_two_gateways() {
     // Assert
     assert_eq!(ack["type"], "ack", "{ack}");
     assert_eq!(ack["duplicate"], false);
-    let event = bob_socket.expect("message.created").await;
+    let event = bob_socket.next_message().await;
     assert_eq!(event["room"], room.to_string());
     assert_eq!(event["position"], ack["position"]);
     assert_eq!(event["epoch"], ack["epoch"]);
@@ -47,7 +47,7 @@ async fn two_users_chat_across_two_gateways() {
     let (_, heard) = alice_socket.until("message.created").await;
     // Alice hears her own message first, then Bob's.
     assert_eq!(heard["message"]["content"], "hello bob");
-    let heard = alice_socket.expect("message.created").await;
+    let heard = alice_socket.next_message().await;
     assert_eq!(heard["message"]["content"], "hi alice");
 }
 
@@ -134,15 +134,17 @@ async fn a_retry_on_the_other_gateway_gets_the_original_ack_and_stores_one_copy(
     }
     let mut heard = Vec::new();
     loop {
-        let event = bob_socket.expect("message.created").await;
+        let event = bob_socket.next_message().await;
         heard.push(event["message"]["content"].clone());
         if event["position"] == marker["position"] {
             break;
         }
     }
     assert_eq!(heard, vec![json!("once"), json!("marker")]);
-    let stored = stack.stored_eventually(room, 2).await;
-    assert_eq!(stored.len(), 2);
+    let stored = stack
+        .stored_through(room, marker["position"].as_u64().unwrap())
+        .await;
+    assert_eq!(stack::messages(&stored).len(), 2);
 }
 
 #[tokio::test]
@@ -151,7 +153,7 @@ async fn a_non_member_is_refused_and_nothing_is_stored_or_delivered() {
     let stack = stack::spawn().await;
     let (alice, mallory) = (stack.user(), stack.user());
     let room = stack.room(&alice, &[]).await;
-    let (mut alice_socket, _) = stack.connect(0, &alice).await;
+    let (mut alice_socket, alice_ready) = stack.connect(0, &alice).await;
     let (mut mallory_socket, ready) = stack.connect(1, &mallory).await;
     assert_eq!(ready["rooms"], json!([]));
 
@@ -167,11 +169,17 @@ async fn a_non_member_is_refused_and_nothing_is_stored_or_delivered() {
     assert_eq!(refused["type"], "error");
     assert_eq!(refused["code"], "not_a_member");
     assert_eq!(refused["ref"], "sneaky");
-    assert_eq!(own["position"], 1, "the refused send took no position");
-    let event = alice_socket.expect("message.created").await;
+    assert_eq!(
+        own["position"].as_u64().unwrap(),
+        alice_ready["rooms"][0]["position"].as_u64().unwrap() + 1,
+        "the refused send took no position"
+    );
+    let event = alice_socket.next_message().await;
     assert_eq!(event["message"]["content"], "members only");
-    let stored = stack.stored_eventually(room, 1).await;
-    assert_eq!(stored.len(), 1);
+    let stored = stack
+        .stored_through(room, own["position"].as_u64().unwrap())
+        .await;
+    assert_eq!(stack::messages(&stored).len(), 1);
 
     // History is refused to a non-member too.
     mallory_socket
@@ -200,11 +208,10 @@ async fn an_ack_means_the_broker_holds_the_message() {
     assert_eq!(ack["type"], "ack", "{ack}");
     assert_eq!(queued_messages(&stack.queue).await, 1);
     stack.start_history().await;
-    let stored = stack.stored_eventually(room, 1).await;
-    assert_eq!(
-        stored[0].position.unwrap().seq,
-        ack["position"].as_u64().unwrap()
-    );
+    let position = ack["position"].as_u64().unwrap();
+    let stored = stack.stored_through(room, position).await;
+    assert_eq!(stored.last().unwrap().position.unwrap().seq, position);
+    assert_eq!(stack::messages(&stored)[0].content, "kept");
 }
 
 /// How many messages wait in `queue`.

@@ -4,6 +4,7 @@
 mod delivery;
 mod failures;
 mod limits;
+mod rest;
 mod resume;
 mod socket;
 mod stack;

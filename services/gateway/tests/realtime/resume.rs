@@ -26,6 +26,13 @@ async fn send_many(socket: &mut Socket, room: Uuid, prefix: &str, count: usize) 
     acks
 }
 
+/// The positions the acks name.
+fn positions_of(acks: &[Value]) -> Vec<u64> {
+    acks.iter()
+        .map(|ack| ack["position"].as_u64().unwrap())
+        .collect()
+}
+
 /// A room where `alice` said one thing that `bob` saw; returns the room, Bob's last
 /// position and Alice's socket.
 async fn seen_once(stack: &Stack, alice: &User, bob: &User) -> (Uuid, Value, Socket) {
@@ -33,7 +40,7 @@ async fn seen_once(stack: &Stack, alice: &User, bob: &User) -> (Uuid, Value, Soc
     let (mut bob_socket, _) = stack.connect(0, bob).await;
     let (mut alice_socket, _) = stack.connect(0, alice).await;
     send_many(&mut alice_socket, room, "first", 1).await;
-    let seen = bob_socket.expect("message.created").await;
+    let seen = bob_socket.next_message().await;
     bob_socket.close().await;
     let last = json!({room.to_string(): {"epoch": seen["epoch"], "position": seen["position"]}});
     (room, last, alice_socket)
@@ -58,18 +65,18 @@ async fn a_short_gap_is_filled_from_the_stream_on_another_gateway() {
     let stack = stack::spawn().await;
     let (alice, bob) = (stack.user(), stack.user());
     let (room, last, mut alice_socket) = seen_once(&stack, &alice, &bob).await;
-    send_many(&mut alice_socket, room, "missed", 3).await;
+    let missed = positions_of(&send_many(&mut alice_socket, room, "missed", 3).await);
 
     // Act
     let (mut bob_socket, _) = stack.connect_resuming(1, &bob, last).await;
 
     // Assert
     let (replayed, resumed) = catch_up(&mut bob_socket).await;
-    assert_eq!(replayed, vec![2, 3, 4]);
+    assert_eq!(replayed, missed);
     assert_eq!(resumed["replayed"], 3);
-    assert_eq!(resumed["position"], 4);
+    assert_eq!(resumed["position"], missed[2]);
     let live = send_many(&mut alice_socket, room, "live", 1).await;
-    let event = bob_socket.expect("message.created").await;
+    let event = bob_socket.next_message().await;
     assert_eq!(event["position"], live[0]["position"]);
 }
 
@@ -79,8 +86,8 @@ async fn a_long_gap_is_filled_from_history_then_the_stream() {
     let stack = stack::spawn().await;
     let (alice, bob) = (stack.user(), stack.user());
     let (room, last, mut alice_socket) = seen_once(&stack, &alice, &bob).await;
-    send_many(&mut alice_socket, room, "missed", 6).await;
-    stack.stored_eventually(room, 7).await;
+    let missed = positions_of(&send_many(&mut alice_socket, room, "missed", 6).await);
+    stack.stored_through(room, missed[5]).await;
     // The stream keeps only the last two entries.
     trim_stream(&stack, room, 2).await;
 
@@ -89,7 +96,7 @@ async fn a_long_gap_is_filled_from_history_then_the_stream() {
 
     // Assert
     let (replayed, resumed) = catch_up(&mut bob_socket).await;
-    assert_eq!(replayed, vec![2, 3, 4, 5, 6, 7]);
+    assert_eq!(replayed, missed);
     assert_eq!(resumed["replayed"], 6);
 }
 
@@ -99,9 +106,10 @@ async fn a_gap_history_does_not_yet_hold_is_waited_for() {
     let stack = stack::spawn().await;
     let (alice, bob) = (stack.user(), stack.user());
     let (room, last, mut alice_socket) = seen_once(&stack, &alice, &bob).await;
-    stack.stored_eventually(room, 1).await;
+    let seen = last[room.to_string()]["position"].as_u64().unwrap();
+    stack.stored_through(room, seen).await;
     stack.stop_history().await;
-    send_many(&mut alice_socket, room, "while-down", 4).await;
+    let missed = positions_of(&send_many(&mut alice_socket, room, "while-down", 4).await);
     trim_stream(&stack, room, 1).await;
 
     // Act: resume, and bring history back while the gateway waits for it.
@@ -116,8 +124,8 @@ async fn a_gap_history_does_not_yet_hold_is_waited_for() {
     let ((replayed, resumed), ()) = tokio::join!(resuming, restart);
 
     // Assert
-    assert_eq!(replayed, vec![2, 3, 4, 5]);
-    assert_eq!(resumed["position"], 5);
+    assert_eq!(replayed, missed);
+    assert_eq!(resumed["position"], missed[3]);
 }
 
 #[tokio::test]
@@ -129,8 +137,8 @@ async fn a_lost_epoch_is_announced_with_resync_live_and_on_resume() {
     let (mut alice_socket, _) = stack.connect(0, &alice).await;
     let (mut bob_socket, _) = stack.connect(1, &bob).await;
     let before = send_many(&mut alice_socket, room, "before", 2).await;
-    bob_socket.expect("message.created").await;
-    bob_socket.expect("message.created").await;
+    bob_socket.next_message().await;
+    bob_socket.next_message().await;
     let old_epoch = before[0]["epoch"].as_u64().unwrap();
 
     // Act: Redis loses everything under this deployment's prefix.
@@ -145,7 +153,7 @@ async fn a_lost_epoch_is_announced_with_resync_live_and_on_resume() {
     assert_eq!(resync["reason"], "epoch_changed");
     assert_eq!(resync["epoch"], new_epoch);
     assert_eq!(resync["position"], 0);
-    let event = bob_socket.expect("message.created").await;
+    let event = bob_socket.next_message().await;
     assert_eq!(event["epoch"], new_epoch);
 
     // A client resuming with the old epoch is told too.

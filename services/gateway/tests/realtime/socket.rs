@@ -106,6 +106,22 @@ impl Socket {
         frame
     }
 
+    /// The next `message.created`, skipping the room's other events (membership and
+    /// room changes, which take positions too).
+    pub async fn next_message(&mut self) -> Value {
+        loop {
+            let frame = self.next().await;
+            let kind = frame["type"].as_str().unwrap_or_default().to_owned();
+            if kind == "message.created" {
+                return frame;
+            }
+            assert!(
+                kind.starts_with("member.") || kind.starts_with("room."),
+                "expected a message, got {frame}"
+            );
+        }
+    }
+
     /// Reads frames until one of type `kind`; returns the ones before it and it.
     pub async fn until(&mut self, kind: &str) -> (Vec<Value>, Value) {
         let mut before = Vec::new();

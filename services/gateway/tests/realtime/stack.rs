@@ -55,6 +55,7 @@ impl Default for Options {
 /// A running gateway.
 pub struct Gateway {
     pub addr: SocketAddr,
+    pub realtime: chat_gateway::realtime::Realtime,
     shutdown: CancellationToken,
     running: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -166,6 +167,12 @@ pub async fn spawn_with(options: Options) -> Stack {
             REDIS,
             "--redis-key-prefix",
             &prefix,
+            "--amqp-url",
+            AMQP,
+            "--persist-queue",
+            &queue,
+            "--stream-max-len",
+            &options.stream_max_len.to_string(),
             "--grpc-addr",
             "127.0.0.1:0",
             "--ops-addr",
@@ -318,10 +325,12 @@ impl Stack {
             .await
             .expect("gateway starts");
         let addr = app.http_addr();
+        let realtime = app.realtime().clone();
         let shutdown = self.shutdown.child_token();
         let running = tokio::spawn(app.run_until(shutdown.clone()));
         Gateway {
             addr,
+            realtime,
             shutdown,
             running: Some(running),
         }
@@ -345,6 +354,15 @@ impl Stack {
 
     /// A public room owned by `owner`, joined by each of `members`.
     pub async fn room(&self, owner: &User, members: &[&User]) -> Uuid {
+        let room = self.room_of_kind(owner, RoomKind::Public).await;
+        for member in members {
+            self.join(member, &room.to_string()).await;
+        }
+        room
+    }
+
+    /// A room of `kind` owned by `owner`.
+    pub async fn room_of_kind(&self, owner: &User, kind: RoomKind) -> Uuid {
         let room = self
             .rooms
             .clone()
@@ -353,14 +371,11 @@ impl Stack {
                 name: format!("room {}", Uuid::new_v4().simple()),
                 description: None,
                 topic: None,
-                kind: RoomKind::Public as i32,
+                kind: kind as i32,
             })
             .await
             .expect("room created")
             .into_inner();
-        for member in members {
-            self.join(member, &room.id).await;
-        }
         room.id.parse().expect("room id")
     }
 
@@ -422,23 +437,37 @@ impl Stack {
         }
     }
 
-    /// Waits until history holds `count` entries of `room`, and returns them.
-    pub async fn stored_eventually(&self, room: Uuid, count: usize) -> Vec<StoredEntry> {
+    /// Waits until history holds `room`'s entries up to `position` (of the current
+    /// epoch), and returns every stored entry.
+    pub async fn stored_through(&self, room: Uuid, position: u64) -> Vec<StoredEntry> {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
             if let Ok(entries) =
                 tokio::time::timeout(Duration::from_secs(5), self.stored(room)).await
-                && entries.len() >= count
+                && entries
+                    .last()
+                    .is_some_and(|entry| entry.position.expect("position").seq >= position)
             {
                 return entries;
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "history never held {count} entries of {room}"
+                "history never held {room} through {position}"
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
+
+/// The chat messages among stored entries (room events are entries too).
+pub fn messages(entries: &[StoredEntry]) -> Vec<&chat_proto::v1::ChatMessage> {
+    entries
+        .iter()
+        .filter_map(|entry| match entry.item.as_ref()?.body.as_ref()? {
+            chat_proto::v1::room_item::Body::Message(message) => Some(message),
+            _ => None,
+        })
+        .collect()
 }
 
 impl Drop for Stack {

@@ -1,0 +1,607 @@
+//! One simulated user: a WebSocket that authenticates, sends at the scenario's pace,
+//! reads every event of its rooms, and reconnects and resumes when its connection dies,
+//! as a real app would.
+//!
+//! Each user runs as one task that owns its [`UserState`], so the hot path (reading
+//! events, judging them) takes no lock except the shared [`Recorder`]'s. The state
+//! outlives connections: after a reconnect the user resumes from the positions it saw,
+//! and unacknowledged sends are repeated with the same `client_msg_id`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, MissedTickBehavior, sleep_until, timeout};
+use tokio_tungstenite::tungstenite::Message;
+use uuid::Uuid;
+
+use crate::accounting::{Acked, MessageTag, Position, RoomRecord, RoomView};
+use crate::accounts::Account;
+use crate::api::Api;
+use crate::connection::{Socket, Target, backoff};
+use crate::metrics::{Recorder, unix_nanos};
+use crate::protocol::{self, ServerFrame};
+use crate::rooms::RoomKind;
+use crate::scenario::{Connections, Traffic};
+
+/// Sends a user keeps unacknowledged before it pauses sending.
+const MAX_PENDING: usize = 64;
+
+/// What every user of a process shares.
+#[derive(Debug)]
+pub struct Context {
+    /// Marks this run's messages.
+    pub run: String,
+    pub target: Target,
+    pub traffic: Traffic,
+    pub connections: Connections,
+    pub recorder: Arc<Recorder>,
+    /// Renews sessions the server refused (4001, 4002).
+    pub api: Arc<Api>,
+    /// False once the run settles: users stay connected but stop sending.
+    pub sending: watch::Receiver<bool>,
+}
+
+/// What the driver tells a user.
+#[derive(Debug, Clone, Copy)]
+pub enum Command {
+    /// Leave: close the socket and stop listening.
+    Stop,
+    /// Drop the TCP connection without a close handshake, stay away for `down`, then
+    /// reconnect and resume.
+    Kill { down: Duration },
+}
+
+/// A send waiting for its ack.
+#[derive(Debug)]
+struct Pending {
+    seq: u64,
+    frame: String,
+    sent: Instant,
+    retry_at: Instant,
+}
+
+/// Everything a user keeps across its connections.
+#[derive(Debug)]
+pub struct UserState {
+    pub account: Account,
+    /// Its rooms: id, kind, and the weight of sending there.
+    rooms: Vec<(Uuid, RoomKind, f64)>,
+    views: HashMap<Uuid, RoomView>,
+    pub acks: Vec<Acked>,
+    pending: HashMap<String, Pending>,
+    seqs: HashMap<Uuid, u64>,
+    /// The session was renewed during the run (the token cache should learn it).
+    pub renewed: bool,
+    rng: StdRng,
+}
+
+impl UserState {
+    pub fn new(account: Account, rooms: &[(Uuid, RoomKind)], traffic: &Traffic) -> Self {
+        let weights = traffic.weights;
+        let rooms = rooms
+            .iter()
+            .map(|&(id, kind)| {
+                let weight = match kind {
+                    RoomKind::Direct => weights.direct,
+                    RoomKind::Group => weights.group,
+                    RoomKind::Large => weights.large,
+                };
+                (id, kind, weight)
+            })
+            .collect();
+        Self {
+            rng: StdRng::seed_from_u64(u64::from(account.index) ^ 0x9e37_79b9_7f4a_7c15),
+            account,
+            rooms,
+            views: HashMap::new(),
+            acks: Vec::new(),
+            pending: HashMap::new(),
+            seqs: HashMap::new(),
+            renewed: false,
+        }
+    }
+
+    pub fn index(&self) -> u32 {
+        self.account.index
+    }
+
+    /// Its view of each room, for the evaluation.
+    pub fn records(&self) -> Vec<RoomRecord> {
+        self.views
+            .iter()
+            .map(|(room, view)| view.record(self.account.index, *room))
+            .collect()
+    }
+
+    fn close_views(&mut self) {
+        let now = unix_nanos();
+        for view in self.views.values_mut() {
+            view.close(now);
+        }
+    }
+
+    /// Where to resume each room it listens to.
+    fn resume_points(&self) -> Vec<(Uuid, Position)> {
+        self.views
+            .iter()
+            .filter(|(_, view)| view.is_open())
+            .filter_map(|(room, view)| Some((*room, view.resume_point()?)))
+            .collect()
+    }
+
+    fn think_time(&mut self, traffic: &Traffic) -> Duration {
+        let factor = 1.0 + traffic.jitter * (self.rng.r#gen::<f64>() * 2.0 - 1.0);
+        traffic.think_time.mul_f64(factor.max(0.0))
+    }
+
+    fn pick_room(&mut self) -> Option<Uuid> {
+        let total: f64 = self.rooms.iter().map(|room| room.2).sum();
+        if total <= 0.0 {
+            return None;
+        }
+        let mut point = self.rng.r#gen::<f64>() * total;
+        for &(id, _, weight) in &self.rooms {
+            if point < weight {
+                return Some(id);
+            }
+            point -= weight;
+        }
+        self.rooms
+            .iter()
+            .rev()
+            .find(|room| room.2 > 0.0)
+            .map(|room| room.0)
+    }
+}
+
+/// Why a connection ended.
+enum Ended {
+    Stopped,
+    Killed(Duration),
+    /// The server closed it (or it broke): the close code, if any.
+    Lost(Option<u16>),
+}
+
+/// Runs a user until it is told to stop; gives its state back.
+pub async fn run(
+    mut state: UserState,
+    context: Arc<Context>,
+    mut commands: mpsc::Receiver<Command>,
+) -> UserState {
+    let mut attempt = 0u32;
+    let mut reconnecting = false;
+    loop {
+        let started = Instant::now();
+        let connecting = timeout(
+            context.connections.connect_timeout,
+            open(&context, &mut state, attempt),
+        );
+        let opened = tokio::select! {
+            opened = connecting => opened,
+            command = commands.recv() => match command {
+                Some(Command::Kill { .. }) => continue,
+                None | Some(Command::Stop) => {
+                    state.close_views();
+                    return state;
+                }
+            },
+        };
+        let socket = match opened {
+            Ok(Ok(socket)) => socket,
+            Ok(Err(failure)) => {
+                context.recorder.connect_failed(failure.code);
+                if let Some(close) = failure.close {
+                    context.recorder.closed(Some(close));
+                    renew_if_refused(&context, &mut state, close).await;
+                }
+                if wait_or_stop(
+                    &mut commands,
+                    backoff(context.connections.reconnect_backoff, attempt),
+                )
+                .await
+                {
+                    state.close_views();
+                    return state;
+                }
+                attempt += 1;
+                continue;
+            }
+            Err(_) => {
+                context.recorder.connect_failed("connect_timeout");
+                if wait_or_stop(
+                    &mut commands,
+                    backoff(context.connections.reconnect_backoff, attempt),
+                )
+                .await
+                {
+                    state.close_views();
+                    return state;
+                }
+                attempt += 1;
+                continue;
+            }
+        };
+        context.recorder.connected(started.elapsed(), reconnecting);
+        attempt = 0;
+        reconnecting = true;
+        let ended = session(&context, &mut state, socket, &mut commands).await;
+        context.recorder.disconnected();
+        match ended {
+            Ended::Stopped => {
+                state.close_views();
+                return state;
+            }
+            Ended::Killed(down) => {
+                context.recorder.killed();
+                if wait_or_stop(&mut commands, down).await {
+                    state.close_views();
+                    return state;
+                }
+            }
+            Ended::Lost(code) => {
+                context.recorder.closed(code);
+                if let Some(code) = code {
+                    renew_if_refused(&context, &mut state, code).await;
+                }
+                // 1012: the gateway is going away; reconnect at once elsewhere.
+                let pause = if code == Some(1012) {
+                    Duration::ZERO
+                } else {
+                    context.connections.reconnect_backoff
+                };
+                if wait_or_stop(&mut commands, pause).await {
+                    state.close_views();
+                    return state;
+                }
+            }
+        }
+    }
+}
+
+/// Sleeps `pause`; true when told to stop meanwhile.
+async fn wait_or_stop(commands: &mut mpsc::Receiver<Command>, pause: Duration) -> bool {
+    let deadline = Instant::now() + pause;
+    loop {
+        tokio::select! {
+            () = sleep_until(deadline) => return false,
+            command = commands.recv() => match command {
+                None | Some(Command::Stop) => return true,
+                Some(Command::Kill { .. }) => {}
+            },
+        }
+    }
+}
+
+/// After the server refused the session (4001) or found it expired (4002), a fresh
+/// token from the refresh token.
+async fn renew_if_refused(context: &Context, state: &mut UserState, code: u16) {
+    if code != 4001 && code != 4002 {
+        return;
+    }
+    match context.api.refresh(&state.account.refresh_token).await {
+        Ok(session) => {
+            state.account.renew(session);
+            state.renewed = true;
+        }
+        Err(err) => context.recorder.error(&format!("refresh_{}", err.code)),
+    }
+}
+
+/// A failed connect: the error code to count, and the close code if the server closed.
+struct ConnectFailure {
+    code: &'static str,
+    close: Option<u16>,
+}
+
+/// Connects, authenticates (resuming where it stopped), and applies `ready`.
+async fn open(
+    context: &Context,
+    state: &mut UserState,
+    attempt: u32,
+) -> Result<Socket, ConnectFailure> {
+    let slot = state.account.index as usize + attempt as usize;
+    let mut socket = context.target.connect(slot).await.map_err(|err| {
+        tracing::debug!(user = state.account.index, "connect failed: {err:#}");
+        ConnectFailure {
+            code: "connect_failed",
+            close: None,
+        }
+    })?;
+    let resume = state.resume_points();
+    let auth = protocol::auth_frame(&state.account.access_token, &resume);
+    socket
+        .send(Message::text(auth))
+        .await
+        .map_err(|_| ConnectFailure {
+            code: "connect_failed",
+            close: None,
+        })?;
+    loop {
+        let message = socket.next().await;
+        let text = match message {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Close(frame))) => {
+                return Err(ConnectFailure {
+                    code: "refused",
+                    close: frame.map(|frame| u16::from(frame.code)),
+                });
+            }
+            Some(Ok(_)) => continue,
+            Some(Err(_)) | None => {
+                return Err(ConnectFailure {
+                    code: "connect_failed",
+                    close: None,
+                });
+            }
+        };
+        match protocol::parse(&context.run, &text) {
+            Ok(ServerFrame::Ready { rooms }) => {
+                apply_ready(context, state, &rooms, &resume);
+                return Ok(socket);
+            }
+            Ok(ServerFrame::Error { code, .. }) => context.recorder.error(&code),
+            _ => context.recorder.error("frame_before_ready"),
+        }
+    }
+}
+
+/// Opens a window in each room not resumed, starting where `ready` says it stands;
+/// resumed rooms replay until their `resumed`.
+fn apply_ready(
+    context: &Context,
+    state: &mut UserState,
+    rooms: &[(Uuid, Position)],
+    resumed: &[(Uuid, Position)],
+) {
+    let positions: HashMap<Uuid, Position> = rooms.iter().copied().collect();
+    for &(room, _, _) in &state.rooms {
+        let Some(&at) = positions.get(&room) else {
+            context.recorder.error("room_missing_from_ready");
+            continue;
+        };
+        match state.views.get_mut(&room) {
+            Some(view) if resumed.iter().any(|(id, _)| *id == room) => view.begin_catch_up(),
+            Some(view) if !view.is_open() => view.open(at),
+            Some(_) => {}
+            None => {
+                state.views.insert(room, RoomView::new(at));
+            }
+        }
+    }
+}
+
+/// One connection's life after `ready`.
+async fn session(
+    context: &Context,
+    state: &mut UserState,
+    mut socket: Socket,
+    commands: &mut mpsc::Receiver<Command>,
+) -> Ended {
+    let traffic = &context.traffic;
+    // Unacknowledged sends go again, with the same id.
+    let now = Instant::now();
+    let frames: Vec<String> = state.pending.values().map(|p| p.frame.clone()).collect();
+    for pending in state.pending.values_mut() {
+        pending.sent = now;
+        pending.retry_at = now + traffic.ack_timeout;
+    }
+    for frame in frames {
+        context.recorder.sent(true);
+        if socket.send(Message::text(frame)).await.is_err() {
+            return Ended::Lost(None);
+        }
+    }
+
+    let mut sending = context.sending.clone();
+    let first = state.think_time(traffic).mul_f64(state.rng.r#gen::<f64>());
+    let mut next_send = Instant::now() + first;
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        let may_send = *sending.borrow() && state.pending.len() < MAX_PENDING;
+        tokio::select! {
+            biased;
+            command = commands.recv() => match command {
+                None | Some(Command::Stop) => {
+                    let _ = timeout(Duration::from_secs(2), socket.close(None)).await;
+                    return Ended::Stopped;
+                }
+                Some(Command::Kill { down }) => {
+                    drop(socket);
+                    return Ended::Killed(down);
+                }
+            },
+            message = socket.next() => match message {
+                Some(Ok(Message::Text(text))) => receive(context, state, &text),
+                Some(Ok(Message::Close(frame))) => {
+                    return Ended::Lost(frame.map(|frame| u16::from(frame.code)));
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return Ended::Lost(None),
+            },
+            () = sleep_until(next_send), if may_send => {
+                next_send = Instant::now() + state.think_time(traffic);
+                if let Some(frame) = new_send(context, state) {
+                    context.recorder.sent(false);
+                    if socket.send(Message::text(frame)).await.is_err() {
+                        return Ended::Lost(None);
+                    }
+                }
+            },
+            _ = tick.tick() => {
+                for frame in due_retries(context, state) {
+                    context.recorder.sent(true);
+                    if socket.send(Message::text(frame)).await.is_err() {
+                        return Ended::Lost(None);
+                    }
+                }
+            },
+            changed = sending.changed() => {
+                if changed.is_err() {
+                    // The driver is gone; nothing more will be sent.
+                    next_send = Instant::now() + Duration::from_secs(86_400);
+                }
+            },
+        }
+    }
+}
+
+/// A new message to a room picked by weight; `None` when the user sends nowhere.
+fn new_send(context: &Context, state: &mut UserState) -> Option<String> {
+    let room = state.pick_room()?;
+    let seq = {
+        let seq = state.seqs.entry(room).or_insert(0);
+        *seq += 1;
+        *seq
+    };
+    let slot = state
+        .rooms
+        .iter()
+        .position(|(id, _, _)| *id == room)
+        .unwrap_or(0);
+    let tag = MessageTag {
+        sender: state.account.index,
+        seq,
+        sent_at_nanos: unix_nanos(),
+    };
+    let client_msg_id = format!("{}-{}-{slot}-{seq}", context.run, state.account.index);
+    let content = tag.content(&context.run, context.traffic.content_bytes);
+    let frame = protocol::send_frame(room, &client_msg_id, &content);
+    let now = Instant::now();
+    state.pending.insert(
+        client_msg_id,
+        Pending {
+            seq,
+            frame: frame.clone(),
+            sent: now,
+            retry_at: now + context.traffic.ack_timeout,
+        },
+    );
+    Some(frame)
+}
+
+/// Sends due again: after an ack timeout, or when a refused send's wait is over.
+fn due_retries(context: &Context, state: &mut UserState) -> Vec<String> {
+    let now = Instant::now();
+    let ack_timeout = context.traffic.ack_timeout;
+    let mut frames = Vec::new();
+    for pending in state.pending.values_mut() {
+        if pending.retry_at <= now {
+            if now.duration_since(pending.sent) >= ack_timeout {
+                context.recorder.ack_timeout();
+            }
+            pending.sent = now;
+            pending.retry_at = now + ack_timeout;
+            frames.push(pending.frame.clone());
+        }
+    }
+    frames
+}
+
+/// Handles one server frame.
+fn receive(context: &Context, state: &mut UserState, text: &str) {
+    let frame = match protocol::parse(&context.run, text) {
+        Ok(frame) => frame,
+        Err(err) => {
+            tracing::debug!("unreadable frame: {err}");
+            context.recorder.error("unreadable_frame");
+            return;
+        }
+    };
+    match frame {
+        ServerFrame::Event {
+            room,
+            position,
+            tag,
+            ..
+        } => {
+            let Some(view) = state.views.get_mut(&room) else {
+                // A room of an earlier run the account still belongs to.
+                return;
+            };
+            let replayed = view.is_catching_up();
+            let arrival = view.receive(position, tag.map(|tag| (tag.sender, tag.seq)));
+            let e2e = tag
+                .filter(|_| !replayed && arrival != crate::accounting::Arrival::Duplicate)
+                .map(|tag| {
+                    Duration::from_nanos(
+                        u64::try_from(unix_nanos() - tag.sent_at_nanos).unwrap_or(0),
+                    )
+                });
+            context.recorder.delivered(e2e, replayed);
+        }
+        ServerFrame::Ack {
+            client_msg_id,
+            room,
+            position,
+        } => {
+            if let Some(pending) = state.pending.remove(&client_msg_id) {
+                context.recorder.acked(pending.sent.elapsed());
+                state.acks.push(Acked {
+                    room,
+                    position,
+                    sender: state.account.index,
+                    seq: pending.seq,
+                    acked_at: unix_nanos(),
+                });
+            }
+        }
+        ServerFrame::Error {
+            code,
+            reference,
+            retry_after_ms,
+        } => {
+            context.recorder.error(&code);
+            if let Some(reference) = reference {
+                match code.as_str() {
+                    "rate_limited" | "unavailable" | "internal" => {
+                        if let Some(pending) = state.pending.get_mut(&reference) {
+                            let wait = Duration::from_millis(retry_after_ms.unwrap_or(200));
+                            pending.retry_at = Instant::now() + wait;
+                        }
+                    }
+                    // Refused for good: the message will never be sent.
+                    _ => {
+                        state.pending.remove(&reference);
+                    }
+                }
+            }
+        }
+        ServerFrame::Resumed { room } => {
+            if let Some(view) = state.views.get_mut(&room) {
+                view.end_catch_up();
+            }
+            context.recorder.resumed();
+        }
+        ServerFrame::Resync { room, position } => {
+            if let Some(view) = state.views.get_mut(&room) {
+                view.resync(unix_nanos(), position);
+            }
+            context.recorder.resynced();
+        }
+        ServerFrame::RoomAdded { room, position } => {
+            if state.rooms.iter().any(|(id, _, _)| *id == room) {
+                match state.views.get_mut(&room) {
+                    Some(view) if !view.is_open() => view.open(position),
+                    Some(_) => {}
+                    None => {
+                        state.views.insert(room, RoomView::new(position));
+                    }
+                }
+            }
+        }
+        ServerFrame::RoomRemoved { room } => {
+            if let Some(view) = state.views.get_mut(&room) {
+                view.close(unix_nanos());
+                context.recorder.error("room_removed");
+            }
+        }
+        ServerFrame::Ready { .. } => context.recorder.error("unexpected_ready"),
+        ServerFrame::Reconnect | ServerFrame::Other { .. } => {}
+    }
+}

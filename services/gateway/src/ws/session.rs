@@ -526,7 +526,7 @@ impl Session {
         match joined {
             Ok(response) => {
                 let kind = response.into_inner().kind();
-                self.add_room(room, kind).await?;
+                self.add_room(room, kind, None).await?;
                 self.send_frame(&ServerFrame::Joined {
                     reference: &reference,
                     room,
@@ -712,20 +712,18 @@ impl Session {
             return Ok(());
         };
         let about_me = event.user_id == self.user.to_string();
+        let kind = event
+            .room
+            .as_ref()
+            .map_or(RoomKind::Unspecified, |r| r.kind());
+        // The event's own position: the socket gets the room's entries after it.
+        let from = event.epoch.zip(event.seq);
         match event.kind() {
             RoomEventKind::MemberJoined | RoomEventKind::MemberInvited if about_me => {
-                let kind = event
-                    .room
-                    .as_ref()
-                    .map_or(RoomKind::Unspecified, |r| r.kind());
-                self.add_room(room, kind).await
+                self.add_room(room, kind, from).await
             }
             RoomEventKind::DirectCreated | RoomEventKind::RoomCreated => {
-                let kind = event
-                    .room
-                    .as_ref()
-                    .map_or(RoomKind::Unspecified, |r| r.kind());
-                self.add_room(room, kind).await
+                self.add_room(room, kind, from).await
             }
             RoomEventKind::MemberLeft if about_me => self.remove_room(room, "left").await,
             RoomEventKind::MemberKicked if about_me => self.remove_room(room, "kicked").await,
@@ -735,23 +733,28 @@ impl Session {
         }
     }
 
-    /// Subscribes this socket to a room it now belongs to and tells the client.
-    async fn add_room(&mut self, room: Uuid, kind: RoomKind) -> Flow {
+    /// Subscribes this socket to a room it now belongs to and tells the client. With
+    /// `from` (the position of the event that added the user), the room's entries after
+    /// it follow; without, the socket starts at the room's current position.
+    async fn add_room(&mut self, room: Uuid, kind: RoomKind, from: Option<(u64, u64)>) -> Flow {
         if self.cursors.contains_key(&room) {
             return Ok(());
         }
         self.realtime.hub().join_rooms(&self.outbox, &[room]).await;
-        let (epoch, seq) = match self
-            .realtime
-            .sequencer()
-            .current_position(&room.to_string())
-            .await
-        {
-            Ok(position) => position.unwrap_or((0, 0)),
-            Err(err) => {
-                tracing::warn!(%room, error = %err, "cannot read the room's position");
-                (0, 0)
-            }
+        let (epoch, seq) = match from {
+            Some(position) => position,
+            None => match self
+                .realtime
+                .sequencer()
+                .current_position(&room.to_string())
+                .await
+            {
+                Ok(position) => position.unwrap_or((0, 0)),
+                Err(err) => {
+                    tracing::warn!(%room, error = %err, "cannot read the room's position");
+                    (0, 0)
+                }
+            },
         };
         self.cursors.insert(room, Cursor { epoch, seq });
         self.send_frame(&ServerFrame::RoomAdded {
@@ -760,7 +763,11 @@ impl Session {
             epoch,
             position: seq,
         })
-        .await
+        .await?;
+        if from.is_some() {
+            Box::pin(self.fill(room, None)).await?;
+        }
+        Ok(())
     }
 
     async fn remove_room(&mut self, room: Uuid, reason: &'static str) -> Flow {

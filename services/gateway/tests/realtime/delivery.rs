@@ -263,6 +263,11 @@ async fn joining_and_leaving_change_what_every_socket_of_the_user_receives() {
     assert_eq!(added.len(), 1, "{frames:?}");
     let added_there = bob_there.expect("room.added").await;
     assert_eq!(added_there["room"], room.to_string());
+    // The other socket starts right after the event that added Bob.
+    let announced = alice_socket.expect("member.joined").await;
+    assert_eq!(announced["user_id"], bob.id.to_string());
+    assert_eq!(added_there["position"], announced["position"]);
+    assert_eq!(added_there["epoch"], announced["epoch"]);
     alice_socket
         .send_message(&room.to_string(), "welcome", "welcome bob")
         .await;
@@ -289,4 +294,46 @@ async fn joining_and_leaving_change_what_every_socket_of_the_user_receives() {
         .send_message(&room.to_string(), "late", "still here?")
         .await;
     assert_eq!(refused["code"], "not_a_member");
+}
+
+#[tokio::test]
+async fn a_kicked_member_stops_hearing_the_room_at_once() {
+    // Arrange
+    let stack = stack::spawn().await;
+    let (alice, bob) = (stack.user(), stack.user());
+    let room = stack.room(&alice, &[&bob]).await;
+    let (mut bob_socket, _) = stack.connect(1, &bob).await;
+    let (mut alice_socket, _) = stack.connect(0, &alice).await;
+
+    // Act
+    stack
+        .rooms
+        .clone()
+        .kick(chat_proto::v1::KickRequest {
+            caller_id: alice.id.to_string(),
+            room_id: room.to_string(),
+            user_id: bob.id.to_string(),
+        })
+        .await
+        .expect("kicked");
+
+    // Assert
+    let (_, removed) = bob_socket.until("room.removed").await;
+    assert_eq!(removed["room"], room.to_string());
+    assert_eq!(removed["reason"], "kicked");
+    alice_socket
+        .send_message(&room.to_string(), "after-kick", "bob is gone")
+        .await;
+    let refused = bob_socket
+        .send_message(&room.to_string(), "back", "let me back")
+        .await;
+    assert_eq!(refused["code"], "not_a_member");
+    bob_socket.send(json!({"type": "ping", "id": "end"})).await;
+    let (frames, _) = bob_socket.until("pong").await;
+    assert!(
+        frames
+            .iter()
+            .all(|frame| frame["type"] != "message.created"),
+        "{frames:?}"
+    );
 }

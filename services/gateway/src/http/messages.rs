@@ -3,7 +3,7 @@
 
 use std::str::FromStr;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use chat_proto::v1::RoomKind;
 use chat_runtime::status::RemoteError;
 use http::StatusCode;
@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{AuthenticatedUser, Json, Query};
+use super::extract::{AuthenticatedUser, Json, Path, Query};
 use crate::messages::{MessageError, SendRequest};
 use crate::realtime::Realtime;
 use crate::state::AppState;

@@ -222,3 +222,19 @@ async fn the_websocket_history_frame_pages_the_same_way() {
     assert_eq!(positions(&page), vec![p[0], p[1]]);
     assert_eq!(page["has_newer"], true);
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_message_routes() {
+    let stack = stack::spawn().await;
+
+    let document: Value = reqwest::get(format!("{}/api/openapi.json", stack.gateways[0].http()))
+        .await
+        .expect("gateway answers")
+        .json()
+        .await
+        .expect("JSON");
+
+    assert!(document["paths"]["/api/messages"]["post"].is_object());
+    assert!(document["paths"]["/api/rooms/{id}/messages"]["get"].is_object());
+    assert!(document["components"]["schemas"]["Ack"].is_object());
+}

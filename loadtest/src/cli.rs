@@ -28,9 +28,16 @@ pub struct Cli {
     #[arg(long, short = 's', env = "LOADTEST_SCENARIO")]
     pub scenario: Option<PathBuf>,
 
-    /// The stack: `http(s)://host:port` (REST at /api, WebSocket at /ws) or `ws(s)://host:port/ws`.
-    #[arg(long, env = "LOADTEST_URL", default_value = "http://127.0.0.1:8080")]
-    pub url: String,
+    /// The stack: `http(s)://host:port` (REST at /api, WebSocket at /ws) or
+    /// `ws(s)://host:port/ws`. Repeat it to spread sockets over several gateways
+    /// without a balancer (REST goes to the first).
+    #[arg(
+        long = "url",
+        env = "LOADTEST_URL",
+        value_delimiter = ',',
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub urls: Vec<String>,
 
     /// Folder for reports, the plan and the caches (tokens, rooms to clean up).
     #[arg(long, env = "LOADTEST_OUT", default_value = ".run/loadtest")]
@@ -282,7 +289,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<Outcome> {
 
 /// Accounts and rooms; the plan the run follows.
 async fn set_up(cli: &Cli, scenario: &Scenario) -> anyhow::Result<Plan> {
-    let target = Target::resolve(&cli.url, scenario.connections.source_addresses).await?;
+    let target = Target::resolve(&cli.urls, scenario.connections.source_addresses).await?;
     let api = Api::new(&target)?;
     let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
     let prefix = scenario.account_prefix();
@@ -353,7 +360,7 @@ async fn set_up(cli: &Cli, scenario: &Scenario) -> anyhow::Result<Plan> {
     };
     Ok(Plan {
         run,
-        url: cli.url.clone(),
+        urls: cli.urls.clone(),
         scenario: scenario.clone(),
         started_at: unix_nanos() + lead.as_nanos() as i64,
         accounts,
@@ -363,7 +370,7 @@ async fn set_up(cli: &Cli, scenario: &Scenario) -> anyhow::Result<Plan> {
 
 /// Keeps renewed sessions and removes the run's rooms.
 async fn after_run(cli: &Cli, plan: &Plan, results: &[ShardResult]) {
-    let Ok(target) = Target::resolve(&plan.url, 1).await else {
+    let Ok(target) = Target::resolve(&plan.urls, 1).await else {
         return;
     };
     let mut accounts = plan.accounts.clone();
@@ -392,7 +399,13 @@ fn finish(
     results: &[ShardResult],
     scraped: Vec<crate::prometheus::Scraped>,
 ) -> anyhow::Result<Outcome> {
-    let report = Report::build(&plan.run, &plan.url, &plan.scenario, results, scraped)?;
+    let report = Report::build(
+        &plan.run,
+        &plan.urls.join(" "),
+        &plan.scenario,
+        results,
+        scraped,
+    )?;
     let (json, html) = report.write(&report_dir(&cli.out, &plan.run))?;
     if !cli.quiet {
         eprint!("{}", table::render(&report));

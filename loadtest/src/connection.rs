@@ -19,52 +19,57 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// A WebSocket to a gateway.
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// The stack under test: its REST base and WebSocket URL, resolved once.
+/// The stack under test: its REST base and the WebSocket endpoints, resolved once.
 #[derive(Debug, Clone)]
 pub struct Target {
-    /// `http(s)://host:port` (REST under `/api`).
+    /// `http(s)://host:port/` of the first URL (REST under `/api`).
     pub api: Url,
-    /// `ws(s)://host:port/ws`.
-    pub ws: Url,
-    /// Where the sockets connect.
-    pub addr: SocketAddr,
-    /// Local source addresses to spread sockets over (1 unless the target is loopback
-    /// IPv4).
+    /// Each `ws(s)://host:port/ws` and where it connects; sockets take them in turn.
+    pub sockets: Vec<(Url, SocketAddr)>,
+    /// Local source addresses to spread sockets over (1 unless every endpoint is
+    /// loopback IPv4).
     pub sources: u8,
 }
 
 impl Target {
-    /// From the stack's URL: `http`, `https`, `ws` or `wss`, with or without `/ws`.
-    pub async fn resolve(url: &str, sources: u8) -> anyhow::Result<Self> {
-        let (api, ws) = urls(url)?;
-        let host = api.host_str().context("the URL has no host")?.to_owned();
-        let port = api.port_or_known_default().context("the URL has no port")?;
-        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.trim_matches(['[', ']']), port))
-            .await
-            .with_context(|| format!("resolving {host}"))?
-            .collect();
-        let addr = addrs
-            .iter()
-            .find(|addr| addr.is_ipv4())
-            .or(addrs.first())
-            .copied()
-            .with_context(|| format!("{host} has no address"))?;
-        let sources = if is_loopback_v4(addr.ip()) {
-            sources.max(1)
-        } else {
-            1
-        };
+    /// From the stack's URLs (`http`, `https`, `ws` or `wss`, with or without `/ws`):
+    /// REST goes to the first, sockets to all of them in turn (several gateways
+    /// without a balancer in front).
+    pub async fn resolve(urls: &[String], sources: u8) -> anyhow::Result<Self> {
+        anyhow::ensure!(!urls.is_empty(), "no URL of the stack");
+        let mut api = None;
+        let mut sockets = Vec::new();
+        for url in urls {
+            let (rest, ws) = self::urls(url)?;
+            let host = rest.host_str().context("the URL has no host")?.to_owned();
+            let port = rest
+                .port_or_known_default()
+                .context("the URL has no port")?;
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.trim_matches(['[', ']']), port))
+                    .await
+                    .with_context(|| format!("resolving {host}"))?
+                    .collect();
+            let addr = addrs
+                .iter()
+                .find(|addr| addr.is_ipv4())
+                .or(addrs.first())
+                .copied()
+                .with_context(|| format!("{host} has no address"))?;
+            api.get_or_insert(rest);
+            sockets.push((ws, addr));
+        }
+        let loopback = sockets.iter().all(|(_, addr)| is_loopback_v4(addr.ip()));
         Ok(Self {
-            api,
-            ws,
-            addr,
-            sources,
+            api: api.expect("at least one URL"),
+            sockets,
+            sources: if loopback { sources.max(1) } else { 1 },
         })
     }
 
-    /// Whether the target is on this machine's loopback.
+    /// Whether the stack is on this machine's loopback.
     pub fn is_loopback(&self) -> bool {
-        self.addr.ip().is_loopback()
+        self.sockets.iter().all(|(_, addr)| addr.ip().is_loopback())
     }
 
     /// The local address socket number `n` binds to, when spreading.
@@ -72,9 +77,11 @@ impl Target {
         (self.sources > 1).then(|| source_address(n, self.sources))
     }
 
-    /// Opens a WebSocket from source slot `n` (TCP connect and the upgrade).
+    /// Opens WebSocket number `n`: from source address `n`, to endpoint `n` (TCP
+    /// connect and the upgrade).
     pub async fn connect(&self, n: usize) -> anyhow::Result<Socket> {
-        let socket = match self.addr {
+        let (url, addr) = &self.sockets[n % self.sockets.len()];
+        let socket = match addr {
             SocketAddr::V4(_) => TcpSocket::new_v4()?,
             SocketAddr::V6(_) => TcpSocket::new_v6()?,
         };
@@ -84,15 +91,15 @@ impl Target {
                 .with_context(|| format!("binding {source}"))?;
         }
         let stream = socket
-            .connect(self.addr)
+            .connect(*addr)
             .await
-            .with_context(|| format!("connecting to {}", self.addr))?;
+            .with_context(|| format!("connecting to {addr}"))?;
         stream.set_nodelay(true)?;
         let config = WebSocketConfig::default()
             .write_buffer_size(0)
             .max_message_size(Some(16 << 20));
         let (socket, _response) = tokio_tungstenite::client_async_tls_with_config(
-            self.ws.as_str(),
+            url.as_str(),
             stream,
             Some(config),
             None,
@@ -184,19 +191,22 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn loopback_targets_spread_sources_and_others_do_not() {
-        let target = Target::resolve("http://127.0.0.1:9", 8)
-            .await
-            .expect("target");
+    async fn loopback_targets_spread_sources_and_sockets_over_every_url() {
+        let urls = [
+            "http://127.0.0.1:9".to_owned(),
+            "ws://127.0.0.1:10/ws".to_owned(),
+        ];
+        let target = Target::resolve(&urls, 8).await.expect("target");
         assert!(target.is_loopback());
+        assert_eq!(target.api.as_str(), "http://127.0.0.1:9/");
+        assert_eq!(target.sockets.len(), 2);
+        assert_eq!(target.sockets[1].1.port(), 10);
         assert_eq!(
             target.source(9).map(|ip| ip.to_string()).as_deref(),
             Some("127.0.0.2")
         );
 
-        let single = Target::resolve("http://127.0.0.1:9", 1)
-            .await
-            .expect("target");
+        let single = Target::resolve(&urls[..1], 1).await.expect("target");
         assert_eq!(single.source(3), None);
     }
 }

@@ -31,7 +31,8 @@ use crate::user::{self, Command, UserState};
 pub struct Plan {
     /// Short id marking this run's messages and rooms.
     pub run: String,
-    pub url: String,
+    /// The stack's URLs (REST at the first; sockets spread over all).
+    pub urls: Vec<String>,
     pub scenario: Scenario,
     /// When stage 1 starts (unix nanoseconds).
     pub started_at: i64,
@@ -123,7 +124,7 @@ pub async fn run(
     mut report_progress: impl FnMut(Progress),
 ) -> anyhow::Result<ShardResult> {
     let scenario = &plan.scenario;
-    let target = Target::resolve(&plan.url, scenario.connections.source_addresses).await?;
+    let target = Target::resolve(&plan.urls, scenario.connections.source_addresses).await?;
     let recorder = Arc::new(Recorder::new(plan.started_at));
     let (sending, sending_now) = watch::channel(true);
     let context = Arc::new(user::Context {

@@ -77,6 +77,8 @@ pub struct UserState {
     seqs: HashMap<Uuid, u64>,
     /// The session was renewed during the run (the token cache should learn it).
     pub renewed: bool,
+    /// Connections attempted so far.
+    connections: u32,
     rng: StdRng,
 }
 
@@ -103,6 +105,7 @@ impl UserState {
             pending: HashMap::new(),
             seqs: HashMap::new(),
             renewed: false,
+            connections: 0,
         }
     }
 
@@ -179,7 +182,7 @@ pub async fn run(
         let started = Instant::now();
         let connecting = timeout(
             context.connections.connect_timeout,
-            open(&context, &mut state, attempt),
+            open(&context, &mut state),
         );
         let opened = tokio::select! {
             opened = connecting => opened,
@@ -299,12 +302,11 @@ struct ConnectFailure {
 }
 
 /// Connects, authenticates (resuming where it stopped), and applies `ready`.
-async fn open(
-    context: &Context,
-    state: &mut UserState,
-    attempt: u32,
-) -> Result<Socket, ConnectFailure> {
-    let slot = state.account.index as usize + attempt as usize;
+async fn open(context: &Context, state: &mut UserState) -> Result<Socket, ConnectFailure> {
+    // Each connection of a user takes the next source address and gateway, so a
+    // reconnect usually resumes on another gateway.
+    let slot = state.account.index as usize + state.connections as usize;
+    state.connections += 1;
     let mut socket = context.target.connect(slot).await.map_err(|err| {
         tracing::debug!(user = state.account.index, "connect failed: {err:#}");
         ConnectFailure {

@@ -67,8 +67,13 @@ pub async fn run(
 ) {
     let _tracked = realtime.track_socket();
     let mut socket = socket;
-    let Some((claims, resume)) =
-        authenticate(&mut socket, &realtime, &verifier, preauthenticated).await
+    let Some((claims, resume)) = Box::pin(authenticate(
+        &mut socket,
+        &realtime,
+        &verifier,
+        preauthenticated,
+    ))
+    .await
     else {
         return;
     };
@@ -332,43 +337,52 @@ impl Session {
         let period = self.realtime.settings().heartbeat_interval;
         let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Made once, not per wake-up: every socket waits on the same drain token, and
+        // re-registering with it (and with the timer) on each delivery would cost.
         let draining = self.realtime.draining().clone();
+        let drained = draining.cancelled();
+        tokio::pin!(drained);
+        let expiry = tokio::time::sleep_until(self.expires_at);
+        tokio::pin!(expiry);
         loop {
             if self.outbox.closing() == Some(Closing::SlowConsumer) {
                 self.close(close::SLOW_CONSUMER, "slow consumer; reconnect and resume")
                     .await;
                 return Err(Ended);
             }
+            if expiry.deadline() != self.expires_at {
+                expiry.as_mut().reset(self.expires_at);
+            }
             tokio::select! {
                 biased;
-                () = draining.cancelled() => {
+                () = &mut drained => {
                     // Flush what was queued, then send everyone elsewhere.
-                    self.deliver_queued().await?;
-                    say_reconnect(&mut self.socket).await;
+                    Box::pin(self.deliver_queued()).await?;
+                    Box::pin(say_reconnect(&mut self.socket)).await;
                     return Err(Ended);
                 }
-                () = tokio::time::sleep_until(self.expires_at) => {
+                () = &mut expiry => {
                     self.close(close::TOKEN_EXPIRED, "the access token expired").await;
                     return Err(Ended);
                 }
-                () = self.outbox.ready() => self.deliver_queued().await?,
+                () = self.outbox.ready() => Box::pin(self.deliver_queued()).await?,
                 message = self.socket.recv() => {
                     self.missed_heartbeats = 0;
                     match message {
-                        Some(Ok(Message::Text(text))) => self.on_text(text).await?,
+                        Some(Ok(Message::Text(text))) => Box::pin(self.on_text(text)).await?,
                         Some(Ok(Message::Binary(_))) => {
-                            self.send_error(&FrameError {
+                            Box::pin(self.send_error(&FrameError {
                                 code: "malformed_frame",
                                 message: "frames must be JSON text, not binary".to_owned(),
                                 reference: None,
                                 fields: None,
-                            })
+                            }))
                             .await?;
                         }
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                         Some(Ok(Message::Close(_))) | None => return Err(Ended),
                         Some(Err(err)) => {
-                            end_on_error(&mut self.socket, &err).await;
+                            Box::pin(end_on_error(&mut self.socket, &err)).await;
                             return Err(Ended);
                         }
                     }
@@ -379,8 +393,7 @@ impl Session {
                         return Err(Ended);
                     }
                     self.missed_heartbeats += 1;
-                    self.write(Message::Ping(axum::body::Bytes::new())).await?;
-                    self.flush().await?;
+                    Box::pin(self.ping()).await?;
                 }
             }
         }
@@ -800,6 +813,11 @@ impl Session {
         }
     }
 
+    async fn ping(&mut self) -> Flow {
+        self.write(Message::Ping(axum::body::Bytes::new())).await?;
+        self.flush().await
+    }
+
     async fn flush(&mut self) -> Flow {
         let limit = self.write_limit();
         match tokio::time::timeout(limit, self.socket.flush()).await {
@@ -874,7 +892,7 @@ impl Session {
     }
 
     async fn close(&mut self, code: u16, reason: &str) {
-        close_socket(&mut self.socket, code, reason).await;
+        Box::pin(close_socket(&mut self.socket, code, reason)).await;
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod delivery;
 mod failures;
+mod footprint;
 mod limits;
 mod rest;
 mod resume;

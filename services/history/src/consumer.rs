@@ -144,6 +144,11 @@ impl PersistConsumer {
         tracing::info!(queue = %self.names.queue, "consuming the persist queue");
 
         let batch_size = usize::from(self.config.batch_size);
+        // The batch being stored while the next one is collected and decoded. At most one
+        // is stored at a time and each is acknowledged only after the one before it, so
+        // an acknowledgement covering "every tag up to this one" never covers a delivery
+        // that is not yet committed.
+        let mut storing: Option<AbortOnDropHandle<anyhow::Result<()>>> = None;
         while !shutdown.is_cancelled() {
             let first = tokio::select! {
                 () = shutdown.cancelled() => break,
@@ -162,7 +167,18 @@ impl PersistConsumer {
                     () = shutdown.cancelled() => break,
                 }
             }
-            self.settle(&session.channel, batch, started).await?;
+            let batch = Batch::decode(&session.channel, &self.names.queue, batch, started).await?;
+            if let Some(previous) = storing.take() {
+                previous.await??;
+            }
+            if let Some(batch) = batch {
+                storing = Some(AbortOnDropHandle::new(tokio::spawn(
+                    batch.settle(self.store.clone(), session.channel.clone()),
+                )));
+            }
+        }
+        if let Some(previous) = storing.take() {
+            previous.await??;
         }
         session
             .channel
@@ -170,46 +186,69 @@ impl PersistConsumer {
             .await?;
         Ok(())
     }
+}
 
-    /// Stores one batch and settles every delivery in it: acknowledged once committed,
-    /// or rejected to the dead-letter queue when it can never be stored.
-    async fn settle(
-        &self,
+/// The storable part of a batch of deliveries.
+struct Batch {
+    tags: Vec<u64>,
+    entries: Vec<Entry>,
+    span: tracing::Span,
+    started: Instant,
+}
+
+impl Batch {
+    /// Decodes a batch, dead-lettering every delivery that can never be stored; `None`
+    /// when nothing is left to store.
+    async fn decode(
         channel: &Channel,
-        batch: Vec<Delivery>,
+        queue: &str,
+        deliveries: Vec<Delivery>,
         started: Instant,
-    ) -> anyhow::Result<()> {
-        let span = batch_span(&self.names.queue, &batch);
-        async {
-            let mut tags = Vec::with_capacity(batch.len());
-            let mut entries = Vec::with_capacity(batch.len());
-            for delivery in &batch {
-                match Entry::decode(&delivery.data) {
-                    Ok(entry) => {
-                        tags.push(delivery.delivery_tag);
-                        entries.push(entry);
-                    }
-                    Err(reason) => {
-                        dead_letter(channel, delivery.delivery_tag, &reason).await?;
-                    }
+    ) -> lapin::Result<Option<Self>> {
+        let span = batch_span(queue, &deliveries);
+        let mut tags = Vec::with_capacity(deliveries.len());
+        let mut entries = Vec::with_capacity(deliveries.len());
+        for delivery in deliveries {
+            match Entry::decode(&delivery.data) {
+                Ok(entry) => {
+                    tags.push(delivery.delivery_tag);
+                    entries.push(entry);
+                }
+                Err(reason) => {
+                    dead_letter(channel, delivery.delivery_tag, &reason)
+                        .instrument(span.clone())
+                        .await?;
                 }
             }
-            let Some(&last_tag) = tags.last() else {
-                return Ok(());
-            };
-            match self.store(&entries).await {
+        }
+        Ok((!entries.is_empty()).then_some(Self {
+            tags,
+            entries,
+            span,
+            started,
+        }))
+    }
+
+    /// Stores the batch and settles every delivery in it: acknowledged once committed, or
+    /// rejected to the dead-letter queue when PostgreSQL can never take it.
+    async fn settle(self, store: Store, channel: Channel) -> anyhow::Result<()> {
+        let span = self.span.clone();
+        async move {
+            let last_tag = self.tags.last().copied().unwrap_or_default();
+            match store_with_retry(&store, &self.entries).await {
                 Ok(stored) => {
                     channel
                         .basic_ack(last_tag, BasicAckOptions { multiple: true })
                         .await?;
-                    record(stored, entries.len());
+                    record(stored, self.entries.len());
                 }
                 Err(err) => {
                     tracing::warn!(%err, "a batch holds an entry PostgreSQL refuses; storing one by one");
-                    self.settle_one_by_one(channel, &tags, &entries).await?;
+                    self.settle_one_by_one(&store, &channel).await?;
                 }
             }
-            metrics::histogram!(BATCH_DURATION_METRIC).record(started.elapsed().as_secs_f64());
+            metrics::histogram!(BATCH_DURATION_METRIC)
+                .record(self.started.elapsed().as_secs_f64());
             Ok(())
         }
         .instrument(span)
@@ -218,14 +257,9 @@ impl PersistConsumer {
 
     /// Finds the entries of a refused batch that PostgreSQL can never take, dead-letters
     /// them and stores the rest.
-    async fn settle_one_by_one(
-        &self,
-        channel: &Channel,
-        tags: &[u64],
-        entries: &[Entry],
-    ) -> anyhow::Result<()> {
-        for (&tag, entry) in tags.iter().zip(entries) {
-            match self.store(std::slice::from_ref(entry)).await {
+    async fn settle_one_by_one(&self, store: &Store, channel: &Channel) -> anyhow::Result<()> {
+        for (&tag, entry) in self.tags.iter().zip(&self.entries) {
+            match store_with_retry(store, std::slice::from_ref(entry)).await {
                 Ok(stored) => {
                     channel.basic_ack(tag, BasicAckOptions::default()).await?;
                     record(stored, 1);
@@ -235,21 +269,21 @@ impl PersistConsumer {
         }
         Ok(())
     }
+}
 
-    /// Stores entries, retrying with backoff while the failure is transient; returns the
-    /// error when PostgreSQL refuses the data itself (retrying would never succeed).
-    async fn store(&self, entries: &[Entry]) -> Result<Stored, sqlx::Error> {
-        let mut backoff = Backoff::default();
-        loop {
-            match self.store.insert(entries).await {
-                Ok(stored) => return Ok(stored),
-                Err(err) if is_refused_data(&err) => return Err(err),
-                Err(err) => {
-                    metrics::counter!(STORE_FAILURES_METRIC).increment(1);
-                    let delay = backoff.next_delay();
-                    tracing::error!(%err, ?delay, entries = entries.len(), "cannot store a batch; retrying");
-                    tokio::time::sleep(delay).await;
-                }
+/// Stores entries, retrying with backoff while the failure is transient; returns the
+/// error when PostgreSQL refuses the data itself (retrying would never succeed).
+async fn store_with_retry(store: &Store, entries: &[Entry]) -> Result<Stored, sqlx::Error> {
+    let mut backoff = Backoff::default();
+    loop {
+        match store.insert(entries).await {
+            Ok(stored) => return Ok(stored),
+            Err(err) if is_refused_data(&err) => return Err(err),
+            Err(err) => {
+                metrics::counter!(STORE_FAILURES_METRIC).increment(1);
+                let delay = backoff.next_delay();
+                tracing::error!(%err, ?delay, entries = entries.len(), "cannot store a batch; retrying");
+                tokio::time::sleep(delay).await;
             }
         }
     }

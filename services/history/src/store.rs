@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use chat_proto::v1::RoomEnvelope;
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -95,29 +95,40 @@ impl Store {
     }
 
     /// Stores a batch in one transaction: the entries, the new messages, then the edits
-    /// and deletions (those of the batch, and those stored earlier for a message that
-    /// only arrives now). Nothing is visible until all of it is.
+    /// and deletions (those of the batch, and those stored earlier for a message of the
+    /// batch). A reader never sees a message of the batch without the changes known when
+    /// it committed.
+    ///
+    /// Other writers (another replica, the sweeper) may store a message and its edit in
+    /// two transactions at once, each unable to see the other's rows. So once committed,
+    /// the changes are applied again: whichever of the two commits last then sees the
+    /// other's rows. The second pass is idempotent and nearly always matches nothing.
     #[tracing::instrument(skip_all, fields(entries = entries.len()))]
     pub async fn insert(&self, entries: &[Entry]) -> Result<Stored, sqlx::Error> {
         if entries.is_empty() {
             return Ok(Stored::default());
         }
-        let mut tx = self.pool.begin().await?;
-        let inserted = insert_entries(&mut tx, entries).await?;
-        let new_messages = insert_messages(&mut tx, entries).await?;
+        // One order for every writer, so two writers storing the same entries wait for
+        // each other instead of deadlocking.
+        let mut entries: Vec<&Entry> = entries.iter().collect();
+        entries.sort_by_key(|entry| (entry.room_id, entry.position));
+        let message_ids: Vec<Uuid> = entries
+            .iter()
+            .filter(|entry| matches!(entry.effect, Effect::Message(_)))
+            .map(|entry| entry.id)
+            .collect();
+        let has_changes = entries.iter().any(|entry| entry.effect.subject().is_some());
 
-        let mut changes = Changes::default();
-        for entry in entries {
-            changes.add(entry);
-        }
-        if !new_messages.is_empty() {
-            for entry in changes_stored_for(&mut tx, &new_messages).await? {
-                changes.add(&entry);
-            }
-        }
-        apply_deletions(&mut tx, &changes.deletions).await?;
-        apply_edits(&mut tx, &changes.edits).await?;
+        let mut tx = self.pool.begin().await?;
+        let inserted = insert_entries(&mut tx, &entries).await?;
+        insert_messages(&mut tx, &entries).await?;
+        apply_changes(&mut tx, &entries, &message_ids).await?;
         tx.commit().await?;
+
+        if has_changes || !message_ids.is_empty() {
+            let mut connection = self.pool.acquire().await?;
+            apply_changes(&mut connection, &entries, &message_ids).await?;
+        }
         Ok(Stored {
             inserted,
             duplicates: entries.len() as u64 - inserted,
@@ -258,8 +269,8 @@ impl Store {
 /// Inserts the entries, skipping those already stored; returns how many were new.
 #[tracing::instrument(skip_all)]
 async fn insert_entries(
-    tx: &mut Transaction<'_, Postgres>,
-    entries: &[Entry],
+    connection: &mut PgConnection,
+    entries: &[&Entry],
 ) -> Result<u64, sqlx::Error> {
     let result = sqlx::query(
         "INSERT INTO room_entries
@@ -277,35 +288,33 @@ async fn insert_entries(
     .bind(column(entries, |e| e.effect.subject()))
     .bind(column(entries, |e| e.occurred_at))
     .bind(column(entries, |e| e.item.as_slice()))
-    .execute(&mut **tx)
+    .execute(connection)
     .await?;
     Ok(result.rows_affected())
 }
 
-/// Inserts the new messages of the batch, skipping those already stored; returns the ids
-/// of those that were new.
+/// Inserts the new messages of the batch, skipping those already stored.
 #[tracing::instrument(skip_all)]
 async fn insert_messages(
-    tx: &mut Transaction<'_, Postgres>,
-    entries: &[Entry],
-) -> Result<Vec<Uuid>, sqlx::Error> {
+    connection: &mut PgConnection,
+    entries: &[&Entry],
+) -> Result<(), sqlx::Error> {
     let messages: Vec<(&Entry, &NewMessage)> = entries
         .iter()
-        .filter_map(|entry| match &entry.effect {
+        .filter_map(|&entry| match &entry.effect {
             Effect::Message(message) => Some((entry, message)),
             _ => None,
         })
         .collect();
     if messages.is_empty() {
-        return Ok(Vec::new());
+        return Ok(());
     }
-    sqlx::query_scalar::<_, Uuid>(
+    sqlx::query(
         "INSERT INTO messages
              (id, room_id, epoch, seq, sender_id, client_msg_id, content, reply_to, kind, sent_at)
          SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::int8[], $5::uuid[],
                               $6::text[], $7::text[], $8::uuid[], $9::int2[], $10::timestamptz[])
-         ON CONFLICT DO NOTHING
-         RETURNING id",
+         ON CONFLICT DO NOTHING",
     )
     .bind(column(&messages, |(e, _)| e.id))
     .bind(column(&messages, |(e, _)| e.room_id))
@@ -317,22 +326,45 @@ async fn insert_messages(
     .bind(column(&messages, |(_, m)| m.reply_to))
     .bind(column(&messages, |(_, m)| m.kind))
     .bind(column(&messages, |(_, m)| m.sent_at))
-    .fetch_all(&mut **tx)
-    .await
+    .execute(connection)
+    .await?;
+    Ok(())
 }
 
-/// Edits and deletions stored before the messages they are about (a message swept from
-/// Redis late, or redelivered after its edit).
+/// Applies the batch's edits and deletions, and those stored for the batch's messages
+/// (an edit stored before its message: the message swept from Redis late, or
+/// redelivered after its edit).
+#[tracing::instrument(skip_all)]
+async fn apply_changes(
+    connection: &mut PgConnection,
+    entries: &[&Entry],
+    message_ids: &[Uuid],
+) -> Result<(), sqlx::Error> {
+    let mut changes = Changes::default();
+    for entry in entries {
+        changes.add(entry);
+    }
+    if !message_ids.is_empty() {
+        for entry in changes_stored_for(connection, message_ids).await? {
+            changes.add(&entry);
+        }
+    }
+    apply_deletions(connection, &changes.deletions).await?;
+    apply_edits(connection, &changes.edits).await?;
+    Ok(())
+}
+
+/// The stored edits and deletions of these messages.
 #[tracing::instrument(skip_all, fields(messages = message_ids.len()))]
 async fn changes_stored_for(
-    tx: &mut Transaction<'_, Postgres>,
+    connection: &mut PgConnection,
     message_ids: &[Uuid],
 ) -> Result<Vec<Entry>, sqlx::Error> {
     let rows = sqlx::query_as::<_, (Uuid, i64, i64, Vec<u8>)>(
         "SELECT room_id, epoch, seq, item FROM room_entries WHERE subject_id = ANY($1)",
     )
     .bind(message_ids)
-    .fetch_all(&mut **tx)
+    .fetch_all(connection)
     .await?;
     let entries = rows
         .into_iter()
@@ -391,7 +423,7 @@ impl Changes {
 /// Marks messages deleted and erases their content; a deletion is final.
 #[tracing::instrument(skip_all, fields(deletions = deletions.len()))]
 async fn apply_deletions(
-    tx: &mut Transaction<'_, Postgres>,
+    connection: &mut PgConnection,
     deletions: &HashMap<Uuid, (Uuid, Position, Deletion)>,
 ) -> Result<(), sqlx::Error> {
     if deletions.is_empty() {
@@ -407,7 +439,7 @@ async fn apply_deletions(
     .bind(column(&deletions, |(_, _, d)| d.message_id))
     .bind(column(&deletions, |(room_id, _, _)| *room_id))
     .bind(column(&deletions, |(_, _, d)| d.deleted_at))
-    .execute(&mut **tx)
+    .execute(connection)
     .await?;
     Ok(())
 }
@@ -416,7 +448,7 @@ async fn apply_deletions(
 /// already applied or the message is deleted.
 #[tracing::instrument(skip_all, fields(edits = edits.len()))]
 async fn apply_edits(
-    tx: &mut Transaction<'_, Postgres>,
+    connection: &mut PgConnection,
     edits: &HashMap<Uuid, (Uuid, Position, Edit)>,
 ) -> Result<(), sqlx::Error> {
     if edits.is_empty() {
@@ -439,7 +471,7 @@ async fn apply_edits(
     .bind(column(&edits, |(_, _, e)| e.edited_at))
     .bind(column(&edits, |(_, position, _)| position.epoch))
     .bind(column(&edits, |(_, position, _)| position.seq))
-    .execute(&mut **tx)
+    .execute(connection)
     .await?;
     Ok(())
 }

@@ -38,10 +38,10 @@ fn contents(page: &MessagePage) -> Vec<&str> {
 
 /// Publishes the envelopes and waits until all are stored.
 async fn store(env: &TestEnv, room: &Room, envelopes: &[chat_proto::v1::RoomEnvelope]) {
+    let expected = env.stored_entries(room.id).await + envelopes.len() as i64;
     for envelope in envelopes {
         env.publish(envelope).await;
     }
-    let expected = env.stored_entries(room.id).await + envelopes.len() as i64;
     env.wait_for_entries(room.id, expected).await;
 }
 

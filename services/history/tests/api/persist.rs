@@ -163,8 +163,10 @@ async fn deliveries_in_hand_when_the_consumer_dies_are_redelivered_and_stored_on
     // Act: the consumer is stopped while its batch cannot commit; after the grace it is
     // abandoned unacknowledged.
     let stopping = tokio::spawn(first_app.stop());
+    // The four published while locked, and the first one too when its acknowledgement
+    // had not gone out before the lock (it is committed, so its redelivery is a duplicate).
     crate::helpers::eventually("the deliveries back in the queue", || async {
-        (env.ready_in_queue().await == 4).then_some(())
+        (env.ready_in_queue().await >= 4).then_some(())
     })
     .await;
     lock.rollback().await.expect("unlock");

@@ -79,6 +79,8 @@ pub struct UserState {
     pub renewed: bool,
     /// Connections attempted so far.
     connections: u32,
+    /// When the last connection was lost, until the next one is ready.
+    disconnected_at: Option<i64>,
     rng: StdRng,
 }
 
@@ -106,6 +108,7 @@ impl UserState {
             seqs: HashMap::new(),
             renewed: false,
             connections: 0,
+            disconnected_at: None,
         }
     }
 
@@ -121,10 +124,12 @@ impl UserState {
             .collect()
     }
 
+    /// Stops listening for good: at the moment the last connection was lost when the
+    /// user never got back, or now.
     fn close_views(&mut self) {
-        let now = unix_nanos();
+        let at = self.disconnected_at.take().unwrap_or_else(unix_nanos);
         for view in self.views.values_mut() {
-            view.close(now);
+            view.close(at);
         }
     }
 
@@ -230,10 +235,12 @@ pub async fn run(
             }
         };
         context.recorder.connected(started.elapsed(), reconnecting);
+        state.disconnected_at = None;
         attempt = 0;
         reconnecting = true;
         let ended = session(&context, &mut state, socket, &mut commands).await;
         context.recorder.disconnected();
+        state.disconnected_at = Some(unix_nanos());
         match ended {
             Ended::Stopped => {
                 state.close_views();
@@ -400,12 +407,13 @@ async fn session(
     }
 
     let mut sending = context.sending.clone();
+    let mut driver_gone = false;
     let first = state.think_time(traffic).mul_f64(state.rng.r#gen::<f64>());
     let mut next_send = Instant::now() + first;
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
-        let may_send = *sending.borrow() && state.pending.len() < MAX_PENDING;
+        let may_send = !driver_gone && *sending.borrow() && state.pending.len() < MAX_PENDING;
         tokio::select! {
             biased;
             command = commands.recv() => match command {
@@ -443,11 +451,9 @@ async fn session(
                     }
                 }
             },
-            changed = sending.changed() => {
-                if changed.is_err() {
-                    // The driver is gone; nothing more will be sent.
-                    next_send = Instant::now() + Duration::from_secs(86_400);
-                }
+            changed = sending.changed(), if !driver_gone => {
+                // Without a driver nothing more will be sent.
+                driver_gone = changed.is_err();
             },
         }
     }

@@ -280,3 +280,20 @@ async fn one_connection_too_many_is_closed_with_4004() {
     let (_, ready) = stack.connect(1, &alice).await;
     assert_eq!(ready["type"], "ready");
 }
+
+#[tokio::test]
+async fn a_peer_that_answers_no_heartbeat_is_closed_with_4005() {
+    let stack = stack::spawn_with(Options {
+        heartbeat_interval: "200ms",
+        ..Options::default()
+    })
+    .await;
+    let alice = stack.user();
+    let (mut socket, ready) = stack.connect(0, &alice).await;
+    assert_eq!(ready["heartbeat_interval_ms"], 200);
+
+    // Not reading means not answering the server's pings.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    assert_eq!(socket.closed().await, Some(4005));
+}

@@ -36,6 +36,7 @@ pub struct Options {
     pub history_wait: &'static str,
     pub allowed_origins: &'static str,
     pub max_connections_per_user: usize,
+    pub heartbeat_interval: &'static str,
 }
 
 impl Default for Options {
@@ -48,6 +49,7 @@ impl Default for Options {
             history_wait: "15s",
             allowed_origins: "https://chat.example",
             max_connections_per_user: 10,
+            heartbeat_interval: "20s",
         }
     }
 }
@@ -317,6 +319,8 @@ impl Stack {
             options.allowed_origins,
             "--max-connections-per-user",
             &options.max_connections_per_user.to_string(),
+            "--heartbeat-interval",
+            options.heartbeat_interval,
             "--shutdown-grace",
             "5s",
         ])

@@ -8,6 +8,9 @@
 //! consumer carries on. While PostgreSQL is failing the batch is retried with backoff and
 //! nothing is acknowledged; when the broker connection drops, the consumer reconnects
 //! with backoff.
+//!
+//! While one batch commits, the next is collected and decoded (the prefetch lets the
+//! broker send it meanwhile), so the broker and PostgreSQL work at the same time.
 
 use std::time::{Duration, Instant};
 
@@ -417,5 +420,22 @@ impl Backoff {
         let delay = self.next;
         self.next = (self.next * 2).min(Self::MAX);
         delay
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_names_follow_chat_bus() {
+        assert_eq!(queue_names("chat.messages.persist"), QueueNames::default());
+        assert_eq!(
+            queue_names("chat.messages.persist.t1"),
+            QueueNames::with_suffix("t1")
+        );
+        let other = queue_names("tenant.persist");
+        assert_eq!(other.dead_letter_exchange, "tenant.persist.dlx");
+        assert_eq!(other.dead_letter_queue, "tenant.persist.dlq");
     }
 }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::socket::Socket;
-use crate::stack::{self, Stack, User};
+use crate::stack::{self, Options, Stack, User};
 
 /// Sends `count` messages as `sender` and returns their acks.
 async fn send_many(socket: &mut Socket, room: Uuid, prefix: &str, count: usize) -> Vec<Value> {
@@ -126,6 +126,34 @@ async fn a_gap_history_does_not_yet_hold_is_waited_for() {
     // Assert
     assert_eq!(replayed, missed);
     assert_eq!(resumed["position"], missed[3]);
+}
+
+#[tokio::test]
+async fn a_gap_history_never_fills_ends_in_resync_not_silence() {
+    // Arrange: history stays down, and the stream lost what was missed.
+    let stack = stack::spawn_with(Options {
+        history_wait: "1s",
+        ..Options::default()
+    })
+    .await;
+    let (alice, bob) = (stack.user(), stack.user());
+    let (room, last, mut alice_socket) = seen_once(&stack, &alice, &bob).await;
+    stack.stop_history().await;
+    let missed = positions_of(&send_many(&mut alice_socket, room, "lost", 3).await);
+    trim_stream(&stack, room, 1).await;
+
+    // Act
+    let (mut bob_socket, _) = stack.connect_resuming(1, &bob, last).await;
+
+    // Assert
+    let (frames, resumed) = bob_socket.until("resumed").await;
+    let resync = frames
+        .iter()
+        .find(|frame| frame["type"] == "resync")
+        .expect("a resync");
+    assert_eq!(resync["reason"], "gap_unrecoverable");
+    assert_eq!(resync["position"], missed[2]);
+    assert_eq!(resumed["position"], missed[2]);
 }
 
 #[tokio::test]

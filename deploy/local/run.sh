@@ -13,6 +13,17 @@ PG=${PG:-postgres://postgres@127.0.0.1:5432}
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 AMQP_URL=${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}
 GATEWAY_PORTS=(${GATEWAY_PORTS:-8081 8082})
+# Service ports: gRPC on $GRPC_PORT_BASE+1..3, ops HTTP on $OPS_PORT_BASE+1..3.
+GRPC_PORT_BASE=${GRPC_PORT_BASE:-50050}
+OPS_PORT_BASE=${OPS_PORT_BASE:-9100}
+# A second stack (the end-to-end test) isolates itself with its own database names, Redis
+# prefix and queue.
+DB_SUFFIX=${DB_SUFFIX:-}
+export REDIS_KEY_PREFIX=${REDIS_KEY_PREFIX:-chat:}
+export PERSIST_QUEUE=${PERSIST_QUEUE:-chat.messages.persist}
+AUTH_GRPC=127.0.0.1:$((GRPC_PORT_BASE + 1))
+ROOMS_GRPC=127.0.0.1:$((GRPC_PORT_BASE + 2))
+HISTORY_GRPC=127.0.0.1:$((GRPC_PORT_BASE + 3))
 export RUST_LOG=${RUST_LOG:-info}
 export LOG_FORMAT=${LOG_FORMAT:-text}
 
@@ -63,23 +74,24 @@ wait_http() {
   exit 1
 }
 
-start auth env GRPC_ADDR=127.0.0.1:50051 OPS_ADDR=127.0.0.1:9101 \
-  DATABASE_URL="$PG/chat_auth" REDIS_URL="$REDIS_URL" "$BIN/chat-auth"
-start rooms env GRPC_ADDR=127.0.0.1:50052 OPS_ADDR=127.0.0.1:9102 \
-  DATABASE_URL="$PG/chat_rooms" REDIS_URL="$REDIS_URL" AMQP_URL="$AMQP_URL" "$BIN/chat-rooms"
-start history env GRPC_ADDR=127.0.0.1:50053 OPS_ADDR=127.0.0.1:9103 \
-  DATABASE_URL="$PG/chat_history" REDIS_URL="$REDIS_URL" AMQP_URL="$AMQP_URL" "$BIN/chat-history"
-wait_http auth http://127.0.0.1:9101/readyz
-wait_http rooms http://127.0.0.1:9102/readyz
-wait_http history http://127.0.0.1:9103/readyz
+start auth env GRPC_ADDR=$AUTH_GRPC OPS_ADDR=127.0.0.1:$((OPS_PORT_BASE + 1)) \
+  DATABASE_URL="$PG/chat_auth$DB_SUFFIX" REDIS_URL="$REDIS_URL" "$BIN/chat-auth"
+start rooms env GRPC_ADDR=$ROOMS_GRPC OPS_ADDR=127.0.0.1:$((OPS_PORT_BASE + 2)) \
+  DATABASE_URL="$PG/chat_rooms$DB_SUFFIX" REDIS_URL="$REDIS_URL" AMQP_URL="$AMQP_URL" "$BIN/chat-rooms"
+start history env GRPC_ADDR=$HISTORY_GRPC OPS_ADDR=127.0.0.1:$((OPS_PORT_BASE + 3)) \
+  DATABASE_URL="$PG/chat_history$DB_SUFFIX" REDIS_URL="$REDIS_URL" AMQP_URL="$AMQP_URL" "$BIN/chat-history"
+wait_http auth "http://127.0.0.1:$((OPS_PORT_BASE + 1))/readyz"
+wait_http rooms "http://127.0.0.1:$((OPS_PORT_BASE + 2))/readyz"
+wait_http history "http://127.0.0.1:$((OPS_PORT_BASE + 3))/readyz"
 
 upstreams=""
 i=0
 for port in "${GATEWAY_PORTS[@]}"; do
   i=$((i + 1))
   start "gateway$i" env HTTP_ADDR="127.0.0.1:$port" \
-    AUTH_URL=http://127.0.0.1:50051 ROOMS_URL=http://127.0.0.1:50052 HISTORY_URL=http://127.0.0.1:50053 \
+    AUTH_URL=http://$AUTH_GRPC ROOMS_URL=http://$ROOMS_GRPC HISTORY_URL=http://$HISTORY_GRPC \
     REDIS_URL="$REDIS_URL" AMQP_URL="$AMQP_URL" OTEL_SERVICE_NAME="chat-gateway-$i" "$BIN/chat-gateway"
+  echo "${pids[-1]}" > "$RUN_DIR/gateway$i.pid"
   upstreams+="        server 127.0.0.1:$port max_fails=3 fail_timeout=10s;"$'\n'
 done
 for port in "${GATEWAY_PORTS[@]}"; do wait_http gateway "http://127.0.0.1:$port/readyz"; done
@@ -109,7 +121,7 @@ cat <<MSG
     API + WebSocket   http://127.0.0.1:$PORT   (ws://127.0.0.1:$PORT/ws)
     OpenAPI           http://127.0.0.1:$PORT/api/openapi.json
     gateways          $(for p in "${GATEWAY_PORTS[@]}"; do printf 'http://127.0.0.1:%s ' "$p"; done)(metrics at /metrics)
-    auth/rooms/history metrics  http://127.0.0.1:9101/metrics  :9102  :9103
+    auth/rooms/history metrics  http://127.0.0.1:$((OPS_PORT_BASE + 1))/metrics  :$((OPS_PORT_BASE + 2))  :$((OPS_PORT_BASE + 3))
     access log        $RUN_DIR/logs/nginx-access.log
   Ctrl-C stops everything.
 

@@ -97,7 +97,29 @@ pub type ServerTraceLayer = tower_http::trace::TraceLayer<
 >;
 
 /// A tower layer that gives every gRPC request a server span (see [`server_span`]).
+///
+/// Only server-side failures (internal, unknown, unavailable, data loss, deadline) are
+/// logged as errors; a caller's mistake (invalid argument, not found, permission denied,
+/// ...) is an answer, not a failure of the service.
 pub fn server_layer() -> ServerTraceLayer {
-    tower_http::trace::TraceLayer::new_for_grpc()
+    use tower_http::classify::{GrpcCode, GrpcErrorsAsFailures, SharedClassifier};
+    let classifier = [
+        GrpcCode::Cancelled,
+        GrpcCode::InvalidArgument,
+        GrpcCode::NotFound,
+        GrpcCode::AlreadyExists,
+        GrpcCode::PermissionDenied,
+        GrpcCode::ResourceExhausted,
+        GrpcCode::FailedPrecondition,
+        GrpcCode::Aborted,
+        GrpcCode::OutOfRange,
+        GrpcCode::Unauthenticated,
+    ]
+    .into_iter()
+    .fold(
+        GrpcErrorsAsFailures::new(),
+        GrpcErrorsAsFailures::with_success,
+    );
+    tower_http::trace::TraceLayer::new(SharedClassifier::new(classifier))
         .make_span_with(server_span::<tonic::body::Body> as fn(&_) -> _)
 }

@@ -26,6 +26,20 @@ pub fn unix_nanos() -> i64 {
         .map_or(0, |d| d.as_nanos() as i64)
 }
 
+/// CPU time this process has used (user and system), where the system tells
+/// (`/proc/self/stat` on Linux); reported so a reader can tell whether the load tool
+/// itself was the bottleneck.
+pub fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start at the last ')'.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name, in
+    // clock ticks of 1/100 s (USER_HZ).
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
 /// A latency distribution in microseconds.
 #[derive(Debug, Clone)]
 pub struct Latency(Histogram<u64>);
@@ -479,6 +493,17 @@ mod tests {
         assert!((summary.max - 1000.0).abs() <= 1.0, "{summary:?}");
         assert!((summary.mean - 500.5).abs() <= 1.0, "{summary:?}");
         assert_eq!(Latency::precise().summary(), Summary::default());
+    }
+
+    #[test]
+    fn this_process_has_used_some_cpu() {
+        let mut spin = 0u64;
+        for i in 0..5_000_000u64 {
+            spin = spin.wrapping_add(i * i);
+        }
+        std::hint::black_box(spin);
+        let seconds = process_cpu_seconds().expect("Linux tells");
+        assert!(seconds > 0.0 && seconds < 3600.0, "{seconds}");
     }
 
     #[test]

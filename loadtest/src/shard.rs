@@ -21,7 +21,7 @@ use crate::accounting::{Ledger, RoomRecord};
 use crate::accounts::Account;
 use crate::api::Api;
 use crate::connection::Target;
-use crate::metrics::{Recorder, Snapshot, Timeline, unix_nanos};
+use crate::metrics::{Recorder, Snapshot, Timeline, process_cpu_seconds, unix_nanos};
 use crate::rooms::{Room, rooms_of};
 use crate::scenario::Scenario;
 use crate::user::{self, Command, UserState};
@@ -93,6 +93,8 @@ pub struct ShardResult {
     pub shard: Shard,
     pub users: usize,
     pub peak_connected: u64,
+    /// CPU seconds this process used while driving the users.
+    pub cpu_seconds: Option<f64>,
     pub timeline: Timeline,
     pub ledger: Ledger,
     pub records: Vec<RoomRecord>,
@@ -160,6 +162,7 @@ pub async fn run(
     let wait = Duration::from_nanos(u64::try_from(plan.started_at - unix_nanos()).unwrap_or(0));
     tokio::time::sleep(wait).await;
 
+    let cpu_at_start = process_cpu_seconds();
     let total = scenario.duration();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let mut next_progress = Duration::ZERO;
@@ -275,6 +278,9 @@ pub async fn run(
         shard,
         users,
         peak_connected: recorder.peak_connected(),
+        cpu_seconds: cpu_at_start
+            .zip(process_cpu_seconds())
+            .map(|(start, end)| end - start),
         timeline: recorder.timeline(),
         ledger,
         records,

@@ -183,6 +183,12 @@ fn delivery(page: &mut String, report: &Report) {
         ("rooms resumed", c.resumes.to_string()),
         ("connections killed", c.kills.to_string()),
         (
+            "load tool CPU",
+            report
+                .client_cpu_seconds
+                .map_or_else(|| "-".to_owned(), |cpu| format!("{cpu:.1} s")),
+        ),
+        (
             "errors",
             format!("{} ({:.3}% of sends)", c.errors, report.error_rate * 100.0),
         ),

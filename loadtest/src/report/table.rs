@@ -39,6 +39,13 @@ pub fn render(report: &Report) -> String {
         "\nrates      sends {:.1}/s (peak {}/s) · acks {:.1}/s · deliveries {:.1}/s (peak {}/s)",
         r.sends, r.peak_sends, r.acks, r.deliveries, r.peak_deliveries
     );
+    if let Some(cpu) = report.client_cpu_seconds {
+        let _ = writeln!(
+            out,
+            "client     {cpu:.1} CPU s ({:.0} deliveries per CPU s of the load tool)",
+            report.counts.deliveries as f64 / cpu.max(0.001)
+        );
+    }
     let _ = writeln!(
         out,
         "delivery   {} acked messages · expected {} · delivered {} · lost {} · duplicated {} · out of order {}",

@@ -21,7 +21,8 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
-## test: every unit, integration and end-to-end test against the local PostgreSQL, Redis and RabbitMQ
+## test: every test: unit and integration tests against the local PostgreSQL, Redis and
+## RabbitMQ, the end-to-end run through nginx and two gateways, and the deployment checks
 test:
 ifneq ($(NEXTEST),)
 	$(CARGO) nextest run --workspace --locked --no-fail-fast --test-threads 6
@@ -29,6 +30,8 @@ ifneq ($(NEXTEST),)
 else
 	$(CARGO) test --workspace --locked --no-fail-fast
 endif
+	deploy/local/e2e.sh
+	deploy/check-manifests.sh
 
 ## run: the whole stack on this machine, public API at http://127.0.0.1:$(PORT)
 run:

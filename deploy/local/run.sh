@@ -47,6 +47,7 @@ if [ -z "${AUTH_SIGNING_KEY_FILE:-}" ] && [ -z "${AUTH_SIGNING_KEY:-}" ]; then
 fi
 
 pids=()
+declare -A names=()
 cleanup() {
   trap - INT TERM EXIT
   echo "stopping..."
@@ -62,6 +63,7 @@ start() {
   shift
   "$@" > >(sed -u "s/^/$(printf '%-9s' "$name")| /") 2>&1 &
   pids+=($!)
+  names[$!]=$name
 }
 
 wait_http() {
@@ -84,7 +86,8 @@ wait_http auth "http://127.0.0.1:$((OPS_PORT_BASE + 1))/readyz"
 wait_http rooms "http://127.0.0.1:$((OPS_PORT_BASE + 2))/readyz"
 wait_http history "http://127.0.0.1:$((OPS_PORT_BASE + 3))/readyz"
 
-upstreams=""
+# The zone shares least_conn's counts (and failure marks) between nginx workers.
+upstreams="        zone chat_gateways 1m;"$'\n'
 i=0
 for port in "${GATEWAY_PORTS[@]}"; do
   i=$((i + 1))
@@ -127,5 +130,12 @@ cat <<MSG
 
 MSG
 
-wait -n "${pids[@]}" || true
-echo "a process exited; stopping the stack" >&2
+# Keep running until Ctrl-C, even when one process exits (stopping one gateway to watch
+# its clients move to the other is a fine thing to try); say which one did.
+while [ "$(jobs -rp | wc -l)" -gt 0 ]; do
+  exited=""
+  status=0
+  wait -n -p exited || status=$?
+  [ -n "$exited" ] || break
+  echo "${names[$exited]:-process $exited} exited with status $status" >&2
+done

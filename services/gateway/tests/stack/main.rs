@@ -155,7 +155,10 @@ async fn gateway_of_new_socket(stack: &Stack, before: &[(u32, f64)]) -> u32 {
         {
             return index;
         }
-        assert!(tokio::time::Instant::now() < deadline, "no gateway counted the socket");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no gateway counted the socket"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -169,12 +172,20 @@ async fn two_clients_on_two_gateways_chat_and_one_resumes_elsewhere_losing_nothi
     let (_, alice_token) = stack.register("alice").await;
     let (_, bob_token) = stack.register("bob").await;
     let (status, room) = stack
-        .post("/api/rooms", Some(&alice_token), json!({"name": "e2e", "type": "public"}))
+        .post(
+            "/api/rooms",
+            Some(&alice_token),
+            json!({"name": "e2e", "type": "public"}),
+        )
         .await;
     assert_eq!(status, 201, "{room}");
     let room_id = room["id"].as_str().expect("room id").to_owned();
     let (status, body) = stack
-        .post(&format!("/api/rooms/{room_id}/join"), Some(&bob_token), json!({}))
+        .post(
+            &format!("/api/rooms/{room_id}/join"),
+            Some(&bob_token),
+            json!({}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
 
@@ -198,7 +209,9 @@ async fn two_clients_on_two_gateways_chat_and_one_resumes_elsewhere_losing_nothi
     assert_ne!(alice_gateway, bob_gateway);
 
     // Act 1: they chat across the two gateways.
-    let ack = alice.send_message(&room_id, "a-1", "hello from alice").await;
+    let ack = alice
+        .send_message(&room_id, "a-1", "hello from alice")
+        .await;
     assert_eq!(ack["type"], "ack", "{ack}");
     let seen = bob.next_message().await;
     assert_eq!(seen["message"]["content"], "hello from alice");
@@ -231,7 +244,9 @@ async fn two_clients_on_two_gateways_chat_and_one_resumes_elsewhere_losing_nothi
     let mut sent_while_away = Vec::new();
     for n in 0..5 {
         let content = format!("while you were away {n}");
-        let ack = bob.send_message(&room_id, &format!("b-away-{n}"), &content).await;
+        let ack = bob
+            .send_message(&room_id, &format!("b-away-{n}"), &content)
+            .await;
         assert_eq!(ack["type"], "ack", "{ack}");
         sent_while_away.push(content);
     }
@@ -247,18 +262,27 @@ async fn two_clients_on_two_gateways_chat_and_one_resumes_elsewhere_losing_nothi
         .filter(|frame| frame["type"] == "message.created")
         .map(|frame| frame["message"]["content"].as_str().unwrap_or_default())
         .collect();
-    assert_eq!(contents, sent_while_away, "exactly the missed messages: {replayed:?}");
+    assert_eq!(
+        contents, sent_while_away,
+        "exactly the missed messages: {replayed:?}"
+    );
     let positions: Vec<u64> = replayed
         .iter()
         .map(|frame| frame["position"].as_u64().expect("position"))
         .collect();
-    assert!(positions.windows(2).all(|w| w[1] == w[0] + 1), "dense: {positions:?}");
+    assert!(
+        positions.windows(2).all(|w| w[1] == w[0] + 1),
+        "dense: {positions:?}"
+    );
 
     // And history holds all seven messages, in order.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     let stored: BTreeMap<u64, String> = loop {
         let page = stack
-            .get(&format!("/api/rooms/{room_id}/messages?limit=100"), &alice_token)
+            .get(
+                &format!("/api/rooms/{room_id}/messages?limit=100"),
+                &alice_token,
+            )
             .await;
         let stored: BTreeMap<u64, String> = page["messages"]
             .as_array()

@@ -229,7 +229,7 @@ async fn forget_queues(queue: &str) {
         return;
     };
     if let Ok(channel) = connection.create_channel().await {
-        let names = chat_gateway::realtime::queue_names(queue);
+        let names = chat_bus::QueueNames::for_queue(queue);
         for name in [&names.queue, &names.dead_letter_queue] {
             let _ = channel
                 .queue_delete(name, lapin::options::QueueDeleteOptions::default())

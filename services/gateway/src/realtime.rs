@@ -68,26 +68,6 @@ pub struct BusConfig {
     pub persist_queue: String,
 }
 
-/// The persistence topology of `queue`, named as the history service names it: the
-/// standard names, a suffixed copy of them (`chat.messages.persist.<suffix>`), or
-/// `<queue>.dlx` / `<queue>.dlq`.
-pub fn queue_names(queue: &str) -> QueueNames {
-    let standard = QueueNames::default();
-    if queue == standard.queue {
-        return standard;
-    }
-    if let Some(suffix) = queue
-        .strip_prefix(standard.queue.as_str())
-        .and_then(|rest| rest.strip_prefix('.'))
-    {
-        return QueueNames::with_suffix(suffix);
-    }
-    QueueNames {
-        queue: queue.to_owned(),
-        dead_letter_exchange: format!("{queue}.dlx"),
-        dead_letter_queue: format!("{queue}.dlq"),
-    }
-}
 
 /// The shared real-time state. Cheap to clone.
 #[derive(Clone)]
@@ -137,7 +117,7 @@ impl Realtime {
         );
         let publisher = PersistPublisher::connect(
             bus.amqp_url.expose_secret(),
-            queue_names(&bus.persist_queue),
+            QueueNames::for_queue(&bus.persist_queue),
         )
         .await
         .context("cannot connect to RabbitMQ")?;
@@ -265,20 +245,5 @@ async fn purge_caches(memberships: Memberships, messages: Messages, stop: Cancel
             }
             () = stop.cancelled() => return,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn queue_names_match_the_history_service() {
-        assert_eq!(queue_names("chat.messages.persist"), QueueNames::default());
-        assert_eq!(
-            queue_names("chat.messages.persist.t1"),
-            QueueNames::with_suffix("t1")
-        );
-        assert_eq!(queue_names("other").dead_letter_queue, "other.dlq");
     }
 }

@@ -69,7 +69,7 @@ impl PersistConsumer {
     pub fn new(store: Store, config: ConsumerConfig) -> Self {
         Self {
             store,
-            names: queue_names(&config.persist_queue),
+            names: QueueNames::for_queue(&config.persist_queue),
             config,
         }
     }
@@ -292,25 +292,6 @@ async fn store_with_retry(store: &Store, entries: &[Entry]) -> Result<Stored, sq
     }
 }
 
-/// The topology of the persist queue named `queue`: the standard one (or a suffixed copy,
-/// as tests use) as chat-bus names it, else `<queue>.dlx` and `<queue>.dlq`.
-pub fn queue_names(queue: &str) -> QueueNames {
-    let standard = QueueNames::default();
-    if queue == standard.queue {
-        return standard;
-    }
-    if let Some(suffix) = queue
-        .strip_prefix(standard.queue.as_str())
-        .and_then(|rest| rest.strip_prefix('.'))
-    {
-        return QueueNames::with_suffix(suffix);
-    }
-    QueueNames {
-        queue: queue.to_owned(),
-        dead_letter_exchange: format!("{queue}.dlx"),
-        dead_letter_queue: format!("{queue}.dlq"),
-    }
-}
 
 /// The span of one batch, linked to the trace of every producer that sent a part of it.
 fn batch_span(queue: &str, batch: &[Delivery]) -> tracing::Span {
@@ -420,22 +401,5 @@ impl Backoff {
         let delay = self.next;
         self.next = (self.next * 2).min(Self::MAX);
         delay
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn queue_names_follow_chat_bus() {
-        assert_eq!(queue_names("chat.messages.persist"), QueueNames::default());
-        assert_eq!(
-            queue_names("chat.messages.persist.t1"),
-            QueueNames::with_suffix("t1")
-        );
-        let other = queue_names("tenant.persist");
-        assert_eq!(other.dead_letter_exchange, "tenant.persist.dlx");
-        assert_eq!(other.dead_letter_queue, "tenant.persist.dlq");
     }
 }

@@ -6,7 +6,6 @@ use std::future::Future;
 use std::time::Duration;
 
 use chat_bus::persist::QueueNames;
-use chat_history::consumer::queue_names;
 use chat_history::{App, Config};
 use chat_proto::v1::history_service_client::HistoryServiceClient;
 use chat_proto::v1::{
@@ -130,7 +129,7 @@ impl TestEnv {
     /// Builds and runs a service on this environment.
     pub async fn start(&self, extra: &[&str]) -> TestApp {
         let config = self.config(extra);
-        assert_eq!(queue_names(&config.consumer.persist_queue), self.queue);
+        assert_eq!(chat_bus::QueueNames::for_queue(&config.consumer.persist_queue), self.queue);
         let app = App::build(config).await.expect("build the history service");
         let grpc_addr = app.grpc_addr();
         let ops_addr = app.ops_addr();

@@ -19,7 +19,9 @@ pub struct Display {
     stages: usize,
     plain: bool,
     last_plain: Option<Instant>,
-    previous: Option<(f64, Snapshot)>,
+    /// The figures when the rates were last computed, and the rates then.
+    previous: Option<(Instant, Snapshot)>,
+    rates: (f64, f64),
 }
 
 impl Display {
@@ -46,6 +48,7 @@ impl Display {
             plain,
             last_plain: None,
             previous: None,
+            rates: (0.0, 0.0),
         }
     }
 
@@ -61,18 +64,26 @@ impl Display {
     }
 
     fn line(&mut self, progress: &Progress) -> String {
+        self.line_at(progress, Instant::now())
+    }
+
+    /// The line at `now`. Rates come from this process's clock over at least a second,
+    /// since the figures of several workers arrive at different moments.
+    fn line_at(&mut self, progress: &Progress, now: Instant) -> String {
         let live = progress.live;
-        let (sends, deliveries) = match self.previous {
-            Some((at, before)) if progress.elapsed > at => {
-                let seconds = progress.elapsed - at;
-                (
+        match self.previous {
+            Some((at, before)) if now.duration_since(at) >= Duration::from_secs(1) => {
+                let seconds = now.duration_since(at).as_secs_f64();
+                self.rates = (
                     live.sends.saturating_sub(before.sends) as f64 / seconds,
                     live.deliveries.saturating_sub(before.deliveries) as f64 / seconds,
-                )
+                );
+                self.previous = Some((now, live));
             }
-            _ => (0.0, 0.0),
-        };
-        self.previous = Some((progress.elapsed, live));
+            Some(_) => {}
+            None => self.previous = Some((now, live)),
+        }
+        let (sends, deliveries) = self.rates;
         let stage = progress.stage.map_or_else(
             || "settling".to_owned(),
             |stage| format!("stage {stage}/{}", self.stages),
@@ -146,8 +157,9 @@ mod tests {
     #[test]
     fn the_line_shows_rates_between_updates() {
         let mut display = Display::new(Duration::from_secs(10), 2, true);
-        display.line(&progress(1.0, 10, 100));
-        let line = display.line(&progress(3.0, 30, 500));
+        let start = Instant::now();
+        display.line_at(&progress(1.0, 10, 100), start);
+        let line = display.line_at(&progress(3.0, 30, 500), start + Duration::from_secs(2));
 
         assert!(line.contains("stage 1/2"), "{line}");
         assert!(line.contains("users 5/10"), "{line}");

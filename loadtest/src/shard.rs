@@ -233,6 +233,11 @@ pub async fn run(
     // Settle: no more sends; what was acked has time to arrive.
     let _ = sending.send(false);
     if !running.is_empty() {
+        let final_target = scenario
+            .stages
+            .last()
+            .map_or(0, |stage| stage.target)
+            .min(scenario.users);
         let settle_until = elapsed() + scenario.traffic.settle;
         loop {
             let now = elapsed();
@@ -243,7 +248,7 @@ pub async fn run(
             report_progress(Progress {
                 elapsed: now.as_secs_f64(),
                 stage: None,
-                target: running.len(),
+                target: final_target,
                 live: recorder.snapshot(),
             });
             tokio::time::sleep((settle_until - now).min(Duration::from_secs(1))).await;

@@ -81,6 +81,10 @@ pub struct UserState {
     connections: u32,
     /// When the last connection was lost, until the next one is ready.
     disconnected_at: Option<i64>,
+    /// Connections that became ready.
+    readies: u32,
+    /// Failed connection attempts in a row.
+    failed_attempts: u32,
     rng: StdRng,
 }
 
@@ -109,6 +113,8 @@ impl UserState {
             renewed: false,
             connections: 0,
             disconnected_at: None,
+            readies: 0,
+            failed_attempts: 0,
         }
     }
 
@@ -181,96 +187,79 @@ pub async fn run(
     context: Arc<Context>,
     mut commands: mpsc::Receiver<Command>,
 ) -> UserState {
-    let mut attempt = 0u32;
-    let mut reconnecting = false;
-    loop {
-        let started = Instant::now();
-        let connecting = timeout(
-            context.connections.connect_timeout,
-            open(&context, &mut state),
-        );
-        let opened = tokio::select! {
-            opened = connecting => opened,
-            command = commands.recv() => match command {
-                Some(Command::Kill { .. }) => continue,
-                None | Some(Command::Stop) => {
-                    state.close_views();
-                    return state;
-                }
-            },
-        };
-        let socket = match opened {
-            Ok(Ok(socket)) => socket,
-            Ok(Err(failure)) => {
-                context.recorder.connect_failed(failure.code);
-                if let Some(close) = failure.close {
-                    context.recorder.closed(Some(close));
-                    renew_if_refused(&context, &mut state, close).await;
-                }
-                if wait_or_stop(
-                    &mut commands,
-                    backoff(context.connections.reconnect_backoff, attempt),
-                )
-                .await
-                {
-                    state.close_views();
-                    return state;
-                }
-                attempt += 1;
-                continue;
-            }
-            Err(_) => {
-                context.recorder.connect_failed("connect_timeout");
-                if wait_or_stop(
-                    &mut commands,
-                    backoff(context.connections.reconnect_backoff, attempt),
-                )
-                .await
-                {
-                    state.close_views();
-                    return state;
-                }
-                attempt += 1;
-                continue;
-            }
-        };
-        context.recorder.connected(started.elapsed(), reconnecting);
-        state.disconnected_at = None;
-        attempt = 0;
-        reconnecting = true;
-        let ended = session(&context, &mut state, socket, &mut commands).await;
-        context.recorder.disconnected();
-        state.disconnected_at = Some(unix_nanos());
-        match ended {
-            Ended::Stopped => {
-                state.close_views();
-                return state;
-            }
-            Ended::Killed(down) => {
-                context.recorder.killed();
-                if wait_or_stop(&mut commands, down).await {
-                    state.close_views();
-                    return state;
-                }
-            }
-            Ended::Lost(code) => {
-                context.recorder.closed(code);
-                if let Some(code) = code {
-                    renew_if_refused(&context, &mut state, code).await;
-                }
-                // 1012: the gateway is going away; reconnect at once elsewhere.
-                let pause = if code == Some(1012) {
-                    Duration::ZERO
-                } else {
-                    context.connections.reconnect_backoff
-                };
-                if wait_or_stop(&mut commands, pause).await {
-                    state.close_views();
-                    return state;
-                }
-            }
+    while let Next::RetryAfter(pause) = connection(&context, &mut state, &mut commands).await {
+        if wait_or_stop(&mut commands, pause).await {
+            break;
         }
     }
+    state.close_views();
+    state
+}
+
+/// What a user does after a connection ended.
+enum Next {
+    Stop,
+    RetryAfter(Duration),
+}
+
+/// One connection: connecting, authenticating and, once ready, its session.
+async fn connection(
+    context: &Context,
+    state: &mut UserState,
+    commands: &mut mpsc::Receiver<Command>,
+) -> Next {
+    let recorder = &context.recorder;
+    let backoff_base = context.connections.reconnect_backoff;
+    let started = Instant::now();
+    let opened = tokio::select! {
+        opened = timeout(context.connections.connect_timeout, open(context, state)) => opened,
+        command = commands.recv() => return match command {
+            Some(Command::Kill { .. }) => Next::RetryAfter(Duration::ZERO),
+            None | Some(Command::Stop) => Next::Stop,
+        },
+    };
+    let failure = match opened {
+        Ok(Ok(socket)) => {
+            recorder.connected(started.elapsed(), state.readies > 0);
+            state.readies += 1;
+            state.failed_attempts = 0;
+            state.disconnected_at = None;
+            let ended = session(context, state, socket, commands).await;
+            recorder.disconnected();
+            state.disconnected_at = Some(unix_nanos());
+            return match ended {
+                Ended::Stopped => Next::Stop,
+                Ended::Killed(down) => {
+                    recorder.killed();
+                    Next::RetryAfter(down)
+                }
+                Ended::Lost(code) => {
+                    recorder.closed(code);
+                    if let Some(code) = code {
+                        renew_if_refused(context, state, code).await;
+                    }
+                    // 1012: the gateway is going away; reconnect at once elsewhere.
+                    Next::RetryAfter(if code == Some(1012) {
+                        Duration::ZERO
+                    } else {
+                        backoff_base
+                    })
+                }
+            };
+        }
+        Ok(Err(failure)) => failure,
+        Err(_) => ConnectFailure {
+            code: "connect_timeout",
+            close: None,
+        },
+    };
+    recorder.connect_failed(failure.code);
+    if let Some(close) = failure.close {
+        recorder.closed(Some(close));
+        renew_if_refused(context, state, close).await;
+    }
+    state.failed_attempts += 1;
+    Next::RetryAfter(backoff(backoff_base, state.failed_attempts - 1))
 }
 
 /// Sleeps `pause`; true when told to stop meanwhile.
@@ -399,11 +388,8 @@ async fn session(
         pending.sent = now;
         pending.retry_at = now + traffic.ack_timeout;
     }
-    for frame in frames {
-        context.recorder.sent(true);
-        if socket.send(Message::text(frame)).await.is_err() {
-            return Ended::Lost(None);
-        }
+    if resend(context, &mut socket, frames).await.is_err() {
+        return Ended::Lost(None);
     }
 
     let mut sending = context.sending.clone();
@@ -444,11 +430,8 @@ async fn session(
                 }
             },
             _ = tick.tick() => {
-                for frame in due_retries(context, state) {
-                    context.recorder.sent(true);
-                    if socket.send(Message::text(frame)).await.is_err() {
-                        return Ended::Lost(None);
-                    }
+                if resend(context, &mut socket, due_retries(context, state)).await.is_err() {
+                    return Ended::Lost(None);
                 }
             },
             changed = sending.changed(), if !driver_gone => {
@@ -457,6 +440,19 @@ async fn session(
             },
         }
     }
+}
+
+/// Sends again frames not acknowledged yet.
+async fn resend(
+    context: &Context,
+    socket: &mut Socket,
+    frames: Vec<String>,
+) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+    for frame in frames {
+        context.recorder.sent(true);
+        socket.send(Message::text(frame)).await?;
+    }
+    Ok(())
 }
 
 /// A new message to a room picked by weight; `None` when the user sends nowhere.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chat_runtime::config::{
-    DatabaseConfig, OpsConfig, ShutdownConfig, TelemetryConfig, humantime_duration,
+    DatabaseConfig, OpsConfig, RedisConfig, ShutdownConfig, TelemetryConfig, humantime_duration,
 };
 use secrecy::SecretString;
 
@@ -38,22 +38,9 @@ pub struct Config {
     #[command(flatten)]
     pub shutdown: ShutdownConfig,
 
-    /// Redis holding the login-attempt counters shared by every replica.
-    #[arg(
-        long = "redis-url",
-        env = "REDIS_URL",
-        default_value = "redis://127.0.0.1:6379"
-    )]
-    pub redis_url: SecretString,
-
-    /// Prefix of every Redis key this service writes, so deployments (and tests) sharing
-    /// one Redis stay apart.
-    #[arg(
-        long = "redis-key-prefix",
-        env = "REDIS_KEY_PREFIX",
-        default_value = "chat:"
-    )]
-    pub redis_key_prefix: String,
+    // Redis holds the login-attempt counters shared by every replica.
+    #[command(flatten)]
+    pub redis: RedisConfig,
 
     #[command(flatten)]
     pub signing: SigningConfig,

@@ -19,12 +19,14 @@ pub mod room_events;
 pub mod sequencer;
 
 pub use error::BusError;
-pub use persist::{PersistPublisher, QueueNames, declare_topology, extract_trace_context};
+pub use persist::{
+    PersistConfig, PersistPublisher, QueueNames, declare_topology, extract_trace_context,
+};
 pub use room_events::{
     Channel, PUBLISH_FAILURES_METRIC, RoomEvents, concerned_users, event_item, room_channel,
     user_channel,
 };
 pub use sequencer::{
-    Appended, CatchUp, DedupKey, Sequencer, SequencerConfig, StreamRead, decode_envelope,
-    decode_item,
+    Appended, CatchUp, DedupKey, Sequencer, SequencerConfig, StreamConfig, StreamRead,
+    decode_envelope, decode_item,
 };

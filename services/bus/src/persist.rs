@@ -37,6 +37,7 @@ use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 use opentelemetry::propagation::{Extractor, Injector};
 use opentelemetry::trace::TraceContextExt as _;
+use secrecy::SecretString;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use crate::BusError;
@@ -57,6 +58,38 @@ pub const CONTENT_TYPE: &str = "application/x-protobuf";
 /// How long [`PersistPublisher::publish`] waits for a confirm (and a reconnect for its
 /// connection) unless told otherwise.
 pub const DEFAULT_CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where the persist queue lives: the RabbitMQ settings every process that publishes to
+/// it or consumes it reads (`--amqp-url`, `--persist-queue`), to `#[command(flatten)]`
+/// into its configuration.
+#[derive(clap::Args, Debug, Clone)]
+pub struct PersistConfig {
+    /// RabbitMQ URL (AMQP 0-9-1), through which every message and room event reaches
+    /// history.
+    #[arg(
+        long = "amqp-url",
+        env = "AMQP_URL",
+        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
+    )]
+    pub amqp_url: SecretString,
+
+    /// The durable quorum queue every message and room event is published to and history
+    /// consumes. Its dead-letter exchange and queue are named after it
+    /// (`chat.messages.dlx[.<suffix>]`, `<queue>.dlq`).
+    #[arg(
+        long = "persist-queue",
+        env = "PERSIST_QUEUE",
+        default_value = "chat.messages.persist"
+    )]
+    pub persist_queue: String,
+}
+
+impl PersistConfig {
+    /// The topology named after the configured queue ([`QueueNames::for_queue`]).
+    pub fn queue_names(&self) -> QueueNames {
+        QueueNames::for_queue(&self.persist_queue)
+    }
+}
 
 /// The names of the persistence topology.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -512,5 +545,24 @@ mod tests {
             ),
             ("persist", "persist.dlx", "persist.dlq")
         );
+    }
+
+    #[test]
+    fn the_persist_flags_name_the_topology() {
+        #[derive(clap::Parser)]
+        struct Flags {
+            #[command(flatten)]
+            persist: PersistConfig,
+        }
+        use clap::Parser as _;
+
+        let default = Flags::try_parse_from(["test"]).unwrap().persist;
+        let suffixed =
+            Flags::try_parse_from(["test", "--persist-queue", "chat.messages.persist.t1"])
+                .unwrap()
+                .persist;
+
+        assert_eq!(default.queue_names(), QueueNames::default());
+        assert_eq!(suffixed.queue_names(), QueueNames::with_suffix("t1"));
     }
 }

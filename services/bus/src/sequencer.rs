@@ -108,6 +108,31 @@ impl Default for SequencerConfig {
     }
 }
 
+/// How much of each room its Redis stream keeps (`--stream-max-len`), to
+/// `#[command(flatten)]` into the configuration of every process that appends to the
+/// sequence.
+#[derive(clap::Args, Debug, Clone)]
+pub struct StreamConfig {
+    /// About how many recent entries of a room its Redis stream keeps for short catch-ups;
+    /// must match the other processes of the deployment.
+    #[arg(
+        long = "stream-max-len",
+        env = "STREAM_MAX_LEN",
+        default_value_t = 10_000
+    )]
+    pub stream_max_len: usize,
+}
+
+impl StreamConfig {
+    /// The sequence's tuning with this stream length, the rest as by default.
+    pub fn sequencer_config(&self) -> SequencerConfig {
+        SequencerConfig {
+            stream_max_len: self.stream_max_len,
+            ..SequencerConfig::default()
+        }
+    }
+}
+
 /// What identifies one send of a chat message: `(room, sender, client_msg_id)`, the
 /// room being the item's.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use chat_bus::{PersistPublisher, QueueNames, Sequencer, SequencerConfig};
+use chat_bus::{PersistConfig, PersistPublisher, Sequencer, StreamConfig};
+use chat_runtime::config::RedisConfig;
 use chat_runtime::shutdown::CancellationToken;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use tokio_util::task::TaskTracker;
 use tokio_util::task::task_tracker::TaskTrackerToken;
 
@@ -26,48 +27,17 @@ pub const CONNECTIONS_METRIC: &str = "chat_gateway_connections";
 /// Where the bus lives: Redis (sequence, fan-out) and RabbitMQ (persistence).
 #[derive(clap::Args, Debug, Clone)]
 pub struct BusConfig {
-    /// Redis holding the room sequences and carrying live events.
-    #[arg(
-        long = "redis-url",
-        env = "REDIS_URL",
-        default_value = "redis://127.0.0.1:6379"
-    )]
-    pub redis_url: SecretString,
+    // Redis holds the room sequences and carries live events.
+    #[command(flatten)]
+    pub redis: RedisConfig,
 
-    /// Prefix of every Redis key and channel; the same for every process of a deployment.
-    #[arg(
-        long = "redis-key-prefix",
-        env = "REDIS_KEY_PREFIX",
-        default_value = "chat:"
-    )]
-    pub redis_key_prefix: String,
+    #[command(flatten)]
+    pub stream: StreamConfig,
 
-    /// About how many recent events of a room its Redis stream keeps for short catch-ups;
-    /// must match the other processes of the deployment.
-    #[arg(
-        long = "stream-max-len",
-        env = "STREAM_MAX_LEN",
-        default_value_t = 10_000
-    )]
-    pub stream_max_len: usize,
-
-    /// RabbitMQ URL (AMQP 0-9-1).
-    #[arg(
-        long = "amqp-url",
-        env = "AMQP_URL",
-        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
-    )]
-    pub amqp_url: SecretString,
-
-    /// The durable quorum queue every message is published to, as history consumes it.
-    #[arg(
-        long = "persist-queue",
-        env = "PERSIST_QUEUE",
-        default_value = "chat.messages.persist"
-    )]
-    pub persist_queue: String,
+    // Every message is published to the persist queue, as history consumes it.
+    #[command(flatten)]
+    pub persist: PersistConfig,
 }
-
 
 /// The shared real-time state. Cheap to clone.
 #[derive(Clone)]
@@ -102,22 +72,19 @@ impl Realtime {
         rooms: RoomsClient,
         history: HistoryClient,
     ) -> anyhow::Result<Self> {
-        let client =
-            redis::Client::open(bus.redis_url.expose_secret()).context("invalid --redis-url")?;
+        let client = redis::Client::open(bus.redis.redis_url.expose_secret())
+            .context("invalid --redis-url")?;
         let redis = redis::aio::ConnectionManager::new(client.clone())
             .await
             .context("cannot connect to Redis")?;
         let sequencer = Sequencer::new(
             redis.clone(),
-            bus.redis_key_prefix.clone(),
-            SequencerConfig {
-                stream_max_len: bus.stream_max_len,
-                ..SequencerConfig::default()
-            },
+            bus.redis.redis_key_prefix.clone(),
+            bus.stream.sequencer_config(),
         );
         let publisher = PersistPublisher::connect(
-            bus.amqp_url.expose_secret(),
-            QueueNames::for_queue(&bus.persist_queue),
+            bus.persist.amqp_url.expose_secret(),
+            bus.persist.queue_names(),
         )
         .await
         .context("cannot connect to RabbitMQ")?;
@@ -125,7 +92,7 @@ impl Realtime {
         let stop = CancellationToken::new();
         let hub = Hub::start(
             client,
-            bus.redis_key_prefix.clone(),
+            bus.redis.redis_key_prefix.clone(),
             memberships.clone(),
             stop.clone(),
         );

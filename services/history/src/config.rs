@@ -4,10 +4,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use chat_bus::PersistConfig;
 use chat_runtime::config::{
-    DatabaseConfig, OpsConfig, ShutdownConfig, TelemetryConfig, humantime_duration,
+    DatabaseConfig, OpsConfig, RedisConfig, ShutdownConfig, TelemetryConfig, humantime_duration,
 };
-use secrecy::SecretString;
 
 /// Stored room sequences: consumes the persist queue into PostgreSQL, sweeps pending
 /// records out of Redis, and serves history over gRPC.
@@ -44,21 +44,9 @@ pub struct Config {
     #[command(flatten)]
     pub sweeper: SweeperConfig,
 
-    /// Redis holding the room sequences and their pending records.
-    #[arg(
-        long = "redis-url",
-        env = "REDIS_URL",
-        default_value = "redis://127.0.0.1:6379"
-    )]
-    pub redis_url: SecretString,
-
-    /// Prefix of every Redis key of the room sequences; must match the gateways'.
-    #[arg(
-        long = "redis-key-prefix",
-        env = "REDIS_KEY_PREFIX",
-        default_value = "chat:"
-    )]
-    pub redis_key_prefix: String,
+    // Redis holds the room sequences and their pending records.
+    #[command(flatten)]
+    pub redis: RedisConfig,
 }
 
 /// Subcommands of the `chat-history` binary.
@@ -71,23 +59,9 @@ pub enum Command {
 /// How the persist queue is consumed.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ConsumerConfig {
-    /// RabbitMQ URL (AMQP 0-9-1).
-    #[arg(
-        long = "amqp-url",
-        env = "AMQP_URL",
-        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
-    )]
-    pub amqp_url: SecretString,
-
-    /// The durable quorum queue the gateways publish every RoomEnvelope to. Its
-    /// dead-letter exchange and queue are named as chat-bus names them
-    /// (`chat.messages.dlx[.<suffix>]`, `<queue>.dlq`).
-    #[arg(
-        long = "persist-queue",
-        env = "PERSIST_QUEUE",
-        default_value = "chat.messages.persist"
-    )]
-    pub persist_queue: String,
+    // The queue the gateways and the rooms service publish every RoomEnvelope to.
+    #[command(flatten)]
+    pub persist: PersistConfig,
 
     /// Largest number of envelopes written in one transaction.
     #[arg(

@@ -69,7 +69,7 @@ impl PersistConsumer {
     pub fn new(store: Store, config: ConsumerConfig) -> Self {
         Self {
             store,
-            names: QueueNames::for_queue(&config.persist_queue),
+            names: config.persist.queue_names(),
             config,
         }
     }
@@ -77,7 +77,7 @@ impl PersistConsumer {
     /// Connects, declares the topology and sets the prefetch.
     pub async fn connect(&self) -> anyhow::Result<Session> {
         let connection = Connection::connect(
-            self.config.amqp_url.expose_secret(),
+            self.config.persist.amqp_url.expose_secret(),
             ConnectionProperties::default().with_connection_name("chat-history".into()),
         )
         .await?;
@@ -291,7 +291,6 @@ async fn store_with_retry(store: &Store, entries: &[Entry]) -> Result<Stored, sq
         }
     }
 }
-
 
 /// The span of one batch, linked to the trace of every producer that sent a part of it.
 fn batch_span(queue: &str, batch: &[Delivery]) -> tracing::Span {

@@ -3,8 +3,10 @@
 
 use std::net::SocketAddr;
 
-use chat_runtime::config::{DatabaseConfig, OpsConfig, ShutdownConfig, TelemetryConfig};
-use secrecy::SecretString;
+use chat_bus::{PersistConfig, StreamConfig};
+use chat_runtime::config::{
+    DatabaseConfig, OpsConfig, RedisConfig, ShutdownConfig, TelemetryConfig,
+};
 
 /// Rooms, members, roles, bans and direct-message pairs for the chat services.
 #[derive(clap::Parser, Debug, Clone)]
@@ -34,49 +36,17 @@ pub struct Config {
     #[command(flatten)]
     pub shutdown: ShutdownConfig,
 
-    /// Redis holding the room sequences, in which room events take their positions and
-    /// are published to the gateways.
-    #[arg(
-        long = "redis-url",
-        env = "REDIS_URL",
-        default_value = "redis://127.0.0.1:6379"
-    )]
-    pub redis_url: SecretString,
+    // Redis holds the room sequences, in which room events take their positions and are
+    // published to the gateways.
+    #[command(flatten)]
+    pub redis: RedisConfig,
 
-    /// Prefix of every Redis key and channel of the room sequences, so deployments (and
-    /// tests) sharing one Redis stay apart. Must match the gateways' and history's prefix.
-    #[arg(
-        long = "redis-key-prefix",
-        env = "REDIS_KEY_PREFIX",
-        default_value = "chat:"
-    )]
-    pub redis_key_prefix: String,
+    #[command(flatten)]
+    pub stream: StreamConfig,
 
-    /// About how many recent entries of a room its Redis stream keeps for short catch-ups;
-    /// must match the other processes of the deployment.
-    #[arg(
-        long = "stream-max-len",
-        env = "STREAM_MAX_LEN",
-        default_value_t = 10_000
-    )]
-    pub stream_max_len: usize,
-
-    /// RabbitMQ URL (AMQP 0-9-1), through which room events reach history.
-    #[arg(
-        long = "amqp-url",
-        env = "AMQP_URL",
-        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
-    )]
-    pub amqp_url: SecretString,
-
-    /// The durable quorum queue every room event is published to, as history consumes it
-    /// (its dead-letter exchange and queue are named after it, as chat-bus names them).
-    #[arg(
-        long = "persist-queue",
-        env = "PERSIST_QUEUE",
-        default_value = "chat.messages.persist"
-    )]
-    pub persist_queue: String,
+    // Room events reach history through the persist queue.
+    #[command(flatten)]
+    pub persist: PersistConfig,
 }
 
 /// Subcommands of the `chat-rooms` binary.
@@ -115,9 +85,9 @@ mod tests {
             "127.0.0.1:0",
         ])
         .expect("flags parse");
-        assert_eq!(config.redis_key_prefix, "t:");
-        assert_eq!(config.persist_queue, "chat.messages.persist.t1");
-        assert_eq!(config.stream_max_len, 10_000);
+        assert_eq!(config.redis.redis_key_prefix, "t:");
+        assert_eq!(config.persist.persist_queue, "chat.messages.persist.t1");
+        assert_eq!(config.stream.stream_max_len, 10_000);
         assert_eq!(config.grpc_addr.port(), 0);
         assert!(config.command.is_none());
     }

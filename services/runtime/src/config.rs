@@ -52,6 +52,29 @@ pub struct DatabaseConfig {
     pub max_connections: u32,
 }
 
+/// The Redis a service keeps its shared state in, and the prefix that keeps one
+/// deployment's keys apart from another's.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RedisConfig {
+    /// Redis URL: the room sequences, their live channels and pending records, and the
+    /// login-attempt counters shared by every replica.
+    #[arg(
+        long = "redis-url",
+        env = "REDIS_URL",
+        default_value = "redis://127.0.0.1:6379"
+    )]
+    pub redis_url: SecretString,
+
+    /// Prefix of every Redis key and channel written, so deployments (and tests) sharing
+    /// one Redis stay apart. Must be the same for every process of a deployment.
+    #[arg(
+        long = "redis-key-prefix",
+        env = "REDIS_KEY_PREFIX",
+        default_value = "chat:"
+    )]
+    pub redis_key_prefix: String,
+}
+
 /// The HTTP listener for `/healthz`, `/readyz` and `/metrics` of a gRPC service.
 #[derive(clap::Args, Debug, Clone)]
 pub struct OpsConfig {

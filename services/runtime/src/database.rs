@@ -26,6 +26,13 @@ pub async fn connect_and_migrate(
     Ok(pool)
 }
 
+/// Creates the database when missing and applies pending migrations, then lets go of it:
+/// the `migrate` subcommand of every service.
+pub async fn migrate(config: &DatabaseConfig, migrator: &Migrator) -> anyhow::Result<()> {
+    connect_and_migrate(config, migrator).await?.close().await;
+    Ok(())
+}
+
 /// Creates the database named in `url` unless it exists. Safe when several replicas start
 /// at once: losing the race to create it is not an error.
 pub async fn ensure_database(url: &str) -> anyhow::Result<()> {

@@ -129,7 +129,7 @@ impl TestEnv {
     /// Builds and runs a service on this environment.
     pub async fn start(&self, extra: &[&str]) -> TestApp {
         let config = self.config(extra);
-        assert_eq!(chat_bus::QueueNames::for_queue(&config.consumer.persist_queue), self.queue);
+        assert_eq!(config.consumer.persist.queue_names(), self.queue);
         let app = App::build(config).await.expect("build the history service");
         let grpc_addr = app.grpc_addr();
         let ops_addr = app.ops_addr();

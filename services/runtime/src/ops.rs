@@ -129,10 +129,23 @@ async fn readyz(State(readiness): State<Readiness>) -> impl IntoResponse {
 }
 
 async fn prometheus_metrics() -> impl IntoResponse {
+    let handle = metrics_handle();
+    process_metrics().collect();
     (
         [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        metrics_handle().render(),
+        handle.render(),
     )
+}
+
+/// The standard process metrics (`process_cpu_seconds_total`,
+/// `process_resident_memory_bytes`, `process_open_fds`, ...), refreshed on every scrape.
+fn process_metrics() -> &'static metrics_process::Collector {
+    static COLLECTOR: OnceLock<metrics_process::Collector> = OnceLock::new();
+    COLLECTOR.get_or_init(|| {
+        let collector = metrics_process::Collector::default();
+        collector.describe();
+        collector
+    })
 }
 
 /// Serves `router` on `listener` until `shutdown` is cancelled.

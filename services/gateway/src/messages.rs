@@ -167,6 +167,7 @@ impl Messages {
                 message: "content must not be empty or only whitespace".to_owned(),
             });
         }
+        validate_content_characters(&request.content)?;
         let max = self.limits.max_content_chars;
         if request.content.chars().count() > max {
             return Err(MessageError::Content {
@@ -368,6 +369,25 @@ impl Messages {
     }
 }
 
+/// Refuses control characters other than line breaks and tabs. History refuses NUL, and
+/// no client means to send the others: refusing them before anything is sequenced keeps
+/// an acknowledged message from ever being unstorable.
+fn validate_content_characters(content: &str) -> Result<(), MessageError> {
+    match content
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        Some(c) => Err(MessageError::InvalidField {
+            field: "content",
+            message: format!(
+                "content must not contain control characters (found U+{:04X})",
+                u32::from(c)
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
 fn validate_client_msg_id(id: &str) -> Result<(), MessageError> {
     let valid = !id.is_empty()
         && id.len() <= MAX_CLIENT_MSG_ID_CHARS
@@ -409,6 +429,20 @@ fn message_view(message: StoredMessage) -> MessageView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn content_may_hold_line_breaks_but_no_other_control_characters() {
+        assert!(validate_content_characters("two\nlines\r\n\tand a tab, ünïcode 👋").is_ok());
+        for bad in [
+            "nul\u{0}",
+            "bell\u{7}",
+            "escape\u{1b}[31m",
+            "del\u{7f}",
+            "c1\u{85}",
+        ] {
+            assert!(validate_content_characters(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn client_message_ids_are_short_and_plain() {

@@ -142,15 +142,14 @@ impl std::str::FromStr for PositionCursor {
     type Err = &'static str;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        const WHY: &str = "must be `<epoch>:<position>` or `<position>`";
         match s.split_once(':') {
             Some((epoch, position)) => Ok(Self {
-                epoch: Some(epoch.parse().map_err(|_| WHY)?),
-                position: position.parse().map_err(|_| WHY)?,
+                epoch: Some(cursor_number(epoch)?),
+                position: cursor_number(position)?,
             }),
             None => Ok(Self {
                 epoch: None,
-                position: s.parse().map_err(|_| WHY)?,
+                position: cursor_number(s)?,
             }),
         }
     }
@@ -164,16 +163,28 @@ impl<'de> Deserialize<'de> for PositionCursor {
             Number(u64),
             Text(String),
         }
-        match Raw::deserialize(deserializer)
-            .map_err(|_| serde::de::Error::custom("must be `<epoch>:<position>` or `<position>`"))?
-        {
-            Raw::Number(position) => Ok(Self {
+        match Raw::deserialize(deserializer).map_err(|_| serde::de::Error::custom(CURSOR_SHAPE))? {
+            Raw::Number(position) if position <= MAX_CURSOR_NUMBER => Ok(Self {
                 epoch: None,
                 position,
             }),
+            Raw::Number(_) => Err(serde::de::Error::custom(CURSOR_SHAPE)),
             Raw::Text(text) => text.parse().map_err(serde::de::Error::custom),
         }
     }
+}
+
+const CURSOR_SHAPE: &str = "must be `<epoch>:<position>` or `<position>`";
+
+/// Positions and epochs are stored as PostgreSQL `bigint`: a cursor beyond it can match
+/// nothing and is the client's mistake, not the service's.
+const MAX_CURSOR_NUMBER: u64 = i64::MAX as u64;
+
+fn cursor_number(s: &str) -> Result<u64, &'static str> {
+    s.parse::<u64>()
+        .ok()
+        .filter(|n| *n <= MAX_CURSOR_NUMBER)
+        .ok_or(CURSOR_SHAPE)
 }
 
 /// Why a client frame was refused: the `error` frame to send back.
@@ -751,6 +762,30 @@ mod tests {
 
     fn error_of(text: &str) -> FrameError {
         parse(text).expect_err(text)
+    }
+
+    #[test]
+    fn cursors_beyond_what_history_stores_are_refused() {
+        let max = i64::MAX as u64;
+        assert_eq!(
+            format!("{max}:{max}").parse::<PositionCursor>(),
+            Ok(PositionCursor {
+                epoch: Some(max),
+                position: max
+            })
+        );
+        for bad in [
+            format!("{}", max + 1),
+            format!("1:{}", max + 1),
+            format!("{}:1", max + 1),
+        ] {
+            assert!(bad.parse::<PositionCursor>().is_err(), "{bad}");
+        }
+        let room = Uuid::now_v7();
+        let error = error_of(
+            &json!({"type": "history", "id": "h", "room": room, "before": max + 1}).to_string(),
+        );
+        assert_eq!(error.code, "invalid_frame", "{error:?}");
     }
 
     #[test]

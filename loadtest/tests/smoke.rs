@@ -4,15 +4,26 @@
 //!
 //! `LOADTEST_USERS` changes the number of users of the main run (default 1000).
 
-mod stack;
-
 use std::path::{Path, PathBuf};
 
 use chat_loadtest::{Cli, Report, execute};
+use chat_test_stack::{Flags, Stack, StackOptions};
 use clap::Parser;
 use uuid::Uuid;
 
-use stack::Stack;
+/// The stack of these runs: auth, rooms, history and two gateways, where one address may
+/// log in as often as a thousand users do.
+async fn spawn_stack() -> Stack {
+    Stack::spawn(
+        "lt",
+        StackOptions {
+            auth: Flags::from([("--login-max-address-attempts", "100000")]),
+            gateway: Flags::from([("--shutdown-grace", "2s")]),
+            ..StackOptions::default()
+        },
+    )
+    .await
+}
 
 fn scenario(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -38,11 +49,11 @@ async fn run(stack: &Stack, out: &Path, extra: &[&str]) -> Report {
         prefix,
     ];
     for gateway in &stack.gateways {
-        args.extend(["--url".to_owned(), gateway.clone()]);
+        args.extend(["--url".to_owned(), gateway.url()]);
     }
     args.extend([
         "--metrics-url".to_owned(),
-        format!("{}/metrics", stack.gateways[0]),
+        format!("{}/metrics", stack.gateways[0].url()),
     ]);
     args.extend(extra.iter().map(|arg| (*arg).to_owned()));
     let outcome = execute(Cli::try_parse_from(args).expect("flags"))
@@ -73,7 +84,7 @@ fn assert_exact_delivery(report: &Report) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_thousand_users_lose_nothing_and_get_nothing_twice() {
-    let stack = Stack::spawn().await;
+    let stack = spawn_stack().await;
     let users: usize = std::env::var("LOADTEST_USERS")
         .ok()
         .and_then(|users| users.parse().ok())
@@ -109,7 +120,7 @@ async fn a_thousand_users_lose_nothing_and_get_nothing_twice() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn several_worker_processes_make_one_run() {
-    let stack = Stack::spawn().await;
+    let stack = spawn_stack().await;
     let out = out_dir();
 
     let report = run(

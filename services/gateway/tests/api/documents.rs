@@ -1,10 +1,11 @@
 //! What the gateway publishes about itself: JWKS, OpenAPI, health and metrics.
 
-use chat_runtime::shutdown::CancellationToken;
+use chat_test_stack::services::start_gateway;
+use chat_test_stack::{Scope, Upstreams};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{Scope, TestUser, Upstreams, json_body, spawn_app, start_gateway};
+use crate::helpers::{SUITE, TestUser, gateway_flags, json_body, spawn_app};
 
 #[tokio::test]
 async fn jwks_publishes_the_key_that_verifies_access_tokens() {
@@ -125,14 +126,14 @@ async fn a_gateway_starts_without_auth_and_reports_not_ready() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let shutdown = CancellationToken::new();
-    let scope = Scope::new();
+    let scope = Scope::new(SUITE);
     let address = start_gateway(
-        &Upstreams::all_at(&format!("http://{closed}")),
         &scope,
-        shutdown.clone(),
+        &Upstreams::all_at(&format!("http://{closed}")),
+        &gateway_flags(),
     )
-    .await;
+    .await
+    .url();
     let client = reqwest::Client::new();
 
     let health = client
@@ -157,7 +158,6 @@ async fn a_gateway_starts_without_auth_and_reports_not_ready() {
     assert_eq!(ready["status"], "not_ready");
     let login = json_body(login, StatusCode::SERVICE_UNAVAILABLE).await;
     assert_eq!(login["error"]["code"], "service_unavailable");
-    shutdown.cancel();
 }
 
 #[tokio::test]

@@ -1,20 +1,15 @@
-//! A real gateway in front of real auth and rooms services, all on port 0, with fresh
-//! databases, a Redis key prefix and a persist queue per test, and a client that speaks
-//! to the gateway as users do.
+//! A real gateway in front of real auth and rooms services (the shared test stack, without
+//! history), isolated per test, and a client that speaks to the gateway as users do.
 
 use std::time::Duration;
 
-use chat_gateway::{App, Config};
-use chat_runtime::shutdown::CancellationToken;
-use clap::Parser;
+use chat_test_stack::{Flags, Stack, StackOptions};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
-use sqlx::migrate::MigrateDatabase;
 use uuid::Uuid;
 
-const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
-const REDIS: &str = "redis://127.0.0.1:6379";
-const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+/// This suite's name in the test stacks' databases, Redis prefix and queue.
+pub const SUITE: &str = "gwapi";
 
 /// The largest body the test gateways accept.
 pub const BODY_LIMIT: usize = 4096;
@@ -38,133 +33,21 @@ impl Default for AuthOptions {
     }
 }
 
-/// What one test owns on the shared PostgreSQL, Redis and RabbitMQ, named so that tests
-/// run in parallel; dropping it removes all of it.
-pub struct Scope {
-    id: String,
-    pub redis_key_prefix: String,
-    /// The persist queue of the gateway and the rooms service.
-    pub persist_queue: String,
-    databases: Vec<String>,
-}
-
-impl Scope {
-    pub fn new() -> Self {
-        let id = Uuid::new_v4().simple().to_string();
-        Self {
-            redis_key_prefix: format!("chat_gateway_test:{id}:"),
-            persist_queue: format!("chat.messages.persist.gwapi{id}"),
-            databases: Vec::new(),
-            id,
-        }
-    }
-
-    /// The URL of a fresh database for `service`, dropped with the scope.
-    pub fn database(&mut self, service: &str) -> String {
-        let url = format!("{POSTGRES}/chat_gateway_{service}_test_{}", self.id);
-        self.databases.push(url.clone());
-        url
-    }
-}
-
-impl Default for Scope {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Drop for Scope {
-    fn drop(&mut self) {
-        // Drop cannot await, and the test's runtime may be single-threaded.
-        let databases = std::mem::take(&mut self.databases);
-        let prefix = self.redis_key_prefix.clone();
-        let queue = self.persist_queue.clone();
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                for url in databases {
-                    let _ = sqlx::Postgres::force_drop_database(&url).await;
-                }
-                forget_redis_keys(&prefix).await;
-                forget_queues(&queue).await;
-            });
-        })
-        .join();
-    }
-}
-
-async fn forget_redis_keys(prefix: &str) {
-    let Ok(client) = redis::Client::open(REDIS) else {
-        return;
-    };
-    let Ok(mut connection) = client.get_multiplexed_async_connection().await else {
-        return;
-    };
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query_async(&mut connection)
-        .await
-        .unwrap_or_default();
-    if !keys.is_empty() {
-        let _: redis::RedisResult<()> = redis::cmd("DEL")
-            .arg(&keys)
-            .query_async(&mut connection)
-            .await;
-    }
-}
-
-async fn forget_queues(queue: &str) {
-    let Ok(connection) =
-        lapin::Connection::connect(AMQP, lapin::ConnectionProperties::default()).await
-    else {
-        return;
-    };
-    if let Ok(channel) = connection.create_channel().await {
-        let names = chat_bus::QueueNames::for_queue(queue);
-        for name in [&names.queue, &names.dead_letter_queue] {
-            let _ = channel
-                .queue_delete(name, lapin::options::QueueDeleteOptions::default())
-                .await;
-        }
-        let _ = channel
-            .exchange_delete(
-                &names.dead_letter_exchange,
-                lapin::options::ExchangeDeleteOptions::default(),
-            )
-            .await;
-    }
-    let _ = connection.close(0, "test over").await;
-}
-
 pub struct TestApp {
     /// `http://127.0.0.1:<port>` of the gateway.
     pub address: String,
     pub client: reqwest::Client,
     /// The key auth signs access tokens with, for crafting tokens in tests.
     pub signing_key_pem: String,
-    shutdown: CancellationToken,
-    /// Dropped after the services were told to stop.
-    _scope: Scope,
+    /// Dropping it stops the services and removes their data.
+    _stack: Stack,
 }
 
-/// Where the services behind a gateway listen.
-#[derive(Debug, Clone)]
-pub struct Upstreams {
-    pub auth_url: String,
-    pub rooms_url: String,
-}
-
-impl Upstreams {
-    /// Every service at `url`, where nothing need listen.
-    pub fn all_at(url: &str) -> Self {
-        Self {
-            auth_url: url.to_owned(),
-            rooms_url: url.to_owned(),
-        }
-    }
+/// The flags of every test gateway.
+pub fn gateway_flags() -> Flags {
+    Flags::new()
+        .set("--body-limit", BODY_LIMIT)
+        .set("--shutdown-grace", "1s")
 }
 
 /// A gateway, auth and rooms service with default options.
@@ -173,170 +56,29 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(options: AuthOptions) -> TestApp {
-    chat_runtime::telemetry::init_for_tests();
-    let mut scope = Scope::new();
-    let (auth_database, rooms_database) = (scope.database("auth"), scope.database("rooms"));
-    let signing_key_pem = chat_auth::generate_signing_key_pem();
-    let shutdown = CancellationToken::new();
-
-    let (auth_url, rooms_url) = tokio::join!(
-        start_auth(
-            &auth_database,
-            &scope,
-            &signing_key_pem,
-            &options,
-            shutdown.clone()
-        ),
-        start_rooms(&rooms_database, &scope, shutdown.clone()),
-    );
-    let upstreams = Upstreams {
-        auth_url,
-        rooms_url,
-    };
-    let address = start_gateway(&upstreams, &scope, shutdown.clone()).await;
-    wait_until_ready(&address).await;
-
+    let stack = Stack::spawn(
+        SUITE,
+        StackOptions {
+            auth: Flags::new()
+                .set("--login-max-account-failures", options.max_account_failures)
+                .set("--login-max-address-attempts", options.max_address_attempts)
+                .set("--shutdown-grace", "1s"),
+            rooms: Flags::new().set("--shutdown-grace", "1s"),
+            history: None,
+            gateway: gateway_flags(),
+            gateways: 1,
+        },
+    )
+    .await;
     TestApp {
-        address,
+        address: stack.gateways[0].url(),
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap(),
-        signing_key_pem,
-        shutdown,
-        _scope: scope,
-    }
-}
-
-/// Starts an auth service on port 0; returns its gRPC URL.
-async fn start_auth(
-    database_url: &str,
-    scope: &Scope,
-    signing_key_pem: &str,
-    options: &AuthOptions,
-    shutdown: CancellationToken,
-) -> String {
-    let config = chat_auth::Config::try_parse_from([
-        "chat-auth",
-        "--database-url",
-        database_url,
-        "--redis-url",
-        REDIS,
-        "--redis-key-prefix",
-        &scope.redis_key_prefix,
-        "--grpc-addr",
-        "127.0.0.1:0",
-        "--ops-addr",
-        "127.0.0.1:0",
-        "--signing-key",
-        signing_key_pem,
-        "--login-max-account-failures",
-        &options.max_account_failures.to_string(),
-        "--login-max-address-attempts",
-        &options.max_address_attempts.to_string(),
-        "--shutdown-grace",
-        "1s",
-    ])
-    .expect("auth config");
-    let auth = chat_auth::App::build(config)
-        .await
-        .expect("auth service starts");
-    let url = format!("http://{}", auth.grpc_addr());
-    tokio::spawn(auth.run_until(shutdown));
-    url
-}
-
-/// Starts a rooms service on port 0; returns its gRPC URL.
-async fn start_rooms(database_url: &str, scope: &Scope, shutdown: CancellationToken) -> String {
-    let config = chat_rooms::Config::try_parse_from([
-        "chat-rooms",
-        "--database-url",
-        database_url,
-        "--database-max-connections",
-        "5",
-        "--redis-url",
-        REDIS,
-        "--redis-key-prefix",
-        &scope.redis_key_prefix,
-        "--amqp-url",
-        AMQP,
-        "--persist-queue",
-        &scope.persist_queue,
-        "--grpc-addr",
-        "127.0.0.1:0",
-        "--ops-addr",
-        "127.0.0.1:0",
-        "--shutdown-grace",
-        "1s",
-    ])
-    .expect("rooms config");
-    let rooms = chat_rooms::App::build(config)
-        .await
-        .expect("rooms service starts");
-    let url = format!("http://{}", rooms.grpc_addr());
-    tokio::spawn(rooms.run_until(shutdown));
-    url
-}
-
-/// Starts a gateway in front of `upstreams` (which need not be up); returns its base URL.
-pub async fn start_gateway(
-    upstreams: &Upstreams,
-    scope: &Scope,
-    shutdown: CancellationToken,
-) -> String {
-    chat_runtime::telemetry::init_for_tests();
-    let config = Config::try_parse_from([
-        "chat-gateway",
-        "--http-addr",
-        "127.0.0.1:0",
-        "--auth-url",
-        &upstreams.auth_url,
-        "--rooms-url",
-        &upstreams.rooms_url,
-        "--redis-url",
-        REDIS,
-        "--redis-key-prefix",
-        &scope.redis_key_prefix,
-        "--amqp-url",
-        AMQP,
-        "--persist-queue",
-        &scope.persist_queue,
-        "--body-limit",
-        &BODY_LIMIT.to_string(),
-        "--shutdown-grace",
-        "1s",
-    ])
-    .expect("gateway config");
-    let gateway = App::build(config).await.expect("gateway starts");
-    let address = format!("http://{}", gateway.http_addr());
-    tokio::spawn(gateway.run_until(shutdown));
-    address
-}
-
-/// Polls `/readyz` until every dependency answers (connections are made in the
-/// background after start), so tests begin against a gateway a load balancer would use.
-pub async fn wait_until_ready(address: &str) {
-    let client = reqwest::Client::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let response = client.get(format!("{address}/readyz")).send().await;
-        match response {
-            Ok(response) if response.status() == StatusCode::OK => return,
-            Ok(response) if tokio::time::Instant::now() > deadline => {
-                panic!("gateway not ready: {}", response.text().await.unwrap())
-            }
-            Err(err) if tokio::time::Instant::now() > deadline => {
-                panic!("gateway not reachable: {err}")
-            }
-            _ => tokio::time::sleep(Duration::from_millis(20)).await,
-        }
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+        signing_key_pem: stack.signing_key_pem.clone(),
+        _stack: stack,
     }
 }
 

@@ -206,7 +206,7 @@ async fn an_ack_means_the_broker_holds_the_message() {
 
     // Assert
     assert_eq!(ack["type"], "ack", "{ack}");
-    assert_eq!(queued_messages(&stack.queue).await, 1);
+    assert_eq!(queued_messages(&stack.scope.persist_queue).await, 1);
     stack.start_history().await;
     let position = ack["position"].as_u64().unwrap();
     let stored = stack.stored_through(room, position).await;

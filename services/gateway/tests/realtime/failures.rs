@@ -5,12 +5,12 @@ use std::time::SystemTime;
 
 use chat_proto::v1::room_item::Body;
 use chat_proto::v1::{ChatMessage, MessageKind, RoomItem};
+use chat_test_stack::socket::Socket;
 use futures::StreamExt;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
-use crate::socket::Socket;
 use crate::stack::{self, Options, Stack, User};
 
 /// Positions of the `message.created` frames among `frames`.

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
+use chat_test_stack::socket::Socket;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::socket::Socket;
 use crate::stack::{self, Options};
 
 #[tokio::test]

@@ -7,5 +7,4 @@ mod footprint;
 mod limits;
 mod rest;
 mod resume;
-mod socket;
 mod stack;

@@ -10,7 +10,7 @@ use crate::stack::{self, Stack, User};
 
 async fn post_message(stack: &Stack, user: &User, body: Value) -> (StatusCode, Value) {
     let response = reqwest::Client::new()
-        .post(format!("{}/api/messages", stack.gateways[0].http()))
+        .post(format!("{}/api/messages", stack.gateways[0].url()))
         .bearer_auth(&user.token)
         .json(&body)
         .send()
@@ -24,7 +24,7 @@ async fn get_page(stack: &Stack, user: &User, room: Uuid, query: &str) -> (Statu
     let response = reqwest::Client::new()
         .get(format!(
             "{}/api/rooms/{room}/messages{query}",
-            stack.gateways[1].http()
+            stack.gateways[1].url()
         ))
         .bearer_auth(&user.token)
         .send()
@@ -131,7 +131,7 @@ async fn bad_sends_get_stable_codes_and_store_nothing() {
     assert_eq!(stored.len(), usize::try_from(position).unwrap(), "dense");
 
     let response = reqwest::Client::new()
-        .post(format!("{}/api/messages", stack.gateways[0].http()))
+        .post(format!("{}/api/messages", stack.gateways[0].url()))
         .json(&json!({"room_id": public, "content": "x", "client_msg_id": "anon"}))
         .send()
         .await
@@ -227,7 +227,7 @@ async fn the_websocket_history_frame_pages_the_same_way() {
 async fn the_openapi_document_describes_the_message_routes() {
     let stack = stack::spawn().await;
 
-    let document: Value = reqwest::get(format!("{}/api/openapi.json", stack.gateways[0].http()))
+    let document: Value = reqwest::get(format!("{}/api/openapi.json", stack.gateways[0].url()))
         .await
         .expect("gateway answers")
         .json()

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
+use chat_test_stack::socket::Socket;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::socket::Socket;
 use crate::stack::{self, Options, Stack, User};
 
 /// Sends `count` messages as `sender` and returns their acks.
@@ -212,7 +212,7 @@ async fn trim_stream(stack: &Stack, room: Uuid, keep: usize) {
 
 async fn forget_everything(stack: &Stack) {
     let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{}*", stack.prefix))
+        .arg(format!("{}*", stack.scope.redis_key_prefix))
         .query_async(&mut stack.redis.clone())
         .await
         .expect("keys");

@@ -1,8 +1,8 @@
-//! The whole chat stack for one test: real auth, rooms and history services and two
-//! gateways, all on port 0, with their own databases, Redis key prefix and RabbitMQ
-//! queue, so tests run in parallel and leave nothing behind.
+//! The whole chat stack for one test (the shared test stack: real auth, rooms and history
+//! services and two gateways, isolated per test), with the clients the real-time tests
+//! drive it with: users with tokens, rooms over gRPC, sockets, and history's view.
 
-use std::net::SocketAddr;
+use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
 use chat_bus::Sequencer;
@@ -11,20 +11,13 @@ use chat_proto::v1::rooms_service_client::RoomsServiceClient;
 use chat_proto::v1::{
     CreateRoomRequest, JoinRoomRequest, ListEntriesAfterRequest, Position, RoomKind, StoredEntry,
 };
-use chat_runtime::shutdown::CancellationToken;
-use clap::Parser;
-use sqlx::migrate::MigrateDatabase;
-use tokio::task::JoinHandle;
+use chat_test_stack::scope::REDIS;
+use chat_test_stack::socket::Socket;
+use chat_test_stack::{Flags, StackOptions};
 use tonic::transport::Channel;
 use uuid::Uuid;
 
-use crate::socket::Socket;
-
-const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
-const REDIS: &str = "redis://127.0.0.1:6379";
-const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
-/// How long a test waits for something that should happen before it fails.
-pub const PATIENCE: Duration = Duration::from_secs(20);
+pub use chat_test_stack::PATIENCE;
 
 /// What the tests tune.
 #[derive(Debug, Clone)]
@@ -54,34 +47,32 @@ impl Default for Options {
     }
 }
 
-/// A running gateway.
-pub struct Gateway {
-    pub addr: SocketAddr,
-    pub realtime: chat_gateway::realtime::Realtime,
-    shutdown: CancellationToken,
-    running: Option<JoinHandle<anyhow::Result<()>>>,
-}
-
-impl Gateway {
-    /// `http://<addr>`.
-    pub fn http(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// Stops it as SIGTERM would and waits until it exited.
-    pub async fn shut_down(&mut self) {
-        self.shutdown.cancel();
-        if let Some(running) = self.running.take() {
-            running.await.expect("gateway task").expect("gateway ran");
+impl Options {
+    /// The services as these options tune them.
+    fn stack_options(&self) -> StackOptions {
+        StackOptions {
+            auth: Flags::new().set("--database-max-connections", 2),
+            rooms: Flags::new()
+                .set("--database-max-connections", 3)
+                .set("--stream-max-len", self.stream_max_len),
+            history: Some(Flags::from([
+                ("--database-max-connections", "3"),
+                ("--sweep-interval", "200ms"),
+                ("--sweep-age", "1s"),
+                ("--shutdown-grace", "2s"),
+            ])),
+            gateway: Flags::new()
+                .set("--stream-max-len", self.stream_max_len)
+                .set("--sends-per-second", self.sends_per_second)
+                .set("--ws-outbound-queue", self.outbound_queue)
+                .set("--ws-auth-timeout", self.auth_timeout)
+                .set("--catchup-history-wait", self.history_wait)
+                .set("--allowed-origins", self.allowed_origins)
+                .set("--max-connections-per-user", self.max_connections_per_user)
+                .set("--heartbeat-interval", self.heartbeat_interval)
+                .set("--shutdown-grace", "5s"),
+            gateways: 2,
         }
-    }
-
-    /// Stops it at once, as a crash would: its tasks are aborted mid-flight.
-    pub fn kill(&mut self) {
-        if let Some(running) = self.running.take() {
-            running.abort();
-        }
-        self.shutdown.cancel();
     }
 }
 
@@ -92,24 +83,28 @@ pub struct User {
     pub token: String,
 }
 
+/// The shared stack (gateways, history restarts, the scope's names), plus clients.
 pub struct Stack {
-    pub options: Options,
-    pub prefix: String,
-    pub queue: String,
-    pub gateways: Vec<Gateway>,
     pub rooms: RoomsServiceClient<Channel>,
     pub history: HistoryServiceClient<Channel>,
     pub sequencer: Sequencer,
     pub redis: redis::aio::ConnectionManager,
     signer: chat_auth::TokenSigner,
-    auth_url: String,
-    rooms_url: String,
-    history_addr: std::sync::Mutex<SocketAddr>,
-    history_database: String,
-    history_service:
-        tokio::sync::Mutex<Option<(CancellationToken, JoinHandle<anyhow::Result<()>>)>>,
-    databases: Vec<String>,
-    shutdown: CancellationToken,
+    services: chat_test_stack::Stack,
+}
+
+impl Deref for Stack {
+    type Target = chat_test_stack::Stack;
+
+    fn deref(&self) -> &Self::Target {
+        &self.services
+    }
+}
+
+impl DerefMut for Stack {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.services
+    }
 }
 
 pub async fn spawn() -> Stack {
@@ -117,111 +112,35 @@ pub async fn spawn() -> Stack {
 }
 
 pub async fn spawn_with(options: Options) -> Stack {
-    chat_runtime::telemetry::init_for_tests();
-    let id = Uuid::new_v4().simple().to_string();
-    let prefix = format!("test:gw:{id}:");
-    let queue = format!("chat.messages.persist.gw{id}");
-    let shutdown = CancellationToken::new();
-    let database = |service: &str| format!("{POSTGRES}/chat_gw_{service}_test_{id}");
-
-    let signing_key = chat_auth::generate_signing_key_pem();
-    let auth = chat_auth::App::build(
-        chat_auth::Config::try_parse_from([
-            "chat-auth",
-            "--database-url",
-            &database("auth"),
-            "--database-max-connections",
-            "2",
-            "--redis-url",
-            REDIS,
-            "--redis-key-prefix",
-            &prefix,
-            "--grpc-addr",
-            "127.0.0.1:0",
-            "--ops-addr",
-            "127.0.0.1:0",
-            "--signing-key",
-            &signing_key,
-        ])
-        .expect("auth config"),
-    )
-    .await
-    .expect("auth starts");
-    let auth_url = format!("http://{}", auth.grpc_addr());
-    tokio::spawn(auth.run_until(shutdown.clone()));
+    let services = chat_test_stack::Stack::spawn("gw", options.stack_options()).await;
     let signer = chat_auth::TokenSigner::new(
-        &signing_key,
+        &services.signing_key_pem,
         "",
         "chat-auth",
         "chat",
         Duration::from_secs(900),
     )
     .expect("signer");
-
-    let rooms = chat_rooms::App::build(
-        chat_rooms::Config::try_parse_from([
-            "chat-rooms",
-            "--database-url",
-            &database("rooms"),
-            "--database-max-connections",
-            "3",
-            "--redis-url",
-            REDIS,
-            "--redis-key-prefix",
-            &prefix,
-            "--amqp-url",
-            AMQP,
-            "--persist-queue",
-            &queue,
-            "--stream-max-len",
-            &options.stream_max_len.to_string(),
-            "--grpc-addr",
-            "127.0.0.1:0",
-            "--ops-addr",
-            "127.0.0.1:0",
-        ])
-        .expect("rooms config"),
-    )
-    .await
-    .expect("rooms starts");
-    let rooms_url = format!("http://{}", rooms.grpc_addr());
-    tokio::spawn(rooms.run_until(shutdown.clone()));
-
     let redis = redis::aio::ConnectionManager::new(redis::Client::open(REDIS).expect("url"))
         .await
         .expect("redis");
-    let mut stack = Stack {
+    Stack {
         sequencer: Sequencer::new(
             redis.clone(),
-            prefix.clone(),
+            services.scope.redis_key_prefix.clone(),
             chat_bus::SequencerConfig {
                 stream_max_len: options.stream_max_len,
                 ..Default::default()
             },
         ),
         redis,
-        rooms: RoomsServiceClient::new(channel(&rooms_url)),
-        history: HistoryServiceClient::new(channel("http://127.0.0.1:1")),
-        options,
-        prefix,
-        queue,
-        gateways: Vec::new(),
+        rooms: RoomsServiceClient::new(channel(&services.rooms_url())),
+        history: HistoryServiceClient::new(channel(
+            &services.history_url().expect("a stack with history"),
+        )),
         signer,
-        auth_url,
-        rooms_url,
-        history_addr: std::sync::Mutex::new("127.0.0.1:0".parse().expect("addr")),
-        history_database: database("history"),
-        history_service: tokio::sync::Mutex::new(None),
-        databases: vec![database("auth"), database("rooms"), database("history")],
-        shutdown,
-    };
-    stack.start_history().await;
-    stack.history = HistoryServiceClient::new(channel(&stack.history_url()));
-    for _ in 0..2 {
-        let gateway = stack.start_gateway().await;
-        stack.gateways.push(gateway);
+        services,
     }
-    stack
 }
 
 fn channel(url: &str) -> Channel {
@@ -231,115 +150,6 @@ fn channel(url: &str) -> Channel {
 }
 
 impl Stack {
-    fn history_url(&self) -> String {
-        format!("http://{}", self.history_addr.lock().expect("lock"))
-    }
-
-    /// Starts (or restarts, on the same address) the history service.
-    pub async fn start_history(&self) {
-        let mut service = self.history_service.lock().await;
-        let port = self.history_addr.lock().expect("lock").to_string();
-        let history = chat_history::App::build(
-            chat_history::Config::try_parse_from([
-                "chat-history",
-                "--database-url",
-                &self.history_database,
-                "--database-max-connections",
-                "3",
-                "--redis-url",
-                REDIS,
-                "--redis-key-prefix",
-                &self.prefix,
-                "--amqp-url",
-                AMQP,
-                "--persist-queue",
-                &self.queue,
-                "--grpc-addr",
-                &port,
-                "--ops-addr",
-                "127.0.0.1:0",
-                "--sweep-interval",
-                "200ms",
-                "--sweep-age",
-                "1s",
-                "--shutdown-grace",
-                "2s",
-            ])
-            .expect("history config"),
-        )
-        .await
-        .expect("history starts");
-        *self.history_addr.lock().expect("lock") = history.grpc_addr();
-        let shutdown = self.shutdown.child_token();
-        let running = tokio::spawn(history.run_until(shutdown.clone()));
-        *service = Some((shutdown, running));
-    }
-
-    /// Stops the history service (its consumer and its gRPC server).
-    pub async fn stop_history(&self) {
-        if let Some((shutdown, running)) = self.history_service.lock().await.take() {
-            shutdown.cancel();
-            running.await.expect("history task").expect("history ran");
-        }
-    }
-
-    /// A gateway of this stack (not started twice: each call is a new one).
-    pub async fn start_gateway(&self) -> Gateway {
-        let options = &self.options;
-        let history_url = self.history_url();
-        let config = chat_gateway::Config::try_parse_from([
-            "chat-gateway",
-            "--http-addr",
-            "127.0.0.1:0",
-            "--auth-url",
-            &self.auth_url,
-            "--rooms-url",
-            &self.rooms_url,
-            "--history-url",
-            &history_url,
-            "--redis-url",
-            REDIS,
-            "--redis-key-prefix",
-            &self.prefix,
-            "--amqp-url",
-            AMQP,
-            "--persist-queue",
-            &self.queue,
-            "--stream-max-len",
-            &options.stream_max_len.to_string(),
-            "--sends-per-second",
-            &options.sends_per_second.to_string(),
-            "--ws-outbound-queue",
-            &options.outbound_queue.to_string(),
-            "--ws-auth-timeout",
-            options.auth_timeout,
-            "--catchup-history-wait",
-            options.history_wait,
-            "--allowed-origins",
-            options.allowed_origins,
-            "--max-connections-per-user",
-            &options.max_connections_per_user.to_string(),
-            "--heartbeat-interval",
-            options.heartbeat_interval,
-            "--shutdown-grace",
-            "5s",
-        ])
-        .expect("gateway config");
-        let app = chat_gateway::App::build(config)
-            .await
-            .expect("gateway starts");
-        let addr = app.http_addr();
-        let realtime = app.realtime().clone();
-        let shutdown = self.shutdown.child_token();
-        let running = tokio::spawn(app.run_until(shutdown.clone()));
-        Gateway {
-            addr,
-            realtime,
-            shutdown,
-            running: Some(running),
-        }
-    }
-
     /// A user with a fresh access token (users need no account for rooms and sockets).
     pub fn user(&self) -> User {
         let id = Uuid::now_v7();
@@ -472,72 +282,4 @@ pub fn messages(entries: &[StoredEntry]) -> Vec<&chat_proto::v1::ChatMessage> {
             _ => None,
         })
         .collect()
-}
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-        let databases = std::mem::take(&mut self.databases);
-        let prefix = self.prefix.clone();
-        let queue = self.queue.clone();
-        // Drop cannot await, and the test's runtime may be single-threaded.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                tokio::time::sleep(Duration::from_millis(300)).await;
-                for database in databases {
-                    let _ = sqlx::Postgres::force_drop_database(&database).await;
-                }
-                forget_redis_keys(&prefix).await;
-                forget_queues(&queue).await;
-            });
-        })
-        .join();
-    }
-}
-
-async fn forget_redis_keys(prefix: &str) {
-    let Ok(client) = redis::Client::open(REDIS) else {
-        return;
-    };
-    let Ok(mut connection) = client.get_multiplexed_async_connection().await else {
-        return;
-    };
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query_async(&mut connection)
-        .await
-        .unwrap_or_default();
-    if !keys.is_empty() {
-        let _: redis::RedisResult<()> = redis::cmd("DEL")
-            .arg(&keys)
-            .query_async(&mut connection)
-            .await;
-    }
-}
-
-async fn forget_queues(queue: &str) {
-    let Ok(connection) =
-        lapin::Connection::connect(AMQP, lapin::ConnectionProperties::default()).await
-    else {
-        return;
-    };
-    if let Ok(channel) = connection.create_channel().await {
-        let names = chat_bus::QueueNames::for_queue(queue);
-        for name in [&names.queue, &names.dead_letter_queue] {
-            let _ = channel
-                .queue_delete(name, lapin::options::QueueDeleteOptions::default())
-                .await;
-        }
-        let _ = channel
-            .exchange_delete(
-                &names.dead_letter_exchange,
-                lapin::options::ExchangeDeleteOptions::default(),
-            )
-            .await;
-    }
-    let _ = connection.close(0, "test over").await;
 }

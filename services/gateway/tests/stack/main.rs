@@ -7,23 +7,13 @@
 //! them the test has nothing to talk to and is ignored: `make test` runs it through the
 //! script.
 
-// The realtime tests' client; this test uses only part of it.
-#[allow(dead_code)]
-#[path = "../realtime/socket.rs"]
-mod socket;
-
-/// What the shared socket client needs from a test binary.
-mod stack {
-    pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(20);
-}
-
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use chat_test_stack::socket::Socket;
 use serde_json::{Value, json};
-use socket::Socket;
 use uuid::Uuid;
 
 struct Stack {

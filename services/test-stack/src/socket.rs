@@ -1,5 +1,5 @@
 //! A WebSocket client that speaks the chat protocol as a test needs: JSON frames in and
-//! out, waits bounded by [`PATIENCE`](crate::stack::PATIENCE).
+//! out, every wait bounded by [`PATIENCE`].
 
 use std::net::SocketAddr;
 
@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::stack::PATIENCE;
+use crate::PATIENCE;
 
 pub struct Socket {
     stream: WebSocketStream<MaybeTlsStream<TcpStream>>,

@@ -1,0 +1,142 @@
+//! What one test owns on the shared PostgreSQL, Redis and RabbitMQ: databases, a Redis key
+//! prefix and a persist queue, all named with one fresh id, and a shutdown token for the
+//! services started on them. Dropping the scope stops those services and removes all of it.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chat_runtime::shutdown::CancellationToken;
+use sqlx::migrate::MigrateDatabase;
+use tokio::runtime::RuntimeFlavor;
+use uuid::Uuid;
+
+/// The PostgreSQL server test databases are created on.
+pub const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
+/// The Redis server every scope shares, apart by key prefix.
+pub const REDIS: &str = "redis://127.0.0.1:6379";
+/// The RabbitMQ broker every scope shares, apart by queue name.
+pub const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+/// How long services on a multi-threaded runtime get to stop after the scope's shutdown
+/// before their data goes. (On a current-thread runtime they cannot run while the scope
+/// drops, so there is nothing to wait for.)
+const STOP_GRACE: Duration = Duration::from_millis(500);
+
+/// Uniquely named resources for one test, and the shutdown of everything started on them.
+pub struct Scope {
+    id: String,
+    suite: String,
+    /// The Redis key prefix every service of the scope uses.
+    pub redis_key_prefix: String,
+    /// The persist queue of the gateways, rooms and history services of the scope.
+    pub persist_queue: String,
+    databases: Mutex<Vec<String>>,
+    shutdown: CancellationToken,
+}
+
+impl Scope {
+    /// A fresh scope. `suite` (a few lowercase letters) names whose resources these are,
+    /// so that anything left behind after a crash can be traced to its test suite.
+    pub fn new(suite: &str) -> Self {
+        let id = Uuid::new_v4().simple().to_string();
+        Self {
+            redis_key_prefix: format!("test:{suite}:{id}:"),
+            persist_queue: format!("chat.messages.persist.{suite}{id}"),
+            databases: Mutex::new(Vec::new()),
+            shutdown: CancellationToken::new(),
+            suite: suite.to_owned(),
+            id,
+        }
+    }
+
+    /// The URL of this scope's database for `service` (`chat_<suite>_<service>_test_<id>`),
+    /// dropped with the scope. The services create it when they start.
+    pub fn database(&self, service: &str) -> String {
+        let url = format!("{POSTGRES}/chat_{}_{service}_test_{}", self.suite, self.id);
+        let mut databases = self.databases.lock().expect("databases");
+        if !databases.contains(&url) {
+            databases.push(url.clone());
+        }
+        url
+    }
+
+    /// A token cancelled when the scope drops; a service started with it can also be
+    /// stopped on its own by cancelling it.
+    pub fn shutdown(&self) -> CancellationToken {
+        self.shutdown.child_token()
+    }
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        let grace = tokio::runtime::Handle::try_current()
+            .is_ok_and(|runtime| runtime.runtime_flavor() == RuntimeFlavor::MultiThread)
+            .then_some(STOP_GRACE);
+        let databases = std::mem::take(&mut *self.databases.lock().expect("databases"));
+        let prefix = self.redis_key_prefix.clone();
+        let queue = self.persist_queue.clone();
+        // Drop cannot await, and the test's runtime may be single-threaded or busy: a
+        // short-lived runtime on its own thread does the work.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                if let Some(grace) = grace {
+                    tokio::time::sleep(grace).await;
+                }
+                for database in databases {
+                    let _ = sqlx::Postgres::force_drop_database(&database).await;
+                }
+                forget_redis_keys(&prefix).await;
+                forget_queues(&queue).await;
+            });
+        })
+        .join();
+    }
+}
+
+async fn forget_redis_keys(prefix: &str) {
+    let Ok(client) = redis::Client::open(REDIS) else {
+        return;
+    };
+    let Ok(mut connection) = client.get_multiplexed_async_connection().await else {
+        return;
+    };
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut connection)
+        .await
+        .unwrap_or_default();
+    for chunk in keys.chunks(1000) {
+        let _: redis::RedisResult<()> = redis::cmd("DEL")
+            .arg(chunk)
+            .query_async(&mut connection)
+            .await;
+    }
+}
+
+async fn forget_queues(queue: &str) {
+    let Ok(connection) =
+        lapin::Connection::connect(AMQP, lapin::ConnectionProperties::default()).await
+    else {
+        return;
+    };
+    if let Ok(channel) = connection.create_channel().await {
+        let names = chat_bus::QueueNames::for_queue(queue);
+        for name in [&names.queue, &names.dead_letter_queue] {
+            let _ = channel
+                .queue_delete(name, lapin::options::QueueDeleteOptions::default())
+                .await;
+        }
+        let _ = channel
+            .exchange_delete(
+                &names.dead_letter_exchange,
+                lapin::options::ExchangeDeleteOptions::default(),
+            )
+            .await;
+    }
+    let _ = connection.close(0, "test over").await;
+}

@@ -7,20 +7,26 @@
 //! service. History may still be behind the persistence queue: then the read is retried
 //! with backoff for a bounded time, and only then is the gap declared unrecoverable.
 //! When the socket's epoch is not the room's current one (Redis lost its counters), the
-//! answer is a resync.
+//! answer is a resync: from the start of the new epoch while the stream still holds its
+//! first entry, otherwise from the room's current position.
+//!
+//! Positions given to a socket are always read from Redis: when Redis cannot be read
+//! (after the same bounded retries), the answer is [`Unreadable`], never a made-up one.
 
+use std::borrow::Borrow;
 use std::time::{Duration, Instant};
 
-use chat_bus::{CatchUp as Plan, Sequencer, decode_item};
+use chat_bus::{BusError, CatchUp as Plan, Sequencer, decode_item};
 use chat_proto::v1::history_service_client::HistoryServiceClient;
-use chat_proto::v1::{ListEntriesAfterRequest, Position};
+use chat_proto::v1::{ListEntriesAfterRequest, Position, RoomItem};
 use chat_runtime::grpc_trace::TracedChannel;
 use uuid::Uuid;
 
 use crate::ws::frames::room_item_frame;
+use crate::ws::outbound::Removal;
 
-/// How many entries one step reads.
-const PAGE: usize = 200;
+/// The most entries one step reads.
+pub const PAGE: usize = 200;
 
 /// One entry a socket missed, rendered for the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +35,8 @@ pub struct Missed {
     pub seq: u64,
     /// `None` for an entry clients have no event for (it still takes its position).
     pub frame: Option<String>,
+    /// Whose membership the entry ends, if it ends one.
+    pub removal: Option<Removal>,
 }
 
 /// What follows a socket's position in a room.
@@ -38,11 +46,28 @@ pub enum Step {
     Entries(Vec<Missed>),
     /// Nothing was missed.
     UpToDate,
-    /// The socket's epoch is gone: start again from the room's current position
-    /// (`(0, 0)` when Redis has no counter for the room right now).
+    /// The socket's epoch is gone: go on from `(epoch, seq)`. `seq` is 0 when the stream
+    /// still holds the new epoch from its first entry (what follows is read like any
+    /// other gap); otherwise it is the room's current position (the client reloads
+    /// from history). `(0, 0)` when Redis has no counter for the room right now.
     Resync { epoch: u64, seq: u64 },
     /// History did not catch up in time: skip to the room's current position.
     Unrecoverable { epoch: u64, seq: u64 },
+}
+
+/// Redis could not be read, even after retrying for a bounded time: there is no true
+/// position to give the socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the room's position or recent events cannot be read from Redis")]
+pub struct Unreadable;
+
+/// Why one read attempt failed.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error(transparent)]
+    Redis(#[from] BusError),
+    #[error("history: {0}")]
+    History(#[from] tonic::Status),
 }
 
 /// Reads missed entries from the stream and from history. Cheap to clone.
@@ -68,39 +93,50 @@ impl CatchUp {
         }
     }
 
-    /// What follows `(epoch, seq)` in `room` (see [`Step`]).
+    /// What follows `(epoch, seq)` in `room` (see [`Step`]), at most `wanted` entries
+    /// (and at most [`PAGE`]). Epoch 0 means nothing seen yet: everything of the room's
+    /// current epoch follows.
     #[tracing::instrument(name = "catchup.next", skip(self))]
-    pub async fn next(&self, room: Uuid, epoch: u64, seq: u64) -> Step {
-        let (epoch, seq) = if epoch == 0 {
-            // Nothing seen yet: everything of the room's current epoch follows.
-            match self.sequencer.current_position(&room.to_string()).await {
-                Ok(Some((current, _))) => (current, 0),
-                Ok(None) => return Step::UpToDate,
-                Err(err) => {
-                    tracing::warn!(%room, error = %err, "cannot read the room's position");
-                    return Step::UpToDate;
-                }
-            }
-        } else {
-            (epoch, seq)
-        };
+    pub async fn next(
+        &self,
+        room: Uuid,
+        epoch: u64,
+        seq: u64,
+        wanted: usize,
+    ) -> Result<Step, Unreadable> {
+        let wanted = wanted.clamp(1, PAGE);
         let deadline = Instant::now() + self.history_wait;
         let mut backoff = Duration::from_millis(50);
-        let mut last_current = (0, 0);
         loop {
-            match self.try_next(room, epoch, seq).await {
-                Ok(Some(step)) => return step,
-                Ok(None) => tracing::debug!(%room, epoch, seq, "history is behind; waiting"),
-                Err(err) => tracing::warn!(%room, error = %err, "catch-up read failed; retrying"),
-            }
-            if let Ok(Some(current)) = self.sequencer.current_position(&room.to_string()).await {
-                last_current = current;
-            }
+            let redis_failed = match self.try_next(room, epoch, seq, wanted).await {
+                Ok(Some(step)) => return Ok(step),
+                Ok(None) => {
+                    tracing::debug!(%room, epoch, seq, "history is behind; waiting");
+                    false
+                }
+                Err(Failure::Redis(err)) => {
+                    tracing::warn!(%room, error = %err, "catch-up read from Redis failed; retrying");
+                    true
+                }
+                Err(err @ Failure::History(_)) => {
+                    tracing::warn!(%room, error = %err, "catch-up read from history failed; retrying");
+                    false
+                }
+            };
             if Instant::now() + backoff > deadline {
+                if redis_failed {
+                    return Err(Unreadable);
+                }
                 tracing::warn!(%room, epoch, seq, "gap could not be filled in time");
-                return Step::Unrecoverable {
-                    epoch: last_current.0,
-                    seq: last_current.1,
+                return match self.sequencer.current_position(&room.to_string()).await {
+                    Ok(current) => {
+                        let (epoch, seq) = current.unwrap_or((0, 0));
+                        Ok(Step::Unrecoverable { epoch, seq })
+                    }
+                    Err(err) => {
+                        tracing::warn!(%room, error = %err, "cannot read the room's position");
+                        Err(Unreadable)
+                    }
                 };
             }
             tokio::time::sleep(backoff).await;
@@ -109,54 +145,90 @@ impl CatchUp {
     }
 
     /// One attempt; `Ok(None)` when history does not (yet) hold what is needed.
-    async fn try_next(&self, room: Uuid, epoch: u64, seq: u64) -> anyhow::Result<Option<Step>> {
+    async fn try_next(
+        &self,
+        room: Uuid,
+        epoch: u64,
+        seq: u64,
+        wanted: usize,
+    ) -> Result<Option<Step>, Failure> {
         let room_id = room.to_string();
+        let (epoch, seq) = if epoch == 0 {
+            match self.sequencer.current_position(&room_id).await? {
+                Some((current, _)) => (current, 0),
+                None => return Ok(Some(Step::UpToDate)),
+            }
+        } else {
+            (epoch, seq)
+        };
         let read = self
             .sequencer
-            .read_after(&room_id, epoch, seq, PAGE)
+            .read_after(&room_id, epoch, seq, wanted)
             .await?;
         match read.plan(epoch, seq) {
             Plan::UpToDate => Ok(Some(Step::UpToDate)),
             Plan::Resync => {
-                let (epoch, seq) = read.current.unwrap_or((0, 0));
-                Ok(Some(Step::Resync { epoch, seq }))
+                let Some((current_epoch, current_seq)) = read.current else {
+                    return Ok(Some(Step::Resync { epoch: 0, seq: 0 }));
+                };
+                if current_epoch == epoch {
+                    // A position beyond the room's: nothing the stream could say fits it.
+                    return Ok(Some(Step::Resync {
+                        epoch: current_epoch,
+                        seq: current_seq,
+                    }));
+                }
+                // A new epoch (higher or lower: a Redis restored on a host whose clock is
+                // behind gives a lower one). History may not hold it yet, so it is read
+                // from the stream whenever the stream still starts at its first entry.
+                let fresh = self
+                    .sequencer
+                    .read_after(&room_id, current_epoch, 0, 1)
+                    .await?;
+                let from_start = fresh.covers_from == Some(1)
+                    && fresh.current.map(|(epoch, _)| epoch) == Some(current_epoch);
+                Ok(Some(Step::Resync {
+                    epoch: current_epoch,
+                    seq: if from_start { 0 } else { current_seq },
+                }))
             }
             Plan::Stream => {
-                let entries = contiguous(
-                    seq,
-                    read.envelopes.iter().map(|envelope| {
-                        let frame = decode_item(envelope)
-                            .ok()
-                            .and_then(|item| room_item_frame(envelope.epoch, envelope.seq, &item));
-                        (envelope.epoch, envelope.seq, frame)
-                    }),
+                let entries = missed(
+                    contiguous(
+                        seq,
+                        epoch,
+                        read.envelopes
+                            .iter()
+                            .map(|envelope| (envelope.epoch, envelope.seq, envelope)),
+                    ),
                     epoch,
+                    |envelope| decode_item(envelope).ok(),
                 );
                 Ok((!entries.is_empty()).then_some(Step::Entries(entries)))
             }
             Plan::HistoryThenStream { history_through } => {
-                let wanted = (history_through - seq).min(PAGE as u64) as u32;
+                let limit = (history_through - seq).min(wanted as u64) as u32;
                 let page = self
                     .history
                     .clone()
                     .list_entries_after(ListEntriesAfterRequest {
                         room_id,
                         after: Some(Position { epoch, seq }),
-                        limit: wanted,
+                        limit,
                     })
                     .await?
                     .into_inner();
-                let entries = contiguous(
-                    seq,
-                    page.entries.iter().filter_map(|entry| {
-                        let position = entry.position.as_ref()?;
-                        let frame = entry
-                            .item
-                            .as_ref()
-                            .and_then(|item| room_item_frame(position.epoch, position.seq, item));
-                        Some((position.epoch, position.seq, frame))
-                    }),
+                let entries = missed(
+                    contiguous(
+                        seq,
+                        epoch,
+                        page.entries.iter().filter_map(|entry| {
+                            let position = entry.position.as_ref()?;
+                            Some((position.epoch, position.seq, entry))
+                        }),
+                    ),
                     epoch,
+                    |entry| entry.item.as_ref(),
                 );
                 Ok((!entries.is_empty()).then_some(Step::Entries(entries)))
             }
@@ -164,22 +236,43 @@ impl CatchUp {
     }
 }
 
-/// The entries of `epoch` that follow `after` without a hole.
-fn contiguous(
-    after: u64,
-    entries: impl Iterator<Item = (u64, u64, Option<String>)>,
+/// Renders the kept entries (and only those) for the client.
+fn missed<T, I: Borrow<RoomItem>>(
+    entries: Vec<(u64, T)>,
     epoch: u64,
+    item: impl Fn(T) -> Option<I>,
 ) -> Vec<Missed> {
+    entries
+        .into_iter()
+        .map(|(seq, entry)| {
+            let item = item(entry);
+            let item = item.as_ref().map(Borrow::borrow);
+            Missed {
+                epoch,
+                seq,
+                frame: item.and_then(|item| room_item_frame(epoch, seq, item)),
+                removal: item.and_then(Removal::of_item),
+            }
+        })
+        .collect()
+}
+
+/// The entries of `epoch` that follow `after` without a hole, with their seq.
+fn contiguous<T>(
+    after: u64,
+    epoch: u64,
+    entries: impl Iterator<Item = (u64, u64, T)>,
+) -> Vec<(u64, T)> {
     let mut next = after + 1;
     let mut out = Vec::new();
-    for (entry_epoch, seq, frame) in entries {
+    for (entry_epoch, seq, entry) in entries {
         if entry_epoch != epoch || seq < next {
             continue;
         }
         if seq > next {
             break;
         }
-        out.push(Missed { epoch, seq, frame });
+        out.push((seq, entry));
         next += 1;
     }
     out
@@ -197,10 +290,13 @@ mod tests {
             (5, 5, None),
             (5, 7, None),
         ];
-        let got = contiguous(3, entries.into_iter(), 5);
-        assert_eq!(got.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![4, 5]);
+        let got: Vec<(u64, Option<String>)> = contiguous(3, 5, entries.into_iter());
+        assert_eq!(
+            got.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),
+            vec![4, 5]
+        );
 
-        let other_epoch = vec![(6, 1, None)];
-        assert!(contiguous(3, other_epoch.into_iter(), 5).is_empty());
+        let other_epoch = vec![(6, 1, ())];
+        assert!(contiguous(3, 5, other_epoch.into_iter()).is_empty());
     }
 }

@@ -9,8 +9,9 @@
 //! * The hub never waits for a socket: a socket whose bounded queue is full is closed as a
 //!   slow consumer (see [`crate::ws::outbound`]).
 //! * When the connection to Redis is lost, the hub reconnects, subscribes everything
-//!   again and tells every socket to look for what it missed in between
-//!   ([`Outbound::Recheck`]); the membership cache is cleared, as events were missed.
+//!   again and tells every socket to look for what it missed in between, room entries
+//!   and membership changes alike ([`Outbound::Recheck`]); the membership cache is
+//!   cleared, as events were missed.
 //!
 //! Subscriptions are changed by one task only, which compares what the sockets need
 //! with what is subscribed each time it is told something changed: a join racing the
@@ -34,7 +35,7 @@ use uuid::Uuid;
 
 use crate::memberships::Memberships;
 use crate::ws::frames::room_item_frame;
-use crate::ws::outbound::{Closing, Outbound, Outbox, Pushed, RoomDelivery};
+use crate::ws::outbound::{Closing, Outbound, Outbox, Pushed, Removal, RoomDelivery};
 
 /// Counter of events handed to local sockets.
 pub const DELIVERIES_METRIC: &str = "chat_gateway_deliveries_total";
@@ -420,23 +421,32 @@ impl Inner {
                 return;
             }
         };
-        let frame = match decode_item(&envelope) {
-            Ok(item) => {
-                if let Some(Body::RoomEvent(event)) = &item.body {
-                    self.forget_memberships(room, event);
-                }
-                room_item_frame(envelope.epoch, envelope.seq, &item).map(Utf8Bytes::from)
-            }
-            Err(err) => {
+        let item = decode_item(&envelope)
+            .inspect_err(|err| {
                 tracing::warn!(%room, seq = envelope.seq, error = %err, "undecodable room item");
-                None
-            }
-        };
+            })
+            .ok();
+        let event = item.as_ref().and_then(|item| match &item.body {
+            Some(Body::RoomEvent(event)) => Some(event),
+            _ => None,
+        });
+        if let Some(event) = event {
+            self.forget_memberships(room, event);
+        }
+        // Rendered only for a room some local socket is in (the channel can outlive its
+        // last socket for a moment, until the unsubscribe is through).
+        if !self.rooms.contains_key(&room) {
+            return;
+        }
         let delivery = Arc::new(RoomDelivery {
             room,
             epoch: envelope.epoch,
             seq: envelope.seq,
-            frame,
+            frame: item
+                .as_ref()
+                .and_then(|item| room_item_frame(envelope.epoch, envelope.seq, item))
+                .map(Utf8Bytes::from),
+            removal: event.and_then(Removal::of),
         });
         let Some(sockets) = self.rooms.get(&room) else {
             return;

@@ -9,7 +9,8 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::Utf8Bytes;
-use chat_proto::v1::RoomEvent;
+use chat_proto::v1::room_item::Body;
+use chat_proto::v1::{RoomEvent, RoomEventKind, RoomItem};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
@@ -22,6 +23,57 @@ pub struct RoomDelivery {
     /// The JSON frame; `None` when the entry has no body clients know (it still takes its
     /// position, so the socket's cursor moves past it).
     pub frame: Option<Utf8Bytes>,
+    /// Whose membership the entry ends, if it ends one.
+    pub removal: Option<Removal>,
+}
+
+/// An entry of a room's sequence that ends a membership (a member left, was kicked or
+/// banned) or every membership (the room was deleted). A socket of that user stops
+/// receiving the room right after the entry, at exactly that position, whether or not
+/// the matching event on the user's channel ever arrives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Removal {
+    /// The user whose membership ends; `None` for everyone's.
+    pub user: Option<Uuid>,
+    /// The `reason` of the `room.removed` frame.
+    pub reason: &'static str,
+}
+
+impl Removal {
+    /// The membership `event` ends, if any.
+    pub fn of(event: &RoomEvent) -> Option<Self> {
+        let reason = match event.kind() {
+            RoomEventKind::RoomDeleted => {
+                return Some(Self {
+                    user: None,
+                    reason: "deleted",
+                });
+            }
+            RoomEventKind::MemberLeft => "left",
+            RoomEventKind::MemberKicked => "kicked",
+            RoomEventKind::MemberBanned => "banned",
+            _ => return None,
+        };
+        Some(Self {
+            user: Some(event.user_id.parse().ok()?),
+            reason,
+        })
+    }
+
+    /// The membership the room entry `item` ends, if any.
+    pub fn of_item(item: &RoomItem) -> Option<Self> {
+        match item.body.as_ref()? {
+            Body::RoomEvent(event) => Self::of(event),
+            _ => None,
+        }
+    }
+
+    /// The `room.removed` reason when this ends `user`'s membership.
+    pub fn reason_for(&self, user: Uuid) -> Option<&'static str> {
+        self.user
+            .is_none_or(|removed| removed == user)
+            .then_some(self.reason)
+    }
 }
 
 /// What the hub hands a socket.
@@ -32,7 +84,8 @@ pub enum Outbound {
     /// A membership change about the socket's user (from the user's channel).
     Membership(Arc<RoomEvent>),
     /// The hub lost its Redis subscription for a while: compare every cursor with the
-    /// room's current position and fill what was missed.
+    /// room's current position and fill what was missed, then compare the socket's rooms
+    /// with the user's memberships (membership events may have been missed too).
     Recheck,
 }
 
@@ -168,6 +221,7 @@ mod tests {
             epoch: 1,
             seq,
             frame: None,
+            removal: None,
         }))
     }
 
@@ -193,5 +247,39 @@ mod tests {
         assert_eq!(outbox.closing(), Some(Closing::Shutdown));
         assert!(matches!(outbox.pop(), Some(Outbound::Room(d)) if d.seq == 1));
         assert!(outbox.pop().is_none());
+    }
+
+    #[test]
+    fn entries_that_end_a_membership_name_whom_and_why() {
+        let (alice, bob) = (Uuid::now_v7(), Uuid::now_v7());
+        let event = |kind: RoomEventKind, user: Uuid| RoomEvent {
+            kind: kind as i32,
+            user_id: user.to_string(),
+            ..RoomEvent::default()
+        };
+        let kicked = Removal::of(&event(RoomEventKind::MemberKicked, alice)).expect("a removal");
+        assert_eq!(kicked.reason_for(alice), Some("kicked"));
+        assert_eq!(kicked.reason_for(bob), None);
+        for (kind, reason) in [
+            (RoomEventKind::MemberLeft, "left"),
+            (RoomEventKind::MemberBanned, "banned"),
+        ] {
+            assert_eq!(
+                Removal::of(&event(kind, alice)).and_then(|r| r.reason_for(alice)),
+                Some(reason)
+            );
+        }
+        let deleted =
+            Removal::of(&event(RoomEventKind::RoomDeleted, Uuid::nil())).expect("a removal");
+        assert_eq!(deleted.reason_for(bob), Some("deleted"));
+        for kind in [
+            RoomEventKind::MemberJoined,
+            RoomEventKind::MemberInvited,
+            RoomEventKind::MemberUnbanned,
+            RoomEventKind::RoleChanged,
+            RoomEventKind::RoomUpdated,
+        ] {
+            assert_eq!(Removal::of(&event(kind, alice)), None, "{kind:?}");
+        }
     }
 }

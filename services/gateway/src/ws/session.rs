@@ -5,13 +5,23 @@
 //! written only when it is the next one (`seq = cursor + 1`); an event further ahead
 //! means something was missed, which is read from the stream or history (see
 //! [`crate::catchup`]) before the event is written; an event at or below the cursor is
-//! dropped, so nothing is delivered twice; an event of a newer epoch is announced with
-//! `resync`. Resume, gaps and Redis restarts all go through this one path.
+//! dropped, so nothing is delivered twice; an event of another epoch (higher or lower)
+//! is checked against Redis and a real epoch change is announced with `resync`. Resume,
+//! gaps and Redis restarts all go through this one path.
+//!
+//! An entry that ends this user's membership (left, kicked, banned) or the room (deleted)
+//! takes the room off the socket right after it is written, so the socket stops at that
+//! exact position whatever happens to the user's channel; the user-channel event that
+//! follows finds the room gone and changes nothing. After the hub lost Redis for a while,
+//! the socket also compares its rooms with the user's memberships.
+//!
+//! A position that cannot be read from Redis is never guessed: the socket is closed with
+//! 1011 and the client resumes.
 //!
 //! Work that needs large futures (sends, history pages, catch-up) is boxed, so an idle
 //! socket's task stays small.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,8 +39,8 @@ use super::frames::{
     self, Ack, AuthFrame, ClientFrame, ErrorFrame, FrameError, HistoryPage, Limits, Ready,
     ResumePosition, RoomPositionView, ServerFrame, UserRef, room_kind,
 };
-use super::outbound::{Closing, Outbound, Outbox, RoomDelivery};
-use crate::catchup::Step;
+use super::outbound::{Closing, Outbound, Outbox, Removal, RoomDelivery};
+use crate::catchup::{PAGE, Step, Unreadable};
 use crate::messages::{MessageError, Messages, SendRequest};
 use crate::realtime::{CONNECTIONS_METRIC, Realtime};
 
@@ -114,16 +124,10 @@ pub async fn run(
         missed_heartbeats: 0,
         realtime,
     };
-    let flow = match Box::pin(session.start(resume)).await {
-        Ok(()) => session.serve().await,
-        Err(Ended) => Err(Ended),
-    };
-    let _ = flow;
-    session.realtime.hub().remove_socket(
-        &session.outbox,
-        session.cursors.keys().copied().collect::<Vec<_>>(),
-    );
-    metrics::gauge!(CONNECTIONS_METRIC).decrement(1.0);
+    if Box::pin(session.start(resume)).await.is_ok() {
+        let _ = session.serve().await;
+    }
+    // Dropping the session takes it out of the hub (see `Drop for Session`).
 }
 
 /// Waits for the first frame, which must be a valid `auth`; closes the socket otherwise.
@@ -216,6 +220,12 @@ struct Cursor {
     seq: u64,
 }
 
+impl Cursor {
+    /// Nothing seen yet: every entry of the room's current epoch follows. Also what a
+    /// room's cursor holds between joining its channel and reading its position.
+    const NOTHING: Self = Self { epoch: 0, seq: 0 };
+}
+
 struct Session {
     socket: WebSocket,
     realtime: Realtime,
@@ -223,9 +233,22 @@ struct Session {
     outbox: Arc<Outbox>,
     user: Uuid,
     expires_at: tokio::time::Instant,
+    /// One entry per room whose channel this socket joined in the hub, inserted before
+    /// the join: what the socket is taken out of when it ends.
     cursors: HashMap<Uuid, Cursor>,
     limiter: DefaultDirectRateLimiter,
     missed_heartbeats: u8,
+}
+
+/// However the session ends (closed, failed start, early return, panic), the hub stops
+/// queueing for it: its outbox leaves every room it joined and its user's sockets.
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.realtime
+            .hub()
+            .remove_socket(&self.outbox, self.cursors.keys().copied());
+        metrics::gauge!(CONNECTIONS_METRIC).decrement(1.0);
+    }
 }
 
 fn expiry(exp: i64) -> tokio::time::Instant {
@@ -237,23 +260,15 @@ fn expiry(exp: i64) -> tokio::time::Instant {
 impl Session {
     /// Subscribes the user's rooms, sends `ready`, then the catch-up of every resumed room.
     async fn start(&mut self, resume: HashMap<Uuid, ResumePosition>) -> Flow {
-        let rooms = match self
-            .realtime
-            .rooms()
-            .list_memberships(ListMembershipsRequest {
-                user_id: self.user.to_string(),
-            })
-            .await
-        {
-            Ok(response) => response.into_inner().room_ids,
-            Err(status) => {
-                tracing::warn!(code = ?status.code(), message = %status.message(), "cannot list memberships");
-                self.close(close::INTERNAL, "rooms unavailable; reconnect")
-                    .await;
-                return Err(Ended);
-            }
+        let Some(rooms) = self.memberships().await else {
+            self.close(close::INTERNAL, "rooms unavailable; reconnect")
+                .await;
+            return Err(Ended);
         };
-        let rooms: Vec<Uuid> = rooms.iter().filter_map(|id| id.parse().ok()).collect();
+        // Recorded before joining, so that the socket leaves them whatever happens next.
+        for room in &rooms {
+            self.cursors.insert(*room, Cursor::NOTHING);
+        }
         // Subscribe before reading positions: whatever is published from now on is queued
         // and de-duplicated against the positions read below.
         self.realtime.hub().join_rooms(&self.outbox, &rooms).await;
@@ -302,25 +317,25 @@ impl Session {
             let Some(current) = self.cursors.get(&room).copied() else {
                 continue;
             };
-            if from.epoch != current.epoch || from.position > current.seq {
-                self.send_frame(&ServerFrame::Resync {
-                    room,
-                    epoch: current.epoch,
-                    position: current.seq,
-                    reason: "epoch_changed",
-                })
-                .await?;
+            let from = Cursor {
+                epoch: from.epoch,
+                seq: from.position,
+            };
+            let replayed = if from.epoch == 0 && from.seq != 0 {
+                // No epoch is 0: not a position this room ever had.
+                self.resync(room, current.epoch, current.seq, "epoch_changed")
+                    .await?;
+                0
+            } else {
+                self.cursors.insert(room, from);
+                // Up to the position `ready` named; membership changes up to there are
+                // already in the memberships just listed, so entries that ended an
+                // earlier membership do not take the room away (the user is back in it).
+                Box::pin(self.fill(room, Some(current), false)).await?
+            };
+            let Some(at) = self.cursors.get(&room).copied() else {
                 continue;
-            }
-            self.cursors.insert(
-                room,
-                Cursor {
-                    epoch: from.epoch,
-                    seq: from.position,
-                },
-            );
-            let replayed = self.fill(room, Some(current.seq)).await?;
-            let at = self.cursors[&room];
+            };
             self.send_frame(&ServerFrame::Resumed {
                 room,
                 epoch: at.epoch,
@@ -330,6 +345,31 @@ impl Session {
             .await?;
         }
         Ok(())
+    }
+
+    /// The rooms the user belongs to now, or `None` when the rooms service cannot say.
+    async fn memberships(&mut self) -> Option<Vec<Uuid>> {
+        match self
+            .realtime
+            .rooms()
+            .list_memberships(ListMembershipsRequest {
+                user_id: self.user.to_string(),
+            })
+            .await
+        {
+            Ok(response) => Some(
+                response
+                    .into_inner()
+                    .room_ids
+                    .iter()
+                    .filter_map(|id| id.parse().ok())
+                    .collect(),
+            ),
+            Err(status) => {
+                tracing::warn!(code = ?status.code(), message = %status.message(), "cannot list memberships");
+                None
+            }
+        }
     }
 
     /// The session's main loop.
@@ -595,82 +635,91 @@ impl Session {
         let Some(cursor) = self.cursors.get(&room).copied() else {
             return Ok(());
         };
-        if delivery.epoch < cursor.epoch {
+        if cursor.epoch == delivery.epoch && delivery.seq <= cursor.seq {
             return Ok(());
         }
-        if cursor.epoch != 0 && delivery.epoch > cursor.epoch {
-            // Redis lost the room's counter: the client reloads from history.
-            let position = delivery.seq - 1;
-            self.send_frame(&ServerFrame::Resync {
-                room,
+        let follows = |cursor: Cursor| {
+            (cursor.epoch == delivery.epoch && delivery.seq == cursor.seq + 1)
+                || (cursor == Cursor::NOTHING && delivery.seq == 1)
+        };
+        if !follows(cursor) {
+            // A gap, or another epoch (higher, or lower after a Redis restored on a host
+            // whose clock is behind): Redis says what is true, and the missed entries
+            // (or a resync) come first. A stale event of an old epoch ends up dropped.
+            let before = Cursor {
                 epoch: delivery.epoch,
-                position,
-                reason: "epoch_changed",
-            })
-            .await?;
-            self.cursors.insert(
-                room,
-                Cursor {
-                    epoch: delivery.epoch,
-                    seq: position,
-                },
-            );
-        } else if cursor.epoch == 0 && delivery.seq == 1 {
-            self.cursors.insert(
-                room,
-                Cursor {
-                    epoch: delivery.epoch,
-                    seq: 0,
-                },
-            );
-        }
-        let cursor = self.cursors[&room];
-        if delivery.seq <= cursor.seq && cursor.epoch == delivery.epoch {
-            return Ok(());
-        }
-        if cursor.epoch != delivery.epoch || delivery.seq > cursor.seq + 1 {
-            Box::pin(self.fill(room, Some(delivery.seq - 1))).await?;
+                seq: delivery.seq - 1,
+            };
+            Box::pin(self.fill(room, Some(before), true)).await?;
         }
         let Some(cursor) = self.cursors.get(&room).copied() else {
             return Ok(());
         };
-        if cursor.epoch == delivery.epoch && delivery.seq == cursor.seq + 1 {
-            if let Some(frame) = &delivery.frame {
-                self.write(Message::Text(frame.clone())).await?;
-            }
-            self.cursors.insert(
-                room,
-                Cursor {
-                    epoch: cursor.epoch,
-                    seq: delivery.seq,
-                },
-            );
+        if !follows(cursor) {
+            return Ok(());
         }
+        if let Some(frame) = &delivery.frame {
+            self.write(Message::Text(frame.clone())).await?;
+        }
+        self.cursors.insert(
+            room,
+            Cursor {
+                epoch: delivery.epoch,
+                seq: delivery.seq,
+            },
+        );
+        self.after_entry(room, delivery.removal).await?;
         Ok(())
     }
 
+    /// After an entry was written: an entry that ends this user's membership (or the
+    /// room) takes the room off the socket right there. Returns whether it did.
+    async fn after_entry(&mut self, room: Uuid, removal: Option<Removal>) -> Result<bool, Ended> {
+        match removal.and_then(|removal| removal.reason_for(self.user)) {
+            Some(reason) => {
+                self.remove_room(room, reason).await?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
     /// Writes what follows the room's cursor, up to `through` (or everything there is),
-    /// and returns how many entries were written.
-    async fn fill(&mut self, room: Uuid, through: Option<u64>) -> Result<u64, Ended> {
+    /// and returns how many entries were written. With `removals`, an entry that ends the
+    /// user's membership takes the room away and ends the fill. A `resync` is written
+    /// when the epoch changed; when the new epoch is still in the stream from its start,
+    /// its entries follow. When Redis cannot be read the socket is closed with 1011.
+    async fn fill(
+        &mut self,
+        room: Uuid,
+        through: Option<Cursor>,
+        removals: bool,
+    ) -> Result<u64, Ended> {
         let mut replayed = 0;
         loop {
             let Some(cursor) = self.cursors.get(&room).copied() else {
                 return Ok(replayed);
             };
-            if through.is_some_and(|through| cursor.epoch != 0 && cursor.seq >= through) {
-                return Ok(replayed);
-            }
-            match self
+            let wanted = match through {
+                Some(through) if through.epoch == cursor.epoch && cursor.seq >= through.seq => {
+                    return Ok(replayed);
+                }
+                Some(through) if through.epoch == cursor.epoch || cursor.epoch == 0 => {
+                    usize::try_from(through.seq.saturating_sub(cursor.seq)).unwrap_or(PAGE)
+                }
+                _ => PAGE,
+            };
+            let step = self
                 .realtime
                 .catchup()
-                .next(room, cursor.epoch, cursor.seq)
-                .await
-            {
-                Step::Entries(entries) => {
+                .next(room, cursor.epoch, cursor.seq, wanted)
+                .await;
+            match step {
+                Ok(Step::Entries(entries)) => {
                     for missed in entries {
-                        if through.is_some_and(|through| missed.seq > through)
-                            && cursor.epoch == missed.epoch
-                        {
+                        if through.is_some_and(|through| {
+                            missed.epoch == through.epoch && missed.seq > through.seq
+                        }) {
                             return Ok(replayed);
                         }
                         if let Some(frame) = missed.frame {
@@ -684,16 +733,31 @@ impl Session {
                                 seq: missed.seq,
                             },
                         );
+                        if removals && self.after_entry(room, missed.removal).await? {
+                            return Ok(replayed);
+                        }
                     }
                 }
-                Step::UpToDate => return Ok(replayed),
-                Step::Resync { epoch, seq } => {
+                Ok(Step::UpToDate) => return Ok(replayed),
+                Ok(Step::Resync { epoch, seq }) => {
                     self.resync(room, epoch, seq, "epoch_changed").await?;
-                    return Ok(replayed);
+                    if epoch == 0 || seq != 0 {
+                        return Ok(replayed);
+                    }
+                    // The new epoch is in the stream from its start: go on reading it.
                 }
-                Step::Unrecoverable { epoch, seq } => {
+                Ok(Step::Unrecoverable { epoch, seq }) => {
                     self.resync(room, epoch, seq, "gap_unrecoverable").await?;
                     return Ok(replayed);
+                }
+                Err(Unreadable) => {
+                    tracing::warn!(%room, "cannot catch up: Redis unreadable; closing with 1011");
+                    self.close(
+                        close::INTERNAL,
+                        "positions unavailable; reconnect and resume",
+                    )
+                    .await;
+                    return Err(Ended);
                 }
             }
         }
@@ -711,11 +775,35 @@ impl Session {
         Ok(())
     }
 
-    /// After the hub reconnected to Redis: whatever was published meanwhile is missing.
+    /// After the hub reconnected to Redis: whatever was published meanwhile is missing,
+    /// room entries and user-channel events alike. The entries are filled first (an entry
+    /// that ended a membership takes the room away with its own reason); then the rooms
+    /// service says which rooms the user belongs to: the others are removed, new ones
+    /// added at their current position.
     async fn recheck(&mut self) -> Flow {
         let rooms: Vec<Uuid> = self.cursors.keys().copied().collect();
         for room in rooms {
-            self.fill(room, None).await?;
+            Box::pin(self.fill(room, None, true)).await?;
+        }
+        let Some(member_of) = self.memberships().await else {
+            self.close(close::INTERNAL, "rooms unavailable; reconnect and resume")
+                .await;
+            return Err(Ended);
+        };
+        let member_of: HashSet<Uuid> = member_of.into_iter().collect();
+        let gone: Vec<Uuid> = self
+            .cursors
+            .keys()
+            .filter(|room| !member_of.contains(room))
+            .copied()
+            .collect();
+        for room in gone {
+            self.remove_room(room, "not_a_member").await?;
+        }
+        for room in member_of {
+            if !self.cursors.contains_key(&room) {
+                Box::pin(self.add_room(room, RoomKind::Unspecified, None)).await?;
+            }
         }
         Ok(())
     }
@@ -738,21 +826,23 @@ impl Session {
             RoomEventKind::DirectCreated | RoomEventKind::RoomCreated => {
                 self.add_room(room, kind, from).await
             }
-            RoomEventKind::MemberLeft if about_me => self.remove_room(room, "left").await,
-            RoomEventKind::MemberKicked if about_me => self.remove_room(room, "kicked").await,
-            RoomEventKind::MemberBanned if about_me => self.remove_room(room, "banned").await,
-            RoomEventKind::RoomDeleted => self.remove_room(room, "deleted").await,
-            _ => Ok(()),
+            _ => match Removal::of(event).and_then(|removal| removal.reason_for(self.user)) {
+                // A no-op when the room's own entry already took the room away.
+                Some(reason) => self.remove_room(room, reason).await,
+                None => Ok(()),
+            },
         }
     }
 
     /// Subscribes this socket to a room it now belongs to and tells the client. With
     /// `from` (the position of the event that added the user), the room's entries after
-    /// it follow; without, the socket starts at the room's current position.
+    /// it follow; without, the socket starts at the room's current position (and is
+    /// closed with 1011 when Redis cannot say what that is).
     async fn add_room(&mut self, room: Uuid, kind: RoomKind, from: Option<(u64, u64)>) -> Flow {
         if self.cursors.contains_key(&room) {
             return Ok(());
         }
+        self.cursors.insert(room, Cursor::NOTHING);
         self.realtime.hub().join_rooms(&self.outbox, &[room]).await;
         let (epoch, seq) = match from {
             Some(position) => position,
@@ -764,8 +854,13 @@ impl Session {
             {
                 Ok(position) => position.unwrap_or((0, 0)),
                 Err(err) => {
-                    tracing::warn!(%room, error = %err, "cannot read the room's position");
-                    (0, 0)
+                    tracing::warn!(%room, error = %err, "cannot read the room's position; closing with 1011");
+                    self.close(
+                        close::INTERNAL,
+                        "positions unavailable; reconnect and resume",
+                    )
+                    .await;
+                    return Err(Ended);
                 }
             },
         };
@@ -778,7 +873,7 @@ impl Session {
         })
         .await?;
         if from.is_some() {
-            Box::pin(self.fill(room, None)).await?;
+            Box::pin(self.fill(room, None, true)).await?;
         }
         Ok(())
     }

@@ -136,7 +136,7 @@ impl ApiError {
             }
             Self::Token(TokenError::KeysUnavailable) => plain(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "service_unavailable",
+                "unavailable",
                 "tokens cannot be verified right now; try again shortly".to_owned(),
             ),
             Self::MalformedJson(_) => plain(StatusCode::BAD_REQUEST, "malformed_json", message),
@@ -203,7 +203,7 @@ fn render_remote(remote: RemoteError) -> Rendered {
             tracing::warn!(code = ?remote.code, message = %remote.message, "a service is unavailable");
             return Rendered {
                 status: StatusCode::SERVICE_UNAVAILABLE,
-                code: Cow::Borrowed("service_unavailable"),
+                code: Cow::Borrowed("unavailable"),
                 message: "a service is unavailable; try again shortly".to_owned(),
                 fields: None,
                 retry_after: None,
@@ -370,7 +370,7 @@ mod tests {
         let (code, _, body) =
             respond(tonic::Status::unavailable("tcp connect error 10.0.0.1:50051").into()).await;
         assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(body["error"]["code"], "service_unavailable");
+        assert_eq!(body["error"]["code"], "unavailable");
         assert!(!body.to_string().contains("10.0.0.1"));
     }
 
@@ -409,7 +409,7 @@ mod tests {
         }
         let (code, _, body) = respond(ApiError::Token(TokenError::KeysUnavailable)).await;
         assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(body["error"]["code"], "service_unavailable");
+        assert_eq!(body["error"]["code"], "unavailable");
     }
 
     #[tokio::test]

@@ -74,7 +74,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     tag = "keys",
     responses(
         (status = 200, description = "The key set", body = JwkSet),
-        (status = 503, description = "`service_unavailable`: keys cannot be fetched", body = ErrorBody),
+        (status = 503, description = "`unavailable`: keys cannot be fetched", body = ErrorBody),
     )
 )]
 async fn jwks(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {

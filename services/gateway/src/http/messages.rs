@@ -56,7 +56,7 @@ pub struct SendMessage {
         (status = 404, description = "`room_not_found` (or a private room the caller is not in)", body = ErrorBody),
         (status = 422, description = "`content_too_long`, `empty_content` or `validation_failed`", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`: nothing acknowledged; retry with the same id", body = ErrorBody),
+        (status = 503, description = "`unavailable`: nothing acknowledged; retry with the same id", body = ErrorBody),
     )
 )]
 async fn send_message(

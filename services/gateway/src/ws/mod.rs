@@ -131,7 +131,7 @@ async fn upgrade(
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             axum::Json(serde_json::json!({"error": {
-                "code": "service_unavailable",
+                "code": "unavailable",
                 "message": "this gateway is shutting down; connect to another one",
             }})),
         )

@@ -157,7 +157,7 @@ async fn a_gateway_starts_without_auth_and_reports_not_ready() {
     let ready: Value = json_body(ready, StatusCode::SERVICE_UNAVAILABLE).await;
     assert_eq!(ready["status"], "not_ready");
     let login = json_body(login, StatusCode::SERVICE_UNAVAILABLE).await;
-    assert_eq!(login["error"]["code"], "service_unavailable");
+    assert_eq!(login["error"]["code"], "unavailable");
 }
 
 #[tokio::test]

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use chat_bus::{DedupKey, PersistPublisher, QueueNames, Sequencer, SequencerConfig};
+use chat_bus::{PersistPublisher, QueueNames, Sequencer, SequencerConfig};
 use chat_proto::v1::{ChatMessage, MessageKind, RoomItem, room_item};
 use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
 use prost::Message;
@@ -155,15 +155,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let figures = measure(total, concurrency, move |n| {
             let sequencer = sequencer.clone();
             let item = item(&rooms[n % ROOMS], n);
-            let dedup = with_dedup.then(|| DedupKey {
-                sender_id: "bench-user".into(),
-                client_msg_id: format!("{name}-{n}"),
-            });
             async move {
-                sequencer
-                    .append(&item, dedup.as_ref())
-                    .await
-                    .expect("append");
+                if with_dedup {
+                    sequencer.append_once(&item).await.expect("append once");
+                } else {
+                    sequencer.append(&item).await.expect("append");
+                }
             }
         })
         .await;
@@ -173,7 +170,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let names = QueueNames::with_suffix(&format!("bench.{run}"));
     match PersistPublisher::connect(&amqp_url, names.clone()).await {
         Ok(publisher) => {
-            let envelope = sequencer.append(&item(&rooms[0], 0), None).await?;
+            let envelope = sequencer.append(&item(&rooms[0], 0)).await?;
             let figures = measure(total, concurrency, move |_| {
                 let (publisher, envelope) = (publisher.clone(), envelope.clone());
                 async move {

@@ -7,11 +7,12 @@
 //! |---|---|---|
 //! | `{prefix}room:{<room_id>}:seq` | hash | `epoch`, `seq`: the room's last position |
 //! | `{prefix}room:{<room_id>}:stream` | stream | the last entries, id `<epoch>-<seq>`, field `e` = envelope |
-//! | `{prefix}room:{<room_id>}:dedup:<n>:<sender_id>:<client_msg_id>` | string (TTL) | the envelope of the original send |
+//! | `{prefix}room:{<room_id>}:dedup:<n>:<sender_id>:<client_msg_id>` | string (TTL) | the original send: its envelope until the broker confirmed it, then its compact ack |
 //! | `{prefix}pending` | sorted set | `<room_id>\|<epoch>\|<seq>` scored by fan-out time (ms) |
+//! | `{prefix}pending:data` | hash | field `<room_id>\|<epoch>\|<seq>` = the envelope of that pending entry |
 //!
 //! `<n>` is the length of the sender id, so no choice of ids makes two sends share a
-//! record. The pending set is the one key outside a room's slot (see
+//! record. The pending set and its data are the keys outside a room's slot (see
 //! [`crate::sequencer`] for what that means in cluster mode).
 
 use std::fmt::Write as _;
@@ -51,6 +52,12 @@ impl RoomKeys {
 /// The sorted set of entries fanned out but not yet confirmed by the broker.
 pub fn pending_key(prefix: &str) -> String {
     format!("{prefix}pending")
+}
+
+/// The hash of the envelopes of the pending entries, by member of the pending set: what
+/// the sweeper stores, however far the room's stream has moved on since.
+pub fn pending_data_key(prefix: &str) -> String {
+    format!("{prefix}pending:data")
 }
 
 /// The member of the pending set that stands for one position of a room.

@@ -27,6 +27,6 @@ pub use room_events::{
     user_channel,
 };
 pub use sequencer::{
-    Appended, CatchUp, DedupKey, Sequencer, SequencerConfig, StreamConfig, StreamRead,
-    decode_envelope, decode_item,
+    AppendOutcome, Appended, CatchUp, DurableAck, Sequencer, SequencerConfig, StreamConfig,
+    StreamRead, decode_envelope, decode_item,
 };

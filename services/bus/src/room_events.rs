@@ -18,8 +18,8 @@
 //! 3. The envelope is published to the persistence queue ([`PersistPublisher`]) and, once
 //!    the broker confirmed it, its pending record is cleared ([`Sequencer::confirm`]).
 //!    When that fails the change still stands: the failure is logged and counted
-//!    (`chat_bus_persist_publish_failures_total`), and the pending record makes the history
-//!    service's sweeper store the entry from the room's stream.
+//!    (`chat_bus_persist_publish_failures_total`), and the history service's sweeper
+//!    stores the entry from its pending record.
 //!
 //! A deleted room's `ROOM_DELETED` event is its last entry; a new room's `ROOM_CREATED`
 //! (or `DIRECT_CREATED`) event its first.
@@ -139,7 +139,7 @@ impl RoomEvents {
         S: AsRef<str>,
     {
         let appended = match event_item(event) {
-            Ok(item) => self.sequencer.append(&item, None).await,
+            Ok(item) => self.sequencer.append(&item).await,
             Err(err) => Err(err),
         }
         .inspect_err(|_| count_publish_failure())?;

@@ -1,11 +1,13 @@
 //! The room sequence in Redis: positions, the recovery stream, dedup and pending records.
 //!
-//! Every message and room event of a room goes through [`Sequencer::append`], which runs
-//! one Lua script. Redis runs a script alone, so its steps happen together or not at all:
+//! Every message and room event of a room goes through [`Sequencer::append`] (or, for a
+//! chat message sent by a client, [`Sequencer::append_once`]), which runs one Lua script.
+//! Redis runs a script alone, so its steps happen together or not at all:
 //!
-//! 1. With a [`DedupKey`] (a chat message), the record of that send is looked up; when
-//!    present, its original envelope is returned flagged `duplicate`, and nothing else
-//!    happens: no position is taken, nothing is published.
+//! 1. With [`Sequencer::append_once`], the record of that send `(room, sender,
+//!    client_msg_id)` is looked up; when present, the send was seen before, and nothing
+//!    else happens: no position is taken, nothing is published. The record says whether
+//!    the first attempt is durable yet ([`AppendOutcome`]).
 //! 2. The room's next position is taken from the hash `{prefix}room:{<room_id>}:seq`.
 //!    When the hash is missing (a new room, or Redis lost its data: it keeps nothing on
 //!    disk), a new epoch is made from the Redis clock in milliseconds, also greater than
@@ -17,25 +19,33 @@
 //!    the same bytes.
 //! 4. The envelope is added to the room's stream `{prefix}room:{<room_id>}:stream` under
 //!    the id `<epoch>-<seq>`, trimmed to about [`SequencerConfig::stream_max_len`]
-//!    entries: the short recovery buffer of [`Sequencer::read_after`].
+//!    entries: the short recovery buffer of [`Sequencer::read_after`], nothing more.
 //! 5. The envelope is PUBLISHed on the room's channel ([`room_channel`]). Because the
 //!    position is taken and the PUBLISH issued in the same atomic step, and Redis
 //!    delivers a connection's messages in order, every subscriber hears a room's
 //!    envelopes in position order.
-//! 6. A pending record (`<room_id>|<epoch>|<seq>` in the sorted set `{prefix}pending`,
-//!    scored by the time in ms) says "fanned out, not yet confirmed by the broker". The
-//!    caller removes it with [`Sequencer::confirm`] once RabbitMQ confirmed the envelope;
-//!    the history service sweeps what stays behind ([`Sequencer::pending_older_than`]),
-//!    so an envelope someone saw is persisted even when its sender died before the
-//!    broker confirmed it.
-//! 7. With a dedup key, the envelope is recorded for that send with a TTL
-//!    ([`SequencerConfig::dedup_ttl`]).
+//! 6. A pending record says "fanned out, not yet confirmed by the broker": the member
+//!    `<room_id>|<epoch>|<seq>` in the sorted set `{prefix}pending`, scored by the time in
+//!    ms, and the envelope under the same member in the hash `{prefix}pending:data`. The
+//!    caller removes both with [`Sequencer::confirm`] once RabbitMQ confirmed the
+//!    envelope; the history service sweeps what stays behind
+//!    ([`Sequencer::pending_older_than`]), so an envelope someone saw is persisted even
+//!    when its sender died before the broker confirmed it, however busy its room was
+//!    meanwhile (the stream may have dropped it long ago; the pending data keeps it).
+//! 7. With [`Sequencer::append_once`], the envelope becomes the record of that send, with
+//!    a TTL ([`SequencerConfig::dedup_ttl`]).
 //!
-//! # What the caller still owes
+//! # The dedup record
 //!
-//! An envelope is durable only once the broker confirmed it. A `duplicate` append may
-//! stand for a first attempt whose gateway died before the confirm: publish its bytes to
-//! the broker again before acknowledging the retry (the history consumer is idempotent).
+//! A retry must not be acknowledged before its message is durable, so until the broker's
+//! confirm is recorded the dedup record holds the whole envelope: a retry gets it back
+//! ([`AppendOutcome::Pending`]) and publishes it to the broker again before acknowledging
+//! (the history consumer is idempotent). [`Sequencer::confirm`] then replaces the record,
+//! in the same script that clears the pending record and keeping the record's remaining
+//! TTL, with the compact ack ([`DurableAck`]: item id, epoch, seq, sent time; under a
+//! hundred bytes instead of up to the whole message): a later retry gets that
+//! ([`AppendOutcome::Confirmed`]) and is acknowledged at once. So Redis holds a day of
+//! sends as a day of small records, not a day of messages.
 //!
 //! # Catch-up
 //!
@@ -47,30 +57,30 @@
 //! # Redis Cluster
 //!
 //! A room's keys share the hash tag `{<room_id>}` and so one slot (see [`crate::keys`]).
-//! Two things do not yet fit a cluster: the global pending set is a second slot touched
-//! by the same script (a cluster would keep one pending set per slot, named with a hash
-//! tag of that slot, and sweep each), and the room channel is a classic pub/sub channel
-//! (sharded pub/sub would need a channel named within the room's slot).
+//! Two things do not yet fit a cluster: the global pending set and its data are keys of
+//! other slots touched by the same scripts (a cluster would keep one pending set and one
+//! data hash per slot, named with a hash tag of that slot, and sweep each), and the room
+//! channel is a classic pub/sub channel (sharded pub/sub would need a channel named
+//! within the room's slot).
 
 use std::sync::LazyLock;
 use std::time::Duration;
 
 use bytes::Bytes;
+use chat_proto::v1::room_item::Body;
 use chat_proto::v1::{RoomEnvelope, RoomItem};
 use prost::Message;
 use redis::aio::ConnectionManager;
 use redis::streams::StreamRangeReply;
 
 use crate::keys::{
-    RoomKeys, parse_pending_member, parse_stream_id, pending_key, pending_member, stream_id,
+    RoomKeys, parse_stream_id, pending_data_key, pending_key, pending_member, stream_id,
 };
 use crate::{BusError, room_channel};
 
-/// Counter of appends, by `outcome` (`appended`, `duplicate`).
+/// Counter of appends, by `outcome`: `appended`, or for a retried send `duplicate_pending`
+/// (its broker confirm not yet recorded) or `duplicate_confirmed`.
 pub const APPENDS_METRIC: &str = "chat_bus_appends_total";
-/// Counter of pending records whose envelope had already left the stream, so the
-/// sweeper could not recover it (the stream is too short for the sweep interval).
-pub const PENDING_LOST_METRIC: &str = "chat_bus_pending_lost_total";
 
 /// The stream field that holds the envelope bytes.
 const ENVELOPE_FIELD: &str = "e";
@@ -85,6 +95,9 @@ static APPEND: LazyLock<redis::Script> = LazyLock::new(|| {
         include_str!("lua/append.lua")
     ))
 });
+
+static CONFIRM: LazyLock<redis::Script> =
+    LazyLock::new(|| redis::Script::new(include_str!("lua/confirm.lua")));
 
 static PENDING: LazyLock<redis::Script> =
     LazyLock::new(|| redis::Script::new(include_str!("lua/pending.lua")));
@@ -133,23 +146,126 @@ impl StreamConfig {
     }
 }
 
-/// What identifies one send of a chat message: `(room, sender, client_msg_id)`, the
-/// room being the item's.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct DedupKey {
-    pub sender_id: String,
-    pub client_msg_id: String,
-}
-
-/// The outcome of [`Sequencer::append`].
+/// A new entry of a room's sequence.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Appended {
-    /// The envelope at its position (for a duplicate, the original one).
+    /// The envelope at its position.
     pub envelope: RoomEnvelope,
     /// The encoded envelope, exactly as stored, published and to be persisted.
     pub bytes: Bytes,
-    /// True when this send had been appended before: nothing new was stored or published.
-    pub duplicate: bool,
+}
+
+/// The outcome of [`Sequencer::append_once`]: a new send, or a retry of one in either of
+/// the two states its first attempt can be in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AppendOutcome {
+    /// The first attempt of this send: appended, published and pending, like
+    /// [`Sequencer::append`] does. Publish it to the broker, then acknowledge and
+    /// [`confirm`](Sequencer::confirm).
+    New(Appended),
+    /// A retry of a send whose broker confirm is not recorded: its first attempt may have
+    /// died before the confirm. Nothing was stored or published again. Publish this
+    /// original envelope to the broker again before acknowledging (then confirm it), so
+    /// that this ack too means durable.
+    Pending(Appended),
+    /// A retry of a send already durable (the broker confirmed it, or history's sweeper
+    /// stored it): acknowledge at once with the original ack; nothing to publish.
+    Confirmed(DurableAck),
+}
+
+impl AppendOutcome {
+    /// Whether this send had been appended before (a retry).
+    pub fn is_duplicate(&self) -> bool {
+        !matches!(self, Self::New(_))
+    }
+}
+
+/// What the sender's ack of a durable entry says, kept as the dedup record of a send
+/// once the broker confirmed it, in place of its envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DurableAck {
+    /// The message's id (for an entry that is not a chat message, the item's id).
+    pub id: String,
+    /// The entry's position in its room: `(epoch, seq)`.
+    pub epoch: u64,
+    pub seq: u64,
+    /// When it was sent: the message's `sent_at` (else the item's `occurred_at`).
+    pub sent_at: Option<prost_types::Timestamp>,
+}
+
+/// Starts a dedup record holding a [`DurableAck`]; a record holding an envelope starts
+/// with the tag of the envelope's field 1 (byte 0x08: the epoch is never 0) instead.
+const ACK_RECORD_TAG: &str = "ack:";
+
+impl DurableAck {
+    /// The ack of the entry `envelope` carries.
+    pub fn of(envelope: &RoomEnvelope) -> Result<Self, BusError> {
+        Ok(Self::of_item(envelope, &decode_item(envelope)?))
+    }
+
+    fn of_item(envelope: &RoomEnvelope, item: &RoomItem) -> Self {
+        let (id, sent_at) = match &item.body {
+            Some(Body::Message(message)) => (message.id.clone(), message.sent_at),
+            _ => (item.id.clone(), item.occurred_at),
+        };
+        Self {
+            id,
+            epoch: envelope.epoch,
+            seq: envelope.seq,
+            sent_at,
+        }
+    }
+
+    /// The dedup record: `ack:<epoch>:<seq>:<seconds>:<nanos>:<id>`, the time fields empty
+    /// when there is no time. A fixed text rather than a protobuf: it never leaves Redis
+    /// and this crate, and a reader of Redis can tell what it says.
+    fn record(&self) -> String {
+        let (seconds, nanos) = self.sent_at.map_or((String::new(), String::new()), |at| {
+            (at.seconds.to_string(), at.nanos.to_string())
+        });
+        format!(
+            "{ACK_RECORD_TAG}{}:{}:{seconds}:{nanos}:{}",
+            self.epoch, self.seq, self.id
+        )
+    }
+
+    /// Reads a record written by [`record`](Self::record); `None` for anything else.
+    fn parse_record(record: &[u8]) -> Option<Self> {
+        let text = std::str::from_utf8(record)
+            .ok()?
+            .strip_prefix(ACK_RECORD_TAG)?;
+        let mut fields = text.splitn(5, ':');
+        let epoch = fields.next()?.parse().ok()?;
+        let seq = fields.next()?.parse().ok()?;
+        let sent_at = match (fields.next()?, fields.next()?) {
+            ("", "") => None,
+            (seconds, nanos) => Some(prost_types::Timestamp {
+                seconds: seconds.parse().ok()?,
+                nanos: nanos.parse().ok()?,
+            }),
+        };
+        let id = fields.next()?.to_owned();
+        Some(Self {
+            id,
+            epoch,
+            seq,
+            sent_at,
+        })
+    }
+}
+
+/// What identifies one send of a chat message besides its room: `(sender_id,
+/// client_msg_id)`, from the message itself, so the record [`Sequencer::append_once`]
+/// writes is the one [`Sequencer::confirm`] finds. `None` for anything else.
+fn send_of(item: &RoomItem) -> Option<(&str, &str)> {
+    match &item.body {
+        Some(Body::Message(message))
+            if !message.sender_id.is_empty() && !message.client_msg_id.is_empty() =>
+        {
+            Some((&message.sender_id, &message.client_msg_id))
+        }
+        _ => None,
+    }
 }
 
 /// What a room's stream holds after a reader's position (see [`Sequencer::read_after`]).
@@ -264,22 +380,51 @@ impl Sequencer {
     }
 
     /// Gives `item` the next position of its room, stores it in the room's stream,
-    /// publishes it on the room's channel and records it as pending, all at once; with
-    /// `dedup`, a send seen before returns its original envelope instead (see the module
-    /// docs).
+    /// publishes it on the room's channel and records it as pending, all at once (see the
+    /// module docs). Every call appends: for a client's send, which may be retried, use
+    /// [`append_once`](Self::append_once).
     #[tracing::instrument(name = "sequencer.append", skip_all, fields(room_id = %item.room_id))]
-    pub async fn append(
+    pub async fn append(&self, item: &RoomItem) -> Result<Appended, BusError> {
+        match self.run_append(item, None).await? {
+            Recorded::Envelope(bytes, false) => appended(bytes),
+            _ => Err(BusError::Invalid(
+                "the sequencer reported a duplicate without a dedup record".into(),
+            )),
+        }
+    }
+
+    /// Like [`append`](Self::append) for a chat message a client sent, at most once per
+    /// `(room, sender_id, client_msg_id)` of the message within
+    /// [`SequencerConfig::dedup_ttl`]: a retry takes no position and publishes nothing,
+    /// and says what the caller owes it ([`AppendOutcome`]). An item that is not a chat
+    /// message with a sender and a client message id is refused.
+    #[tracing::instrument(name = "sequencer.append_once", skip_all, fields(room_id = %item.room_id))]
+    pub async fn append_once(&self, item: &RoomItem) -> Result<AppendOutcome, BusError> {
+        let Some(send) = send_of(item) else {
+            return Err(BusError::Invalid(
+                "only a chat message with a sender and a client message id is appended once".into(),
+            ));
+        };
+        match self.run_append(item, Some(send)).await? {
+            Recorded::Envelope(bytes, false) => appended(bytes).map(AppendOutcome::New),
+            Recorded::Envelope(bytes, true) => appended(bytes).map(AppendOutcome::Pending),
+            Recorded::Ack(ack) => Ok(AppendOutcome::Confirmed(ack)),
+        }
+    }
+
+    /// Runs the append script, with the dedup record of `send` when given.
+    async fn run_append(
         &self,
         item: &RoomItem,
-        dedup: Option<&DedupKey>,
-    ) -> Result<Appended, BusError> {
+        send: Option<(&str, &str)>,
+    ) -> Result<Recorded, BusError> {
         if item.room_id.is_empty() {
             return Err(BusError::Invalid("a room item needs a room id".into()));
         }
         let keys = self.room_keys(&item.room_id);
         // Without dedup the script never touches KEYS[3]; any key of the room's slot will do.
-        let dedup_key = match dedup {
-            Some(key) => keys.dedup(&key.sender_id, &key.client_msg_id),
+        let dedup_key = match send {
+            Some((sender_id, client_msg_id)) => keys.dedup(sender_id, client_msg_id),
             None => keys.seq(),
         };
         let dedup_ttl_ms = u64::try_from(self.config.dedup_ttl.as_millis())
@@ -290,23 +435,32 @@ impl Sequencer {
             .key(keys.stream())
             .key(dedup_key)
             .key(pending_key(&self.prefix))
+            .key(pending_data_key(&self.prefix))
             .arg(item.encode_to_vec())
             .arg(&item.room_id)
             .arg(room_channel(&self.prefix, &item.room_id))
             .arg(self.config.stream_max_len)
             .arg(dedup_ttl_ms)
-            .arg(if dedup.is_some() { "1" } else { "0" })
+            .arg(if send.is_some() { "1" } else { "0" })
             .invoke_async(&mut self.connection.clone())
             .await?;
-        let duplicate = duplicate == 1;
-        let outcome = if duplicate { "duplicate" } else { "appended" };
+        let recorded = if duplicate != 1 {
+            Recorded::Envelope(bytes, false)
+        } else if bytes.starts_with(ACK_RECORD_TAG.as_bytes()) {
+            Recorded::Ack(
+                DurableAck::parse_record(&bytes)
+                    .ok_or_else(|| BusError::Invalid("unreadable dedup record".into()))?,
+            )
+        } else {
+            Recorded::Envelope(bytes, true)
+        };
+        let outcome = match recorded {
+            Recorded::Envelope(_, false) => "appended",
+            Recorded::Envelope(_, true) => "duplicate_pending",
+            Recorded::Ack(_) => "duplicate_confirmed",
+        };
         metrics::counter!(APPENDS_METRIC, "outcome" => outcome).increment(1);
-        let envelope = decode_envelope(&bytes)?;
-        Ok(Appended {
-            envelope,
-            bytes: Bytes::from(bytes),
-            duplicate,
-        })
+        Ok(recorded)
     }
 
     /// The room's current position `(epoch, seq)`, if Redis has a counter for it.
@@ -375,24 +529,46 @@ impl Sequencer {
         })
     }
 
-    /// Marks `envelope` as confirmed by the broker: it no longer needs sweeping.
+    /// Marks `envelope` as confirmed by the broker (or stored by history): it no longer
+    /// needs sweeping, so its pending record and envelope go, and the dedup record of its
+    /// send, if any, shrinks to the compact ack (see the module docs), all at once.
+    /// Confirming twice does no harm.
+    #[tracing::instrument(name = "sequencer.confirm", skip_all, fields(room_id = %envelope.room_id))]
     pub async fn confirm(&self, envelope: &RoomEnvelope) -> Result<(), BusError> {
-        let _: i64 = redis::cmd("ZREM")
-            .arg(pending_key(&self.prefix))
+        let keys = self.room_keys(&envelope.room_id);
+        // An item this crate cannot read has no dedup record to rewrite; its pending
+        // record must still go, or the sweeper would meet it forever.
+        let item = decode_item(envelope).ok();
+        let send = item.as_ref().and_then(send_of);
+        let (dedup_key, ack) = match (send, &item) {
+            (Some((sender_id, client_msg_id)), Some(item)) => (
+                keys.dedup(sender_id, client_msg_id),
+                DurableAck::of_item(envelope, item).record(),
+            ),
+            // The script never touches KEYS[3] then; any key of the room's slot will do.
+            _ => (keys.seq(), String::new()),
+        };
+        let _: i64 = CONFIRM
+            .key(pending_key(&self.prefix))
+            .key(pending_data_key(&self.prefix))
+            .key(dedup_key)
             .arg(pending_member(
                 &envelope.room_id,
                 envelope.epoch,
                 envelope.seq,
             ))
-            .query_async(&mut self.connection.clone())
+            .arg(ack)
+            .arg(if send.is_some() { "1" } else { "0" })
+            .invoke_async(&mut self.connection.clone())
             .await?;
         Ok(())
     }
 
     /// Envelopes fanned out at least `age` ago and still not confirmed, oldest first, at
     /// most `limit`: what the history service's sweeper persists (then [`confirm`]s).
-    /// A record whose envelope already left the room's stream cannot be recovered: it is
-    /// dropped, logged and counted ([`PENDING_LOST_METRIC`]).
+    /// They come from the pending records themselves, not from the rooms' streams, so
+    /// none is missing however far its stream moved on. A pending member without a
+    /// readable envelope (never written by this crate's append) is logged and dropped.
     ///
     /// [`confirm`]: Self::confirm
     #[tracing::instrument(name = "sequencer.pending_older_than", skip(self))]
@@ -402,67 +578,56 @@ impl Sequencer {
         limit: usize,
     ) -> Result<Vec<RoomEnvelope>, BusError> {
         let pending = pending_key(&self.prefix);
+        let data = pending_data_key(&self.prefix);
         let age_ms = u64::try_from(age.as_millis()).unwrap_or(u64::MAX / 2);
-        let members: Vec<String> = PENDING
+        let (members, data_of_members): (Vec<String>, Vec<Option<Vec<u8>>>) = PENDING
             .key(&pending)
+            .key(&data)
             .arg(age_ms)
             .arg(limit)
             .invoke_async(&mut self.connection.clone())
             .await?;
-        if members.is_empty() {
-            return Ok(Vec::new());
-        }
-
-        let parsed: Vec<_> = members
-            .iter()
-            .map(|member| (member, parse_pending_member(member)))
-            .collect();
-        let mut lookups = redis::pipe();
-        for (_, position) in &parsed {
-            match position {
-                Some((room_id, epoch, seq)) => {
-                    let id = stream_id(*epoch, *seq);
-                    lookups
-                        .cmd("XRANGE")
-                        .arg(self.room_keys(room_id).stream())
-                        .arg(&id)
-                        .arg(&id);
-                }
-                // Keeps replies aligned with members; never a stream entry.
-                None => {
-                    lookups.cmd("PING");
-                }
-            }
-        }
-        let replies: Vec<redis::Value> = lookups.query_async(&mut self.connection.clone()).await?;
 
         let mut envelopes = Vec::with_capacity(members.len());
-        let mut lost = Vec::new();
-        for ((member, position), reply) in parsed.iter().zip(replies) {
-            let found = position
-                .and_then(|_| redis::from_redis_value::<StreamRangeReply>(&reply).ok())
-                .and_then(|range| range.ids.into_iter().next());
-            match found {
-                Some(entry) => envelopes.push(stream_envelope(&entry.map)?),
-                None => {
-                    tracing::warn!(
-                        member = %member,
-                        "pending entry no longer in its room's stream; it cannot be swept"
-                    );
-                    metrics::counter!(PENDING_LOST_METRIC).increment(1);
-                    lost.push(member.as_str());
+        let mut unreadable = Vec::new();
+        for (member, bytes) in members.iter().zip(data_of_members) {
+            match bytes.as_deref().map(decode_envelope) {
+                Some(Ok(envelope)) => envelopes.push(envelope),
+                _ => {
+                    tracing::error!(member = %member, "pending record without a readable envelope; dropped");
+                    unreadable.push(member.as_str());
                 }
             }
         }
-        if !lost.is_empty() {
-            let _: i64 = redis::cmd("ZREM")
+        if !unreadable.is_empty() {
+            let _: () = redis::pipe()
+                .cmd("ZREM")
                 .arg(&pending)
-                .arg(&lost)
+                .arg(&unreadable)
+                .ignore()
+                .cmd("HDEL")
+                .arg(&data)
+                .arg(&unreadable)
+                .ignore()
                 .query_async(&mut self.connection.clone())
                 .await?;
         }
         Ok(envelopes)
     }
+}
+
+/// What the append script recorded: an envelope (new, or `true`: the unconfirmed
+/// original of a retried send), or the compact ack of a retried send already durable.
+enum Recorded {
+    Envelope(Vec<u8>, bool),
+    Ack(DurableAck),
+}
+
+fn appended(bytes: Vec<u8>) -> Result<Appended, BusError> {
+    Ok(Appended {
+        envelope: decode_envelope(&bytes)?,
+        bytes: Bytes::from(bytes),
+    })
 }
 
 /// Reads an envelope as published on a room channel, stored in a stream or carried by
@@ -571,6 +736,49 @@ mod tests {
             assert_eq!(bytes, envelope.encode_to_vec(), "{envelope:?}");
             assert_eq!(decode_envelope(&bytes).expect("decode"), envelope);
         }
+    }
+
+    #[test]
+    fn the_compact_ack_reads_back_as_written() {
+        let acks = [
+            DurableAck {
+                id: "0192a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".into(),
+                epoch: 1_763_700_000_123,
+                seq: 42,
+                sent_at: Some(prost_types::Timestamp {
+                    seconds: 1_763_700_000,
+                    nanos: 123_456_789,
+                }),
+            },
+            DurableAck {
+                id: "an:id|with:colons".into(),
+                epoch: 1,
+                seq: 1,
+                sent_at: Some(prost_types::Timestamp {
+                    seconds: -5,
+                    nanos: 0,
+                }),
+            },
+            DurableAck {
+                id: String::new(),
+                epoch: 7,
+                seq: 8,
+                sent_at: None,
+            },
+        ];
+        for ack in acks {
+            let record = ack.record();
+            assert!(record.len() < 100, "{record}");
+            assert_eq!(DurableAck::parse_record(record.as_bytes()), Some(ack));
+        }
+        let envelope = RoomEnvelope {
+            epoch: 1,
+            seq: 1,
+            item: vec![1],
+            room_id: "r".into(),
+        };
+        assert_eq!(DurableAck::parse_record(&envelope.encode_to_vec()), None);
+        assert_eq!(DurableAck::parse_record(b"ack:1:2"), None);
     }
 
     #[test]

@@ -7,10 +7,14 @@
 //! 2. the sender's membership is checked (cached; a non-member stores nothing);
 //! 3. the sequencer gives the message its position, appends it to the room's stream,
 //!    publishes it to every gateway and records it as pending, in one atomic step; a
-//!    retry of the same `(room, sender, client_msg_id)` gets the original envelope back;
+//!    retry of the same `(room, sender, client_msg_id)` takes no position and gets the
+//!    original back: its ack at once when the original is known to be durable, else its
+//!    envelope;
 //! 4. the envelope is published to the persistence queue and the broker's confirm is
-//!    awaited (also for a retry: its first attempt may have died before the confirm);
-//! 5. the pending record is cleared, and the ack carries the original id and position.
+//!    awaited (also for a retry that got the envelope: its first attempt may have died
+//!    before the confirm);
+//! 5. the pending record is cleared (which also shrinks the send's dedup record to the
+//!    ack), and the ack carries the original id and position.
 //!
 //! When step 4 fails the sender gets `unavailable`: the message may already have been
 //! fanned out, and its pending record lets the history service's sweeper store it; a
@@ -19,7 +23,7 @@
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant, SystemTime};
 
-use chat_bus::{DedupKey, PersistPublisher, Sequencer, decode_item};
+use chat_bus::{AppendOutcome, Appended, DurableAck, PersistPublisher, Sequencer};
 use chat_proto::v1::history_service_client::HistoryServiceClient;
 use chat_proto::v1::room_item::Body;
 use chat_proto::v1::{
@@ -223,20 +227,35 @@ impl Messages {
                 sent_at: Some(now),
             })),
         };
-        let dedup = DedupKey {
-            sender_id: sender.to_string(),
-            client_msg_id: request.client_msg_id.clone(),
+        let outcome = self.sequencer.append_once(&item).await.map_err(|err| {
+            tracing::warn!(error = %err, "cannot append the message");
+            MessageError::Unavailable
+        })?;
+        let duplicate = outcome.is_duplicate();
+        let ack = match outcome {
+            AppendOutcome::Confirmed(ack) => ack,
+            AppendOutcome::New(appended) | AppendOutcome::Pending(appended) => {
+                self.make_durable(&appended).await?
+            }
         };
-        let appended = self
-            .sequencer
-            .append(&item, Some(&dedup))
-            .await
-            .map_err(|err| {
-                tracing::warn!(error = %err, "cannot append the message");
-                MessageError::Unavailable
-            })?;
+        Ok(Ack {
+            client_msg_id: request.client_msg_id,
+            id: ack.id.parse().unwrap_or(id),
+            room: request.room,
+            epoch: ack.epoch,
+            position: ack.seq,
+            sent_at: ack.sent_at.as_ref().map(rfc3339).unwrap_or_default(),
+            duplicate,
+        })
+    }
+
+    /// Publishes an appended envelope to the persistence queue, waits for the broker's
+    /// confirm and clears its pending record; returns what the sender's ack says. A retry
+    /// whose first attempt is not known to be durable takes this path too: that attempt
+    /// may have died before the confirm.
+    async fn make_durable(&self, appended: &Appended) -> Result<DurableAck, MessageError> {
         self.publisher
-            .publish(&appended.bytes, &room_id)
+            .publish(&appended.bytes, &appended.envelope.room_id)
             .await
             .map_err(|err| {
                 tracing::warn!(error = %err, "the broker did not confirm the message");
@@ -246,22 +265,9 @@ impl Messages {
             // Durable already; the sweeper will store it again, which history ignores.
             tracing::warn!(error = %err, "cannot clear the pending record");
         }
-        let original = decode_item(&appended.envelope).map_err(|err| {
+        DurableAck::of(&appended.envelope).map_err(|err| {
             tracing::error!(error = %err, "the sequencer returned an undecodable item");
             MessageError::Unavailable
-        })?;
-        let (message_id, sent_at) = match &original.body {
-            Some(Body::Message(message)) => (message.id.clone(), message.sent_at),
-            _ => (original.id.clone(), original.occurred_at),
-        };
-        Ok(Ack {
-            client_msg_id: request.client_msg_id,
-            id: message_id.parse().unwrap_or(id),
-            room: request.room,
-            epoch: appended.envelope.epoch,
-            position: appended.envelope.seq,
-            sent_at: sent_at.as_ref().map(rfc3339).unwrap_or_default(),
-            duplicate: appended.duplicate,
         })
     }
 

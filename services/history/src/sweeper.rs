@@ -4,7 +4,11 @@
 //! confirmed the envelope. A record still there after `sweep_age` means the gateway died
 //! (or lost the broker) in between: readers may have seen the envelope, so history must
 //! have it too. The sweeper stores such envelopes with the same idempotent insert as the
-//! consumer (the envelope may yet arrive through the queue as well), then confirms them.
+//! consumer (the envelope may yet arrive through the queue as well), then confirms them;
+//! for a chat message that also shrinks its dedup record to the compact ack, so a retry of
+//! it is acknowledged at once (stored in history, it is as durable as a broker confirm
+//! would have made it). The envelopes come from the pending records themselves, so a
+//! busy room's stream moving past one loses nothing.
 //! Several history replicas may sweep at once; that only repeats idempotent work.
 
 use std::time::Duration;

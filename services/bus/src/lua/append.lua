@@ -4,6 +4,7 @@
 -- KEYS[2] the room's capped stream
 -- KEYS[3] the dedup record of this send (read and written only when ARGV[6] is '1')
 -- KEYS[4] the pending set (entries fanned out, not yet confirmed by the broker)
+-- KEYS[5] the pending entries' envelopes (hash: pending member -> envelope)
 -- ARGV[1] the encoded RoomItem
 -- ARGV[2] the room id
 -- ARGV[3] the room's pub/sub channel
@@ -11,7 +12,9 @@
 -- ARGV[5] how long the dedup record lives, in milliseconds
 -- ARGV[6] '1' when this send carries a dedup key
 --
--- Returns {duplicate (0 or 1), envelope bytes}.
+-- Returns {0, envelope bytes} for a new entry, or {1, dedup record} for a send seen
+-- before: the original envelope while its broker confirm is not recorded, its compact ack
+-- (written by confirm.lua) after.
 
 local with_dedup = ARGV[6] == '1'
 if with_dedup then
@@ -49,7 +52,9 @@ local envelope = room_envelope(epoch, seq, ARGV[1], ARGV[2])
 local position = integer(epoch) .. '-' .. integer(seq)
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], position, 'e', envelope)
 redis.call('PUBLISH', ARGV[3], envelope)
-redis.call('ZADD', KEYS[4], integer(now_ms), ARGV[2] .. '|' .. integer(epoch) .. '|' .. integer(seq))
+local member = ARGV[2] .. '|' .. integer(epoch) .. '|' .. integer(seq)
+redis.call('ZADD', KEYS[4], integer(now_ms), member)
+redis.call('HSET', KEYS[5], member, envelope)
 if with_dedup then
   redis.call('SET', KEYS[3], envelope, 'PX', ARGV[5])
 end

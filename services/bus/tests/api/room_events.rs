@@ -54,7 +54,7 @@ async fn a_room_event_takes_the_next_position_after_a_message() {
     let sent = message(&room, "u0", "c1", "hello");
     let joined = room_event(RoomEventKind::MemberJoined, &room, "u1", "u1");
 
-    let before = sequencer.append(&sent, None).await.expect("append");
+    let before = sequencer.append(&sent).await.expect("append");
     let envelope = events.publish(&joined).await.expect("published");
 
     let (epoch, seq) = (before.envelope.epoch, before.envelope.seq);
@@ -96,7 +96,7 @@ async fn messages_and_events_appended_together_are_dense_and_heard_in_order() {
             let mut ids = Vec::new();
             for n in 0..EACH {
                 let item = message(&room, "u0", &format!("m{n}"), "hi");
-                sequencer.append(&item, None).await.expect("append");
+                sequencer.append(&item).await.expect("append");
                 ids.push(item.id);
             }
             ids

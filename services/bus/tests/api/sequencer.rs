@@ -1,18 +1,45 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use chat_bus::keys::{RoomKeys, pending_key};
-use chat_bus::{BusError, CatchUp, DedupKey, SequencerConfig, decode_envelope, decode_item};
-use chat_proto::v1::RoomItem;
+use chat_bus::keys::{RoomKeys, pending_data_key, pending_key, pending_member};
+use chat_bus::{
+    AppendOutcome, Appended, BusError, CatchUp, DurableAck, PersistPublisher, Sequencer,
+    SequencerConfig, decode_envelope, decode_item,
+};
+use chat_proto::v1::room_item::Body;
+use chat_proto::v1::{RoomEnvelope, RoomEventKind, RoomItem};
 use futures::StreamExt;
 
-use crate::helpers::{TestRedis, message, next, room};
+use crate::helpers::{AMQP_URL, TestBroker, TestRedis, message, next, room, room_event};
 
-fn dedup(sender_id: &str, client_msg_id: &str) -> DedupKey {
-    DedupKey {
-        sender_id: sender_id.into(),
-        client_msg_id: client_msg_id.into(),
+/// The first attempt of a send, which must be new.
+async fn first_attempt(sequencer: &Sequencer, item: &RoomItem) -> Appended {
+    match sequencer.append_once(item).await.expect("append once") {
+        AppendOutcome::New(appended) => appended,
+        other => panic!("a first attempt was taken for a retry: {other:?}"),
     }
+}
+
+/// The entry of `room_id`'s sequence that a join becomes.
+fn joined(room_id: &str) -> RoomItem {
+    chat_bus::event_item(&room_event(
+        RoomEventKind::MemberJoined,
+        room_id,
+        "u1",
+        "u1",
+    ))
+    .expect("event item")
+}
+
+/// A message from `sender_id` with a time, as a gateway sends it.
+fn sent_message(room_id: &str, sender_id: &str, client_msg_id: &str, content: &str) -> RoomItem {
+    let mut item = message(room_id, sender_id, client_msg_id, content);
+    let now = prost_types::Timestamp::from(std::time::SystemTime::now());
+    item.occurred_at = Some(now);
+    if let Some(Body::Message(message)) = &mut item.body {
+        message.sent_at = Some(now);
+    }
+    item
 }
 
 async fn stream_len(redis: &TestRedis, key: &str) -> usize {
@@ -21,6 +48,42 @@ async fn stream_len(redis: &TestRedis, key: &str) -> usize {
         .query_async(&mut redis.connection.clone())
         .await
         .expect("XLEN")
+}
+
+async fn strlen(redis: &TestRedis, key: &str) -> usize {
+    redis::cmd("STRLEN")
+        .arg(key)
+        .query_async(&mut redis.connection.clone())
+        .await
+        .expect("STRLEN")
+}
+
+async fn pttl(redis: &TestRedis, key: &str) -> i64 {
+    redis::cmd("PTTL")
+        .arg(key)
+        .query_async(&mut redis.connection.clone())
+        .await
+        .expect("PTTL")
+}
+
+/// The envelope kept for the pending `member`.
+async fn pending_data(redis: &TestRedis, member: &str) -> Option<Vec<u8>> {
+    redis::cmd("HGET")
+        .arg(pending_data_key(&redis.prefix))
+        .arg(member)
+        .query_async(&mut redis.connection.clone())
+        .await
+        .expect("HGET")
+}
+
+/// The score of the pending `member`, if it is in the pending set.
+async fn pending_score(redis: &TestRedis, member: &str) -> Option<f64> {
+    redis::cmd("ZSCORE")
+        .arg(pending_key(&redis.prefix))
+        .arg(member)
+        .query_async(&mut redis.connection.clone())
+        .await
+        .expect("ZSCORE")
 }
 
 #[tokio::test]
@@ -32,8 +95,7 @@ async fn positions_are_dense_and_increasing_within_an_epoch() {
     let mut positions = Vec::new();
     for n in 0..5 {
         let item = message(&room, "u1", &format!("m{n}"), "hello");
-        let appended = sequencer.append(&item, None).await.expect("append");
-        assert!(!appended.duplicate);
+        let appended = sequencer.append(&item).await.expect("append");
         assert_eq!(appended.envelope.room_id, room);
         assert_eq!(decode_item(&appended.envelope).expect("item"), item);
         assert_eq!(
@@ -87,7 +149,7 @@ async fn concurrent_appends_are_dense_and_heard_in_position_order() {
                 let mut seqs = Vec::new();
                 for n in 0..EACH {
                     let item = message(&room, &format!("u{task}"), &format!("m{n}"), "hi");
-                    let appended = sequencer.append(&item, None).await.expect("append");
+                    let appended = sequencer.append(&item).await.expect("append");
                     seqs.push(appended.envelope.seq);
                 }
                 seqs
@@ -119,26 +181,14 @@ async fn a_retried_send_returns_the_original_and_publishes_nothing() {
     let first = message(&room, "u1", "c1", "hello");
     let retry = message(&room, "u1", "c1", "hello (retried, new server-side id)");
 
-    let original = sequencer
-        .append(&first, Some(&dedup("u1", "c1")))
-        .await
-        .expect("append");
-    let again = sequencer
-        .append(&retry, Some(&dedup("u1", "c1")))
-        .await
-        .expect("append again");
-    let later = sequencer
-        .append(
-            &message(&room, "u1", "c2", "next"),
-            Some(&dedup("u1", "c2")),
-        )
-        .await
-        .expect("append later");
+    let original = first_attempt(&sequencer, &first).await;
+    let again = sequencer.append_once(&retry).await.expect("append again");
+    let later = first_attempt(&sequencer, &message(&room, "u1", "c2", "next")).await;
 
-    assert!(!original.duplicate);
-    assert!(again.duplicate);
-    assert_eq!(again.envelope, original.envelope);
-    assert_eq!(again.bytes, original.bytes);
+    let AppendOutcome::Pending(again) = again else {
+        panic!("an unconfirmed send retried must give its envelope back: {again:?}");
+    };
+    assert_eq!(again, original);
     assert_eq!(decode_item(&again.envelope).expect("item"), first);
     assert_eq!(later.envelope.seq, 2, "the retry took no position");
     assert_eq!(next(&mut heard).await, original.envelope);
@@ -158,25 +208,154 @@ async fn a_retried_send_returns_the_original_and_publishes_nothing() {
 }
 
 #[tokio::test]
+async fn a_retry_before_the_confirm_is_republished_and_a_retry_after_gets_the_compact_ack() {
+    // Arrange: a first attempt whose sender died before publishing it to the broker.
+    let redis = TestRedis::new().await;
+    let broker = TestBroker::new().await;
+    let publisher = PersistPublisher::connect(AMQP_URL, broker.names.clone())
+        .await
+        .expect("connect");
+    let mut queue = broker.consume(&broker.names.queue).await;
+    let sequencer = redis.sequencer();
+    let room = room();
+    let item = sent_message(&room, "u1", "c1", &"x".repeat(4000));
+    let original = first_attempt(&sequencer, &item).await;
+    let record = RoomKeys::new(&redis.prefix, &room).dedup("u1", "c1");
+
+    // Act: the retry publishes what it got back, as a gateway does, then confirms.
+    let retry = sequencer.append_once(&item).await.expect("retry");
+    let AppendOutcome::Pending(retried) = retry else {
+        panic!("the first attempt was never confirmed: {retry:?}");
+    };
+    publisher
+        .publish(&retried.bytes, &room)
+        .await
+        .expect("broker confirm");
+    sequencer.confirm(&retried.envelope).await.expect("confirm");
+    let later = sequencer.append_once(&item).await.expect("later retry");
+
+    // Assert
+    let delivery = TestBroker::receive(&mut queue).await;
+    assert_eq!(
+        delivery.data, original.bytes,
+        "the original reached the broker"
+    );
+    let Some(Body::Message(message)) = &item.body else {
+        unreachable!("a message")
+    };
+    let ack = DurableAck {
+        id: message.id.clone(),
+        epoch: original.envelope.epoch,
+        seq: original.envelope.seq,
+        sent_at: message.sent_at,
+    };
+    assert_eq!(later, AppendOutcome::Confirmed(ack.clone()));
+    assert_eq!(DurableAck::of(&original.envelope).expect("ack"), ack);
+    let record_len = strlen(&redis, &record).await;
+    assert!(original.bytes.len() > 4000);
+    assert!(
+        record_len < 120,
+        "the confirmed record holds {record_len} bytes, not the ack"
+    );
+    let ttl = pttl(&redis, &record).await;
+    let dedup_ttl = SequencerConfig::default().dedup_ttl.as_millis() as i64;
+    assert!(ttl > dedup_ttl - 60_000 && ttl <= dedup_ttl, "TTL {ttl} ms");
+    assert!(
+        sequencer
+            .pending_older_than(Duration::ZERO, 10)
+            .await
+            .expect("pending")
+            .is_empty()
+    );
+    broker.cleanup().await;
+    redis.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_message_without_a_time_is_acknowledged_without_one() {
+    let redis = TestRedis::new().await;
+    let sequencer = redis.sequencer();
+    let room = room();
+    let item = message(&room, "u1", "c1", "no times at all");
+    let original = first_attempt(&sequencer, &item).await;
+
+    sequencer
+        .confirm(&original.envelope)
+        .await
+        .expect("confirm");
+    let retry = sequencer.append_once(&item).await.expect("retry");
+
+    assert_eq!(
+        retry,
+        AppendOutcome::Confirmed(DurableAck {
+            id: item.id,
+            epoch: original.envelope.epoch,
+            seq: original.envelope.seq,
+            sent_at: None,
+        })
+    );
+    assert!(retry.is_duplicate());
+    redis.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_late_confirm_leaves_the_record_of_a_newer_send_with_the_same_id_alone() {
+    // Arrange: the record of a first send expired before its confirm, and the client
+    // message id was used again.
+    let redis = TestRedis::new().await;
+    let sequencer = redis.sequencer();
+    let room = room();
+    let old = first_attempt(&sequencer, &message(&room, "u1", "c1", "old")).await;
+    redis
+        .del(&RoomKeys::new(&redis.prefix, &room).dedup("u1", "c1"))
+        .await;
+    let newer = first_attempt(&sequencer, &message(&room, "u1", "c1", "newer")).await;
+
+    // Act
+    sequencer.confirm(&old.envelope).await.expect("confirm");
+    let retry = sequencer
+        .append_once(&message(&room, "u1", "c1", "newer"))
+        .await
+        .expect("retry");
+
+    // Assert: the newer send is still unconfirmed, so its retry still republishes.
+    assert_eq!(retry, AppendOutcome::Pending(newer));
+    redis.cleanup().await;
+}
+
+#[tokio::test]
+async fn only_a_chat_message_with_a_client_id_is_appended_once() {
+    let redis = TestRedis::new().await;
+    let sequencer = redis.sequencer();
+    let room = room();
+    let mut without_id = message(&room, "u1", "c1", "x");
+    if let Some(Body::Message(message)) = &mut without_id.body {
+        message.client_msg_id.clear();
+    }
+    let event = joined(&room);
+
+    for item in [without_id, event] {
+        let outcome = sequencer.append_once(&item).await;
+        assert!(matches!(outcome, Err(BusError::Invalid(_))), "{outcome:?}");
+    }
+    assert_eq!(
+        sequencer.current_position(&room).await.expect("position"),
+        None,
+        "nothing was appended"
+    );
+    redis.cleanup().await;
+}
+
+#[tokio::test]
 async fn dedup_is_per_sender_and_per_room() {
     let redis = TestRedis::new().await;
     let sequencer = redis.sequencer();
     let (room_a, room_b) = (room(), room());
 
-    let a1 = sequencer
-        .append(&message(&room_a, "u1", "c1", "x"), Some(&dedup("u1", "c1")))
-        .await
-        .expect("append");
-    let a2 = sequencer
-        .append(&message(&room_a, "u2", "c1", "x"), Some(&dedup("u2", "c1")))
-        .await
-        .expect("other sender");
-    let b1 = sequencer
-        .append(&message(&room_b, "u1", "c1", "x"), Some(&dedup("u1", "c1")))
-        .await
-        .expect("other room");
+    let a1 = first_attempt(&sequencer, &message(&room_a, "u1", "c1", "x")).await;
+    let a2 = first_attempt(&sequencer, &message(&room_a, "u2", "c1", "x")).await;
+    let b1 = first_attempt(&sequencer, &message(&room_b, "u1", "c1", "x")).await;
 
-    assert!(!a1.duplicate && !a2.duplicate && !b1.duplicate);
     assert_eq!(
         (a1.envelope.seq, a2.envelope.seq, b1.envelope.seq),
         (1, 2, 1)
@@ -190,13 +369,13 @@ async fn a_lost_counter_starts_a_later_epoch_from_seq_one() {
     let sequencer = redis.sequencer();
     let room = room();
     let before = sequencer
-        .append(&message(&room, "u1", "c1", "a"), None)
+        .append(&message(&room, "u1", "c1", "a"))
         .await
         .expect("append");
 
     redis.del(&RoomKeys::new(&redis.prefix, &room).seq()).await;
     let after = sequencer
-        .append(&message(&room, "u1", "c2", "b"), None)
+        .append(&message(&room, "u1", "c2", "b"))
         .await
         .expect("append after loss");
 
@@ -215,7 +394,7 @@ async fn fill(sequencer: &chat_bus::Sequencer, room: &str, count: usize) -> u64 
     for n in 0..count {
         let item = message(room, "u1", &format!("c{n}"), "filler");
         epoch = sequencer
-            .append(&item, None)
+            .append(&item)
             .await
             .expect("append")
             .envelope
@@ -354,13 +533,7 @@ async fn pending_entries_are_listed_by_age_until_confirmed() {
     let mut appended = Vec::new();
     for room in [&room_a, &room_b, &room_a] {
         let item = message(room, "u1", "c", "x");
-        appended.push(
-            sequencer
-                .append(&item, None)
-                .await
-                .expect("append")
-                .envelope,
-        );
+        appended.push(sequencer.append(&item).await.expect("append").envelope);
     }
 
     let all = sequencer
@@ -398,21 +571,59 @@ async fn pending_entries_are_listed_by_age_until_confirmed() {
 }
 
 #[tokio::test]
-async fn a_pending_entry_gone_from_its_stream_is_dropped() {
+async fn a_pending_entry_outlives_its_trimmed_stream() {
+    // Arrange: a hot room moves far past an entry whose sender died before the confirm.
     let redis = TestRedis::new().await;
-    let sequencer = redis.sequencer();
-    let (kept, lost) = (room(), room());
-    let kept_envelope = sequencer
-        .append(&message(&kept, "u1", "c", "x"), None)
+    let sequencer = redis.sequencer_with(SequencerConfig {
+        stream_max_len: 10,
+        ..SequencerConfig::default()
+    });
+    let room = room();
+    let unconfirmed = sequencer
+        .append(&message(&room, "u1", "c", "seen, never confirmed"))
         .await
         .expect("append")
         .envelope;
-    sequencer
-        .append(&message(&lost, "u1", "c", "x"), None)
+    // Trimming with `~` drops whole stream nodes (100 entries each by default).
+    for n in 0..350 {
+        let filler = sequencer
+            .append(&message(&room, "u2", &format!("f{n}"), "filler"))
+            .await
+            .expect("append");
+        sequencer.confirm(&filler.envelope).await.expect("confirm");
+    }
+    let read = sequencer
+        .read_after(&room, unconfirmed.epoch, 0, 1)
         .await
-        .expect("append");
+        .expect("read");
+    assert!(
+        read.covers_from.expect("the stream keeps the latest") > unconfirmed.seq,
+        "the stream dropped the entry"
+    );
+
+    // Act
+    let swept = sequencer
+        .pending_older_than(Duration::ZERO, 10)
+        .await
+        .expect("pending");
+
+    // Assert
+    assert_eq!(swept, vec![unconfirmed]);
+    redis.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_pending_entry_whose_stream_is_gone_is_still_swept() {
+    let redis = TestRedis::new().await;
+    let sequencer = redis.sequencer();
+    let room = room();
+    let envelope = sequencer
+        .append(&message(&room, "u1", "c", "x"))
+        .await
+        .expect("append")
+        .envelope;
     redis
-        .del(&RoomKeys::new(&redis.prefix, &lost).stream())
+        .del(&RoomKeys::new(&redis.prefix, &room).stream())
         .await;
 
     let swept = sequencer
@@ -420,13 +631,88 @@ async fn a_pending_entry_gone_from_its_stream_is_dropped() {
         .await
         .expect("pending");
 
-    assert_eq!(swept, vec![kept_envelope]);
-    let remaining: usize = redis::cmd("ZCARD")
+    assert_eq!(swept, vec![envelope]);
+    redis.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_confirm_removes_the_pending_entry_with_its_envelope() {
+    let redis = TestRedis::new().await;
+    let sequencer = redis.sequencer();
+    let (room, other) = (room(), room());
+    let confirmed = first_attempt(&sequencer, &message(&room, "u1", "c1", "x")).await;
+    let event = sequencer
+        .append(&joined(&room))
+        .await
+        .expect("append event");
+    let kept = sequencer
+        .append(&message(&other, "u1", "c1", "y"))
+        .await
+        .expect("append");
+    let member =
+        |envelope: &RoomEnvelope| pending_member(&envelope.room_id, envelope.epoch, envelope.seq);
+    assert!(
+        pending_data(&redis, &member(&confirmed.envelope))
+            .await
+            .is_some()
+    );
+
+    sequencer
+        .confirm(&confirmed.envelope)
+        .await
+        .expect("confirm");
+    sequencer
+        .confirm(&event.envelope)
+        .await
+        .expect("confirm event");
+    sequencer
+        .confirm(&confirmed.envelope)
+        .await
+        .expect("confirming again does no harm");
+
+    for gone in [&confirmed.envelope, &event.envelope] {
+        assert_eq!(pending_data(&redis, &member(gone)).await, None);
+        assert_eq!(pending_score(&redis, &member(gone)).await, None);
+    }
+    assert_eq!(
+        pending_data(&redis, &member(&kept.envelope)).await,
+        Some(kept.bytes.to_vec())
+    );
+    assert_eq!(
+        sequencer
+            .pending_older_than(Duration::ZERO, 10)
+            .await
+            .expect("pending"),
+        vec![kept.envelope]
+    );
+    redis.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_pending_member_without_an_envelope_is_dropped() {
+    let redis = TestRedis::new().await;
+    let sequencer = redis.sequencer();
+    let room = room();
+    let envelope = sequencer
+        .append(&message(&room, "u1", "c", "x"))
+        .await
+        .expect("append")
+        .envelope;
+    let _: i64 = redis::cmd("ZADD")
         .arg(pending_key(&redis.prefix))
+        .arg(0)
+        .arg("written|by|hand")
         .query_async(&mut redis.connection.clone())
         .await
-        .expect("ZCARD");
-    assert_eq!(remaining, 1, "the lost entry left the pending set");
+        .expect("ZADD");
+
+    let swept = sequencer
+        .pending_older_than(Duration::ZERO, 10)
+        .await
+        .expect("pending");
+
+    assert_eq!(swept, vec![envelope]);
+    assert_eq!(pending_score(&redis, "written|by|hand").await, None);
     redis.cleanup().await;
 }
 
@@ -437,7 +723,7 @@ async fn an_item_without_a_room_is_refused_and_changes_nothing() {
     let mut item = message("", "u1", "c", "x");
     item.room_id.clear();
 
-    let outcome = sequencer.append(&item, None).await;
+    let outcome = sequencer.append(&item).await;
 
     assert!(matches!(outcome, Err(BusError::Invalid(_))), "{outcome:?}");
     let pending = sequencer
@@ -455,7 +741,7 @@ async fn the_stream_holds_the_published_bytes() {
     let room = room();
     let mut heard = redis.subscribe(&room).await;
     let appended = sequencer
-        .append(&message(&room, "u1", "c", "x"), None)
+        .append(&message(&room, "u1", "c", "x"))
         .await
         .expect("append");
 

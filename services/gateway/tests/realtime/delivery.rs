@@ -148,6 +148,49 @@ async fn a_retry_on_the_other_gateway_gets_the_original_ack_and_stores_one_copy(
 }
 
 #[tokio::test]
+async fn a_long_message_acknowledged_leaves_only_its_small_ack_for_retries_in_redis() {
+    // Arrange
+    let stack = stack::spawn().await;
+    let alice = stack.user();
+    let room = stack.room(&alice, &[]).await;
+    let (mut first, _) = stack.connect(0, &alice).await;
+    let (mut second, _) = stack.connect(1, &alice).await;
+    let content = "x".repeat(4000);
+    let record = stack
+        .sequencer
+        .room_keys(&room.to_string())
+        .dedup(&alice.id.to_string(), "long-one");
+
+    // Act
+    let original = first
+        .send_message(&room.to_string(), "long-one", &content)
+        .await;
+    let (record_len, ttl): (usize, i64) = redis::pipe()
+        .cmd("STRLEN")
+        .arg(&record)
+        .cmd("PTTL")
+        .arg(&record)
+        .query_async(&mut stack.redis.clone())
+        .await
+        .expect("redis");
+    let retry = second
+        .send_message(&room.to_string(), "long-one", &content)
+        .await;
+
+    // Assert
+    assert_eq!(original["type"], "ack", "{original}");
+    assert!(
+        (1..200).contains(&record_len),
+        "the record of an acknowledged send holds {record_len} bytes"
+    );
+    assert!(ttl > 0, "the record keeps its time to live ({ttl} ms)");
+    assert_eq!(retry["duplicate"], true);
+    for field in ["id", "epoch", "position", "sent_at", "room"] {
+        assert_eq!(retry[field], original[field], "{field}");
+    }
+}
+
+#[tokio::test]
 async fn a_non_member_is_refused_and_nothing_is_stored_or_delivered() {
     // Arrange
     let stack = stack::spawn().await;
@@ -198,6 +241,8 @@ async fn an_ack_means_the_broker_holds_the_message() {
     let room = stack.room(&alice, &[]).await;
     stack.stop_history().await;
     let (mut socket, _) = stack.connect(0, &alice).await;
+    // The room's own entries may still wait there, unconsumed when history stopped.
+    let queued = queued_messages(&stack.scope.persist_queue).await;
 
     // Act
     let ack = socket
@@ -206,7 +251,10 @@ async fn an_ack_means_the_broker_holds_the_message() {
 
     // Assert
     assert_eq!(ack["type"], "ack", "{ack}");
-    assert_eq!(queued_messages(&stack.scope.persist_queue).await, 1);
+    assert_eq!(
+        queued_messages(&stack.scope.persist_queue).await,
+        queued + 1
+    );
     stack.start_history().await;
     let position = ack["position"].as_u64().unwrap();
     let stored = stack.stored_through(room, position).await;
@@ -215,7 +263,7 @@ async fn an_ack_means_the_broker_holds_the_message() {
 }
 
 /// How many messages wait in `queue`.
-async fn queued_messages(queue: &str) -> u32 {
+pub(crate) async fn queued_messages(queue: &str) -> u32 {
     let connection = lapin::Connection::connect(
         "amqp://guest:guest@127.0.0.1:5672/%2f",
         lapin::ConnectionProperties::default(),

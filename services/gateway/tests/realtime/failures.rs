@@ -11,6 +11,7 @@ use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
+use crate::delivery::queued_messages;
 use crate::stack::{self, Options, Stack, User};
 
 /// Positions of the `message.created` frames among `frames`.
@@ -170,7 +171,7 @@ async fn a_message_fanned_out_but_never_confirmed_is_stored_by_the_sweeper() {
     // publishing to the broker.
     let appended = stack
         .sequencer
-        .append(&item(room, &alice, "seen".to_owned()), None)
+        .append(&item(room, &alice, "seen".to_owned()))
         .await
         .expect("appended");
 
@@ -181,12 +182,59 @@ async fn a_message_fanned_out_but_never_confirmed_is_stored_by_the_sweeper() {
     assert_eq!(stack::messages(&stored)[0].content, "seen");
 }
 
+#[tokio::test]
+async fn a_retry_of_a_send_whose_gateway_died_before_the_confirm_is_made_durable_then_acked() {
+    // Arrange: no consumer and no sweeper, so only the retry can hand the message to the
+    // broker; the first attempt was sequenced and fanned out by a gateway that died before
+    // publishing it.
+    let stack = stack::spawn().await;
+    let alice = stack.user();
+    let room = stack.room(&alice, &[]).await;
+    stack.stop_history().await;
+    let (mut socket, _) = stack.connect(0, &alice).await;
+    let first = item(room, &alice, "first attempt".to_owned());
+    let Some(Body::Message(sent)) = &first.body else {
+        unreachable!("a message")
+    };
+    let appended = stack.sequencer.append_once(&first).await.expect("appended");
+    let chat_bus::AppendOutcome::New(appended) = appended else {
+        panic!("a first attempt: {appended:?}");
+    };
+    // The room's own entries may still wait there, unconsumed when history stopped.
+    let queued = queued_messages(&stack.scope.persist_queue).await;
+
+    // Act
+    let retry = socket
+        .send_message(&room.to_string(), &sent.client_msg_id, "first attempt")
+        .await;
+
+    // Assert
+    assert_eq!(retry["type"], "ack", "{retry}");
+    assert_eq!(retry["duplicate"], true);
+    assert_eq!(retry["id"], sent.id);
+    assert_eq!(retry["epoch"], appended.envelope.epoch);
+    assert_eq!(retry["position"], appended.envelope.seq);
+    assert_eq!(
+        queued_messages(&stack.scope.persist_queue).await,
+        queued + 1,
+        "the retry handed the original to the broker before its ack"
+    );
+    stack.start_history().await;
+    let stored = stack.stored_through(room, appended.envelope.seq).await;
+    let stored = stack::messages(&stored);
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        (stored[0].id.as_str(), stored[0].content.as_str()),
+        (sent.id.as_str(), "first attempt")
+    );
+}
+
 /// Appends `count` large messages to `room` as fast as Redis takes them.
 async fn flood(stack: &Stack, room: Uuid, sender: &User, count: usize) {
     for _ in 0..count {
         stack
             .sequencer
-            .append(&item(room, sender, "x".repeat(3900)), None)
+            .append(&item(room, sender, "x".repeat(3900)))
             .await
             .expect("appended");
     }

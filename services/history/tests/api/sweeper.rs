@@ -23,7 +23,7 @@ async fn an_envelope_that_never_reached_the_broker_is_swept_into_history() {
     let item = item_of(&room.message("seen but never confirmed"));
 
     // Act
-    let appended = sequencer.append(&item, None).await.expect("append");
+    let appended = sequencer.append(&item).await.expect("append");
     env.wait_for_entries(room.id, 1).await;
 
     // Assert

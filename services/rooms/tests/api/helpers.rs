@@ -386,7 +386,7 @@ impl TestApp {
     pub async fn send(&self, room: &str, sender: Uuid, content: &str) -> (RoomEnvelope, RoomItem) {
         let item = message(room, sender, content);
         let sequencer = self.sequencer().await;
-        let appended = sequencer.append(&item, None).await.expect("appended");
+        let appended = sequencer.append(&item).await.expect("appended");
         let publisher = PersistPublisher::connect(AMQP, self.queue.clone())
             .await
             .expect("connect to rabbitmq");

@@ -5,6 +5,8 @@ mod delivery;
 mod failures;
 mod footprint;
 mod limits;
+mod removal;
 mod rest;
 mod resume;
 mod stack;
+mod unreadable;

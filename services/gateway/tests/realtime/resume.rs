@@ -196,7 +196,141 @@ async fn a_lost_epoch_is_announced_with_resync_live_and_on_resume() {
     assert_eq!(current["epoch"], new_epoch);
     let resync = carol_socket.expect("resync").await;
     assert_eq!(resync["epoch"], new_epoch);
-    assert_eq!(resync["position"], 1);
+    // The stream still holds the new epoch from its start: it follows, from position 1.
+    assert_eq!(resync["position"], 0);
+    let (replayed, resumed) = catch_up(&mut carol_socket).await;
+    assert_eq!(replayed, vec![1]);
+    assert_eq!(resumed["epoch"], new_epoch);
+    assert_eq!(resumed["position"], 1);
+    assert_eq!(resumed["replayed"], 1);
+}
+
+#[tokio::test]
+async fn a_new_epoch_the_stream_holds_from_its_start_is_replayed_after_the_resync() {
+    // Arrange: Redis lost the room; the new epoch has three messages Carol never saw.
+    let stack = stack::spawn().await;
+    let (alice, carol) = (stack.user(), stack.user());
+    let (room, last, mut alice_socket) = seen_once(&stack, &alice, &carol).await;
+    forget_everything(&stack).await;
+    let after = send_many(&mut alice_socket, room, "after", 3).await;
+    let new_epoch = after[0]["epoch"].clone();
+
+    // Act
+    let (mut carol_socket, _) = stack.connect_resuming(1, &carol, last).await;
+
+    // Assert: resync to the new epoch's start, then all of it, then resumed.
+    let resync = carol_socket.expect("resync").await;
+    assert_eq!(resync["reason"], "epoch_changed");
+    assert_eq!(resync["epoch"], new_epoch);
+    assert_eq!(resync["position"], 0);
+    let (replayed, resumed) = catch_up(&mut carol_socket).await;
+    assert_eq!(replayed, positions_of(&after));
+    assert_eq!(replayed, vec![1, 2, 3]);
+    assert_eq!(resumed["epoch"], new_epoch);
+    assert_eq!(resumed["position"], 3);
+    assert_eq!(resumed["replayed"], 3);
+}
+
+#[tokio::test]
+async fn a_new_epoch_the_stream_lost_the_start_of_is_reloaded_from_history_and_resumed() {
+    // Arrange: Redis lost the room, and the new epoch's stream kept only its last entry.
+    let stack = stack::spawn().await;
+    let (alice, carol) = (stack.user(), stack.user());
+    let (room, last, mut alice_socket) = seen_once(&stack, &alice, &carol).await;
+    forget_everything(&stack).await;
+    let after = send_many(&mut alice_socket, room, "after", 3).await;
+    trim_stream(&stack, room, 1).await;
+
+    // Act
+    let (mut carol_socket, _) = stack.connect_resuming(1, &carol, last).await;
+
+    // Assert: resync at the current position (history has the rest), then resumed.
+    let resync = carol_socket.expect("resync").await;
+    assert_eq!(resync["reason"], "epoch_changed");
+    assert_eq!(resync["epoch"], after[2]["epoch"]);
+    assert_eq!(resync["position"], 3);
+    let resumed = carol_socket.expect("resumed").await;
+    assert_eq!(resumed["epoch"], after[2]["epoch"]);
+    assert_eq!(resumed["position"], 3);
+    assert_eq!(resumed["replayed"], 0);
+}
+
+#[tokio::test]
+async fn resuming_from_nothing_seen_replays_the_room_from_its_first_position() {
+    // Arrange: Redis lost the room, so `ready` reports it without events (0, 0).
+    let stack = stack::spawn().await;
+    let (alice, carol) = (stack.user(), stack.user());
+    let (room, _, mut alice_socket) = seen_once(&stack, &alice, &carol).await;
+    forget_everything(&stack).await;
+    let (carol_socket, ready) = stack.connect(1, &carol).await;
+    let seen = ready["rooms"][0].clone();
+    assert_eq!(seen["id"], room.to_string());
+    assert_eq!((&seen["epoch"], &seen["position"]), (&json!(0), &json!(0)));
+    carol_socket.close().await;
+    let after = send_many(&mut alice_socket, room, "after", 2).await;
+
+    // Act: resume with exactly what `ready` said.
+    let (mut carol_socket, _) = stack
+        .connect_resuming(
+            0,
+            &carol,
+            json!({room.to_string(): {"epoch": 0, "position": 0}}),
+        )
+        .await;
+
+    // Assert
+    let (replayed, resumed) = catch_up(&mut carol_socket).await;
+    assert_eq!(replayed, vec![1, 2]);
+    assert_eq!(resumed["epoch"], after[1]["epoch"]);
+    assert_eq!(resumed["position"], 2);
+    assert_eq!(resumed["replayed"], 2);
+}
+
+#[tokio::test]
+async fn a_lower_epoch_is_an_epoch_change_too() {
+    // Arrange
+    let stack = stack::spawn().await;
+    let (alice, bob) = (stack.user(), stack.user());
+    let room = stack.room(&alice, &[&bob]).await;
+    let (mut alice_socket, _) = stack.connect(0, &alice).await;
+    let (mut bob_socket, _) = stack.connect(1, &bob).await;
+    let before = send_many(&mut alice_socket, room, "before", 2).await;
+    bob_socket.next_message().await;
+    bob_socket.next_message().await;
+    let old_epoch = before[0]["epoch"].as_u64().unwrap();
+
+    // Act: Redis comes back with the room's counter at an earlier epoch (restored on a
+    // host whose clock is behind), and the conversation goes on.
+    let lower_epoch = old_epoch - 60_000;
+    let keys = stack.sequencer.room_keys(&room.to_string());
+    let _: () = redis::pipe()
+        .cmd("DEL")
+        .arg(keys.stream())
+        .arg(keys.seq())
+        .ignore()
+        .cmd("HSET")
+        .arg(keys.seq())
+        .arg("epoch")
+        .arg(lower_epoch)
+        .arg("seq")
+        .arg(0)
+        .ignore()
+        .query_async(&mut stack.redis.clone())
+        .await
+        .expect("counter restored");
+    let after = send_many(&mut alice_socket, room, "after", 1).await;
+
+    // Assert: Bob is told, and hears the lower epoch from its start.
+    assert_eq!(after[0]["epoch"], lower_epoch);
+    assert_eq!(after[0]["position"], 1);
+    let resync = bob_socket.expect("resync").await;
+    assert_eq!(resync["reason"], "epoch_changed");
+    assert_eq!(resync["epoch"], lower_epoch);
+    assert_eq!(resync["position"], 0);
+    let event = bob_socket.next_message().await;
+    assert_eq!(event["epoch"], lower_epoch);
+    assert_eq!(event["position"], 1);
+    assert_eq!(event["message"]["content"], "after 0");
 }
 
 async fn trim_stream(stack: &Stack, room: Uuid, keep: usize) {

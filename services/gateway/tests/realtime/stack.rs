@@ -273,6 +273,73 @@ impl Stack {
     }
 }
 
+impl Stack {
+    /// Makes Redis drop the subscriber connection of gateway `index`, which reconnects
+    /// and has its sockets look for what they missed.
+    pub async fn kill_subscriber(&self, index: usize) {
+        let subscriber = self.gateways[index]
+            .realtime
+            .hub()
+            .subscriber_addr()
+            .expect("subscriber over TCP");
+        let _: () = redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("ADDR")
+            .arg(subscriber.to_string())
+            .query_async(&mut self.redis.clone())
+            .await
+            .expect("killed");
+    }
+
+    /// Replaces the Redis counter of each of `rooms` with a key of the wrong type, so that
+    /// nobody can read a position there or append, until [`Silenced::restore`].
+    pub async fn silence_counters(&self, rooms: &[Uuid]) -> Silenced {
+        let mut counters = Vec::new();
+        for room in rooms {
+            let key = self.sequencer.room_keys(&room.to_string()).seq();
+            let (fields,): (Vec<(String, String)>,) = redis::pipe()
+                .atomic()
+                .cmd("HGETALL")
+                .arg(&key)
+                .cmd("DEL")
+                .arg(&key)
+                .ignore()
+                .cmd("SET")
+                .arg(&key)
+                .arg("not a counter")
+                .ignore()
+                .query_async(&mut self.redis.clone())
+                .await
+                .expect("counter replaced");
+            counters.push((key, fields));
+        }
+        Silenced { counters }
+    }
+}
+
+/// Room counters replaced by [`Stack::silence_counters`], with what they held.
+#[must_use = "restore the counters"]
+pub struct Silenced {
+    counters: Vec<(String, Vec<(String, String)>)>,
+}
+
+impl Silenced {
+    /// Puts the counters back as they were.
+    pub async fn restore(self, stack: &Stack) {
+        for (key, fields) in self.counters {
+            let mut pipe = redis::pipe();
+            pipe.atomic().cmd("DEL").arg(&key).ignore();
+            if !fields.is_empty() {
+                pipe.cmd("HSET").arg(&key).arg(fields).ignore();
+            }
+            let () = pipe
+                .query_async(&mut stack.redis.clone())
+                .await
+                .expect("counter restored");
+        }
+    }
+}
+
 /// The chat messages among stored entries (room events are entries too).
 pub fn messages(entries: &[StoredEntry]) -> Vec<&chat_proto::v1::ChatMessage> {
     entries

@@ -88,7 +88,8 @@ pub struct WsConfig {
     pub heartbeat_interval: Duration,
 
     /// How long catch-up waits for history to hold what the Redis stream no longer does
-    /// before telling the client to resync (`gap_unrecoverable`).
+    /// before telling the client to resync (`gap_unrecoverable`), and retries failed Redis
+    /// reads before closing the socket with 1011.
     #[arg(long = "catchup-history-wait", env = "CATCHUP_HISTORY_WAIT", default_value = "10s", value_parser = humantime_duration)]
     pub catchup_history_wait: Duration,
 

@@ -152,17 +152,10 @@ impl Upstreams {
 /// scope's settings.
 pub async fn start_auth(scope: &Scope, signing_key_pem: &str, flags: &Flags) -> Service {
     chat_runtime::telemetry::init_for_tests();
-    let config: chat_auth::Config = Flags::from([
-        ("--database-url", scope.database("auth").as_str()),
-        ("--database-max-connections", "4"),
-        ("--redis-url", REDIS),
-        ("--redis-key-prefix", &scope.redis_key_prefix),
-        ("--grpc-addr", "127.0.0.1:0"),
-        ("--ops-addr", "127.0.0.1:0"),
-        ("--signing-key", signing_key_pem),
-    ])
-    .with(flags)
-    .parse("chat-auth");
+    let config: chat_auth::Config = grpc_service(scope, "auth")
+        .set("--signing-key", signing_key_pem)
+        .with(flags)
+        .parse("chat-auth");
     let app = chat_auth::App::build(config).await.expect("auth starts");
     Service::spawn(app.grpc_addr(), scope, |shutdown| app.run_until(shutdown))
 }
@@ -170,9 +163,7 @@ pub async fn start_auth(scope: &Scope, signing_key_pem: &str, flags: &Flags) -> 
 /// Starts a rooms service; `flags` add to or replace the scope's settings.
 pub async fn start_rooms(scope: &Scope, flags: &Flags) -> Service {
     chat_runtime::telemetry::init_for_tests();
-    let config: chat_rooms::Config = with_bus(scope, scope.database("rooms"))
-        .with(flags)
-        .parse("chat-rooms");
+    let config: chat_rooms::Config = on_the_bus(scope, "rooms").with(flags).parse("chat-rooms");
     let app = chat_rooms::App::build(config).await.expect("rooms starts");
     Service::spawn(app.grpc_addr(), scope, |shutdown| app.run_until(shutdown))
 }
@@ -181,7 +172,7 @@ pub async fn start_rooms(scope: &Scope, flags: &Flags) -> Service {
 /// replace the scope's settings, `--grpc-addr` included to restart where clients point.
 pub async fn start_history(scope: &Scope, flags: &Flags) -> Service {
     chat_runtime::telemetry::init_for_tests();
-    let config: chat_history::Config = with_bus(scope, scope.database("history"))
+    let config: chat_history::Config = on_the_bus(scope, "history")
         .with(flags)
         .parse("chat-history");
     let app = chat_history::App::build(config)
@@ -190,18 +181,24 @@ pub async fn start_history(scope: &Scope, flags: &Flags) -> Service {
     Service::spawn(app.grpc_addr(), scope, |shutdown| app.run_until(shutdown))
 }
 
-/// The settings rooms and history share: a database, Redis and the persist queue.
-fn with_bus(scope: &Scope, database: String) -> Flags {
+/// What every gRPC service of the scope starts with: its database, the scope's Redis
+/// prefix, and port 0 for its listeners.
+fn grpc_service(scope: &Scope, service: &str) -> Flags {
     Flags::from([
-        ("--database-url", database.as_str()),
+        ("--database-url", scope.database(service).as_str()),
         ("--database-max-connections", "4"),
         ("--redis-url", REDIS),
         ("--redis-key-prefix", &scope.redis_key_prefix),
-        ("--amqp-url", AMQP),
-        ("--persist-queue", &scope.persist_queue),
         ("--grpc-addr", "127.0.0.1:0"),
         ("--ops-addr", "127.0.0.1:0"),
     ])
+}
+
+/// A gRPC service that also speaks to RabbitMQ, on the scope's persist queue.
+fn on_the_bus(scope: &Scope, service: &str) -> Flags {
+    grpc_service(scope, service)
+        .set("--amqp-url", AMQP)
+        .set("--persist-queue", &scope.persist_queue)
 }
 
 /// Starts a gateway in front of `upstreams` (which need not be up yet); `flags` add to or

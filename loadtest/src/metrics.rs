@@ -177,6 +177,10 @@ pub struct Counts {
     /// Sends repeated with the same `client_msg_id` (after a timeout, an error or a
     /// reconnect).
     pub retries: u64,
+    /// Sends put off because the previous message to the same room still awaited its
+    /// ack (the stack pushing back).
+    #[serde(default)]
+    pub deferred: u64,
     pub acks: u64,
     pub ack_timeouts: u64,
     pub deliveries: u64,
@@ -199,6 +203,7 @@ impl std::ops::AddAssign for Counts {
         self.connect_failures += o.connect_failures;
         self.sends += o.sends;
         self.retries += o.retries;
+        self.deferred += o.deferred;
         self.acks += o.acks;
         self.ack_timeouts += o.ack_timeouts;
         self.deliveries += o.deliveries;
@@ -359,6 +364,11 @@ impl Recorder {
     pub fn closed(&self, code: Option<u16>) {
         let key = code.map_or_else(|| "abnormal".to_owned(), |code| code.to_string());
         self.with(|t| *t.close_codes.entry(key).or_default() += 1);
+    }
+
+    /// A send put off while the previous one to its room awaits its ack.
+    pub fn send_deferred(&self) {
+        self.with(|t| t.counts.deferred += 1);
     }
 
     pub fn sent(&self, retry: bool) {

@@ -59,6 +59,7 @@ pub enum Command {
 /// A send waiting for its ack.
 #[derive(Debug)]
 struct Pending {
+    room: Uuid,
     seq: u64,
     frame: String,
     sent: Instant,
@@ -455,9 +456,17 @@ async fn resend(
     Ok(())
 }
 
-/// A new message to a room picked by weight; `None` when the user sends nowhere.
+/// A new message to a room picked by weight; `None` when the user sends nowhere, or
+/// while the previous message to that room awaits its ack. Like a real client's outbox,
+/// a user keeps its own messages to a room in order: a send refused for a while
+/// (`rate_limited`, `unavailable`) is retried before the next one goes, so a recipient
+/// seeing a sender's messages out of order is a fault of the stack, never of the tool.
 fn new_send(context: &Context, state: &mut UserState) -> Option<String> {
     let room = state.pick_room()?;
+    if state.pending.values().any(|pending| pending.room == room) {
+        context.recorder.send_deferred();
+        return None;
+    }
     let seq = {
         let seq = state.seqs.entry(room).or_insert(0);
         *seq += 1;
@@ -480,6 +489,7 @@ fn new_send(context: &Context, state: &mut UserState) -> Option<String> {
     state.pending.insert(
         client_msg_id,
         Pending {
+            room,
             seq,
             frame: frame.clone(),
             sent: now,

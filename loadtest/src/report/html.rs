@@ -167,6 +167,7 @@ fn delivery(page: &mut String, report: &Report) {
         ("replayed on resume", v.stats.replayed.to_string()),
         ("resyncs", v.stats.resyncs.to_string()),
         ("sends (retried)", format!("{} ({})", c.sends, c.retries)),
+        ("sends deferred", c.deferred.to_string()),
         ("ack timeouts", c.ack_timeouts.to_string()),
         (
             "rates",

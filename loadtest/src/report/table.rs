@@ -63,9 +63,10 @@ pub fn render(report: &Report) -> String {
     );
     let _ = writeln!(
         out,
-        "sends      {} · retried {} · ack timeouts {} · errors {} ({:.3}% of sends)",
+        "sends      {} · retried {} · deferred {} · ack timeouts {} · errors {} ({:.3}% of sends)",
         c.sends,
         c.retries,
+        c.deferred,
         c.ack_timeouts,
         c.errors,
         report.error_rate * 100.0

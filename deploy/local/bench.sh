@@ -1,0 +1,430 @@
+#!/usr/bin/env bash
+# `make bench`: the benchmarks behind DESIGN.md's "Numbers to beat", each printing its
+# figures and the ratio to its target or baseline, then a summary table.
+#
+#   fanout   deliveries per CPU-second of ONE gateway process: sockets in rooms of 50,
+#            100-byte messages at a steady rate, driven by chat-loadtest in other processes;
+#            the gateway's CPU time (utime + stime from /proc) and its delivery counter over
+#            a window of the steady phase; delivery latency as the clients saw it.
+#   persist  messages/s through RabbitMQ into PostgreSQL (chat-history's persist_bench).
+#   memory   resident memory of ONE gateway process before and after 15,000 idle,
+#            authenticated sockets held by chat-loadtest in several other processes.
+#
+# Each stack-based benchmark starts its own stack (deploy/local/run.sh, release build) on
+# its own ports, Redis prefix and persist queue, and stops it afterwards. Accounts live in
+# the database chat_auth_bench and the load tool's token cache (.run/bench/loadtest), so
+# only the first run pays an Argon2 hash per user; rooms and history start empty each run.
+#
+# Settings (environment):
+#   BENCH=fanout,persist,memory   which benchmarks (default: all three)
+#   BENCH_SOCKETS                 sockets for fanout and memory (defaults 5000 and 15000)
+#   BENCH_FANOUT_SOCKETS, BENCH_IDLE_SOCKETS   the same, one at a time
+#   BENCH_FANOUT_RATE=500,1000    messages sent per second during fanout; each rate is
+#                                 one measurement (500/s leaves this 2-core machine some
+#                                 idle time, 1000/s saturates it with the clients)
+#   BENCH_WINDOW=30               seconds of the fanout measurement window
+#   BENCH_PROCESSES               load tool processes (default: 2 for fanout, 4 for memory)
+#   BENCH_PERSIST_MESSAGES=200000 envelopes per persist phase
+#   BENCH_PERSIST_ARGS            more persist_bench flags (e.g. "--batch-size 1000")
+#
+# Exits non-zero only when a run broke (a process failed, a stack did not start); a
+# missed target is reported, not an error.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+
+BENCH=${BENCH:-fanout,persist,memory}
+BENCH_DIR=${BENCH_DIR:-$ROOT/.run/bench}
+FANOUT_SOCKETS=${BENCH_FANOUT_SOCKETS:-${BENCH_SOCKETS:-5000}}
+IDLE_SOCKETS=${BENCH_IDLE_SOCKETS:-${BENCH_SOCKETS:-15000}}
+FANOUT_RATES=${BENCH_FANOUT_RATE:-500,1000}
+WINDOW=${BENCH_WINDOW:-30}
+PERSIST_MESSAGES=${BENCH_PERSIST_MESSAGES:-200000}
+ROOM_SIZE=50
+PG=${PG:-postgres://postgres@127.0.0.1:5432}
+# The bench stack's ports, apart from `make run` (8080...) and the end-to-end test (18080...).
+STACK_PORT=${BENCH_PORT:-28080}
+REST_GATEWAY=$((STACK_PORT + 1))     # account and room setup go through this one
+MEASURED_GATEWAY=$((STACK_PORT + 2)) # the sockets, and the measurement, are on this one
+LOADTEST_OUT=$BENCH_DIR/loadtest
+LOADTEST=$ROOT/target/release/chat-loadtest
+CLK_TCK=$(getconf CLK_TCK)
+run_id=$(date +%s)-$$
+
+# Baselines and targets (DESIGN.md, "Numbers to beat").
+SOCKETIO_DELIVERIES_LOW=32000
+SOCKETIO_DELIVERIES_HIGH=49000
+FANOUT_FACTOR=5
+PERSIST_TARGET=20000
+SOCKETIO_SOCKET_BYTES=15000
+SOCKET_TARGET_BYTES=6000
+
+summary=()
+stack_pid=""
+loadtest_pid=""
+
+log() { printf '\n== %s\n' "$*"; }
+fail() {
+  echo "bench: $*" >&2
+  exit 1
+}
+wanted() { [[ ",$BENCH," == *",$1,"* ]]; }
+# calc EXPRESSION: floating-point arithmetic.
+calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
+# grouped NUMBER: 1234567.8 -> 1,234,568.
+grouped() { printf '%.0f' "$1" | sed -e ':a' -e 's/\B[0-9]\{3\}\>/,&/' -e 'ta'; }
+# verdict ACTUAL LIMIT above|below
+verdict() {
+  if awk "BEGIN { exit !($1 $([ "$3" = above ] && echo '>=' || echo '<') $2) }"; then
+    echo met
+  else
+    echo missed
+  fi
+}
+add_summary() { summary+=("$(printf '%-8s | %-34s | %-30s | %-16s | %s' "$@")"); }
+
+stop_loadtest() {
+  [ -n "$loadtest_pid" ] || return 0
+  # The load tool's worker processes are its children.
+  local children
+  children=$(pgrep -P "$loadtest_pid" || true)
+  kill -TERM "$loadtest_pid" $children 2>/dev/null || true
+  wait "$loadtest_pid" 2>/dev/null || true
+  loadtest_pid=""
+}
+
+stop_stack() {
+  [ -n "$stack_pid" ] || return 0
+  kill -TERM "$stack_pid" 2>/dev/null || true
+  wait "$stack_pid" 2>/dev/null || true
+  stack_pid=""
+  rabbitmqctl -q delete_queue "$PERSIST_QUEUE" >/dev/null 2>&1 || true
+  rabbitmqctl -q delete_queue "$PERSIST_QUEUE.dlq" >/dev/null 2>&1 || true
+  redis-cli --scan --pattern "${REDIS_KEY_PREFIX}*" | xargs -r redis-cli del >/dev/null 2>&1 || true
+}
+
+cleanup() {
+  stop_loadtest
+  stop_stack
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start_stack NAME: the whole stack (two gateways) in release mode, isolated from any other.
+start_stack() {
+  local name=$1
+  export RUN_DIR=$BENCH_DIR/$name
+  export PORT=$STACK_PORT GATEWAY_PORTS="$REST_GATEWAY $MEASURED_GATEWAY"
+  export GRPC_PORT_BASE=52050 OPS_PORT_BASE=29100
+  export PROFILE=release DB_SUFFIX=_bench
+  export REDIS_KEY_PREFIX="chat-bench:$run_id:$name:"
+  export PERSIST_QUEUE="chat.messages.persist.bench-$run_id-$name"
+  export RUST_LOG=${RUST_LOG:-warn}
+  # One key for every bench stack, so cached sessions stay valid from run to run.
+  export AUTH_SIGNING_KEY_FILE=$BENCH_DIR/jwt-ed25519.pem
+  # Sessions come from the token cache; should it be lost, logging thousands of users in
+  # again must not hit the per-address limit meant for people.
+  export AUTH_LOGIN_MAX_ADDRESS_ATTEMPTS=1000000
+  rm -rf "$RUN_DIR"
+  mkdir -p "$RUN_DIR"
+  # Rooms and history start empty; accounts (chat_auth_bench) are kept for the next run.
+  for db in chat_rooms chat_history; do
+    PGOPTIONS=--client-min-messages=warning psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS ${db}${DB_SUFFIX} WITH (FORCE)" >/dev/null
+  done
+  deploy/local/run.sh >"$RUN_DIR/stack.log" 2>&1 &
+  stack_pid=$!
+  for _ in $(seq 1 600); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$PORT/nginx-health" 2>/dev/null && break
+    if ! kill -0 "$stack_pid" 2>/dev/null; then
+      tail -40 "$RUN_DIR/stack.log" >&2
+      fail "the $name stack did not start"
+    fi
+    sleep 0.5
+  done
+  curl -fsS -o /dev/null "http://127.0.0.1:$PORT/nginx-health" || fail "the $name stack did not start"
+  gateway_pid=$(cat "$RUN_DIR/gateway2.pid")
+  [ "$(cat "/proc/$gateway_pid/comm")" = chat-gateway ] || fail "pid $gateway_pid is not the gateway"
+}
+
+# metric NAME: the measured gateway's series NAME, summed over its labels.
+metric() {
+  curl -fsS "http://127.0.0.1:$MEASURED_GATEWAY/metrics" |
+    awk -v name="$1" '$1 == name || index($1, name "{") == 1 { sum += $2 } END { printf "%.0f", sum }'
+}
+# cpu_ticks PID...: user + system CPU time of the processes so far, in clock ticks.
+cpu_ticks() {
+  local pid sum=0 ticks
+  for pid in "$@"; do
+    ticks=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 }') || ticks=0
+    sum=$((sum + ${ticks:-0}))
+  done
+  echo "$sum"
+}
+# machine_ticks: busy and total CPU time of the whole machine so far (all cores).
+machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
+# rss_kib: the gateway's resident memory.
+rss_kib() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$gateway_pid/status"; }
+now_ns() { date +%s%N; }
+
+# set_up_run SCENARIO: accounts and rooms through the REST gateway; writes the plan and
+# points it at the measured gateway, starting in a few seconds.
+set_up_run() {
+  local scenario=$1
+  "$LOADTEST" --scenario "$scenario" --url "http://127.0.0.1:$REST_GATEWAY" --out "$LOADTEST_OUT" \
+    --setup-only --start-in 1h >"$RUN_DIR/setup.log" 2>&1 || {
+    tail -20 "$RUN_DIR/setup.log" >&2
+    fail "the load tool's setup failed"
+  }
+  grep -E 'accounts ready|rooms ready' "$RUN_DIR/setup.log" || true
+  plan=$LOADTEST_OUT/plan.json
+}
+
+# start_loadtest PROCESSES: runs the plan's users against the measured gateway from now.
+start_loadtest() {
+  local processes=$1 started_at
+  started_at=$(($(now_ns) + 3000000000))
+  sed -i -e "s|\"urls\":\[[^]]*\]|\"urls\":[\"http://127.0.0.1:$MEASURED_GATEWAY\"]|" \
+    -e "s|\"started_at\":-\{0,1\}[0-9]*|\"started_at\":$started_at|" "$plan"
+  grep -q "\"started_at\":$started_at" "$plan" || fail "could not re-time $plan"
+  plan_started_at=$started_at
+  run=$(grep -o '"run":"[^"]*"' "$plan" | head -1 | cut -d'"' -f4)
+  loadtest_log=$RUN_DIR/loadtest-$run.log
+  "$LOADTEST" --plan "$plan" --out "$LOADTEST_OUT" --processes "$processes" >"$loadtest_log" 2>&1 &
+  loadtest_pid=$!
+}
+
+# finish_loadtest: waits for the load tool; 0 (all thresholds held) and 1 (one missed) are
+# runs that worked.
+finish_loadtest() {
+  local status=0
+  wait "$loadtest_pid" || status=$?
+  loadtest_pid=""
+  if [ "$status" -gt 1 ]; then
+    tail -30 "$loadtest_log" >&2
+    fail "the load tool failed (exit $status)"
+  fi
+  report=$LOADTEST_OUT/run-$run/report.json
+  [ -f "$report" ] || fail "no report at $report"
+}
+
+# wait_for_connections COUNT SECONDS: until the measured gateway holds COUNT sockets.
+wait_for_connections() {
+  local count=$1 deadline=$(($(date +%s) + $2)) held
+  while :; do
+    held=$(metric chat_gateway_connections)
+    [ "$held" -ge "$count" ] && return 0
+    if [ "$(date +%s)" -ge "$deadline" ] || ! kill -0 "$loadtest_pid" 2>/dev/null; then
+      tail -20 "$loadtest_log" >&2
+      fail "only $held of $count sockets connected"
+    fi
+    sleep 0.5
+  done
+}
+
+bench_fanout() {
+  local groups=$((FANOUT_SOCKETS / ROOM_SIZE))
+  [ "$groups" -ge 1 ] || fail "BENCH_FANOUT_SOCKETS must be at least $ROOM_SIZE"
+  start_stack fanout
+  local rate
+  for rate in ${FANOUT_RATES//,/ }; do
+    fanout_at "$groups" "$rate"
+  done
+  stop_stack
+}
+
+# fanout_at GROUPS RATE: one measurement on the running stack, with fresh rooms.
+fanout_at() {
+  local groups=$1 rate=$2
+  local users=$((groups * ROOM_SIZE))
+  local think_ms=$((users * 1000 / rate))
+  local ramp=20 hold=$((WINDOW + 25)) processes=${BENCH_PROCESSES:-2}
+  log "fanout: $users sockets in $groups rooms of $ROOM_SIZE, $rate messages/s of 100 bytes, one gateway"
+  local scenario=$RUN_DIR/fanout-$rate.toml
+  cat >"$scenario" <<TOML
+name = "bench-fanout"
+description = "$users users in $groups rooms of $ROOM_SIZE, $rate sends/s in all"
+users = $users
+[[stages]]
+duration = "${ramp}s"
+target = $users
+[[stages]]
+duration = "${hold}s"
+target = $users
+[accounts]
+prefix = "bench"
+[rooms]
+direct = false
+groups = $groups
+group_size = [$ROOM_SIZE, $ROOM_SIZE]
+large = 0
+[traffic]
+think_time = "${think_ms}ms"
+jitter = 0.5
+content_bytes = 100
+weights = { direct = 0, group = 1, large = 0 }
+settle = "5s"
+TOML
+  set_up_run "$scenario"
+  start_loadtest "$processes"
+  wait_for_connections "$users" $((ramp + 60))
+  # Past the connection storm: every user sends at its pace.
+  sleep 5
+  local t0 c0 d0 s0 l0 m0 t1 c1 d1 s1 l1 m1 clients load busy0 total0 busy1 total1
+  # The load tool's processes: the parent and its workers.
+  clients="$loadtest_pid $(pgrep -P "$loadtest_pid" | tr '\n' ' ')"
+  t0=$(now_ns) c0=$(cpu_ticks "$gateway_pid") l0=$(cpu_ticks $clients) m0=$(machine_ticks)
+  d0=$(metric chat_gateway_deliveries_total) s0=$(metric chat_gateway_messages_sent_total)
+  sleep "$WINDOW"
+  t1=$(now_ns) c1=$(cpu_ticks "$gateway_pid") l1=$(cpu_ticks $clients) m1=$(machine_ticks)
+  d1=$(metric chat_gateway_deliveries_total) s1=$(metric chat_gateway_messages_sent_total)
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  local held
+  held=$(metric chat_gateway_connections)
+  finish_loadtest
+
+  local seconds cpu deliveries sends per_cpu
+  seconds=$(calc "($t1 - $t0) / 1e9")
+  cpu=$(calc "($c1 - $c0) / $CLK_TCK")
+  deliveries=$((d1 - d0))
+  sends=$((s1 - s0))
+  per_cpu=$(calc "$deliveries / $cpu")
+  # What the clients counted in the same seconds, and their latencies.
+  local first_second last_second client_deliveries client_rate
+  first_second=$(((t0 - plan_started_at) / 1000000000 + 1))
+  last_second=$(((t1 - plan_started_at) / 1000000000))
+  client_deliveries=$(jq --argjson a "$first_second" --argjson b "$last_second" \
+    '[.seconds[] | select(.second >= $a and .second < $b) | .deliveries] | add // 0' "$report")
+  client_rate=$(calc "$client_deliveries / ($last_second - $first_second)")
+  read -r p50 p99 lost duplicated out_of_order client_cpu < <(jq -r \
+    '[.e2e.p50, .e2e.p99, .verdict.lost, .verdict.duplicated, .verdict.out_of_order, (.client_cpu_seconds // 0)] | @tsv' "$report")
+  read -r window_p50 window_p99 < <(jq -r --argjson a "$first_second" --argjson b "$last_second" \
+    '[.seconds[] | select(.second >= $a and .second < $b)] as $s
+     | [($s | map(.e2e_p50) | sort | .[length / 2 | floor]), ($s | map(.e2e_p99) | max)] | @tsv' "$report")
+
+  printf '  window              %.1f s with %s sockets held\n' "$seconds" "$held"
+  printf '  messages accepted   %s (%s/s)\n' "$(grouped "$sends")" "$(grouped "$(calc "$sends / $seconds")")"
+  printf '  deliveries          %s counted by the gateway (%s/s); the clients received %s/s in the same seconds\n' \
+    "$(grouped "$deliveries")" "$(grouped "$(calc "$deliveries / $seconds")")" "$(grouped "$client_rate")"
+  printf '  gateway CPU         %.2f s (%.2f cores)\n' "$cpu" "$(calc "$cpu / $seconds")"
+  # The machine is shared: how busy it was tells whether the latencies below are the
+  # stack's or the queue for a CPU.
+  read -r busy0 total0 <<<"$m0"
+  read -r busy1 total1 <<<"$m1"
+  printf '  machine             %.0f%% busy over %s cores (load tool %.2f cores, everything else %.2f); load average %s\n' \
+    "$(calc "100 * ($busy1 - $busy0) / ($total1 - $total0)")" "$(nproc)" \
+    "$(calc "($l1 - $l0) / $CLK_TCK / $seconds")" \
+    "$(calc "(($busy1 - $busy0) - ($c1 - $c0) - ($l1 - $l0)) / $CLK_TCK / $seconds")" "$load"
+  printf '  deliveries per CPU-second of the gateway: %s\n' "$(grouped "$per_cpu")"
+  printf '  vs Node.js + Socket.IO + Redis adapter (%s-%s): %.1fx-%.1fx; target %sx\n' \
+    "$(grouped $SOCKETIO_DELIVERIES_LOW)" "$(grouped $SOCKETIO_DELIVERIES_HIGH)" \
+    "$(calc "$per_cpu / $SOCKETIO_DELIVERIES_HIGH")" "$(calc "$per_cpu / $SOCKETIO_DELIVERIES_LOW")" "$FANOUT_FACTOR"
+  printf '  delivery latency    p50 %.2f ms, p99 %.2f ms (whole run); window: median per-second p50 %.2f ms, worst per-second p99 %.2f ms\n' \
+    "$p50" "$p99" "$window_p50" "$window_p99"
+  printf '  exactness           lost %s, duplicated %s, out of order %s (whole run)\n' "$lost" "$duplicated" "$out_of_order"
+  printf '  load tool CPU       %.1f s over the whole run (%s processes)\n' "$client_cpu" "$processes"
+  local ratio
+  ratio=$(calc "$per_cpu / $SOCKETIO_DELIVERIES_HIGH")
+  add_summary fanout "$(grouped "$per_cpu") deliveries/CPU-s" \
+    ">= ${FANOUT_FACTOR}x Socket.IO (49,000)" "$(printf '%.1fx' "$ratio")" \
+    "$(verdict "$ratio" "$FANOUT_FACTOR" above); $rate msg/s, p50 $(printf '%.1f' "$p50") ms, p99 $(printf '%.1f' "$p99") ms, lost $lost"
+}
+
+bench_memory() {
+  local users=$IDLE_SOCKETS processes=${BENCH_PROCESSES:-4}
+  local ramp=$(((users + 499) / 500)) hold=30
+  [ "$ramp" -ge 5 ] || ramp=5
+  log "memory: $users idle authenticated sockets on one gateway, held by $processes load tool processes"
+  start_stack memory
+  local scenario=$RUN_DIR/idle.toml
+  cat >"$scenario" <<TOML
+name = "bench-idle"
+description = "$users users that connect, authenticate and wait"
+users = $users
+[[stages]]
+duration = "${ramp}s"
+target = $users
+[[stages]]
+duration = "${hold}s"
+target = $users
+[accounts]
+prefix = "bench"
+[rooms]
+direct = false
+groups = 0
+large = 0
+[traffic]
+think_time = "1h"
+settle = "1s"
+TOML
+  if [ "$users" -gt 1000 ]; then
+    echo "  (the first run registers any of the $users accounts the cache lacks: one Argon2 hash each)"
+  fi
+  set_up_run "$scenario"
+  # The measured gateway has served nothing but health checks so far.
+  sleep 2
+  local before after held
+  before=$(rss_kib)
+  start_loadtest "$processes"
+  wait_for_connections "$users" $((ramp + 90))
+  # Let the connection storm's transient buffers go.
+  sleep 5
+  held=$(metric chat_gateway_connections)
+  after=$(rss_kib)
+  finish_loadtest
+
+  local per_socket
+  per_socket=$(calc "($after - $before) * 1024 / $held")
+  printf '  gateway resident memory  %s KiB before, %s KiB with %s sockets (+%s KiB)\n' \
+    "$(grouped "$before")" "$(grouped "$after")" "$(grouped "$held")" "$(grouped $((after - before)))"
+  printf '  per idle socket          %s bytes (%.2f KB)\n' "$(grouped "$per_socket")" "$(calc "$per_socket / 1000")"
+  printf '  vs Node.js + Socket.IO (15 KB): %.2fx the memory, %.1fx less; target under 6 KB\n' \
+    "$(calc "$per_socket / $SOCKETIO_SOCKET_BYTES")" "$(calc "$SOCKETIO_SOCKET_BYTES / $per_socket")"
+  add_summary memory "$(grouped "$per_socket") B per idle socket" "< 6 KB (Socket.IO 15 KB)" \
+    "$(printf '%.2fx of 15 KB' "$(calc "$per_socket / $SOCKETIO_SOCKET_BYTES")")" \
+    "$(verdict "$per_socket" "$SOCKET_TARGET_BYTES" below); $(grouped "$held") sockets"
+  stop_stack
+}
+
+bench_persist() {
+  log "persist: $PERSIST_MESSAGES envelopes per phase through RabbitMQ into PostgreSQL"
+  mkdir -p "$BENCH_DIR"
+  local output=$BENCH_DIR/persist.log
+  # shellcheck disable=SC2086 # extra flags, split on purpose
+  "$ROOT/target/release/examples/persist_bench" --messages "$PERSIST_MESSAGES" ${BENCH_PERSIST_ARGS:-} 2>&1 |
+    tee "$output" ||
+    fail "persist_bench failed"
+  local live drain
+  live=$(sed -nE 's/^live \(publish \+ persist\): *([0-9.]+) msg\/s.*/\1/p' "$output")
+  drain=$(sed -nE 's/^drain \(backlog into PostgreSQL\): *([0-9.]+) msg\/s.*/\1/p' "$output")
+  [ -n "$live" ] && [ -n "$drain" ] || fail "persist_bench printed no rates"
+  add_summary persist "$(grouped "$live") msg/s live" ">= 20,000 msg/s" \
+    "$(printf '%.2fx' "$(calc "$live / $PERSIST_TARGET")")" \
+    "$(verdict "$live" "$PERSIST_TARGET" above); backlog drain $(grouped "$drain") msg/s"
+}
+
+for name in ${BENCH//,/ }; do
+  case $name in
+  fanout | persist | memory) ;;
+  *) fail "unknown benchmark '$name' (BENCH=fanout,persist,memory)" ;;
+  esac
+done
+
+log "building (release)"
+cargo build --release --bins
+if wanted persist; then
+  cargo build --release -p chat-history --example persist_bench
+fi
+mkdir -p "$BENCH_DIR" "$LOADTEST_OUT"
+if [ ! -f "$BENCH_DIR/jwt-ed25519.pem" ]; then
+  target/release/chat-auth keygen --out "$BENCH_DIR/jwt-ed25519.pem" >/dev/null
+fi
+deploy/local/services.sh >/dev/null
+
+wanted persist && bench_persist
+wanted fanout && bench_fanout
+wanted memory && bench_memory
+
+log "summary ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -r))"
+printf '%-8s | %-34s | %-30s | %-16s | %s\n' bench figure "target (baseline)" ratio verdict
+printf '%s\n' "${summary[@]}"

@@ -233,22 +233,33 @@ async fn the_ops_listener_reports_readiness_and_persistence_metrics() {
         .send()
         .await
         .expect("GET /readyz");
-    let metrics = http
-        .get(format!("http://{}/metrics", app.ops_addr))
-        .send()
-        .await
-        .expect("GET /metrics")
-        .text()
-        .await
-        .expect("metrics body");
-
-    // Assert
-    assert_eq!(ready.status(), reqwest::StatusCode::OK);
-    for name in [
+    // The batch's metrics are recorded just after its commit, which the row above may
+    // have been seen before: scrape until they appear, within a bound.
+    let names = [
         "chat_history_persisted_total",
         "chat_history_batch_size",
         "chat_history_batch_duration_seconds",
-    ] {
+    ];
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let metrics = loop {
+        let metrics = http
+            .get(format!("http://{}/metrics", app.ops_addr))
+            .send()
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("metrics body");
+        if names.iter().all(|name| metrics.contains(name)) || tokio::time::Instant::now() > deadline
+        {
+            break metrics;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+
+    // Assert
+    assert_eq!(ready.status(), reqwest::StatusCode::OK);
+    for name in names {
         assert!(metrics.contains(name), "{name} missing from:\n{metrics}");
     }
 

@@ -55,7 +55,9 @@ cleanup() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   echo "stopped"
 }
-trap cleanup INT TERM EXIT
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
+trap cleanup EXIT
 
 # start NAME COMMAND...: runs COMMAND with its output prefixed by NAME.
 start() {
@@ -136,6 +138,6 @@ while [ "$(jobs -rp | wc -l)" -gt 0 ]; do
   exited=""
   status=0
   wait -n -p exited || status=$?
-  [ -n "$exited" ] || break
+  [ -n "${exited:-}" ] || break
   echo "${names[$exited]:-process $exited} exited with status $status" >&2
 done

@@ -356,10 +356,18 @@ impl RoomView {
 
     /// The server said `resync`: what was missed cannot be replayed, so the window
     /// closes where it stands and a new one starts at `to`.
+    ///
+    /// A resync to epoch 0 says the room has no position at all now (Redis lost its
+    /// counter and nothing was appended since): the next entry starts a newer epoch, so
+    /// the new window expects nothing of the epochs seen so far.
     pub fn resync(&mut self, at_nanos: i64, to: Position) {
         self.close(at_nanos);
         self.stats.resyncs += 1;
-        self.open(to);
+        let after = match (to.epoch, self.high) {
+            (0, Some(high)) => Position::new(high.epoch, u64::MAX),
+            _ => to,
+        };
+        self.open(after);
     }
 
     /// Where to resume from: the highest position seen (or the window's start).
@@ -777,6 +785,30 @@ mod tests {
 
         assert_eq!(verdict.lost, 1, "3 is below what arrived");
         assert_eq!(verdict.expected, 5);
+    }
+
+    #[test]
+    fn a_resync_to_no_position_expects_only_newer_epochs() {
+        let mut ledger = Ledger::default();
+        for (epoch, position) in [(7, 5), (7, 6), (9, 1)] {
+            ledger.record(Acked {
+                room: Uuid::nil(),
+                position: Position::new(epoch, position),
+                sender: 1,
+                seq: position,
+                acked_at: 0,
+            });
+        }
+        // Joined after 5 was sent; Redis then lost the room's counter.
+        let mut view = RoomView::new(Position::new(7, 5));
+        view.receive(Position::new(7, 6), Some((1, 6)));
+        view.resync(1, Position::new(0, 0));
+        view.receive(Position::new(9, 1), Some((1, 1)));
+
+        let verdict = evaluate(&ledger.index(), &[view.record(2, Uuid::nil())], 0);
+
+        assert_eq!(verdict.lost, 0, "{:?}", verdict.lost_samples);
+        assert_eq!(verdict.delivered, 2);
     }
 
     #[test]

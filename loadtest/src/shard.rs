@@ -8,12 +8,14 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
+use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -164,6 +166,7 @@ pub async fn run(
 
     let cpu_at_start = process_cpu_seconds();
     let total = scenario.duration();
+    let stop = stop_requested();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let mut next_progress = Duration::ZERO;
     let mut next_chaos = scenario.chaos.every;
@@ -171,7 +174,7 @@ pub async fn run(
     loop {
         tick.tick().await;
         let now = elapsed();
-        if now >= total {
+        if now >= total || stop.load(Ordering::Relaxed) {
             break;
         }
         let wanted = scenario.target_at(now);
@@ -291,6 +294,25 @@ pub async fn run(
         records,
         renewed,
     })
+}
+
+/// Set once SIGINT or SIGTERM arrives: the stages end early and the run settles and
+/// reports as if the last stage had ended (a long run stopped by its operator, or by a
+/// test that decides when it has seen enough).
+fn stop_requested() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    tokio::spawn(async move {
+        let Ok(mut terminate) = signal(SignalKind::terminate()) else {
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+        flag.store(true, Ordering::Relaxed);
+    });
+    stop
 }
 
 #[cfg(test)]

@@ -93,6 +93,10 @@ pub struct Report {
     pub stack: StackFigures,
     pub scraped: Vec<Scraped>,
     pub checks: Vec<Check>,
+    /// Every ack of the run, written apart (`acks.json`): what a check of the stack's
+    /// storage compares with (each acknowledged message stored exactly once).
+    #[serde(skip)]
+    pub ledger: Ledger,
 }
 
 impl Report {
@@ -145,7 +149,12 @@ impl Report {
                 },
             })
             .collect();
-        let stage_seconds = scenario.duration().as_secs_f64().max(1.0);
+        // A run stopped early (SIGINT, SIGTERM) lasted less than its stages.
+        let stage_seconds = scenario
+            .duration()
+            .as_secs_f64()
+            .min(seconds.len() as f64)
+            .max(1.0);
         let counts = timeline.counts;
         let rates = Rates {
             sends: counts.sends as f64 / stage_seconds,
@@ -180,6 +189,7 @@ impl Report {
             stack: stack_figures(&scraped),
             scraped,
             checks: Vec::new(),
+            ledger,
         };
         report.checks = checks(&report, &scenario.thresholds);
         Ok(report)
@@ -190,9 +200,13 @@ impl Report {
         self.checks.iter().filter(|check| !check.passed)
     }
 
-    /// Writes `report.json` and `report.html` into `dir`; returns their paths.
+    /// Writes `report.json`, `report.html` and `acks.json` into `dir`; returns the paths
+    /// of the first two.
     pub fn write(&self, dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
         std::fs::create_dir_all(dir)?;
+        let acks = dir.join("acks.json");
+        std::fs::write(&acks, serde_json::to_vec(&self.ledger)?)
+            .with_context(|| format!("writing {}", acks.display()))?;
         let json = dir.join("report.json");
         std::fs::write(&json, serde_json::to_vec_pretty(self)?)
             .with_context(|| format!("writing {}", json.display()))?;

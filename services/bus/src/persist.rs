@@ -297,6 +297,19 @@ impl PersistPublisher {
         self
     }
 
+    /// A readiness check: the connection to the broker is open, or can be opened again
+    /// now (an idle process notices a restarted broker here, not at its next publish).
+    pub async fn check(&self) -> Result<(), String> {
+        let link = self.current_link();
+        if link.is_open() {
+            return Ok(());
+        }
+        self.relink(link.generation)
+            .await
+            .map(|_| ())
+            .map_err(|err| err.to_string())
+    }
+
     /// The topology this publisher publishes to.
     pub fn queue_names(&self) -> &QueueNames {
         &self.shared.names

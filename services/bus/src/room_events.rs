@@ -138,16 +138,39 @@ impl RoomEvents {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let appended = match event_item(event) {
+        let appended = self.sequence(event).await?;
+        self.announce_sequenced(event, users, &appended).await
+    }
+
+    /// Step 1 of [`publish_to_users`](Self::publish_to_users): gives `event` its room's
+    /// next position (stored in the room's stream, published on the room's channel,
+    /// recorded as pending). A caller that must not leave a committed change unannounced
+    /// retries this step until it succeeds, then takes the next.
+    pub async fn sequence(&self, event: &RoomEvent) -> Result<Appended, BusError> {
+        match event_item(event) {
             Ok(item) => self.sequencer.append(&item).await,
             Err(err) => Err(err),
         }
-        .inspect_err(|_| count_publish_failure())?;
+        .inspect_err(|_| count_publish_failure())
+    }
+
+    /// Steps 2 and 3 of [`publish_to_users`](Self::publish_to_users) for an event
+    /// [`sequence`](Self::sequence)d already: its users' channels, then persistence.
+    pub async fn announce_sequenced<I, S>(
+        &self,
+        event: &RoomEvent,
+        users: I,
+        appended: &Appended,
+    ) -> Result<RoomEnvelope, BusError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
         let told_users = self
             .publish_to_user_channels(event, users, &appended.envelope)
             .await;
-        self.persist(&appended, event).await;
-        told_users.map(|()| appended.envelope)
+        self.persist(appended, event).await;
+        told_users.map(|()| appended.envelope.clone())
     }
 
     /// Every user channel `event` goes to, without repeats: those of the users it

@@ -47,6 +47,13 @@ pub const SUBSCRIBER_CONNECTS_METRIC: &str = "chat_gateway_redis_subscriber_conn
 /// How long a socket waits for its channels to be subscribed before it goes on anyway
 /// (Redis is down; the recheck after reconnecting covers what it misses).
 const SUBSCRIBE_WAIT: Duration = Duration::from_secs(5);
+/// Longest wait for the subscriber's connection and handshake; past it the attempt is
+/// dropped and made again.
+const CONNECT_WAIT: Duration = Duration::from_secs(3);
+/// Longest wait for the answers to one batch of (un)subscriptions (all of a gateway's
+/// channels after a reconnection: tens of thousands take well under a second); past it
+/// the connection is dropped and made again.
+const SUBSCRIBE_BATCH_WAIT: Duration = Duration::from_secs(10);
 
 /// A channel a socket may need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -208,6 +215,13 @@ impl Hub {
     }
 }
 
+fn timed_out(what: &'static str) -> redis::RedisError {
+    redis::RedisError::from(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        format!("Redis did not answer in time ({what})"),
+    ))
+}
+
 fn remove(map: &DashMap<Uuid, Vec<Arc<Outbox>>>, key: Uuid, outbox: &Arc<Outbox>) {
     if let dashmap::Entry::Occupied(mut entry) = map.entry(key) {
         entry.get_mut().retain(|s| !Arc::ptr_eq(s, outbox));
@@ -242,7 +256,9 @@ impl Inner {
         let mut reconnecting = false;
         loop {
             let connected = tokio::select! {
-                connected = self.connect(&client) => connected,
+                connected = tokio::time::timeout(CONNECT_WAIT, self.connect(&client)) => {
+                    connected.unwrap_or_else(|_| Err(timed_out("connecting")))
+                }
                 () = shutdown.cancelled() => return,
             };
             let (mut sink, mut stream) = match connected {
@@ -333,10 +349,23 @@ impl Inner {
         Ok(pubsub)
     }
 
+    /// [`apply_now`](Self::apply_now) within [`SUBSCRIBE_BATCH_WAIT`]: a Redis that stopped
+    /// answering (restarting, or the connection half-open) never stalls the hub.
+    async fn apply(
+        &self,
+        sink: &mut redis::aio::PubSubSink,
+        subscribed: &mut HashSet<Key>,
+        keys: Vec<Key>,
+    ) -> redis::RedisResult<()> {
+        tokio::time::timeout(SUBSCRIBE_BATCH_WAIT, self.apply_now(sink, subscribed, keys))
+            .await
+            .unwrap_or_else(|_| Err(timed_out("subscribing")))
+    }
+
     /// Makes the subscription of each of `keys` match what the sockets need. Each channel
     /// is its own command (a multi-channel SUBSCRIBE gets one reply per channel, which
     /// the client would pair with the wrong requests); they are pipelined.
-    async fn apply(
+    async fn apply_now(
         &self,
         sink: &mut redis::aio::PubSubSink,
         subscribed: &mut HashSet<Key>,

@@ -156,6 +156,11 @@ impl Messages {
             })
     }
 
+    /// Whether the persistence queue's broker can take a send (for `/readyz`).
+    pub async fn check_broker(&self) -> Result<(), String> {
+        self.publisher.check().await
+    }
+
     /// Drops the REST limiter's idle users; run now and then.
     pub fn purge_limiters(&self) {
         self.rest_limiter.retain_recent();

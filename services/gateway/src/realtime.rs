@@ -74,7 +74,7 @@ impl Realtime {
     ) -> anyhow::Result<Self> {
         let client = redis::Client::open(bus.redis.redis_url.expose_secret())
             .context("invalid --redis-url")?;
-        let redis = redis::aio::ConnectionManager::new(client.clone())
+        let redis = chat_runtime::redis_connection::connect(&bus.redis)
             .await
             .context("cannot connect to Redis")?;
         let sequencer = Sequencer::new(

@@ -64,6 +64,13 @@ impl App {
                     let realtime = realtime.clone();
                     async move { realtime.check().await }
                 }
+            })
+            .with_check("rabbitmq", {
+                let realtime = realtime.clone();
+                move || {
+                    let realtime = realtime.clone();
+                    async move { realtime.messages().check_broker().await }
+                }
             });
         let state = AppState {
             clients,

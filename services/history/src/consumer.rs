@@ -12,6 +12,8 @@
 //! While one batch commits, the next is collected and decoded (the prefetch lets the
 //! broker send it meanwhile), so the broker and PostgreSQL work at the same time.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chat_bus::persist::{QueueNames, declare_topology, extract_trace_context};
@@ -63,6 +65,21 @@ pub struct PersistConsumer {
     store: Store,
     names: QueueNames,
     config: ConsumerConfig,
+    consuming: Arc<AtomicBool>,
+}
+
+/// Whether the consumer is attached to the queue (for `/readyz`). Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ConsumerStatus(Arc<AtomicBool>);
+
+impl ConsumerStatus {
+    pub fn check(&self) -> Result<(), String> {
+        if self.0.load(Ordering::Relaxed) {
+            Ok(())
+        } else {
+            Err("not consuming the persist queue (RabbitMQ unreachable)".to_owned())
+        }
+    }
 }
 
 impl PersistConsumer {
@@ -71,7 +88,13 @@ impl PersistConsumer {
             store,
             names: config.persist.queue_names(),
             config,
+            consuming: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Tells whether this consumer is attached to the queue.
+    pub fn status(&self) -> ConsumerStatus {
+        ConsumerStatus(Arc::clone(&self.consuming))
     }
 
     /// Connects, declares the topology and sets the prefetch.
@@ -113,7 +136,9 @@ impl PersistConsumer {
                 },
             };
             backoff = Backoff::default();
-            match self.consume(&current, &shutdown).await {
+            let consumed = self.consume(&current, &shutdown).await;
+            self.consuming.store(false, Ordering::Relaxed);
+            match consumed {
                 Ok(()) => {
                     close(current).await;
                     return;
@@ -145,6 +170,7 @@ impl PersistConsumer {
             self.names.queue.clone(),
         )));
         tracing::info!(queue = %self.names.queue, "consuming the persist queue");
+        self.consuming.store(true, Ordering::Relaxed);
 
         let batch_size = usize::from(self.config.batch_size);
         // The batch being stored while the next one is collected and decoded. At most one

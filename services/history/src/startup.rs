@@ -20,7 +20,7 @@ use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 
 use crate::config::Config;
-use crate::consumer::{PersistConsumer, Session};
+use crate::consumer::{ConsumerStatus, PersistConsumer, Session};
 use crate::grpc::History;
 use crate::store::Store;
 use crate::sweeper::PendingSweeper;
@@ -74,13 +74,14 @@ impl App {
             "history service built"
         );
 
+        let consumer_status = consumer.status();
         Ok(App {
             server,
             sweeper: PendingSweeper::new(sequencer, store.clone(), config.sweeper.clone()),
             store,
             consumer,
             session,
-            readiness: readiness(pool, redis),
+            readiness: readiness(pool, redis, consumer_status),
             grace: config.shutdown.grace,
         })
     }
@@ -119,8 +120,9 @@ impl App {
     }
 }
 
-fn readiness(pool: PgPool, redis: ConnectionManager) -> Readiness {
+fn readiness(pool: PgPool, redis: ConnectionManager, consumer: ConsumerStatus) -> Readiness {
     Readiness::new()
         .with_check("database", move || ping(pool.clone()))
         .with_check("redis", move || redis_connection::ping(redis.clone()))
+        .with_check("rabbitmq", move || std::future::ready(consumer.check()))
 }

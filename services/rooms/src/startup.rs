@@ -11,7 +11,6 @@ use chat_proto::v1::rooms_service_server::RoomsServiceServer;
 use chat_runtime::grpc_server::{GrpcServer, GrpcServices};
 use chat_runtime::shutdown::CancellationToken;
 use chat_runtime::{database, ops, redis_connection};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use secrecy::ExposeSecret;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
@@ -23,8 +22,6 @@ use crate::grpc::RoomsApi;
 /// The rooms database schema.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/rooms");
 
-/// How long one Redis command (a publication, a readiness ping) may take before it fails.
-const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a room event waits for RabbitMQ's confirm. A change waits for it before it is
 /// answered, but never fails for want of it: the pending record gets it stored.
 const PERSIST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -51,16 +48,9 @@ impl App {
         let pool = database::connect_and_migrate(&config.database, &MIGRATOR)
             .await
             .context("cannot prepare the rooms database")?;
-        let client = redis::Client::open(config.redis.redis_url.expose_secret())
-            .context("invalid Redis URL")?;
-        let redis = ConnectionManager::new_with_config(
-            client,
-            ConnectionManagerConfig::new()
-                .set_connection_timeout(REDIS_TIMEOUT)
-                .set_response_timeout(REDIS_TIMEOUT),
-        )
-        .await
-        .context("cannot connect to Redis")?;
+        let redis = redis_connection::connect(&config.redis)
+            .await
+            .context("cannot connect to Redis")?;
         let sequencer = Sequencer::new(
             redis.clone(),
             config.redis.redis_key_prefix,

@@ -1,0 +1,333 @@
+#!/usr/bin/env bash
+# The fault test of `make test`: the stack as `make run` starts it, on its own ports and
+# against its own Redis, PostgreSQL and RabbitMQ (so restarting them disturbs nothing
+# else), under load from chat-loadtest. One after another it restarts Redis, RabbitMQ
+# and PostgreSQL, then kills -9 each service and starts it again, and after each fault
+# measures how long the stack takes to serve again (a REST send through nginx) once the
+# dependency answers. At the end it checks what the promises say:
+#   - the load tool saw nothing lost and nothing duplicated (clients resumed exactly or
+#     were told to resync);
+#   - every acknowledged message is stored exactly once, at its acknowledged position;
+#   - every room committed (one created during each fault) has its `room.created` entry.
+# Prints a table of recovery times; fails when one is over RECOVERY_LIMIT seconds.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+
+export RUN_DIR=$ROOT/.run/faults
+export PORT=${FAULTS_PORT:-17080}
+export GATEWAY_PORTS=${FAULTS_GATEWAY_PORTS:-"17081 17082"}
+export GRPC_PORT_BASE=52050 OPS_PORT_BASE=17100
+REDIS_PORT=${FAULTS_REDIS_PORT:-16379}
+PG_PORT=${FAULTS_PG_PORT:-15432}
+AMQP_PORT=${FAULTS_AMQP_PORT:-5682}
+export PG=postgres://postgres@127.0.0.1:$PG_PORT
+export REDIS_URL=redis://127.0.0.1:$REDIS_PORT
+export AMQP_URL=amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f
+export RUST_LOG=${RUST_LOG:-info,lapin=warn}
+RECOVERY_LIMIT=${RECOVERY_LIMIT:-10}
+USERS=${FAULTS_USERS:-200}
+
+# shellcheck source=deploy/local/stack.sh
+source "$ROOT/deploy/local/stack.sh"
+
+DEPS=$RUN_DIR/deps
+LOGS=$RUN_DIR/logs
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
+RABBIT_NODE=chatfaults@localhost
+
+# As root, PostgreSQL and RabbitMQ run as their own users (initdb refuses root).
+as_user() {
+  local user=$1
+  shift
+  if [ "$(id -u)" -eq 0 ]; then runuser -u "$user" -- "$@"; else "$@"; fi
+}
+
+rabbit_env() {
+  env RABBITMQ_NODENAME=$RABBIT_NODE RABBITMQ_NODE_PORT="$AMQP_PORT" \
+    RABBITMQ_DIST_PORT=$((AMQP_PORT + 20000)) RABBITMQ_CONFIG_FILE="$DEPS/rabbitmq/rabbitmq.conf" \
+    RABBITMQ_MNESIA_BASE="$DEPS/rabbitmq/mnesia" RABBITMQ_LOG_BASE="$DEPS/rabbitmq/log" \
+    RABBITMQ_PID_FILE="$DEPS/rabbitmq/pid" RABBITMQ_ENABLED_PLUGINS_FILE="$DEPS/rabbitmq/plugins" "$@"
+}
+rabbitctl() { rabbitmqctl -q -n "$RABBIT_NODE" "$@"; }
+
+redis_start() {
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
+    --dir "$DEPS/redis" --pidfile "$DEPS/redis/redis.pid" --logfile "$DEPS/redis/redis.log"
+  until redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; do sleep 0.05; done
+}
+redis_stop() { redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true; }
+
+pg_start() {
+  as_user postgres "$PG_BIN/pg_ctl" -D "$DEPS/pg/data" -l "$DEPS/pg/log" -w -s \
+    -o "-p $PG_PORT -k $DEPS/pg -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start
+}
+pg_stop() { as_user postgres "$PG_BIN/pg_ctl" -D "$DEPS/pg/data" -m fast -w -s stop || true; }
+
+rabbit_start() {
+  rabbit_env rabbitmq-server -detached
+  for _ in $(seq 1 120); do
+    rabbitctl await_startup --timeout 60 >/dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  echo "RabbitMQ ($RABBIT_NODE) did not start; see $DEPS/rabbitmq/log" >&2
+  return 1
+}
+rabbit_stop() { rabbitctl stop >/dev/null 2>&1 || true; }
+
+deps_start() {
+  rm -rf "$DEPS"
+  mkdir -p "$DEPS/redis" "$DEPS/pg" "$DEPS/rabbitmq"
+  redis_start
+  [ "$(id -u)" -ne 0 ] || chown postgres "$DEPS/pg"
+  as_user postgres "$PG_BIN/initdb" -D "$DEPS/pg/data" -A trust -U postgres -E UTF8 --no-sync >/dev/null
+  pg_start
+  printf 'listeners.tcp.default = 127.0.0.1:%s\nloopback_users = none\n' "$AMQP_PORT" \
+    > "$DEPS/rabbitmq/rabbitmq.conf"
+  echo '[].' > "$DEPS/rabbitmq/plugins"
+  [ "$(id -u)" -ne 0 ] || chown -R rabbitmq:rabbitmq "$DEPS/rabbitmq"
+  rabbit_start
+}
+
+declare -A PIDS=()
+start_service() {
+  service_command "$1"
+  "${SERVICE_COMMAND[@]}" >> "$LOGS/$1.log" 2>&1 &
+  PIDS[$1]=$!
+}
+ready_service() {
+  service_command "$1"
+  wait_http "$1" "$SERVICE_READY" 300
+}
+
+loadtest_pid=""
+cleanup() {
+  [ -z "$loadtest_pid" ] || kill -INT "$loadtest_pid" 2>/dev/null || true
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  redis_stop
+  pg_stop
+  rabbit_stop
+}
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+api() {
+  local method=$1 path=$2 body=${3:-}
+  curl -sS -m 5 -o "$RUN_DIR/answer.json" -w '%{http_code}' -X "$method" \
+    "http://127.0.0.1:$PORT$path" -H "authorization: Bearer $TOKEN" \
+    -H 'content-type: application/json' ${body:+-d "$body"} 2>/dev/null || echo 000
+}
+
+# A REST send through nginx; true when it was acknowledged.
+probe=0
+probe_send() {
+  probe=$((probe + 1))
+  local status
+  status=$(api POST /api/messages \
+    "{\"room_id\":\"$PROBE_ROOM\",\"content\":\"probe $probe\",\"client_msg_id\":\"probe-$probe\"}")
+  [ "$status" = 201 ] || [ "$status" = 200 ]
+}
+
+# Creates a room while a fault is on; whatever the answer, if it was committed its first
+# entry must be sequenced and stored.
+created_rooms=()
+create_room_during_fault() {
+  local name=$1 status
+  status=$(api POST /api/rooms "{\"name\":\"fault-$name-$$\",\"type\":\"public\"}")
+  echo "    room created during the fault: HTTP $status"
+  if [ "$status" = 201 ] || [ "$status" = 200 ]; then created_rooms+=("$(jq -r .id "$RUN_DIR/answer.json")"); fi
+}
+
+# unready_during NAME URL: the readiness check of a process turns 503 while a dependency
+# it needs is down (checked for up to 10 s).
+unready_during() {
+  local name=$1 url=$2
+  for _ in $(seq 1 100); do
+    if ! curl -fsS -m 2 -o /dev/null "$url" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "FAIL: $name's /readyz stayed ready while a dependency it needs was down" >&2
+  failures=$((failures + 1))
+}
+
+results=()
+failures=0
+# recovered FAULT START: waits until a send is acknowledged again, records the time
+# since START (when the dependency answered or the process was started again).
+recovered() {
+  local fault=$1 start=$2 took
+  for _ in $(seq 1 600); do
+    if probe_send; then break; fi
+    sleep 0.1
+  done
+  took=$(since "$start")
+  local verdict=ok
+  if ! probe_send || awk -v t="$took" -v l="$RECOVERY_LIMIT" 'BEGIN { exit !(t > l) }'; then
+    verdict=FAIL
+    failures=$((failures + 1))
+  fi
+  results+=("$(printf '| %-30s | %6ss | %s |' "$fault" "$took" "$verdict")")
+  echo "  $fault: serving again ${took}s after the dependency answered ($verdict)"
+  sleep 3
+}
+
+echo "== faults: building"
+stack_build >/dev/null
+cargo build -q -p chat-loadtest
+rm -rf "$RUN_DIR"
+mkdir -p "$LOGS"
+stack_signing_key
+
+echo "== faults: own Redis :$REDIS_PORT, PostgreSQL :$PG_PORT, RabbitMQ :$AMQP_PORT"
+deps_start
+
+echo "== faults: the stack on :$PORT"
+for service in $(stack_services); do
+  start_service "$service"
+  [[ $service == gateway* ]] || ready_service "$service"
+done
+for service in $(stack_services); do ready_service "$service"; done
+stack_nginx_config
+"${NGINX_COMMAND[@]}" >> "$LOGS/nginx.log" 2>&1 &
+PIDS[nginx]=$!
+wait_http nginx "http://127.0.0.1:$PORT/nginx-health"
+
+curl -fsS -o /dev/null "http://127.0.0.1:$PORT/api/auth/register" -H 'content-type: application/json' \
+  -d '{"username":"prober","email":"prober@example.com","password":"correct horse battery"}'
+TOKEN=$(curl -fsS "http://127.0.0.1:$PORT/api/auth/login" -H 'content-type: application/json' \
+  -d '{"login":"prober","password":"correct horse battery"}' | jq -r .access_token)
+[ "$(api POST /api/rooms '{"name":"probe","type":"public"}')" = 201 ]
+PROBE_ROOM=$(jq -r .id "$RUN_DIR/answer.json")
+
+echo "== faults: $USERS users under load"
+"$ROOT/target/debug/chat-loadtest" --scenario loadtest/scenarios/faults.toml \
+  --url "http://127.0.0.1:$PORT" --out "$RUN_DIR/loadtest" --users "$USERS" \
+  > "$RUN_DIR/loadtest.log" 2>&1 &
+loadtest_pid=$!
+until grep -qE "^\[ *[0-9]+s\]" "$RUN_DIR/loadtest.log" 2>/dev/null || ! kill -0 "$loadtest_pid" 2>/dev/null; do
+  sleep 0.5
+done
+sleep 8
+
+fault_redis() {
+  redis_stop
+  create_room_during_fault redis
+  unready_during gateway1 "http://127.0.0.1:${GATEWAY_PORTS%% *}/readyz"
+  sleep 2
+  redis_start
+  recovered "Redis restarted" "$(now)"
+}
+
+fault_rabbitmq() {
+  rabbitctl stop_app
+  create_room_during_fault rabbitmq
+  unready_during history "http://127.0.0.1:$((OPS_PORT_BASE + 3))/readyz"
+  sleep 2
+  rabbitctl start_app
+  recovered "RabbitMQ restarted" "$(now)"
+}
+
+fault_postgresql() {
+  pg_stop
+  create_room_during_fault postgresql
+  unready_during rooms "http://127.0.0.1:$((OPS_PORT_BASE + 2))/readyz"
+  sleep 2
+  pg_start
+  recovered "PostgreSQL restarted" "$(now)"
+}
+
+# kill_service NAME: kill -9, and started again 2 s later.
+fault_kill() {
+  local service=$1 started
+  kill -9 "${PIDS[$service]}"
+  wait "${PIDS[$service]}" 2>/dev/null || true
+  sleep 2
+  started=$(now)
+  start_service "$service"
+  ready_service "$service"
+  recovered "$service killed (-9), started" "$started"
+}
+
+for fault in ${FAULTS:-redis rabbitmq postgresql auth rooms history gateway1}; do
+  echo "== faults: $fault"
+  case $fault in
+    redis | rabbitmq | postgresql) "fault_$fault" ;;
+    *) fault_kill "$fault" ;;
+  esac
+done
+
+echo "== faults: stopping the load"
+kill -INT "$loadtest_pid"
+loadtest_status=0
+wait "$loadtest_pid" || loadtest_status=$?
+loadtest_pid=""
+sed -n '/^Summary\|lost\|duplicated\|resync\|errors/p' "$RUN_DIR/loadtest.log" | head -30
+if [ "$loadtest_status" -ne 0 ]; then
+  echo "FAIL: the load tool reports a missed threshold (exit $loadtest_status):" >&2
+  tail -40 "$RUN_DIR/loadtest.log" >&2
+  failures=$((failures + 1))
+fi
+
+echo "== faults: every acknowledged message stored exactly once"
+acks=$(ls "$RUN_DIR"/loadtest/run-*/acks.json | head -n1)
+run_id=$(jq -r .run "$(dirname "$acks")/report.json")
+history_db="$PG/chat_history$DB_SUFFIX"
+psql "$history_db" -qc "CREATE TABLE IF NOT EXISTS fault_acks (room uuid, epoch bigint, seq bigint, sender int, n bigint)"
+psql "$history_db" -qc "TRUNCATE fault_acks"
+jq -r '.acks[] | [.room, .position.epoch, .position.position, .sender, .seq] | @csv' "$acks" |
+  psql "$history_db" -qc "\\copy fault_acks FROM STDIN WITH (FORMAT csv)"
+# History may still be draining the queue: wait for it (bounded).
+missing=""
+for _ in $(seq 1 60); do
+  missing=$(psql "$history_db" -tAc "
+    SELECT count(*) FROM (SELECT DISTINCT * FROM fault_acks) a
+    WHERE (SELECT count(*) FROM messages m
+           WHERE m.room_id = a.room AND m.epoch = a.epoch AND m.seq = a.seq
+             AND m.content LIKE 'lt:$run_id:' || a.sender || ':' || a.n || ':%') <> 1")
+  [ "$missing" = 0 ] && break
+  sleep 0.5
+done
+duplicated=$(psql "$history_db" -tAc "
+  SELECT count(*) FROM (SELECT room_id, split_part(content, ':', 3), split_part(content, ':', 4)
+    FROM messages WHERE content LIKE 'lt:$run_id:%' GROUP BY 1, 2, 3 HAVING count(*) > 1) d")
+acked=$(psql "$history_db" -tAc "SELECT count(*) FROM (SELECT DISTINCT room, epoch, seq FROM fault_acks) a")
+echo "  $acked acknowledged, $missing not stored at their position, $duplicated stored twice"
+if [ "$missing" != 0 ] || [ "$duplicated" != 0 ] || [ "$acked" = 0 ]; then
+  echo "FAIL: acknowledged messages must be stored exactly once" >&2
+  failures=$((failures + 1))
+fi
+
+echo "== faults: nothing committed left unannounced"
+rooms_db="$PG/chat_rooms$DB_SUFFIX"
+unannounced=""
+for _ in $(seq 1 60); do
+  unannounced=""
+  for room in $(psql "$rooms_db" -tAc "SELECT id FROM rooms"); do
+    count=$(psql "$history_db" -tAc "SELECT count(*) FROM room_entries WHERE room_id = '$room' AND kind = 'room_event'")
+    [ "$count" != 0 ] || unannounced+=" $room"
+  done
+  [ -z "$unannounced" ] && break
+  sleep 0.5
+done
+rooms_total=$(psql "$rooms_db" -tAc "SELECT count(*) FROM rooms")
+echo "  $rooms_total rooms committed (${#created_rooms[@]} created during faults), unannounced:${unannounced:- none}"
+if [ -n "$unannounced" ]; then
+  echo "FAIL: rooms committed without their first entry:$unannounced" >&2
+  failures=$((failures + 1))
+fi
+
+ [ -z "${FAULTS_HOLD:-}" ] || { echo "holding (FAULTS_HOLD) for inspection; Ctrl-C ends"; sleep infinity; }
+
+echo
+echo "| fault                          | recovery | verdict |"
+echo "|--------------------------------|----------|---------|"
+printf '%s\n' "${results[@]}"
+if [ "$failures" -ne 0 ]; then
+  echo "$failures check(s) failed; logs in $LOGS" >&2
+  exit 1
+fi
+echo "faults: all recovered within ${RECOVERY_LIMIT}s, nothing lost or duplicated"

@@ -1,0 +1,121 @@
+# The local stack's settings and how each of its processes starts, sourced by run.sh
+# (`make run`) and faults.sh (the fault test, which kills and starts processes again
+# one by one). Every setting can be overridden from the environment.
+# shellcheck shell=bash
+
+ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+PORT=${PORT:-8080}
+RUN_DIR=${RUN_DIR:-$ROOT/.run}
+PROFILE=${PROFILE:-debug}
+PG=${PG:-postgres://postgres@127.0.0.1:5432}
+REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
+AMQP_URL=${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}
+read -r -a GATEWAY_PORTS <<< "${GATEWAY_PORTS:-8081 8082}"
+# Service ports: gRPC on $GRPC_PORT_BASE+1..3, ops HTTP on $OPS_PORT_BASE+1..3.
+GRPC_PORT_BASE=${GRPC_PORT_BASE:-50050}
+OPS_PORT_BASE=${OPS_PORT_BASE:-9100}
+# A second stack (the end-to-end and fault tests) isolates itself with its own database
+# names, Redis prefix and queue.
+DB_SUFFIX=${DB_SUFFIX:-}
+export REDIS_KEY_PREFIX=${REDIS_KEY_PREFIX:-chat:}
+export PERSIST_QUEUE=${PERSIST_QUEUE:-chat.messages.persist}
+AUTH_GRPC=127.0.0.1:$((GRPC_PORT_BASE + 1))
+ROOMS_GRPC=127.0.0.1:$((GRPC_PORT_BASE + 2))
+HISTORY_GRPC=127.0.0.1:$((GRPC_PORT_BASE + 3))
+export RUST_LOG=${RUST_LOG:-info}
+export LOG_FORMAT=${LOG_FORMAT:-text}
+BIN="$ROOT/target/$PROFILE"
+
+# The services by name, in start order.
+stack_services() {
+  echo auth rooms history
+  local i
+  for i in "${!GATEWAY_PORTS[@]}"; do echo "gateway$((i + 1))"; done
+}
+
+stack_build() {
+  if [ "$PROFILE" = release ]; then
+    cargo build --release --bins
+  else
+    cargo build --bins
+  fi
+}
+
+# A development signing key, created once and kept in $RUN_DIR (never committed).
+stack_signing_key() {
+  local key_file="$RUN_DIR/jwt-ed25519.pem"
+  if [ -z "${AUTH_SIGNING_KEY_FILE:-}" ] && [ -z "${AUTH_SIGNING_KEY:-}" ]; then
+    [ -f "$key_file" ] || "$BIN/chat-auth" keygen --out "$key_file"
+    export AUTH_SIGNING_KEY_FILE="$key_file"
+  fi
+}
+
+# service_command NAME: sets SERVICE_COMMAND (env ... binary) and SERVICE_READY (its
+# readiness URL).
+service_command() {
+  case $1 in
+    auth)
+      SERVICE_COMMAND=(env GRPC_ADDR="$AUTH_GRPC" OPS_ADDR="127.0.0.1:$((OPS_PORT_BASE + 1))"
+        DATABASE_URL="$PG/chat_auth$DB_SUFFIX" REDIS_URL="$REDIS_URL" "$BIN/chat-auth")
+      SERVICE_READY="http://127.0.0.1:$((OPS_PORT_BASE + 1))/readyz" ;;
+    rooms)
+      SERVICE_COMMAND=(env GRPC_ADDR="$ROOMS_GRPC" OPS_ADDR="127.0.0.1:$((OPS_PORT_BASE + 2))"
+        DATABASE_URL="$PG/chat_rooms$DB_SUFFIX" REDIS_URL="$REDIS_URL" AMQP_URL="$AMQP_URL"
+        "$BIN/chat-rooms")
+      SERVICE_READY="http://127.0.0.1:$((OPS_PORT_BASE + 2))/readyz" ;;
+    history)
+      SERVICE_COMMAND=(env GRPC_ADDR="$HISTORY_GRPC" OPS_ADDR="127.0.0.1:$((OPS_PORT_BASE + 3))"
+        DATABASE_URL="$PG/chat_history$DB_SUFFIX" REDIS_URL="$REDIS_URL" AMQP_URL="$AMQP_URL"
+        "$BIN/chat-history")
+      SERVICE_READY="http://127.0.0.1:$((OPS_PORT_BASE + 3))/readyz" ;;
+    gateway*)
+      local i=${1#gateway}
+      local port=${GATEWAY_PORTS[$((i - 1))]}
+      SERVICE_COMMAND=(env HTTP_ADDR="127.0.0.1:$port"
+        AUTH_URL="http://$AUTH_GRPC" ROOMS_URL="http://$ROOMS_GRPC" HISTORY_URL="http://$HISTORY_GRPC"
+        REDIS_URL="$REDIS_URL" AMQP_URL="$AMQP_URL" OTEL_SERVICE_NAME="chat-gateway-$i"
+        "$BIN/chat-gateway")
+      SERVICE_READY="http://127.0.0.1:$port/readyz" ;;
+    *)
+      echo "unknown service $1" >&2
+      return 1 ;;
+  esac
+}
+
+# wait_http NAME URL [TRIES]: waits (0.2 s a try, 30 s by default) until URL answers 2xx.
+wait_http() {
+  local name=$1 url=$2 tries=${3:-150}
+  for _ in $(seq 1 "$tries"); do
+    if curl -fsS -o /dev/null "$url" 2>/dev/null; then return 0; fi
+    sleep 0.2
+  done
+  echo "$name did not become ready at $url" >&2
+  return 1
+}
+
+# Writes $RUN_DIR/nginx/nginx.conf for the gateways and checks it; sets NGINX_COMMAND.
+stack_nginx_config() {
+  local nginx_dir="$RUN_DIR/nginx" upstreams port nofile
+  mkdir -p "$nginx_dir"
+  # The zone shares least_conn's counts (and failure marks) between nginx workers.
+  upstreams="        zone chat_gateways 1m;"$'\n'
+  for port in "${GATEWAY_PORTS[@]}"; do
+    upstreams+="        server 127.0.0.1:$port max_fails=3 fail_timeout=10s;"$'\n'
+  done
+  nofile=$(ulimit -Hn)
+  [ "$nofile" = unlimited ] && nofile=200000
+  sed -e "s|@RUN_DIR@|$nginx_dir|g" \
+    -e "s|@LISTEN@|127.0.0.1:$PORT|g" \
+    -e "s|@WORKER_PROCESSES@|auto|g" \
+    -e "s|@WORKER_RLIMIT_NOFILE@|$nofile|g" \
+    -e "s|@WORKER_CONNECTIONS@|$((nofile / 2))|g" \
+    -e "s|@WS_CONN_PER_IP@|$((nofile / 2))|g" \
+    -e "s|@ACCESS_LOG@|$RUN_DIR/logs/nginx-access.log|g" \
+    "$ROOT/deploy/nginx/nginx.conf.template" |
+    awk -v servers="$upstreams" '{ if ($0 == "@UPSTREAM_SERVERS@") printf "%s", servers; else print }' \
+      > "$nginx_dir/nginx.conf"
+  local nginx
+  nginx=$(command -v nginx || echo /usr/sbin/nginx)
+  "$nginx" -t -q -p "$nginx_dir" -c "$nginx_dir/nginx.conf"
+  NGINX_COMMAND=("$nginx" -p "$nginx_dir" -c "$nginx_dir/nginx.conf" -g 'daemon off;')
+}

@@ -22,7 +22,8 @@ fmt:
 	$(CARGO) fmt --all
 
 ## test: every test: unit and integration tests against the local PostgreSQL, Redis and
-## RabbitMQ, the end-to-end run through nginx and two gateways, and the deployment checks
+## RabbitMQ, the end-to-end run through nginx and two gateways, the fault test (its own
+## Redis, PostgreSQL and RabbitMQ restarted under load) and the deployment checks
 test:
 ifneq ($(NEXTEST),)
 	$(CARGO) nextest run --workspace --locked --no-fail-fast --test-threads 6
@@ -31,6 +32,7 @@ else
 	$(CARGO) test --workspace --locked --no-fail-fast
 endif
 	deploy/local/e2e.sh
+	deploy/local/faults.sh
 	deploy/check-manifests.sh
 
 ## run: the whole stack on this machine, public API at http://127.0.0.1:$(PORT)
@@ -46,6 +48,11 @@ clean-test-databases:
 	deploy/local/clean-test-databases.sh
 
 ## check-deploy: Dockerfile, compose file, nginx configs, Kubernetes manifests and alert rules, offline
+## faults: the fault test alone (FAULTS="redis rooms" for some of them)
+.PHONY: faults
+faults:
+	deploy/local/faults.sh
+
 .PHONY: check-deploy
 check-deploy:
 	deploy/check-manifests.sh

@@ -119,7 +119,7 @@ api() {
   local method=$1 path=$2 body=${3:-}
   curl -sS -m 5 -o "$RUN_DIR/answer.json" -w '%{http_code}' -X "$method" \
     "http://127.0.0.1:$PORT$path" -H "authorization: Bearer $TOKEN" \
-    -H 'content-type: application/json' ${body:+-d "$body"} 2>/dev/null || echo 000
+    -H 'content-type: application/json' ${body:+-d "$body"} 2>/dev/null || true
 }
 
 # A REST send through nginx; true when it was acknowledged.

@@ -6,6 +6,11 @@ set -euo pipefail
 need=()
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v psql >/dev/null || need+=(postgresql-client)
+command -v jq >/dev/null || need+=(jq)
+# The fault test runs its own PostgreSQL, Redis and RabbitMQ next to the shared ones.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v rabbitmq-server >/dev/null || [ -x /usr/sbin/rabbitmq-server ] || need+=(rabbitmq-server)
 
 if [ ${#need[@]} -gt 0 ]; then
   sudo_cmd=()

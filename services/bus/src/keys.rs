@@ -49,6 +49,12 @@ impl RoomKeys {
     }
 }
 
+/// When this Redis began holding the deployment's keys (its own clock, milliseconds):
+/// lost with everything else when Redis loses its data, which is how a newer one shows.
+pub fn born_key(prefix: &str) -> String {
+    format!("{prefix}born")
+}
+
 /// The sorted set of entries fanned out but not yet confirmed by the broker.
 pub fn pending_key(prefix: &str) -> String {
     format!("{prefix}pending")

@@ -74,7 +74,7 @@ use redis::aio::ConnectionManager;
 use redis::streams::StreamRangeReply;
 
 use crate::keys::{
-    RoomKeys, parse_stream_id, pending_data_key, pending_key, pending_member, stream_id,
+    RoomKeys, born_key, parse_stream_id, pending_data_key, pending_key, pending_member, stream_id,
 };
 use crate::{BusError, room_channel};
 
@@ -98,6 +98,15 @@ static APPEND: LazyLock<redis::Script> = LazyLock::new(|| {
 
 static CONFIRM: LazyLock<redis::Script> =
     LazyLock::new(|| redis::Script::new(include_str!("lua/confirm.lua")));
+
+/// Sets the born marker to the server's time unless it exists; returns it.
+static BORN: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        "local t = redis.call('TIME') \
+         redis.call('SET', KEYS[1], t[1] * 1000 + math.floor(t[2] / 1000), 'NX') \
+         return redis.call('GET', KEYS[1])",
+    )
+});
 
 static PENDING: LazyLock<redis::Script> =
     LazyLock::new(|| redis::Script::new(include_str!("lua/pending.lua")));
@@ -461,6 +470,24 @@ impl Sequencer {
         };
         metrics::counter!(APPENDS_METRIC, "outcome" => outcome).increment(1);
         Ok(recorded)
+    }
+
+    /// When this Redis began holding the deployment's keys (Redis time, Unix
+    /// milliseconds; set by the first caller). A send acknowledged before it may have a
+    /// dedup record that was lost with an earlier Redis: see
+    /// [`SequencerConfig::dedup_ttl`] for how long that matters.
+    pub async fn born(&self) -> Result<u64, BusError> {
+        let born: String = BORN
+            .key(born_key(&self.prefix))
+            .invoke_async(&mut self.connection.clone())
+            .await?;
+        born.parse()
+            .map_err(|_| BusError::Invalid(format!("unreadable born marker {born:?}")))
+    }
+
+    /// How long a retried send is recognised as the same one.
+    pub fn dedup_ttl(&self) -> Duration {
+        self.config.dedup_ttl
     }
 
     /// The room's current position `(epoch, seq)`, if Redis has a counter for it.

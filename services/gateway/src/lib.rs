@@ -10,6 +10,7 @@ pub mod http;
 pub mod memberships;
 pub mod messages;
 pub mod realtime;
+pub mod send_lookup;
 pub mod startup;
 pub mod state;
 pub mod ws;

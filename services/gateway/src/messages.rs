@@ -36,6 +36,7 @@ use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLim
 use uuid::Uuid;
 
 use crate::memberships::{Membership, Memberships};
+use crate::send_lookup::SendLookup;
 use crate::ws::frames::{Ack, MessageView, PositionCursor, message_kind, rfc3339};
 
 /// Counter of sends, by `outcome` (`sent`, `duplicate`, `refused`, `failed`).
@@ -105,6 +106,7 @@ pub struct Messages {
     publisher: PersistPublisher,
     memberships: Memberships,
     history: HistoryServiceClient<TracedChannel>,
+    sends: SendLookup,
     limits: MessageLimits,
     rest_limiter: std::sync::Arc<DefaultKeyedRateLimiter<Uuid>>,
 }
@@ -118,6 +120,7 @@ impl Messages {
         limits: MessageLimits,
     ) -> Self {
         Self {
+            sends: SendLookup::new(sequencer.clone(), history.clone()),
             sequencer,
             publisher,
             memberships,
@@ -212,6 +215,25 @@ impl Messages {
     async fn send_durably(&self, sender: Uuid, request: SendRequest) -> Result<Ack, MessageError> {
         self.validate(&request)?;
         self.require_member(request.room, sender).await?;
+        if let Some(stored) = self
+            .sends
+            .find(request.room, sender, &request.client_msg_id)
+            .await
+            .map_err(|err| {
+                tracing::warn!(error = %err, "cannot look the send up in history");
+                MessageError::Unavailable
+            })?
+        {
+            return Ok(Ack {
+                id: stored.id.parse().unwrap_or_default(),
+                room: request.room,
+                epoch: stored.position.map_or(0, |position| position.epoch),
+                position: stored.position.map_or(0, |position| position.seq),
+                sent_at: stored.sent_at.as_ref().map(rfc3339).unwrap_or_default(),
+                client_msg_id: request.client_msg_id,
+                duplicate: true,
+            });
+        }
 
         let id = Uuid::now_v7();
         let now = prost_types::Timestamp::from(SystemTime::now());

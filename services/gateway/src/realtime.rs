@@ -82,6 +82,12 @@ impl Realtime {
             bus.redis.redis_key_prefix.clone(),
             bus.stream.sequencer_config(),
         );
+        // Marks when this Redis began holding the deployment's keys, before anything is
+        // appended (see `Sequencer::born`).
+        sequencer
+            .born()
+            .await
+            .context("cannot read Redis's born marker")?;
         let publisher = PersistPublisher::connect(
             bus.persist.amqp_url.expose_secret(),
             bus.persist.queue_names(),

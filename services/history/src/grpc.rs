@@ -7,14 +7,15 @@
 
 use chat_proto::v1::history_service_server::HistoryService;
 use chat_proto::v1::{
-    EntryPage, LatestPositionRequest, LatestPositionResponse, ListEntriesAfterRequest,
-    ListMessagesRequest, MessagePage, RoomItem, StoredEntry, StoredMessage,
+    EntryPage, FindSendRequest, FindSendResponse, LatestPositionRequest, LatestPositionResponse,
+    ListEntriesAfterRequest, ListMessagesRequest, MessagePage, RoomItem, StoredBeforeRequest,
+    StoredBeforeResponse, StoredEntry, StoredMessage,
 };
 use prost::Message as _;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::entry::{Position, to_timestamp};
+use crate::entry::{Position, from_timestamp, to_timestamp};
 use crate::error::{Error, FieldViolation};
 use crate::store::{MessageRow, PageBound, Store};
 
@@ -128,6 +129,49 @@ impl HistoryService for History {
         Ok(Response::new(LatestPositionResponse {
             position: position.map(Position::to_wire),
         }))
+    }
+
+    async fn find_send(
+        &self,
+        request: Request<FindSendRequest>,
+    ) -> Result<Response<FindSendResponse>, Status> {
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        let room_id = violations.check(room_id(&request.room_id));
+        let sender_id = violations.check(
+            Uuid::parse_str(&request.sender_id)
+                .map_err(|_| ("sender_id".to_owned(), "must be a UUID".to_owned())),
+        );
+        let client_msg_id = violations.check(if request.client_msg_id.is_empty() {
+            Err(("client_msg_id".to_owned(), "must not be empty".to_owned()))
+        } else {
+            Ok(request.client_msg_id)
+        });
+        let ((room_id, sender_id), client_msg_id) =
+            violations.into_result(room_id.zip(sender_id).zip(client_msg_id))?;
+        let row = self
+            .store
+            .find_send(room_id, sender_id, &client_msg_id)
+            .await?;
+        Ok(Response::new(FindSendResponse {
+            message: row.map(stored_message),
+        }))
+    }
+
+    async fn stored_before(
+        &self,
+        request: Request<StoredBeforeRequest>,
+    ) -> Result<Response<StoredBeforeResponse>, Status> {
+        let at = request
+            .into_inner()
+            .at
+            .as_ref()
+            .and_then(from_timestamp)
+            .ok_or_else(|| {
+                Error::from_violation(("at".to_owned(), "must be a valid time".to_owned()))
+            })?;
+        let any = self.store.stored_before(at).await?;
+        Ok(Response::new(StoredBeforeResponse { any }))
     }
 }
 

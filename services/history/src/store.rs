@@ -252,6 +252,40 @@ impl Store {
         Ok(exists)
     }
 
+    /// The message stored for one send, if any (the unique index of a send).
+    #[tracing::instrument(skip(self))]
+    pub async fn find_send(
+        &self,
+        room_id: Uuid,
+        sender_id: Uuid,
+        client_msg_id: &str,
+    ) -> Result<Option<MessageRow>, Error> {
+        let row = sqlx::query_as::<_, MessageRow>(
+            "SELECT id, room_id, epoch, seq, sender_id, client_msg_id, content, reply_to, kind,
+                    sent_at, edited_at, deleted_at
+             FROM messages WHERE room_id = $1 AND sender_id = $2 AND client_msg_id = $3",
+        )
+        .bind(room_id)
+        .bind(sender_id)
+        .bind(client_msg_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row)
+    }
+
+    /// Whether any entry was stored before `at`. Stops at the first one found, which in
+    /// a table filled over time is one of the first rows read.
+    #[tracing::instrument(skip(self))]
+    pub async fn stored_before(&self, at: OffsetDateTime) -> Result<bool, Error> {
+        let any = sqlx::query_scalar::<_, bool>(
+            "SELECT EXISTS (SELECT 1 FROM room_entries WHERE stored_at < $1)",
+        )
+        .bind(at)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(any)
+    }
+
     /// The latest stored position of a room's sequence.
     #[tracing::instrument(skip(self))]
     pub async fn latest_position(&self, room_id: Uuid) -> Result<Option<Position>, Error> {

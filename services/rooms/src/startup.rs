@@ -56,6 +56,12 @@ impl App {
             config.redis.redis_key_prefix,
             config.stream.sequencer_config(),
         );
+        // Marks when this Redis began holding the deployment's keys, before anything is
+        // appended (see `Sequencer::born`).
+        sequencer
+            .born()
+            .await
+            .context("cannot read Redis's born marker")?;
         let persist = PersistPublisher::connect(
             config.persist.amqp_url.expose_secret(),
             config.persist.queue_names(),

@@ -1,6 +1,8 @@
 //! Messages over REST: the same send path and promises as the WebSocket, and history
 //! pages by position, for members only.
 
+use std::time::Duration;
+
 use chat_proto::v1::RoomKind;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -63,6 +65,48 @@ async fn a_message_posted_is_acknowledged_once_and_a_retry_gets_the_same_ack() {
         .stored_through(room, ack["position"].as_u64().unwrap())
         .await;
     assert_eq!(stack::messages(&stored).len(), 1);
+}
+
+#[tokio::test]
+async fn a_retry_after_redis_lost_its_data_gets_the_original_ack_from_history() {
+    // Arrange: a send acknowledged and stored, then Redis loses every key.
+    let stack = stack::spawn().await;
+    let alice = stack.user();
+    let room = stack.room(&alice, &[]).await;
+    let body = json!({"room_id": room, "content": "before the loss", "client_msg_id": "lost-1"});
+    let (status, ack) = post_message(&stack, &alice, body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{ack}");
+    stack
+        .stored_through(room, ack["position"].as_u64().unwrap())
+        .await;
+    stack.forget_redis_data().await;
+    // Gateways re-read Redis's age every few seconds.
+    tokio::time::sleep(chat_gateway::send_lookup::RECHECK + Duration::from_millis(500)).await;
+
+    // Act
+    let (retry_status, retry) = post_message(&stack, &alice, body).await;
+    let (next_status, next) = post_message(
+        &stack,
+        &alice,
+        json!({"room_id": room, "content": "after the loss", "client_msg_id": "lost-2"}),
+    )
+    .await;
+
+    // Assert: the original ack, and no second copy anywhere.
+    assert_eq!(retry_status, StatusCode::OK, "{retry}");
+    assert_eq!(retry["duplicate"], true);
+    for field in ["id", "epoch", "position", "sent_at", "room"] {
+        assert_eq!(retry[field], ack[field], "{field}");
+    }
+    assert_eq!(next_status, StatusCode::CREATED, "{next}");
+    let stored = stack
+        .stored_through(room, next["position"].as_u64().unwrap())
+        .await;
+    let copies = stack::messages(&stored)
+        .iter()
+        .filter(|message| message.client_msg_id == "lost-1")
+        .count();
+    assert_eq!(copies, 1);
 }
 
 #[tokio::test]

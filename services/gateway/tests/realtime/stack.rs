@@ -276,6 +276,24 @@ impl Stack {
 impl Stack {
     /// Makes Redis drop the subscriber connection of gateway `index`, which reconnects
     /// and has its sockets look for what they missed.
+    /// Deletes every Redis key of the stack, as a Redis restart (it keeps nothing on
+    /// disk) would lose them.
+    pub async fn forget_redis_data(&self) {
+        let mut redis = self.redis.clone();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}*", self.scope.redis_key_prefix))
+            .query_async(&mut redis)
+            .await
+            .expect("keys");
+        if !keys.is_empty() {
+            let _: () = redis::cmd("DEL")
+                .arg(keys)
+                .query_async(&mut redis)
+                .await
+                .expect("deleted");
+        }
+    }
+
     pub async fn kill_subscriber(&self, index: usize) {
         let subscriber = self.gateways[index]
             .realtime

@@ -77,6 +77,11 @@ rabbit_start() {
 rabbit_stop() { rabbitctl stop >/dev/null 2>&1 || true; }
 
 deps_start() {
+  rm -rf "$RUN_DIR/logs" "$RUN_DIR/loadtest" "$RUN_DIR/nginx"
+  # What an interrupted earlier run may have left running.
+  rabbit_stop
+  redis_stop
+  [ ! -f "$DEPS/pg/data/postmaster.pid" ] || pg_stop
   rm -rf "$DEPS"
   mkdir -p "$DEPS/redis" "$DEPS/pg" "$DEPS/rabbitmq"
   redis_start
@@ -178,12 +183,11 @@ recovered() {
 echo "== faults: building"
 stack_build >/dev/null
 cargo build -q -p chat-loadtest
-rm -rf "$RUN_DIR"
-mkdir -p "$LOGS"
-stack_signing_key
 
 echo "== faults: own Redis :$REDIS_PORT, PostgreSQL :$PG_PORT, RabbitMQ :$AMQP_PORT"
 deps_start
+mkdir -p "$LOGS"
+stack_signing_key
 
 echo "== faults: the stack on :$PORT"
 for service in $(stack_services); do

@@ -40,8 +40,11 @@ pub struct SendLookup {
 
 #[derive(Default)]
 struct State {
-    /// The born marker last read, and whether history holds entries from before it.
-    born: Option<(u64, bool)>,
+    /// The born marker history last answered about, and its answer: whether it holds
+    /// entries stored before it.
+    answered: Option<(u64, bool)>,
+    /// The born marker last read and the answer in force (reused for [`RECHECK`]).
+    current: Option<(u64, bool)>,
     checked_at: Option<Instant>,
 }
 
@@ -80,7 +83,7 @@ impl SendLookup {
     async fn redis_may_have_forgotten(&self) -> Result<bool, LookupFailed> {
         let known = {
             let state = self.state.lock().expect("lock");
-            match (state.born, state.checked_at) {
+            match (state.current, state.checked_at) {
                 (Some(born), Some(at)) if at.elapsed() < RECHECK => Some(born),
                 _ => None,
             }
@@ -94,30 +97,44 @@ impl SendLookup {
     }
 
     /// Reads the born marker and, when it changed, asks history about older entries.
+    /// History being unreachable does not stop sends: a marker this process saw change
+    /// counts as a loss, a first one as none, and history is asked again next time.
     async fn check(&self) -> Result<(u64, bool), LookupFailed> {
         let born = self
             .sequencer
             .born()
             .await
             .map_err(|err| LookupFailed(err.to_string()))?;
-        let cached = self.state.lock().expect("lock").born;
-        let older_entries = match cached {
+        let answered = self.state.lock().expect("lock").answered;
+        let older_entries = match answered {
             Some((known, older)) if known == born => older,
             _ => {
                 let at = UNIX_EPOCH + Duration::from_millis(born);
-                self.history
+                match self
+                    .history
                     .clone()
                     .stored_before(StoredBeforeRequest {
                         at: Some(prost_types::Timestamp::from(at)),
                     })
                     .await
-                    .map_err(|status| LookupFailed(status.message().to_owned()))?
-                    .into_inner()
-                    .any
+                {
+                    Ok(answer) => {
+                        let older = answer.into_inner().any;
+                        self.state.lock().expect("lock").answered = Some((born, older));
+                        older
+                    }
+                    Err(status) => {
+                        tracing::warn!(
+                            message = status.message(),
+                            "history cannot say whether Redis lost sends; asking again later"
+                        );
+                        answered.is_some()
+                    }
+                }
             }
         };
         let mut state = self.state.lock().expect("lock");
-        state.born = Some((born, older_entries));
+        state.current = Some((born, older_entries));
         state.checked_at = Some(Instant::now());
         Ok((born, older_entries))
     }

@@ -276,6 +276,28 @@ impl Stack {
 impl Stack {
     /// Makes Redis drop the subscriber connection of gateway `index`, which reconnects
     /// and has its sockets look for what they missed.
+    /// Moves `user` out of `from` and into `to` in the rooms database itself, so that
+    /// no room event announces either change: what a gateway sees of changes whose
+    /// events it missed.
+    pub async fn move_member_unannounced(&self, user: Uuid, from: Uuid, to: Uuid) {
+        let pool = sqlx::PgPool::connect(&self.scope.database("rooms"))
+            .await
+            .expect("rooms database");
+        sqlx::query("DELETE FROM room_members WHERE room_id = $1 AND user_id = $2")
+            .bind(from)
+            .bind(user)
+            .execute(&pool)
+            .await
+            .expect("removed");
+        sqlx::query("INSERT INTO room_members (room_id, user_id, role) VALUES ($1, $2, 'member')")
+            .bind(to)
+            .bind(user)
+            .execute(&pool)
+            .await
+            .expect("added");
+        pool.close().await;
+    }
+
     /// Deletes every Redis key of the stack, as a Redis restart (it keeps nothing on
     /// disk) would lose them.
     pub async fn forget_redis_data(&self) {
@@ -310,15 +332,12 @@ impl Stack {
     }
 
     /// Replaces the Redis counter of each of `rooms` with a key of the wrong type, so that
-    /// nobody can read a position there or append, until [`Silenced::restore`].
-    pub async fn silence_counters(&self, rooms: &[Uuid]) -> Silenced {
-        let mut counters = Vec::new();
+    /// nobody can read a position there or append, for the rest of the test.
+    pub async fn silence_counters(&self, rooms: &[Uuid]) {
         for room in rooms {
             let key = self.sequencer.room_keys(&room.to_string()).seq();
-            let (fields,): (Vec<(String, String)>,) = redis::pipe()
+            let () = redis::pipe()
                 .atomic()
-                .cmd("HGETALL")
-                .arg(&key)
                 .cmd("DEL")
                 .arg(&key)
                 .ignore()
@@ -329,31 +348,6 @@ impl Stack {
                 .query_async(&mut self.redis.clone())
                 .await
                 .expect("counter replaced");
-            counters.push((key, fields));
-        }
-        Silenced { counters }
-    }
-}
-
-/// Room counters replaced by [`Stack::silence_counters`], with what they held.
-#[must_use = "restore the counters"]
-pub struct Silenced {
-    counters: Vec<(String, Vec<(String, String)>)>,
-}
-
-impl Silenced {
-    /// Puts the counters back as they were.
-    pub async fn restore(self, stack: &Stack) {
-        for (key, fields) in self.counters {
-            let mut pipe = redis::pipe();
-            pipe.atomic().cmd("DEL").arg(&key).ignore();
-            if !fields.is_empty() {
-                pipe.cmd("HSET").arg(&key).arg(fields).ignore();
-            }
-            let () = pipe
-                .query_async(&mut stack.redis.clone())
-                .await
-                .expect("counter restored");
         }
     }
 }

@@ -15,7 +15,7 @@ async fn a_socket_whose_start_fails_leaves_no_subscription_behind() {
     let stack = stack::spawn().await;
     let (alice, bob) = (stack.user(), stack.user());
     let room = stack.room(&alice, &[&bob]).await;
-    let _silenced = stack.silence_counters(&[room]).await;
+    stack.silence_counters(&[room]).await;
     let channel = chat_bus::room_channel(&stack.scope.redis_key_prefix, room);
 
     // Act
@@ -54,7 +54,7 @@ async fn joining_a_room_whose_position_cannot_be_read_closes_with_1011_not_room_
     let (alice, bob) = (stack.user(), stack.user());
     let room = stack.room(&alice, &[]).await;
     let (mut bob_socket, _) = stack.connect(0, &bob).await;
-    let _silenced = stack.silence_counters(&[room]).await;
+    stack.silence_counters(&[room]).await;
 
     // Act: the rooms service takes Bob in; the gateway cannot read where the room stands.
     bob_socket
@@ -81,7 +81,7 @@ async fn a_gap_redis_cannot_fill_closes_with_1011_rather_than_a_made_up_resync()
     let (alice, bob) = (stack.user(), stack.user());
     let room = stack.room(&alice, &[&bob]).await;
     let (mut bob_socket, _) = stack.connect(0, &bob).await;
-    let _silenced = stack.silence_counters(&[room]).await;
+    stack.silence_counters(&[room]).await;
 
     // Act: the gateway's subscriber reconnects, so Bob's socket looks for what it missed.
     stack.kill_subscriber(0).await;

@@ -92,8 +92,7 @@ impl SendLookup {
             Some(known) => known,
             None => self.check().await?,
         };
-        let age = Duration::from_millis(now_millis().saturating_sub(born));
-        Ok(older_entries && age < self.sequencer.dedup_ttl())
+        Ok(older_entries && age(born) < self.sequencer.dedup_ttl())
     }
 
     /// Reads the born marker and, when it changed, asks history about older entries.
@@ -108,6 +107,9 @@ impl SendLookup {
         let answered = self.state.lock().expect("lock").answered;
         let older_entries = match answered {
             Some((known, older)) if known == born => older,
+            // A Redis older than the dedup window forgot nothing that still matters (and
+            // history is not asked to scan for entries older than it).
+            _ if age(born) >= self.sequencer.dedup_ttl() => false,
             _ => {
                 let at = UNIX_EPOCH + Duration::from_millis(born);
                 match self
@@ -140,8 +142,10 @@ impl SendLookup {
     }
 }
 
-fn now_millis() -> u64 {
-    SystemTime::now()
+/// How long ago `born` (Unix milliseconds) was.
+fn age(born: u64) -> Duration {
+    let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis() as u64)
+        .map_or(0, |since| since.as_millis() as u64);
+    Duration::from_millis(now.saturating_sub(born))
 }

@@ -127,7 +127,12 @@ impl Announcer {
             sender,
             waiting: Arc::new(Mutex::new(HashMap::new())),
         };
-        tokio::spawn(retry_backlog(bus.clone(), backlog.clone(), receiver));
+        // The task holds no sender: it ends once every announcer clone is gone.
+        tokio::spawn(retry_backlog(
+            bus.clone(),
+            Arc::clone(&backlog.waiting),
+            receiver,
+        ));
         Self { bus, backlog }
     }
 
@@ -183,24 +188,25 @@ impl Backlog {
         // The receiver lives as long as the process serves requests.
         let _ = self.sender.send(announcement);
     }
+}
 
-    fn done(&self, room_id: &str) {
-        let mut waiting = self.waiting.lock().expect("lock");
-        if let Some(count) = waiting.get_mut(room_id) {
-            *count -= 1;
-            if *count == 0 {
-                waiting.remove(room_id);
-            }
+/// One event of the backlog took its position: its room counts one fewer.
+fn done(waiting: &Mutex<HashMap<String, usize>>, room_id: &str) {
+    let mut waiting = waiting.lock().expect("lock");
+    if let Some(count) = waiting.get_mut(room_id) {
+        *count -= 1;
+        if *count == 0 {
+            waiting.remove(room_id);
         }
-        metrics::gauge!(BACKLOG_METRIC).decrement(1.0);
     }
+    metrics::gauge!(BACKLOG_METRIC).decrement(1.0);
 }
 
 /// Sequences the backlog's events one at a time, in order, each retried until it takes
 /// a position.
 async fn retry_backlog(
     bus: RoomEvents,
-    backlog: Backlog,
+    waiting: Arc<Mutex<HashMap<String, usize>>>,
     mut receiver: mpsc::UnboundedReceiver<Announcement>,
 ) {
     while let Some(announcement) = receiver.recv().await {
@@ -222,7 +228,7 @@ async fn retry_backlog(
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(MAX_RETRY_DELAY);
         }
-        backlog.done(&announcement.event.room_id);
+        done(&waiting, &announcement.event.room_id);
     }
 }
 

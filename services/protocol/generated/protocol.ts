@@ -1,0 +1,249 @@
+// The chat client protocol (docs/protocol.md), generated from the crate chat-protocol
+// by `make protocol`. Do not edit by hand.
+
+export type RoomId = string;
+
+export type UserId = string;
+
+export type MessageId = string;
+
+export type Position = { 
+/**
+ * When the room's sequence began (milliseconds since 1970); 0 for a room without
+ * any entry yet.
+ */
+epoch: number, 
+/**
+ * The entry's number within its epoch, from 1; 0 before the first entry.
+ */
+position: number, };
+
+export type Timestamp = string;
+
+export type ErrorCode = "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "session_revoked" | "already_authenticated" | "malformed_json" | "malformed_frame" | "unknown_type" | "invalid_frame" | "invalid_body" | "invalid_query" | "validation_failed" | "empty_content" | "content_too_long" | "frame_too_large" | "payload_too_large" | "unsupported_media_type" | "not_found" | "method_not_allowed" | "room_not_found" | "user_not_found" | "member_not_found" | "not_a_member" | "forbidden" | "banned" | "user_banned" | "origin_not_allowed" | "username_taken" | "email_taken" | "direct_room" | "owner_must_transfer" | "conflict" | "rate_limited" | "too_many_attempts" | "unavailable" | "internal";
+
+export type ErrorDetail = { code: ErrorCode, 
+/**
+ * Human-readable explanation; may change between versions.
+ */
+message: string, 
+/**
+ * Which input fields are wrong and why.
+ */
+fields?: { [key in string]: string }, 
+/**
+ * How long to wait before retrying (`rate_limited`).
+ */
+retry_after_ms?: number, };
+
+export type ErrorBody = { error: ErrorDetail, };
+
+export type MessageKind = "text" | "file" | "image";
+
+export type MessageView = { id: MessageId, room_id: RoomId, sender_id: UserId, client_msg_id: string, 
+/**
+ * Empty when deleted.
+ */
+content: string, reply_to: MessageId | null, kind: MessageKind, sent_at: Timestamp | null, edited_at: Timestamp | null, deleted_at: Timestamp | null, 
+/**
+ * When the room's sequence began (milliseconds since 1970); 0 for a room without
+ * any entry yet.
+ */
+epoch: number, 
+/**
+ * The entry's number within its epoch, from 1; 0 before the first entry.
+ */
+position: number, };
+
+export type Ack = { client_msg_id: string, 
+/**
+ * The message id.
+ */
+id: MessageId, room: RoomId, sent_at: Timestamp, 
+/**
+ * True when this answers a retry of a send already accepted.
+ */
+duplicate: boolean, 
+/**
+ * When the room's sequence began (milliseconds since 1970); 0 for a room without
+ * any entry yet.
+ */
+epoch: number, 
+/**
+ * The entry's number within its epoch, from 1; 0 before the first entry.
+ */
+position: number, };
+
+export type SendMessage = { room_id: RoomId, 
+/**
+ * 1 to 4,000 characters (configurable), not only whitespace.
+ */
+content: string, 
+/**
+ * Chosen by the client for each message: 1 to 64 of `A-Z a-z 0-9 _ -`. A retry
+ * with the same id returns the original ack and stores nothing new.
+ */
+client_msg_id: string, reply_to?: MessageId, };
+
+export type MessagesPage = { messages: Array<MessageView>, 
+/**
+ * Older messages exist before the first one.
+ */
+has_older: boolean, 
+/**
+ * Newer messages exist after the last one.
+ */
+has_newer: boolean, };
+
+export type RoomKind = "public" | "private" | "direct";
+
+export type Role = "member" | "admin" | "owner";
+
+export type RoomDetails = { id: RoomId, kind: RoomKind | null, name: string, description: string | null, topic: string | null, owner_id: UserId | null, member_count: number, created_at: Timestamp | null, 
+/**
+ * Direct rooms only: the two users.
+ */
+direct_user_ids?: Array<UserId>, };
+
+export type HistoryCursor = string | number;
+
+export type AuthFrame = { token?: string, 
+/**
+ * The last position the client saw, per room.
+ */
+resume?: { [key in RoomId]: Position }, };
+
+export type SendFrame = { room: RoomId, 
+/**
+ * Chosen by the client; a retry with the same id is answered with the first `ack`.
+ */
+client_msg_id: string, content: string, reply_to?: MessageId, };
+
+export type HistoryFrame = { id: string, room: RoomId, 
+/**
+ * Messages before this position (exclusive).
+ */
+before?: HistoryCursor, 
+/**
+ * Messages after this position (exclusive).
+ */
+after?: HistoryCursor, 
+/**
+ * 1 to 100; 50 when absent.
+ */
+limit?: number, };
+
+export type RoomRequest = { id: string, room: RoomId, };
+
+export type PingFrame = { id?: string, };
+
+export type ClientFrame = { "type": "auth" } & AuthFrame | { "type": "send" } & SendFrame | { "type": "history" } & HistoryFrame | { "type": "join" } & RoomRequest | { "type": "leave" } & RoomRequest | { "type": "ping" } & PingFrame;
+
+export type UserRef = { id: UserId, };
+
+export type Limits = { max_content_chars: number, max_frame_bytes: number, sends_per_second: number, };
+
+export type RoomPosition = { id: RoomId, 
+/**
+ * When the room's sequence began (milliseconds since 1970); 0 for a room without
+ * any entry yet.
+ */
+epoch: number, 
+/**
+ * The entry's number within its epoch, from 1; 0 before the first entry.
+ */
+position: number, };
+
+export type Ready = { protocol: number, connection_id: string, user: UserRef, heartbeat_interval_ms: number, limits: Limits, rooms: Array<RoomPosition>, };
+
+export type HistoryPage = { ref: string, room: RoomId, messages: Array<MessageView>, has_older: boolean, has_newer: boolean, };
+
+export type Answer = { ref: string, room: RoomId, };
+
+export type Resumed = { room: RoomId, 
+/**
+ * Entries sent in the catch-up.
+ */
+replayed: number, 
+/**
+ * When the room's sequence began (milliseconds since 1970); 0 for a room without
+ * any entry yet.
+ */
+epoch: number, 
+/**
+ * The entry's number within its epoch, from 1; 0 before the first entry.
+ */
+position: number, };
+
+export type ResyncReason = "epoch_changed" | "gap_unrecoverable";
+
+export type Resync = { room: RoomId, reason: ResyncReason, 
+/**
+ * When the room's sequence began (milliseconds since 1970); 0 for a room without
+ * any entry yet.
+ */
+epoch: number, 
+/**
+ * The entry's number within its epoch, from 1; 0 before the first entry.
+ */
+position: number, };
+
+export type RoomAdded = { room: RoomId, kind?: RoomKind, 
+/**
+ * When the room's sequence began (milliseconds since 1970); 0 for a room without
+ * any entry yet.
+ */
+epoch: number, 
+/**
+ * The entry's number within its epoch, from 1; 0 before the first entry.
+ */
+position: number, };
+
+export type RemovalReason = "left" | "kicked" | "banned" | "deleted" | "not_a_member";
+
+export type RoomRemoved = { room: RoomId, reason: RemovalReason, };
+
+export type ReconnectReason = "shutdown";
+
+export type Reconnect = { reason: ReconnectReason, retry_after_ms: number, };
+
+export type ErrorFrame = { code: ErrorCode, message: string, 
+/**
+ * The request it answers (`client_msg_id` of a `send`, `id` of others).
+ */
+ref?: string, fields?: { [key in string]: string }, retry_after_ms?: number, };
+
+export type MessageCreated = { message: MessageView, };
+
+export type MessageEdited = { message_id: MessageId, content: string, edited_at: Timestamp | null, };
+
+export type MessageDeleted = { message_id: MessageId, deleted_at: Timestamp | null, };
+
+export type MemberChange = { user_id: UserId, actor_id: UserId, role?: Role, 
+/**
+ * The end of a ban.
+ */
+until?: Timestamp, };
+
+export type RoomChange = { actor_id: UserId, 
+/**
+ * The room as it is now; absent for `room.deleted`.
+ */
+details?: RoomDetails, };
+
+export type ServerFrame = { "type": "ready" } & Ready | { "type": "auth.renewed", expires_at: Timestamp, } | { "type": "ack" } & Ack | { "type": "history" } & HistoryPage | { "type": "joined" } & Answer | { "type": "left" } & Answer | { "type": "pong", ref?: string, } | { "type": "resumed" } & Resumed | { "type": "resync" } & Resync | { "type": "room.added" } & RoomAdded | { "type": "room.removed" } & RoomRemoved | { "type": "reconnect" } & Reconnect | { "type": "error" } & ErrorFrame | { "type": "message.created" } & Entry<MessageCreated> | { "type": "message.edited" } & Entry<MessageEdited> | { "type": "message.deleted" } & Entry<MessageDeleted> | { "type": "member.joined" } & Entry<MemberChange> | { "type": "member.left" } & Entry<MemberChange> | { "type": "member.invited" } & Entry<MemberChange> | { "type": "member.kicked" } & Entry<MemberChange> | { "type": "member.banned" } & Entry<MemberChange> | { "type": "member.unbanned" } & Entry<MemberChange> | { "type": "member.role_changed" } & Entry<MemberChange> | { "type": "room.created" } & Entry<RoomChange> | { "type": "room.updated" } & Entry<RoomChange> | { "type": "room.deleted" } & Entry<RoomChange>;
+
+export type Entry<B> = { room: RoomId, 
+/**
+ * The entry's id (the message id for `message.created`).
+ */
+id: string, at: Timestamp | null, 
+/**
+ * When the room's sequence began (milliseconds since 1970); 0 for a room without
+ * any entry yet.
+ */
+epoch: number, 
+/**
+ * The entry's number within its epoch, from 1; 0 before the first entry.
+ */
+position: number, } & B;

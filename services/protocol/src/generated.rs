@@ -1,0 +1,120 @@
+//! The JSON Schema and TypeScript declarations of the protocol, generated from these
+//! types into `services/protocol/generated/` (`make protocol` writes them; a test fails
+//! when they are stale), so the web client and other clients use the same definitions.
+
+use schemars::SchemaGenerator;
+use schemars::generate::SchemaSettings;
+use ts_rs::{Config, TS};
+
+use crate::client::{AuthFrame, HistoryCursor, HistoryFrame, PingFrame, RoomRequest, SendFrame};
+use crate::error::{ErrorBody, ErrorCode, ErrorDetail};
+use crate::ids::{MessageId, RoomId, UserId};
+use crate::message::{Ack, MessageKind, MessageView, MessagesPage, SendMessage};
+use crate::position::Position;
+use crate::room::{Role, RoomDetails, RoomKind};
+use crate::server::{
+    Answer, Entry, ErrorFrame, HistoryPage, Limits, MemberChange, MessageCreated,
+    MessageDeleted, MessageEdited, Ready, Reconnect, ReconnectReason, RemovalReason, Resumed,
+    Resync, ResyncReason, RoomAdded, RoomChange, RoomPosition, RoomRemoved, UserRef,
+};
+use crate::timestamp::Timestamp;
+use crate::{ClientFrame, ServerFrame};
+
+/// Where the generated files live, relative to the repository's root.
+pub const SCHEMA_PATH: &str = "services/protocol/generated/protocol.schema.json";
+pub const TYPESCRIPT_PATH: &str = "services/protocol/generated/protocol.ts";
+
+const HEADER: &str = "// The chat client protocol (docs/protocol.md), generated from the crate chat-protocol\n\
+                      // by `make protocol`. Do not edit by hand.\n";
+
+macro_rules! each_type {
+    ($m:ident) => {
+        $m!(
+            RoomId, UserId, MessageId, Position, Timestamp, ErrorCode, ErrorDetail, ErrorBody,
+            MessageKind, MessageView, Ack, SendMessage, MessagesPage, RoomKind, Role,
+            RoomDetails, HistoryCursor, AuthFrame, SendFrame, HistoryFrame, RoomRequest,
+            PingFrame, ClientFrame, UserRef, Limits, RoomPosition, Ready, HistoryPage, Answer,
+            Resumed, ResyncReason, Resync, RoomAdded, RemovalReason, RoomRemoved,
+            ReconnectReason, Reconnect, ErrorFrame, MessageCreated, MessageEdited,
+            MessageDeleted, MemberChange, RoomChange, ServerFrame
+        )
+    };
+}
+
+/// Every protocol type as TypeScript declarations.
+pub fn typescript() -> String {
+    let config = Config::new().with_large_int("number");
+    let mut out = String::from(HEADER);
+    macro_rules! declare {
+        ($($ty:ty),*) => {
+            $(
+                out.push_str("\nexport ");
+                out.push_str(&<$ty as TS>::decl(&config));
+                out.push('\n');
+            )*
+        };
+    }
+    each_type!(declare);
+    out.push_str("\nexport ");
+    out.push_str(&<Entry<()> as TS>::decl(&config));
+    out.push('\n');
+    out
+}
+
+/// Every protocol type as one JSON Schema document (draft 2020-12), each under `$defs`.
+pub fn json_schema() -> String {
+    let mut generator = SchemaGenerator::new(SchemaSettings::draft2020_12());
+    macro_rules! define {
+        ($($ty:ty),*) => {
+            $( generator.subschema_for::<$ty>(); )*
+        };
+    }
+    each_type!(define);
+    let definitions: serde_json::Map<String, serde_json::Value> = generator
+        .take_definitions(true)
+        .into_iter()
+        .collect();
+    let document = serde_json::json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Chat client protocol",
+        "description": "Every WebSocket frame and REST view of the chat gateway (docs/protocol.md). Generated from the crate chat-protocol.",
+        "$defs": definitions,
+    });
+    let mut text = serde_json::to_string_pretty(&document).expect("schemas serialize");
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn repository_root() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
+    /// Fails when the committed files differ from what the types say; with
+    /// `UPDATE_GENERATED=1` (what `make protocol` sets) it writes them instead.
+    #[test]
+    fn generated_files_are_current() {
+        let root = repository_root();
+        let mut stale = Vec::new();
+        for (path, text) in [(SCHEMA_PATH, json_schema()), (TYPESCRIPT_PATH, typescript())] {
+            let path = root.join(path);
+            if std::env::var_os("UPDATE_GENERATED").is_some() {
+                std::fs::write(&path, &text).expect("write the generated file");
+                continue;
+            }
+            let committed = std::fs::read_to_string(&path).unwrap_or_default();
+            if committed != text {
+                stale.push(path.display().to_string());
+            }
+        }
+        assert!(
+            stale.is_empty(),
+            "stale generated files (run `make protocol`): {stale:?}"
+        );
+    }
+}

@@ -1,0 +1,106 @@
+//! Messages as clients see them, live and in history, and the answer to a send.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{MessageId, RoomId, UserId};
+use crate::position::Position;
+use crate::timestamp::Timestamp;
+
+/// What a message holds.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    ts_rs::TS,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    #[default]
+    Text,
+    File,
+    Image,
+}
+
+/// A message, the same in `message.created`, `history` pages and REST.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    ts_rs::TS,
+    utoipa::ToSchema,
+)]
+pub struct MessageView {
+    pub id: MessageId,
+    pub room_id: RoomId,
+    pub sender_id: UserId,
+    pub client_msg_id: String,
+    /// Empty when deleted.
+    pub content: String,
+    pub reply_to: Option<MessageId>,
+    pub kind: MessageKind,
+    pub sent_at: Option<Timestamp>,
+    pub edited_at: Option<Timestamp>,
+    pub deleted_at: Option<Timestamp>,
+    #[serde(flatten)]
+    pub position: Position,
+}
+
+/// The `ack` of a send, and the body of `POST /api/messages`.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    ts_rs::TS,
+    utoipa::ToSchema,
+)]
+pub struct Ack {
+    pub client_msg_id: String,
+    /// The message id.
+    pub id: MessageId,
+    pub room: RoomId,
+    #[serde(flatten)]
+    pub position: Position,
+    pub sent_at: Timestamp,
+    /// True when this answers a retry of a send already accepted.
+    pub duplicate: bool,
+}
+
+/// `POST /api/messages`: a message to send.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendMessage {
+    pub room_id: RoomId,
+    /// 1 to 4,000 characters (configurable), not only whitespace.
+    pub content: String,
+    /// Chosen by the client for each message: 1 to 64 of `A-Z a-z 0-9 _ -`. A retry
+    /// with the same id returns the original ack and stores nothing new.
+    pub client_msg_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub reply_to: Option<MessageId>,
+}
+
+/// A page of a room's messages, oldest first (`GET /api/rooms/{id}/messages`).
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema)]
+pub struct MessagesPage {
+    pub messages: Vec<MessageView>,
+    /// Older messages exist before the first one.
+    pub has_older: bool,
+    /// Newer messages exist after the last one.
+    pub has_newer: bool,
+}

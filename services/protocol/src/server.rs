@@ -1,0 +1,317 @@
+//! The frames the server sends: answers, the user's room changes, and room entries.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::ErrorCode;
+use crate::ids::{MessageId, RoomId, UserId};
+use crate::message::{Ack, MessageView};
+use crate::position::Position;
+use crate::room::{RoomDetails, RoomKind, Role};
+use crate::timestamp::Timestamp;
+
+/// The protocol version announced in `ready`.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// A frame the server sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+#[serde(tag = "type")]
+pub enum ServerFrame {
+    #[serde(rename = "ready")]
+    Ready(Ready),
+    #[serde(rename = "auth.renewed")]
+    AuthRenewed { expires_at: Timestamp },
+    #[serde(rename = "ack")]
+    Ack(Ack),
+    #[serde(rename = "history")]
+    History(HistoryPage),
+    #[serde(rename = "joined")]
+    Joined(Answer),
+    #[serde(rename = "left")]
+    Left(Answer),
+    #[serde(rename = "pong")]
+    Pong {
+        #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        reference: Option<String>,
+    },
+    #[serde(rename = "resumed")]
+    Resumed(Resumed),
+    #[serde(rename = "resync")]
+    Resync(Resync),
+    #[serde(rename = "room.added")]
+    RoomAdded(RoomAdded),
+    #[serde(rename = "room.removed")]
+    RoomRemoved(RoomRemoved),
+    #[serde(rename = "reconnect")]
+    Reconnect(Reconnect),
+    #[serde(rename = "error")]
+    Error(ErrorFrame),
+
+    // Room entries: each has its room's position.
+    #[serde(rename = "message.created")]
+    MessageCreated(Entry<MessageCreated>),
+    #[serde(rename = "message.edited")]
+    MessageEdited(Entry<MessageEdited>),
+    #[serde(rename = "message.deleted")]
+    MessageDeleted(Entry<MessageDeleted>),
+    #[serde(rename = "member.joined")]
+    MemberJoined(Entry<MemberChange>),
+    #[serde(rename = "member.left")]
+    MemberLeft(Entry<MemberChange>),
+    #[serde(rename = "member.invited")]
+    MemberInvited(Entry<MemberChange>),
+    #[serde(rename = "member.kicked")]
+    MemberKicked(Entry<MemberChange>),
+    #[serde(rename = "member.banned")]
+    MemberBanned(Entry<MemberChange>),
+    #[serde(rename = "member.unbanned")]
+    MemberUnbanned(Entry<MemberChange>),
+    #[serde(rename = "member.role_changed")]
+    MemberRoleChanged(Entry<MemberChange>),
+    #[serde(rename = "room.created")]
+    RoomCreated(Entry<RoomChange>),
+    #[serde(rename = "room.updated")]
+    RoomUpdated(Entry<RoomChange>),
+    #[serde(rename = "room.deleted")]
+    RoomDeleted(Entry<RoomChange>),
+}
+
+impl ServerFrame {
+    /// The JSON text of the frame.
+    pub fn to_text(&self) -> String {
+        serde_json::to_string(self).expect("server frames always serialize")
+    }
+
+    /// The room and position of a room entry; `None` for any other frame.
+    pub fn entry(&self) -> Option<(RoomId, Position)> {
+        let at = |room: RoomId, position: Position| Some((room, position));
+        match self {
+            Self::MessageCreated(e) => at(e.room, e.position),
+            Self::MessageEdited(e) => at(e.room, e.position),
+            Self::MessageDeleted(e) => at(e.room, e.position),
+            Self::MemberJoined(e)
+            | Self::MemberLeft(e)
+            | Self::MemberInvited(e)
+            | Self::MemberKicked(e)
+            | Self::MemberBanned(e)
+            | Self::MemberUnbanned(e)
+            | Self::MemberRoleChanged(e) => at(e.room, e.position),
+            Self::RoomCreated(e) | Self::RoomUpdated(e) | Self::RoomDeleted(e) => {
+                at(e.room, e.position)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `ready`: the session is authenticated; the user's rooms and where each stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+pub struct Ready {
+    pub protocol: u32,
+    #[ts(type = "string")]
+    pub connection_id: Uuid,
+    pub user: UserRef,
+    #[ts(type = "number")]
+    pub heartbeat_interval_ms: u64,
+    pub limits: Limits,
+    pub rooms: Vec<RoomPosition>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+pub struct UserRef {
+    pub id: UserId,
+}
+
+/// The limits a client should respect (`ready.limits`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+pub struct Limits {
+    pub max_content_chars: u32,
+    pub max_frame_bytes: u32,
+    pub sends_per_second: u32,
+}
+
+/// One room of `ready.rooms`: where it stands now.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+pub struct RoomPosition {
+    pub id: RoomId,
+    #[serde(flatten)]
+    pub position: Position,
+}
+
+/// The `history` reply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+pub struct HistoryPage {
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub room: RoomId,
+    pub messages: Vec<MessageView>,
+    pub has_older: bool,
+    pub has_newer: bool,
+}
+
+/// `joined` and `left`: the request with this `ref` is done.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+pub struct Answer {
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub room: RoomId,
+}
+
+/// `resumed`: the end of a room's catch-up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+pub struct Resumed {
+    pub room: RoomId,
+    #[serde(flatten)]
+    pub position: Position,
+    /// Entries sent in the catch-up.
+    #[ts(type = "number")]
+    pub replayed: u64,
+}
+
+/// `resync`: the client's position cannot be continued; reload from here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+pub struct Resync {
+    pub room: RoomId,
+    #[serde(flatten)]
+    pub position: Position,
+    pub reason: ResyncReason,
+}
+
+/// Why a `resync`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ResyncReason {
+    /// The room's epoch is not the client's (or the client named a position the room
+    /// has not reached).
+    EpochChanged,
+    /// The missed entries could not be read.
+    GapUnrecoverable,
+}
+
+/// `room.added`: the socket now receives the room's entries after this position.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+pub struct RoomAdded {
+    pub room: RoomId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub kind: Option<RoomKind>,
+    #[serde(flatten)]
+    pub position: Position,
+}
+
+/// `room.removed`: the socket no longer receives the room.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+pub struct RoomRemoved {
+    pub room: RoomId,
+    pub reason: RemovalReason,
+}
+
+/// Why a room left a socket.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum RemovalReason {
+    Left,
+    Kicked,
+    Banned,
+    Deleted,
+    /// The membership was found gone without its event.
+    NotAMember,
+}
+
+/// `reconnect`: the gateway is going away.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+pub struct Reconnect {
+    pub reason: ReconnectReason,
+    #[ts(type = "number")]
+    pub retry_after_ms: u64,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ReconnectReason {
+    Shutdown,
+}
+
+/// `error`: a request failed; the socket stays open.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+pub struct ErrorFrame {
+    pub code: ErrorCode,
+    pub message: String,
+    /// The request it answers (`client_msg_id` of a `send`, `id` of others).
+    #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub reference: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub fields: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "number")]
+    pub retry_after_ms: Option<u64>,
+}
+
+/// What every room entry carries: its room, position, id and time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+pub struct Entry<B> {
+    pub room: RoomId,
+    #[serde(flatten)]
+    pub position: Position,
+    /// The entry's id (the message id for `message.created`).
+    pub id: String,
+    pub at: Option<Timestamp>,
+    #[serde(flatten)]
+    pub body: B,
+}
+
+/// `message.created`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+pub struct MessageCreated {
+    pub message: MessageView,
+}
+
+/// `message.edited`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+pub struct MessageEdited {
+    pub message_id: MessageId,
+    pub content: String,
+    pub edited_at: Option<Timestamp>,
+}
+
+/// `message.deleted`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+pub struct MessageDeleted {
+    pub message_id: MessageId,
+    pub deleted_at: Option<Timestamp>,
+}
+
+/// `member.*`: a change to one member.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+pub struct MemberChange {
+    pub user_id: UserId,
+    pub actor_id: UserId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub role: Option<Role>,
+    /// The end of a ban.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub until: Option<Timestamp>,
+}
+
+/// `room.created`, `room.updated`, `room.deleted`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+pub struct RoomChange {
+    pub actor_id: UserId,
+    /// The room as it is now; absent for `room.deleted`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub details: Option<RoomDetails>,
+}

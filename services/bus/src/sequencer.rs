@@ -63,6 +63,7 @@
 //! channel is a classic pub/sub channel (sharded pub/sub would need a channel named
 //! within the room's slot).
 
+use chat_protocol::{Position, RoomId};
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -491,14 +492,14 @@ impl Sequencer {
     }
 
     /// The room's current position `(epoch, seq)`, if Redis has a counter for it.
-    pub async fn current_position(&self, room_id: &str) -> Result<Option<(u64, u64)>, BusError> {
+    pub async fn current_position(&self, room: RoomId) -> Result<Option<Position>, BusError> {
         let position: (Option<u64>, Option<u64>) = redis::cmd("HMGET")
-            .arg(self.room_keys(room_id).seq())
+            .arg(self.room_keys(&room.to_string()).seq())
             .arg("epoch")
             .arg("seq")
             .query_async(&mut self.connection.clone())
             .await?;
-        Ok(both(position))
+        Ok(both(position).map(|(epoch, seq)| Position::new(epoch, seq)))
     }
 
     /// The room's envelopes of `epoch` with seq above `after_seq`, in order, at most

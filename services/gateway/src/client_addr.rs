@@ -135,7 +135,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::parse_network;
+    use crate::settings::parse_network;
 
     fn proxies(list: &[&str]) -> TrustedProxies {
         TrustedProxies::new(list.iter().map(|net| parse_network(net).unwrap()))

@@ -14,11 +14,12 @@ use chat_runtime::token::{AuthKeySource, TokenVerifier};
 use tokio::net::TcpListener;
 
 use crate::client_addr::TrustedProxies;
-use crate::clients::Clients;
-use crate::config::Config;
-use crate::http;
-use crate::realtime::Realtime;
+use crate::core::clients::Clients;
+use crate::core::realtime::Realtime;
+use crate::core::sockets::Sockets;
+use crate::settings::Config;
 use crate::state::AppState;
+use crate::{http, ws};
 
 /// A gateway with its listener bound, ready to serve.
 pub struct App {
@@ -27,6 +28,7 @@ pub struct App {
     router: Router,
     readiness: Readiness,
     realtime: Realtime,
+    sockets: Sockets,
     grace: Duration,
 }
 
@@ -44,12 +46,15 @@ impl App {
         );
         let realtime = Realtime::connect(
             &config.bus,
-            config.ws.clone(),
-            config.http.origins().map(str::to_owned).collect(),
+            &config.ws,
             clients.rooms.clone(),
             clients.history.clone(),
         )
         .await?;
+        let sockets = Sockets::new(
+            config.ws.clone(),
+            config.http.origins().map(str::to_owned).collect(),
+        );
         let readiness = Readiness::new()
             .with_check("auth", {
                 let clients = clients.clone();
@@ -77,8 +82,9 @@ impl App {
             verifier,
             trusted_proxies: TrustedProxies::new(config.http.trusted_proxies.iter().copied()),
             realtime: realtime.clone(),
+            sockets: sockets.clone(),
         };
-        let router = http::router(state, readiness.clone(), &config.http)?;
+        let router = http::router(state, ws::router(), readiness.clone(), &config.http)?;
 
         let listener = TcpListener::bind(config.http_addr)
             .await
@@ -90,6 +96,7 @@ impl App {
             router,
             readiness,
             realtime,
+            sockets,
             grace: config.shutdown.grace,
         })
     }
@@ -99,7 +106,7 @@ impl App {
         self.http_addr
     }
 
-    /// The real-time core (hub, sessions, message paths), e.g. to count open sockets.
+    /// The real-time core (hub, message paths), e.g. to count open sockets.
     pub fn realtime(&self) -> &Realtime {
         &self.realtime
     }
@@ -112,8 +119,9 @@ impl App {
         let readiness = self.readiness.clone();
         let signal = shutdown.clone();
         let sockets = tokio::spawn({
-            let (realtime, readiness, shutdown, grace) = (
+            let (realtime, sockets, readiness, shutdown, grace) = (
                 self.realtime.clone(),
+                self.sockets.clone(),
                 self.readiness.clone(),
                 shutdown.clone(),
                 self.grace,
@@ -122,7 +130,8 @@ impl App {
                 shutdown.cancelled().await;
                 readiness.set_draining();
                 tracing::info!("draining WebSockets");
-                realtime.drain(grace).await;
+                sockets.drain(grace).await;
+                realtime.stop();
             }
         });
         let serve = axum::serve(

@@ -1,14 +1,15 @@
-//! What every request handler shares. Cheap to clone: clients share their connections,
-//! the verifier shares its key cache.
+//! What every request handler shares, as substates each handler takes the part of it
+//! needs from (axum's `FromRef`). Cheap to clone.
 
 use axum::extract::FromRef;
 use chat_runtime::token::TokenVerifier;
 
 use crate::client_addr::TrustedProxies;
-use crate::clients::Clients;
-use crate::realtime::Realtime;
+use crate::core::clients::Clients;
+use crate::core::realtime::Realtime;
+use crate::core::sockets::Sockets;
 
-/// The state of the gateway's routers (REST now, WebSocket later).
+/// The state of the gateway's routers.
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub clients: Clients,
@@ -16,6 +17,8 @@ pub struct AppState {
     pub verifier: TokenVerifier,
     /// Proxies whose forwarding headers name the real client.
     pub trusted_proxies: TrustedProxies,
-    /// The WebSocket sessions, the fan-out hub and the message paths.
+    /// The fan-out hub, the message paths and the rooms facade.
     pub realtime: Realtime,
+    /// This gateway's open sockets.
+    pub sockets: Sockets,
 }

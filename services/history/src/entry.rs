@@ -244,22 +244,7 @@ fn optional_timestamp(
         .transpose()
 }
 
-/// A protobuf timestamp as a date-time; `None` outside the years 1 to 9999 (the range
-/// protobuf allows, which PostgreSQL also holds).
-pub fn from_timestamp(ts: &prost_types::Timestamp) -> Option<OffsetDateTime> {
-    let nanos = i128::from(ts.seconds) * 1_000_000_000 + i128::from(ts.nanos);
-    OffsetDateTime::from_unix_timestamp_nanos(nanos)
-        .ok()
-        .filter(|at| at.year() >= 1)
-}
-
-/// A date-time as a protobuf timestamp.
-pub fn to_timestamp(at: OffsetDateTime) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.unix_timestamp(),
-        nanos: i32::try_from(at.nanosecond()).unwrap_or_default(),
-    }
-}
+pub use chat_runtime::time::{from_proto as from_timestamp, to_proto as to_timestamp};
 
 #[cfg(test)]
 mod tests {

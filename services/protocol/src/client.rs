@@ -27,7 +27,9 @@ pub enum ClientFrame {
 }
 
 /// `auth`: the token (unless the upgrade request carried one) and the positions to resume.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS,
+)]
 #[serde(deny_unknown_fields)]
 pub struct AuthFrame {
     #[serde(rename = "type", default, skip_serializing)]
@@ -99,7 +101,9 @@ pub struct RoomRequest {
 }
 
 /// `ping`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS,
+)]
 #[serde(deny_unknown_fields)]
 pub struct PingFrame {
     #[serde(rename = "type", default, skip_serializing)]
@@ -478,7 +482,10 @@ mod tests {
         assert_eq!(error_of("\"text\"").code, ErrorCode::MalformedFrame);
         assert_eq!(error_of("{}").code, ErrorCode::UnknownType);
         assert_eq!(error_of(r#"{"type": 5}"#).code, ErrorCode::UnknownType);
-        assert_eq!(error_of(r#"{"type": "dance"}"#).code, ErrorCode::UnknownType);
+        assert_eq!(
+            error_of(r#"{"type": "dance"}"#).code,
+            ErrorCode::UnknownType
+        );
 
         let missing = error_of(&json!({"type": "send", "room": room, "content": "x"}).to_string());
         assert_eq!(missing.code, ErrorCode::InvalidFrame);
@@ -509,10 +516,17 @@ mod tests {
                 .keys()
                 .any(|field| field.ends_with("position"))
         );
-        let bad_resume_room =
-            error_of(&json!({"type": "auth", "resume": {"nope": {"epoch": 1, "position": 2}}}).to_string());
+        let bad_resume_room = error_of(
+            &json!({"type": "auth", "resume": {"nope": {"epoch": 1, "position": 2}}}).to_string(),
+        );
         assert_eq!(bad_resume_room.code, ErrorCode::InvalidFrame);
-        assert!(bad_resume_room.fields.unwrap().keys().any(|field| field.starts_with("resume")));
+        assert!(
+            bad_resume_room
+                .fields
+                .unwrap()
+                .keys()
+                .any(|field| field.starts_with("resume"))
+        );
 
         let bad_cursor = error_of(
             &json!({"type": "history", "id": "h", "room": room, "before": "x:y"}).to_string(),

@@ -153,7 +153,14 @@ impl std::fmt::Display for ErrorCode {
 
 /// The body of every REST error response.
 #[derive(
-    Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema,
+    Debug,
+    Clone,
+    PartialEq,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    ts_rs::TS,
+    utoipa::ToSchema,
 )]
 pub struct ErrorBody {
     pub error: ErrorDetail,
@@ -161,7 +168,14 @@ pub struct ErrorBody {
 
 /// What went wrong.
 #[derive(
-    Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema,
+    Debug,
+    Clone,
+    PartialEq,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    ts_rs::TS,
+    utoipa::ToSchema,
 )]
 pub struct ErrorDetail {
     pub code: ErrorCode,

@@ -13,9 +13,9 @@ use crate::message::{Ack, MessageKind, MessageView, MessagesPage, SendMessage};
 use crate::position::Position;
 use crate::room::{Role, RoomDetails, RoomKind};
 use crate::server::{
-    Answer, Entry, ErrorFrame, HistoryPage, Limits, MemberChange, MessageCreated,
-    MessageDeleted, MessageEdited, Ready, Reconnect, ReconnectReason, RemovalReason, Resumed,
-    Resync, ResyncReason, RoomAdded, RoomChange, RoomPosition, RoomRemoved, UserRef,
+    Answer, Entry, ErrorFrame, HistoryPage, Limits, MemberChange, MessageCreated, MessageDeleted,
+    MessageEdited, Ready, Reconnect, ReconnectReason, RemovalReason, Resumed, Resync, ResyncReason,
+    RoomAdded, RoomChange, RoomPosition, RoomRemoved, UserRef,
 };
 use crate::timestamp::Timestamp;
 use crate::{ClientFrame, ServerFrame};
@@ -30,13 +30,50 @@ const HEADER: &str = "// The chat client protocol (docs/protocol.md), generated 
 macro_rules! each_type {
     ($m:ident) => {
         $m!(
-            RoomId, UserId, MessageId, Position, Timestamp, ErrorCode, ErrorDetail, ErrorBody,
-            MessageKind, MessageView, Ack, SendMessage, MessagesPage, RoomKind, Role,
-            RoomDetails, HistoryCursor, AuthFrame, SendFrame, HistoryFrame, RoomRequest,
-            PingFrame, ClientFrame, UserRef, Limits, RoomPosition, Ready, HistoryPage, Answer,
-            Resumed, ResyncReason, Resync, RoomAdded, RemovalReason, RoomRemoved,
-            ReconnectReason, Reconnect, ErrorFrame, MessageCreated, MessageEdited,
-            MessageDeleted, MemberChange, RoomChange, ServerFrame
+            RoomId,
+            UserId,
+            MessageId,
+            Position,
+            Timestamp,
+            ErrorCode,
+            ErrorDetail,
+            ErrorBody,
+            MessageKind,
+            MessageView,
+            Ack,
+            SendMessage,
+            MessagesPage,
+            RoomKind,
+            Role,
+            RoomDetails,
+            HistoryCursor,
+            AuthFrame,
+            SendFrame,
+            HistoryFrame,
+            RoomRequest,
+            PingFrame,
+            ClientFrame,
+            UserRef,
+            Limits,
+            RoomPosition,
+            Ready,
+            HistoryPage,
+            Answer,
+            Resumed,
+            ResyncReason,
+            Resync,
+            RoomAdded,
+            RemovalReason,
+            RoomRemoved,
+            ReconnectReason,
+            Reconnect,
+            ErrorFrame,
+            MessageCreated,
+            MessageEdited,
+            MessageDeleted,
+            MemberChange,
+            RoomChange,
+            ServerFrame
         )
     };
 }
@@ -70,10 +107,8 @@ pub fn json_schema() -> String {
         };
     }
     each_type!(define);
-    let definitions: serde_json::Map<String, serde_json::Value> = generator
-        .take_definitions(true)
-        .into_iter()
-        .collect();
+    let definitions: serde_json::Map<String, serde_json::Value> =
+        generator.take_definitions(true).into_iter().collect();
     let document = serde_json::json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "Chat client protocol",
@@ -101,7 +136,10 @@ mod tests {
     fn generated_files_are_current() {
         let root = repository_root();
         let mut stale = Vec::new();
-        for (path, text) in [(SCHEMA_PATH, json_schema()), (TYPESCRIPT_PATH, typescript())] {
+        for (path, text) in [
+            (SCHEMA_PATH, json_schema()),
+            (TYPESCRIPT_PATH, typescript()),
+        ] {
             let path = root.join(path);
             if std::env::var_os("UPDATE_GENERATED").is_some() {
                 std::fs::write(&path, &text).expect("write the generated file");

@@ -81,7 +81,9 @@ pub struct Ack {
 }
 
 /// `POST /api/messages`: a message to send.
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct SendMessage {
     pub room_id: RoomId,
@@ -96,7 +98,9 @@ pub struct SendMessage {
 }
 
 /// A page of a room's messages, oldest first (`GET /api/rooms/{id}/messages`).
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema,
+)]
 pub struct MessagesPage {
     pub messages: Vec<MessageView>,
     /// Older messages exist before the first one.

@@ -9,7 +9,7 @@ use crate::error::ErrorCode;
 use crate::ids::{MessageId, RoomId, UserId};
 use crate::message::{Ack, MessageView};
 use crate::position::Position;
-use crate::room::{RoomDetails, RoomKind, Role};
+use crate::room::{Role, RoomDetails, RoomKind};
 use crate::timestamp::Timestamp;
 
 /// The protocol version announced in `ready`.
@@ -126,7 +126,9 @@ pub struct UserRef {
 }
 
 /// The limits a client should respect (`ready.limits`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS,
+)]
 pub struct Limits {
     pub max_content_chars: u32,
     pub max_frame_bytes: u32,
@@ -134,7 +136,9 @@ pub struct Limits {
 }
 
 /// One room of `ready.rooms`: where it stands now.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS,
+)]
 pub struct RoomPosition {
     pub id: RoomId,
     #[serde(flatten)]

@@ -203,13 +203,7 @@ impl MemberRow {
     }
 }
 
-/// A point in time as a protobuf timestamp.
-pub fn timestamp(at: OffsetDateTime) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.unix_timestamp(),
-        nanos: i32::try_from(at.nanosecond()).unwrap_or_default(),
-    }
-}
+pub use chat_runtime::time::to_proto as timestamp;
 
 #[cfg(test)]
 mod tests {

@@ -123,8 +123,7 @@ pub fn limit(value: u32) -> u32 {
 
 /// A point in time given as a protobuf timestamp.
 pub fn timestamp(value: &prost_types::Timestamp) -> Result<OffsetDateTime, String> {
-    let nanos = i128::from(value.seconds) * 1_000_000_000 + i128::from(value.nanos);
-    OffsetDateTime::from_unix_timestamp_nanos(nanos).map_err(|_| "is out of range".to_owned())
+    chat_runtime::time::from_proto(value).ok_or_else(|| "is out of range".to_owned())
 }
 
 #[cfg(test)]

@@ -13,4 +13,5 @@ pub mod redis_connection;
 pub mod shutdown;
 pub mod status;
 pub mod telemetry;
+pub mod time;
 pub mod token;

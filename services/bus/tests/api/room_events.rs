@@ -227,7 +227,7 @@ async fn an_event_without_an_id_takes_no_position() {
     assert_eq!(
         redis
             .sequencer()
-            .current_position(&room)
+            .current_position(room.parse().expect("a room id"))
             .await
             .expect("position"),
         None

@@ -119,12 +119,15 @@ async fn positions_are_dense_and_increasing_within_an_epoch() {
         (1..=5).map(|seq| (epoch, seq)).collect::<Vec<_>>()
     );
     assert_eq!(
-        sequencer.current_position(&room).await.expect("position"),
-        Some((epoch, 5))
+        sequencer
+            .current_position(room.parse().expect("a room id"))
+            .await
+            .expect("position"),
+        Some(chat_protocol::Position::new(epoch, 5))
     );
     assert_eq!(
         sequencer
-            .current_position("elsewhere")
+            .current_position(chat_protocol::RoomId::new())
             .await
             .expect("position"),
         None
@@ -339,7 +342,10 @@ async fn only_a_chat_message_with_a_client_id_is_appended_once() {
         assert!(matches!(outcome, Err(BusError::Invalid(_))), "{outcome:?}");
     }
     assert_eq!(
-        sequencer.current_position(&room).await.expect("position"),
+        sequencer
+            .current_position(room.parse().expect("a room id"))
+            .await
+            .expect("position"),
         None,
         "nothing was appended"
     );
@@ -382,8 +388,11 @@ async fn a_lost_counter_starts_a_later_epoch_from_seq_one() {
     assert!(after.envelope.epoch > before.envelope.epoch);
     assert_eq!(after.envelope.seq, 1);
     assert_eq!(
-        sequencer.current_position(&room).await.expect("position"),
-        Some((after.envelope.epoch, 1))
+        sequencer
+            .current_position(room.parse().expect("a room id"))
+            .await
+            .expect("position"),
+        Some(chat_protocol::Position::new(after.envelope.epoch, 1))
     );
     redis.cleanup().await;
 }

@@ -15,17 +15,22 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::error::{ApiError, ErrorBody};
-use super::extract::{AuthenticatedUser, Json};
+use chat_protocol::ErrorBody;
+
+use super::extract::Json;
 use super::users::Me;
+use crate::access::AuthenticatedUser;
 use crate::client_addr::ClientInfo;
+use crate::client_error::ClientError;
 use crate::state::AppState;
 
 /// A new account.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Registration {
-    /// 3 to 32 characters of `a-z 0-9 _ . -`.
+    /// 3 to 32 characters of `a-z 0-9 _ . -`; uppercase `A-Z` is folded to lowercase
+    /// (`Alice` registers as `alice`, taken if `alice` is). Without a `display_name`, a
+    /// username typed with capitals becomes the display name as typed.
     #[schema(example = "alice")]
     pub username: String,
     #[schema(example = "alice@example.com")]
@@ -81,7 +86,7 @@ pub struct Session {
 }
 
 impl TryFrom<AuthResponse> for Session {
-    type Error = ApiError;
+    type Error = ClientError;
 
     fn try_from(response: AuthResponse) -> Result<Self, Self::Error> {
         let user = response
@@ -123,7 +128,7 @@ async fn register(
     State(state): State<AppState>,
     client: ClientInfo,
     Json(body): Json<Registration>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ClientError> {
     let response = state
         .clients
         .auth
@@ -158,7 +163,7 @@ async fn login(
     State(state): State<AppState>,
     client: ClientInfo,
     Json(body): Json<Credentials>,
-) -> Result<Json<Session>, ApiError> {
+) -> Result<Json<Session>, ClientError> {
     let response = state
         .clients
         .auth
@@ -189,7 +194,7 @@ async fn refresh(
     State(state): State<AppState>,
     client: ClientInfo,
     Json(body): Json<RefreshGrant>,
-) -> Result<Json<Session>, ApiError> {
+) -> Result<Json<Session>, ClientError> {
     let response = state
         .clients
         .auth
@@ -218,7 +223,7 @@ async fn refresh(
 async fn logout(
     State(state): State<AppState>,
     caller: AuthenticatedUser,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, ClientError> {
     state
         .clients
         .auth
@@ -245,7 +250,7 @@ async fn logout(
 async fn me(
     State(state): State<AppState>,
     caller: AuthenticatedUser,
-) -> Result<Json<Me>, ApiError> {
+) -> Result<Json<Me>, ClientError> {
     let user = state
         .clients
         .auth
@@ -276,7 +281,7 @@ async fn update_me(
     State(state): State<AppState>,
     caller: AuthenticatedUser,
     Json(body): Json<ProfileChanges>,
-) -> Result<Json<Me>, ApiError> {
+) -> Result<Json<Me>, ClientError> {
     let mut auth = state.clients.auth.clone();
     let updated = auth
         .update_profile(UpdateProfileRequest {

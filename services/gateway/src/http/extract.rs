@@ -1,17 +1,16 @@
-//! Extractors whose every rejection is an [`ApiError`], so bad input always gets the JSON
+//! Extractors whose every rejection is an [`ClientError`], so bad input always gets the JSON
 //! error shape and a stable code, never axum's plain-text rejections.
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, FailedToBufferBody, PathRejection, QueryRejection};
-use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::response::{IntoResponse, Response};
-use chat_runtime::token::{AccessClaims, TokenVerifier};
 use http::request::Parts;
 use http::{HeaderMap, header};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::error::ApiError;
+use crate::client_error::ClientError;
 
 /// A JSON request body (or response). Rejections:
 /// wrong or missing `Content-Type` → 415 `unsupported_media_type`; body over the limit
@@ -26,20 +25,29 @@ where
     T: DeserializeOwned,
     S: Send + Sync,
 {
-    type Rejection = ApiError;
+    type Rejection = ClientError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         if !is_json(request.headers()) {
-            return Err(ApiError::UnsupportedMediaType);
+            return Err(ClientError::new(
+                chat_protocol::ErrorCode::UnsupportedMediaType,
+                "the request body must be JSON (Content-Type: application/json)",
+            ));
         }
         let bytes =
             Bytes::from_request(request, state)
                 .await
                 .map_err(|rejection| match rejection {
                     BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
-                        ApiError::PayloadTooLarge
+                        ClientError::new(
+                            chat_protocol::ErrorCode::PayloadTooLarge,
+                            "the request body is larger than this server accepts",
+                        )
                     }
-                    other => ApiError::MalformedJson(other.body_text()),
+                    other => ClientError::new(
+                        chat_protocol::ErrorCode::MalformedJson,
+                        format!("the request body is not valid JSON: {}", other.body_text()),
+                    ),
                 })?;
         decode(&bytes).map(Json)
     }
@@ -68,11 +76,15 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 /// Parses a JSON document into `T`, telling syntax errors from shape errors.
-pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ClientError> {
     // Syntax first: a broken document is 400 even when serde would trip over a wrong type
     // before reaching the break.
-    serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
-        .map_err(|err| ApiError::MalformedJson(err.to_string()))?;
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|err| {
+        ClientError::new(
+            chat_protocol::ErrorCode::MalformedJson,
+            format!("the request body is not valid JSON: {}", err.to_string()),
+        )
+    })?;
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
@@ -80,17 +92,21 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         match inner.classify() {
             serde_json::error::Category::Data => {
                 let message = without_position(&inner.to_string());
-                ApiError::InvalidBody {
-                    field: field_of(&path, &message),
-                    message,
-                }
+                let field = field_of(&path, &message);
+                ClientError::new(chat_protocol::ErrorCode::InvalidBody, message).with_field(field)
             }
-            _ => ApiError::MalformedJson(inner.to_string()),
+            _ => ClientError::new(
+                chat_protocol::ErrorCode::MalformedJson,
+                format!("the request body is not valid JSON: {}", inner.to_string()),
+            ),
         }
     })?;
-    deserializer
-        .end()
-        .map_err(|err| ApiError::MalformedJson(err.to_string()))?;
+    deserializer.end().map_err(|err| {
+        ClientError::new(
+            chat_protocol::ErrorCode::MalformedJson,
+            format!("the request body is not valid JSON: {}", err.to_string()),
+        )
+    })?;
     Ok(value)
 }
 
@@ -132,16 +148,16 @@ where
     T: DeserializeOwned + Send,
     S: Send + Sync,
 {
-    type Rejection = ApiError;
+    type Rejection = ClientError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(Path(value)),
-            Err(PathRejection::FailedToDeserializePathParams(err)) => Err(ApiError::NotFound {
-                code: "not_found",
-                message: err.body_text(),
-            }),
-            Err(other) => Err(ApiError::Internal(anyhow::anyhow!(
+            Err(PathRejection::FailedToDeserializePathParams(err)) => Err(ClientError::new(
+                chat_protocol::ErrorCode::NotFound,
+                err.body_text(),
+            )),
+            Err(other) => Err(ClientError::from(anyhow::anyhow!(
                 "path parameters: {}",
                 other.body_text()
             ))),
@@ -158,7 +174,7 @@ where
     T: DeserializeOwned,
     S: Send + Sync,
 {
-    type Rejection = ApiError;
+    type Rejection = ClientError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
@@ -168,7 +184,7 @@ where
     }
 }
 
-fn query_error(rejection: QueryRejection) -> ApiError {
+fn query_error(rejection: QueryRejection) -> ClientError {
     let text = rejection.body_text();
     // "Failed to deserialize query string: <path>: <why>" or "...: <why>".
     let detail = text
@@ -179,52 +195,7 @@ fn query_error(rejection: QueryRejection) -> ApiError {
         Some((path, why)) if !path.contains(' ') => (field_of(path, why), why.to_owned()),
         _ => (field_of(".", detail), detail.to_owned()),
     };
-    ApiError::InvalidQuery { message, field }
-}
-
-/// The caller, proven by a valid access token in `Authorization: Bearer`. Verified
-/// locally against auth's published keys; auth is not called per request.
-#[derive(Debug, Clone)]
-pub struct AuthenticatedUser {
-    /// The user id (`sub`).
-    pub user_id: String,
-    /// The refresh session the token belongs to (`sid`); logout revokes it.
-    pub session_id: String,
-    pub claims: AccessClaims,
-}
-
-impl AuthenticatedUser {
-    /// Verifies a token from anywhere (header here; later a WebSocket `auth` frame).
-    pub async fn from_token(verifier: &TokenVerifier, token: &str) -> Result<Self, ApiError> {
-        let claims = verifier.verify(token).await?;
-        tracing::Span::current().record("enduser.id", claims.sub.as_str());
-        Ok(Self {
-            user_id: claims.sub.clone(),
-            session_id: claims.sid.clone(),
-            claims,
-        })
-    }
-}
-
-impl<S> FromRequestParts<S> for AuthenticatedUser
-where
-    TokenVerifier: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let token = bearer_token(&parts.headers).ok_or(ApiError::MissingToken)?;
-        Self::from_token(&TokenVerifier::from_ref(state), token).await
-    }
-}
-
-/// The token of `Authorization: Bearer <token>` (the scheme is case-insensitive).
-pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+    ClientError::new(chat_protocol::ErrorCode::InvalidQuery, message).with_field(field)
 }
 
 #[cfg(test)]
@@ -232,6 +203,7 @@ mod tests {
     use serde::Deserialize;
 
     use super::*;
+    use crate::access::bearer_token;
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -250,7 +222,10 @@ mod tests {
 
     fn body_error(json: &str) -> (String, Option<String>) {
         match decode::<Body>(json.as_bytes()).unwrap_err() {
-            ApiError::InvalidBody { message, field } => (message, field),
+            error if error.code == chat_protocol::ErrorCode::InvalidBody => (
+                error.message,
+                error.fields.and_then(|fields| fields.into_keys().next()),
+            ),
             other => panic!("expected invalid_body, got {other:?}"),
         }
     }
@@ -268,7 +243,10 @@ mod tests {
             assert!(
                 matches!(
                     decode::<Body>(text.as_bytes()),
-                    Err(ApiError::MalformedJson(_))
+                    Err(ClientError {
+                        code: chat_protocol::ErrorCode::MalformedJson,
+                        ..
+                    })
                 ),
                 "{text:?}"
             );

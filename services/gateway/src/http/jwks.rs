@@ -11,8 +11,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::error::{ApiError, ErrorBody};
+use chat_protocol::ErrorBody;
+
 use super::extract::Json;
+use crate::client_error::ClientError;
 use crate::state::AppState;
 
 /// A JSON Web Key Set.
@@ -77,7 +79,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 503, description = "`unavailable`: keys cannot be fetched", body = ErrorBody),
     )
 )]
-async fn jwks(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+async fn jwks(State(state): State<AppState>) -> Result<impl IntoResponse, ClientError> {
     let published = state.verifier.published_keys().await?;
     let keys = published.keys.into_iter().map(JsonWebKey::from).collect();
     Ok((

@@ -17,10 +17,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::error::{ApiError, ErrorBody};
-use super::extract::{AuthenticatedUser, Json, Path, Query};
+use chat_protocol::ErrorBody;
+
+use super::extract::{Json, Path, Query};
 use super::rooms::{PageQuery, caller, ensure_user_exists, page_limit, room_id, rooms_error};
-use super::timestamps;
+use crate::access::AuthenticatedUser;
+use crate::client_error::ClientError;
 use crate::state::AppState;
 
 /// A member's role in a room.
@@ -62,16 +64,15 @@ pub struct Member {
     pub user_id: String,
     pub role: Role,
     /// RFC 3339.
-    #[serde(with = "time::serde::rfc3339")]
-    pub joined_at: OffsetDateTime,
+    pub joined_at: chat_protocol::Timestamp,
 }
 
 impl TryFrom<proto::Member> for Member {
-    type Error = ApiError;
+    type Error = ClientError;
 
     fn try_from(member: proto::Member) -> Result<Self, Self::Error> {
         Ok(Self {
-            joined_at: timestamps::from_proto(member.joined_at)
+            joined_at: crate::core::render::required_timestamp(member.joined_at)
                 .context("rooms sent a bad joined_at")?,
             role: Role::from_proto(member.role)?,
             user_id: member.user_id,
@@ -127,13 +128,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// A user id from the path; one that cannot be a UUID names nobody.
-fn path_user_id(id: &str, code: &'static str) -> Result<String, ApiError> {
+fn path_user_id(id: &str, code: chat_protocol::ErrorCode) -> Result<String, ClientError> {
     Uuid::try_parse(id)
         .map(|id| id.to_string())
-        .map_err(|_| ApiError::NotFound {
-            code,
-            message: "no such user in this room".to_owned(),
-        })
+        .map_err(|_| ClientError::new(code, "no such user in this room"))
 }
 
 /// The room's members, earliest joined first; members only.
@@ -156,7 +154,7 @@ async fn list_members(
     user: AuthenticatedUser,
     Path(id): Path<String>,
     Query(query): Query<PageQuery>,
-) -> Result<Json<MemberList>, ApiError> {
+) -> Result<Json<MemberList>, ClientError> {
     let limit = page_limit(query.limit)?;
     let page = state
         .clients
@@ -207,7 +205,7 @@ async fn set_role(
     user: AuthenticatedUser,
     Path((id, user_id)): Path<(String, String)>,
     Json(body): Json<RoleChange>,
-) -> Result<Json<Member>, ApiError> {
+) -> Result<Json<Member>, ClientError> {
     let member = state
         .clients
         .rooms
@@ -215,7 +213,7 @@ async fn set_role(
         .set_role(proto::SetRoleRequest {
             caller_id: caller(&user)?,
             room_id: room_id(&id)?,
-            user_id: path_user_id(&user_id, "member_not_found")?,
+            user_id: path_user_id(&user_id, chat_protocol::ErrorCode::MemberNotFound)?,
             role: body.role.to_proto().into(),
         })
         .await
@@ -248,7 +246,7 @@ async fn invite(
     user: AuthenticatedUser,
     Path(id): Path<String>,
     Json(body): Json<TargetUser>,
-) -> Result<(StatusCode, Json<Member>), ApiError> {
+) -> Result<(StatusCode, Json<Member>), ClientError> {
     let (caller_id, room_id) = (caller(&user)?, room_id(&id)?);
     ensure_user_exists(&state, body.user_id).await?;
     let member = state
@@ -289,7 +287,7 @@ async fn kick(
     user: AuthenticatedUser,
     Path(id): Path<String>,
     Json(body): Json<TargetUser>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, ClientError> {
     state
         .clients
         .rooms
@@ -329,7 +327,7 @@ async fn ban(
     user: AuthenticatedUser,
     Path(id): Path<String>,
     Json(body): Json<NewBan>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, ClientError> {
     state
         .clients
         .rooms
@@ -338,7 +336,7 @@ async fn ban(
             caller_id: caller(&user)?,
             room_id: room_id(&id)?,
             user_id: body.user_id.to_string(),
-            until: body.until.map(timestamps::to_proto),
+            until: body.until.map(chat_runtime::time::to_proto),
             reason: body.reason,
         })
         .await
@@ -368,7 +366,7 @@ async fn unban(
     State(state): State<AppState>,
     user: AuthenticatedUser,
     Path((id, user_id)): Path<(String, String)>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, ClientError> {
     state
         .clients
         .rooms
@@ -376,7 +374,7 @@ async fn unban(
         .unban(proto::UnbanRequest {
             caller_id: caller(&user)?,
             room_id: room_id(&id)?,
-            user_id: path_user_id(&user_id, "user_not_found")?,
+            user_id: path_user_id(&user_id, chat_protocol::ErrorCode::UserNotFound)?,
         })
         .await
         .map_err(rooms_error)?;

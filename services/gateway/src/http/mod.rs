@@ -6,14 +6,12 @@
 //! served.
 
 pub mod auth;
-pub mod error;
 pub mod extract;
 pub mod jwks;
 pub mod members;
 pub mod messages;
 pub mod rooms;
 pub mod telemetry;
-pub mod timestamps;
 pub mod users;
 
 use std::time::Duration;
@@ -34,9 +32,11 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::config::HttpConfig;
+use chat_protocol::{ErrorBody, ErrorCode, ErrorDetail};
+
+use crate::client_error::ClientError;
+use crate::settings::HttpConfig;
 use crate::state::AppState;
-use error::{ApiError, ErrorBody, ErrorDetail};
 
 /// Path of the OpenAPI document.
 pub const OPENAPI_PATH: &str = "/api/openapi.json";
@@ -97,10 +97,12 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
-/// The whole HTTP service: the API, its OpenAPI document and the ops endpoints
-/// (`/healthz`, `/readyz`, `/metrics`) on one listener, behind the common layers.
+/// The whole HTTP service: the API, its OpenAPI document, `realtime` (the WebSocket
+/// route) and the ops endpoints (`/healthz`, `/readyz`, `/metrics`) on one listener,
+/// behind the common layers.
 pub fn router(
     state: AppState,
+    realtime: Router<AppState>,
     readiness: Readiness,
     config: &HttpConfig,
 ) -> anyhow::Result<Router> {
@@ -114,7 +116,7 @@ pub fn router(
                 async move { ([(header::CONTENT_TYPE, "application/json")], document) }
             }),
         )
-        .merge(crate::ws::router())
+        .merge(realtime)
         .with_state(state);
 
     let layers = ServiceBuilder::new()
@@ -137,8 +139,13 @@ pub fn router(
 
     Ok(api
         .merge(ops::router(readiness))
-        .fallback(|| async { ApiError::RouteNotFound })
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .fallback(|| async { ClientError::new(ErrorCode::NotFound, "no such route") })
+        .method_not_allowed_fallback(|| async {
+            ClientError::new(
+                ErrorCode::MethodNotAllowed,
+                "this route does not accept this method",
+            )
+        })
         .route_layer(middleware::from_fn(telemetry::tag_route))
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(layers))

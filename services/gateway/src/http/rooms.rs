@@ -25,16 +25,17 @@ use chat_proto::v1 as proto;
 use chat_proto::v1::RoomKind;
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::error::{ApiError, ErrorBody};
-use super::extract::{AuthenticatedUser, Json, Path, Query};
+use chat_protocol::ErrorBody;
+
+use super::extract::{Json, Path, Query};
 use super::members::Role;
-use super::timestamps;
+use crate::access::AuthenticatedUser;
+use crate::client_error::ClientError;
 use crate::state::AppState;
 
 /// Page size when the client names none.
@@ -71,8 +72,7 @@ pub struct Room {
     pub owner_id: Option<String>,
     pub member_count: u64,
     /// RFC 3339.
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
+    pub created_at: chat_protocol::Timestamp,
     /// The caller's role; null when the caller is not a member (of a public room).
     pub my_role: Option<Role>,
     /// Direct rooms only: the two users.
@@ -81,7 +81,7 @@ pub struct Room {
 }
 
 impl TryFrom<proto::Room> for Room {
-    type Error = ApiError;
+    type Error = ClientError;
 
     fn try_from(room: proto::Room) -> Result<Self, Self::Error> {
         let kind = match room.kind() {
@@ -92,8 +92,8 @@ impl TryFrom<proto::Room> for Room {
                 return Err(anyhow::anyhow!("rooms sent a room of unspecified kind").into());
             }
         };
-        let created_at =
-            timestamps::from_proto(room.created_at).context("rooms sent a bad created_at")?;
+        let created_at = crate::core::render::required_timestamp(room.created_at)
+            .context("rooms sent a bad created_at")?;
         let my_role = room.my_role.map(Role::from_proto).transpose()?;
         Ok(Self {
             id: room.id,
@@ -119,7 +119,7 @@ pub struct RoomList {
 }
 
 impl TryFrom<proto::RoomPage> for RoomList {
-    type Error = ApiError;
+    type Error = ClientError;
 
     fn try_from(page: proto::RoomPage) -> Result<Self, Self::Error> {
         Ok(Self {
@@ -212,48 +212,42 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The caller's id as the services expect it. Tokens carry UUIDs; one that does not is
 /// not a token this system issued.
-pub(super) fn caller(user: &AuthenticatedUser) -> Result<String, ApiError> {
+pub(super) fn caller(user: &AuthenticatedUser) -> Result<String, ClientError> {
     Uuid::try_parse(&user.user_id)
         .map(|id| id.to_string())
-        .map_err(|_| ApiError::Token(chat_runtime::token::TokenError::Invalid))
+        .map_err(|_| ClientError::from(chat_runtime::token::TokenError::Invalid))
 }
 
 /// A room id from the path; one that cannot be a UUID names no room.
-pub(super) fn room_id(id: &str) -> Result<String, ApiError> {
+pub(super) fn room_id(id: &str) -> Result<String, ClientError> {
     Uuid::try_parse(id)
         .map(|id| id.to_string())
-        .map_err(|_| ApiError::NotFound {
-            code: "room_not_found",
-            message: "no such room".to_owned(),
-        })
+        .map_err(|_| ClientError::room_not_found())
 }
 
 /// A page size: default 50, at most 100.
-pub(super) fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+pub(super) fn page_limit(limit: Option<u32>) -> Result<u32, ClientError> {
     let limit = limit.unwrap_or(PAGE_LIMIT_DEFAULT);
     if (1..=PAGE_LIMIT_MAX).contains(&limit) {
         Ok(limit)
     } else {
-        Err(ApiError::Validation {
-            message: "the request is invalid".to_owned(),
-            fields: vec![(
-                "limit".to_owned(),
-                format!("must be between 1 and {PAGE_LIMIT_MAX}"),
-            )],
-        })
+        Err(ClientError::validation([(
+            "limit",
+            format!("must be between 1 and {PAGE_LIMIT_MAX}"),
+        )]))
     }
 }
 
 /// A refusal of the rooms service, its fields named as the client spells them.
-pub(super) fn rooms_error(status: tonic::Status) -> ApiError {
-    ApiError::from(status)
+pub(super) fn rooms_error(status: tonic::Status) -> ClientError {
+    ClientError::from(status)
         .rename_field("kind", "type")
         .rename_field("query", "search")
 }
 
 /// Fails with 404 `user_not_found` unless auth knows the user. The rooms service knows
 /// users only by id, so the gateway asks before making anyone a member of anything.
-pub(super) async fn ensure_user_exists(state: &AppState, user_id: Uuid) -> Result<(), ApiError> {
+pub(super) async fn ensure_user_exists(state: &AppState, user_id: Uuid) -> Result<(), ClientError> {
     state
         .clients
         .auth
@@ -283,7 +277,7 @@ async fn list_public_rooms(
     State(state): State<AppState>,
     user: AuthenticatedUser,
     Query(query): Query<PublicRoomsQuery>,
-) -> Result<Json<RoomList>, ApiError> {
+) -> Result<Json<RoomList>, ClientError> {
     let limit = page_limit(query.limit)?;
     let page = state
         .clients
@@ -318,7 +312,7 @@ async fn list_my_rooms(
     State(state): State<AppState>,
     user: AuthenticatedUser,
     Query(query): Query<PageQuery>,
-) -> Result<Json<RoomList>, ApiError> {
+) -> Result<Json<RoomList>, ClientError> {
     let limit = page_limit(query.limit)?;
     let page = state
         .clients
@@ -353,7 +347,7 @@ async fn create_room(
     State(state): State<AppState>,
     user: AuthenticatedUser,
     Json(body): Json<NewRoom>,
-) -> Result<(StatusCode, Json<Room>), ApiError> {
+) -> Result<(StatusCode, Json<Room>), ClientError> {
     let kind = match body.kind {
         NewRoomType::Public => RoomKind::Public,
         NewRoomType::Private => RoomKind::Private,
@@ -392,7 +386,7 @@ async fn get_room(
     State(state): State<AppState>,
     user: AuthenticatedUser,
     Path(id): Path<String>,
-) -> Result<Json<Room>, ApiError> {
+) -> Result<Json<Room>, ClientError> {
     let room = state
         .clients
         .rooms
@@ -430,7 +424,7 @@ async fn update_room(
     user: AuthenticatedUser,
     Path(id): Path<String>,
     Json(body): Json<RoomChanges>,
-) -> Result<Json<Room>, ApiError> {
+) -> Result<Json<Room>, ClientError> {
     let room = state
         .clients
         .rooms
@@ -467,7 +461,7 @@ async fn delete_room(
     State(state): State<AppState>,
     user: AuthenticatedUser,
     Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, ClientError> {
     state
         .clients
         .rooms
@@ -499,7 +493,7 @@ async fn join_room(
     State(state): State<AppState>,
     user: AuthenticatedUser,
     Path(id): Path<String>,
-) -> Result<Json<Room>, ApiError> {
+) -> Result<Json<Room>, ClientError> {
     let room = state
         .clients
         .rooms
@@ -534,7 +528,7 @@ async fn leave_room(
     State(state): State<AppState>,
     user: AuthenticatedUser,
     Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, ClientError> {
     state
         .clients
         .rooms
@@ -569,7 +563,7 @@ async fn open_direct_room(
     State(state): State<AppState>,
     user: AuthenticatedUser,
     Json(body): Json<DirectRoomRequest>,
-) -> Result<Json<Room>, ApiError> {
+) -> Result<Json<Room>, ClientError> {
     let caller_id = caller(&user)?;
     ensure_user_exists(&state, body.user_id).await?;
     let room = state
@@ -635,7 +629,10 @@ mod tests {
     fn rooms_of_no_kind_are_a_service_bug() {
         assert!(matches!(
             Room::try_from(proto_room(RoomKind::Unspecified)),
-            Err(ApiError::Internal(_))
+            Err(ClientError {
+                code: chat_protocol::ErrorCode::Internal,
+                ..
+            })
         ));
     }
 

@@ -5,15 +5,16 @@ use anyhow::Context as _;
 use axum::extract::State;
 use chat_proto::v1::{GetUserRequest, SearchUsersRequest};
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::error::{ApiError, ErrorBody};
-use super::extract::{AuthenticatedUser, Json, Path, Query};
-use super::timestamps;
+use chat_protocol::{ErrorBody, ErrorCode};
+
+use super::extract::{Json, Path, Query};
+use crate::access::AuthenticatedUser;
+use crate::client_error::ClientError;
 use crate::state::AppState;
 
 /// A user as every signed-in user sees them.
@@ -27,8 +28,7 @@ pub struct User {
     pub avatar_url: Option<String>,
     pub bio: Option<String>,
     /// RFC 3339.
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
+    pub created_at: chat_protocol::Timestamp,
 }
 
 /// The caller's own account: their public profile plus what only they may see.
@@ -41,11 +41,11 @@ pub struct Me {
 }
 
 impl TryFrom<chat_proto::v1::User> for User {
-    type Error = ApiError;
+    type Error = ClientError;
 
     fn try_from(user: chat_proto::v1::User) -> Result<Self, Self::Error> {
-        let created_at =
-            timestamps::from_proto(user.created_at).context("auth sent a bad created_at")?;
+        let created_at = crate::core::render::required_timestamp(user.created_at)
+            .context("auth sent a bad created_at")?;
         Ok(Self {
             id: user.id,
             username: user.username,
@@ -58,7 +58,7 @@ impl TryFrom<chat_proto::v1::User> for User {
 }
 
 impl TryFrom<chat_proto::v1::User> for Me {
-    type Error = ApiError;
+    type Error = ClientError;
 
     fn try_from(mut user: chat_proto::v1::User) -> Result<Self, Self::Error> {
         let email = user
@@ -118,13 +118,10 @@ async fn get_user(
     State(state): State<AppState>,
     _caller: AuthenticatedUser,
     Path(id): Path<String>,
-) -> Result<Json<User>, ApiError> {
+) -> Result<Json<User>, ClientError> {
     // An id that is not a UUID names nobody; no need to ask auth.
     if Uuid::try_parse(&id).is_err() {
-        return Err(ApiError::NotFound {
-            code: "user_not_found",
-            message: "no such user".to_owned(),
-        });
+        return Err(ClientError::new(ErrorCode::UserNotFound, "no such user"));
     }
     let user = state
         .clients
@@ -156,16 +153,13 @@ async fn search_users(
     State(state): State<AppState>,
     _caller: AuthenticatedUser,
     Query(query): Query<UserSearch>,
-) -> Result<Json<UserList>, ApiError> {
+) -> Result<Json<UserList>, ClientError> {
     let limit = query.limit.unwrap_or(SEARCH_LIMIT_DEFAULT);
     if !(1..=SEARCH_LIMIT_MAX).contains(&limit) {
-        return Err(ApiError::Validation {
-            message: "the request is invalid".to_owned(),
-            fields: vec![(
-                "limit".to_owned(),
-                format!("must be between 1 and {SEARCH_LIMIT_MAX}"),
-            )],
-        });
+        return Err(ClientError::validation([(
+            "limit",
+            format!("must be between 1 and {SEARCH_LIMIT_MAX}"),
+        )]));
     }
     let found = state
         .clients
@@ -176,7 +170,7 @@ async fn search_users(
             limit,
         })
         .await
-        .map_err(|status| ApiError::from(status).rename_field("prefix", "search"))?
+        .map_err(|status| ClientError::from(status).rename_field("prefix", "search"))?
         .into_inner();
     let users = found
         .users

@@ -191,7 +191,7 @@ async fn after_a_lost_subscription_the_socket_follows_the_memberships() {
         .await;
     let current = stack
         .sequencer
-        .current_position(&joined.to_string())
+        .current_position(joined.into())
         .await
         .expect("position")
         .expect("a counter");
@@ -205,8 +205,8 @@ async fn after_a_lost_subscription_the_socket_follows_the_memberships() {
     assert_eq!(removed["reason"], "not_a_member");
     let (_, added) = bob_socket.until("room.added").await;
     assert_eq!(added["room"], joined.to_string());
-    assert_eq!(added["epoch"], current.0);
-    assert_eq!(added["position"], current.1);
+    assert_eq!(added["epoch"], current.epoch);
+    assert_eq!(added["position"], current.seq);
     for (room, id) in [(left_behind, "gone"), (joined, "new"), (marker, "marker")] {
         alice_socket
             .send_message(&room.to_string(), id, "after")

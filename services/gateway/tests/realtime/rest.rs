@@ -81,7 +81,7 @@ async fn a_retry_after_redis_lost_its_data_gets_the_original_ack_from_history() 
         .await;
     stack.forget_redis_data().await;
     // Gateways re-read Redis's age every few seconds.
-    tokio::time::sleep(chat_gateway::send_lookup::RECHECK + Duration::from_millis(500)).await;
+    tokio::time::sleep(chat_gateway::core::send_lookup::RECHECK + Duration::from_millis(500)).await;
 
     // Act
     let (retry_status, retry) = post_message(&stack, &alice, body).await;

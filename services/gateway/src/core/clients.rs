@@ -11,7 +11,7 @@ use chat_proto::v1::rooms_service_client::RoomsServiceClient;
 use chat_runtime::grpc_trace::{TracedChannel, traced};
 use tonic::transport::{Channel, Endpoint};
 
-use crate::config::UpstreamConfig;
+use crate::settings::UpstreamConfig;
 
 /// The client of `chat.v1.AuthService`.
 pub type AuthClient = AuthServiceClient<TracedChannel>;

@@ -18,12 +18,13 @@ use std::time::{Duration, Instant};
 
 use chat_bus::{BusError, CatchUp as Plan, Sequencer, decode_item};
 use chat_proto::v1::history_service_client::HistoryServiceClient;
-use chat_proto::v1::{ListEntriesAfterRequest, Position, RoomItem};
+use chat_proto::v1::{self as proto, ListEntriesAfterRequest, RoomItem};
+use chat_protocol::Position;
 use chat_runtime::grpc_trace::TracedChannel;
 use uuid::Uuid;
 
-use crate::ws::frames::room_item_frame;
-use crate::ws::outbound::Removal;
+use crate::core::outbox::Removal;
+use crate::core::render::room_item_frame;
 
 /// The most entries one step reads.
 pub const PAGE: usize = 200;
@@ -31,8 +32,7 @@ pub const PAGE: usize = 200;
 /// One entry a socket missed, rendered for the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Missed {
-    pub epoch: u64,
-    pub seq: u64,
+    pub position: Position,
     /// `None` for an entry clients have no event for (it still takes its position).
     pub frame: Option<String>,
     /// Whose membership the entry ends, if it ends one.
@@ -46,13 +46,14 @@ pub enum Step {
     Entries(Vec<Missed>),
     /// Nothing was missed.
     UpToDate,
-    /// The socket's epoch is gone: go on from `(epoch, seq)`. `seq` is 0 when the stream
-    /// still holds the new epoch from its first entry (what follows is read like any
-    /// other gap); otherwise it is the room's current position (the client reloads
-    /// from history). `(0, 0)` when Redis has no counter for the room right now.
-    Resync { epoch: u64, seq: u64 },
+    /// The socket's position cannot be continued (its epoch is gone, or it is beyond the
+    /// room's): go on from this one. Its `seq` is 0 when the stream still holds the new
+    /// epoch from its first entry (what follows is read like any other gap); otherwise
+    /// it is the room's current position (the client reloads from history). Nothing
+    /// when Redis has no counter for the room right now.
+    Resync(Position),
     /// History did not catch up in time: skip to the room's current position.
-    Unrecoverable { epoch: u64, seq: u64 },
+    Unrecoverable(Position),
 }
 
 /// Redis could not be read, even after retrying for a bounded time: there is no true
@@ -93,17 +94,17 @@ impl CatchUp {
         }
     }
 
-    /// What follows `(epoch, seq)` in `room` (see [`Step`]), at most `wanted` entries
-    /// (and at most [`PAGE`]). Epoch 0 means nothing seen yet: everything of the room's
-    /// current epoch follows.
+    /// What follows `from` in `room` (see [`Step`]), at most `wanted` entries (and at
+    /// most [`PAGE`]). Epoch 0 means nothing seen yet: everything of the room's current
+    /// epoch follows.
     #[tracing::instrument(name = "catchup.next", skip(self))]
     pub async fn next(
         &self,
         room: Uuid,
-        epoch: u64,
-        seq: u64,
+        from: Position,
         wanted: usize,
     ) -> Result<Step, Unreadable> {
+        let Position { epoch, seq } = from;
         let wanted = wanted.clamp(1, PAGE);
         let deadline = Instant::now() + self.history_wait;
         let mut backoff = Duration::from_millis(50);
@@ -128,11 +129,8 @@ impl CatchUp {
                     return Err(Unreadable);
                 }
                 tracing::warn!(%room, epoch, seq, "gap could not be filled in time");
-                return match self.sequencer.current_position(&room.to_string()).await {
-                    Ok(current) => {
-                        let (epoch, seq) = current.unwrap_or((0, 0));
-                        Ok(Step::Unrecoverable { epoch, seq })
-                    }
+                return match self.sequencer.current_position(room.into()).await {
+                    Ok(current) => Ok(Step::Unrecoverable(current.unwrap_or_default())),
                     Err(err) => {
                         tracing::warn!(%room, error = %err, "cannot read the room's position");
                         Err(Unreadable)
@@ -154,8 +152,8 @@ impl CatchUp {
     ) -> Result<Option<Step>, Failure> {
         let room_id = room.to_string();
         let (epoch, seq) = if epoch == 0 {
-            match self.sequencer.current_position(&room_id).await? {
-                Some((current, _)) => (current, 0),
+            match self.sequencer.current_position(room.into()).await? {
+                Some(current) => (current.epoch, 0),
                 None => return Ok(Some(Step::UpToDate)),
             }
         } else {
@@ -169,14 +167,14 @@ impl CatchUp {
             Plan::UpToDate => Ok(Some(Step::UpToDate)),
             Plan::Resync => {
                 let Some((current_epoch, current_seq)) = read.current else {
-                    return Ok(Some(Step::Resync { epoch: 0, seq: 0 }));
+                    return Ok(Some(Step::Resync(Position::NOTHING)));
                 };
                 if current_epoch == epoch {
                     // A position beyond the room's: nothing the stream could say fits it.
-                    return Ok(Some(Step::Resync {
-                        epoch: current_epoch,
-                        seq: current_seq,
-                    }));
+                    return Ok(Some(Step::Resync(Position::new(
+                        current_epoch,
+                        current_seq,
+                    ))));
                 }
                 // A new epoch (higher or lower: a Redis restored on a host whose clock is
                 // behind gives a lower one). History may not hold it yet, so it is read
@@ -187,10 +185,10 @@ impl CatchUp {
                     .await?;
                 let from_start = fresh.covers_from == Some(1)
                     && fresh.current.map(|(epoch, _)| epoch) == Some(current_epoch);
-                Ok(Some(Step::Resync {
-                    epoch: current_epoch,
-                    seq: if from_start { 0 } else { current_seq },
-                }))
+                Ok(Some(Step::Resync(Position::new(
+                    current_epoch,
+                    if from_start { 0 } else { current_seq },
+                ))))
             }
             Plan::Stream => {
                 let entries = missed(
@@ -213,7 +211,7 @@ impl CatchUp {
                     .clone()
                     .list_entries_after(ListEntriesAfterRequest {
                         room_id,
-                        after: Some(Position { epoch, seq }),
+                        after: Some(proto::Position { epoch, seq }),
                         limit,
                     })
                     .await?
@@ -248,9 +246,8 @@ fn missed<T, I: Borrow<RoomItem>>(
             let item = item(entry);
             let item = item.as_ref().map(Borrow::borrow);
             Missed {
-                epoch,
-                seq,
-                frame: item.and_then(|item| room_item_frame(epoch, seq, item)),
+                position: Position::new(epoch, seq),
+                frame: item.and_then(|item| room_item_frame(Position::new(epoch, seq), item)),
                 removal: item.and_then(Removal::of_item),
             }
         })

@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex};
 use axum::extract::ws::Utf8Bytes;
 use chat_proto::v1::room_item::Body;
 use chat_proto::v1::{RoomEvent, RoomEventKind, RoomItem};
+use chat_protocol::Position;
+use chat_protocol::server::RemovalReason;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
@@ -18,8 +20,7 @@ use uuid::Uuid;
 #[derive(Debug)]
 pub struct RoomDelivery {
     pub room: Uuid,
-    pub epoch: u64,
-    pub seq: u64,
+    pub position: Position,
     /// The JSON frame; `None` when the entry has no body clients know (it still takes its
     /// position, so the socket's cursor moves past it).
     pub frame: Option<Utf8Bytes>,
@@ -36,7 +37,7 @@ pub struct Removal {
     /// The user whose membership ends; `None` for everyone's.
     pub user: Option<Uuid>,
     /// The `reason` of the `room.removed` frame.
-    pub reason: &'static str,
+    pub reason: RemovalReason,
 }
 
 impl Removal {
@@ -46,12 +47,12 @@ impl Removal {
             RoomEventKind::RoomDeleted => {
                 return Some(Self {
                     user: None,
-                    reason: "deleted",
+                    reason: RemovalReason::Deleted,
                 });
             }
-            RoomEventKind::MemberLeft => "left",
-            RoomEventKind::MemberKicked => "kicked",
-            RoomEventKind::MemberBanned => "banned",
+            RoomEventKind::MemberLeft => RemovalReason::Left,
+            RoomEventKind::MemberKicked => RemovalReason::Kicked,
+            RoomEventKind::MemberBanned => RemovalReason::Banned,
             _ => return None,
         };
         Some(Self {
@@ -69,7 +70,7 @@ impl Removal {
     }
 
     /// The `room.removed` reason when this ends `user`'s membership.
-    pub fn reason_for(&self, user: Uuid) -> Option<&'static str> {
+    pub fn reason_for(&self, user: Uuid) -> Option<RemovalReason> {
         self.user
             .is_none_or(|removed| removed == user)
             .then_some(self.reason)
@@ -218,8 +219,7 @@ mod tests {
     fn delivery(seq: u64) -> Outbound {
         Outbound::Room(Arc::new(RoomDelivery {
             room: Uuid::nil(),
-            epoch: 1,
-            seq,
+            position: Position::new(1, seq),
             frame: None,
             removal: None,
         }))
@@ -245,7 +245,7 @@ mod tests {
         outbox.close(Closing::Shutdown);
         outbox.close(Closing::SlowConsumer);
         assert_eq!(outbox.closing(), Some(Closing::Shutdown));
-        assert!(matches!(outbox.pop(), Some(Outbound::Room(d)) if d.seq == 1));
+        assert!(matches!(outbox.pop(), Some(Outbound::Room(d)) if d.position.seq == 1));
         assert!(outbox.pop().is_none());
     }
 
@@ -258,11 +258,11 @@ mod tests {
             ..RoomEvent::default()
         };
         let kicked = Removal::of(&event(RoomEventKind::MemberKicked, alice)).expect("a removal");
-        assert_eq!(kicked.reason_for(alice), Some("kicked"));
+        assert_eq!(kicked.reason_for(alice), Some(RemovalReason::Kicked));
         assert_eq!(kicked.reason_for(bob), None);
         for (kind, reason) in [
-            (RoomEventKind::MemberLeft, "left"),
-            (RoomEventKind::MemberBanned, "banned"),
+            (RoomEventKind::MemberLeft, RemovalReason::Left),
+            (RoomEventKind::MemberBanned, RemovalReason::Banned),
         ] {
             assert_eq!(
                 Removal::of(&event(kind, alice)).and_then(|r| r.reason_for(alice)),
@@ -271,7 +271,7 @@ mod tests {
         }
         let deleted =
             Removal::of(&event(RoomEventKind::RoomDeleted, Uuid::nil())).expect("a removal");
-        assert_eq!(deleted.reason_for(bob), Some("deleted"));
+        assert_eq!(deleted.reason_for(bob), Some(RemovalReason::Deleted));
         for kind in [
             RoomEventKind::MemberJoined,
             RoomEventKind::MemberInvited,

@@ -1,10 +1,12 @@
-//! The gateway's configuration: one typed struct read from flags and environment
-//! variables (flags win), with defaults that run the whole stack on one machine.
+//! The gateway's settings: one typed struct read from flags and environment variables
+//! (flags win), with defaults that run the whole stack on one machine. Every clap type
+//! of the gateway is here; the layers above take these as plain values.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use chat_runtime::config::{ShutdownConfig, TelemetryConfig, humantime_duration};
+use chat_bus::{PersistConfig, StreamConfig};
+use chat_runtime::config::{RedisConfig, ShutdownConfig, TelemetryConfig, humantime_duration};
 use clap::Parser;
 use ipnet::IpNet;
 
@@ -27,10 +29,10 @@ pub struct Config {
     pub http: HttpConfig,
 
     #[command(flatten)]
-    pub bus: crate::realtime::BusConfig,
+    pub bus: BusConfig,
 
     #[command(flatten)]
-    pub ws: crate::ws::WsConfig,
+    pub ws: WsConfig,
 
     #[command(flatten)]
     pub telemetry: TelemetryConfig,
@@ -110,6 +112,91 @@ pub struct HttpConfig {
         default_value = ""
     )]
     pub allowed_origins: Vec<String>,
+}
+
+/// Where the bus lives: Redis (sequence, fan-out) and RabbitMQ (persistence).
+#[derive(clap::Args, Debug, Clone)]
+pub struct BusConfig {
+    // Redis holds the room sequences and carries live events.
+    #[command(flatten)]
+    pub redis: RedisConfig,
+
+    #[command(flatten)]
+    pub stream: StreamConfig,
+
+    // Every message is published to the persist queue, as history consumes it.
+    #[command(flatten)]
+    pub persist: PersistConfig,
+}
+
+/// Limits and timings of WebSocket sessions.
+#[derive(clap::Args, Debug, Clone)]
+pub struct WsConfig {
+    /// How long a new socket has to send its `auth` frame before it is closed with 4001.
+    #[arg(long = "ws-auth-timeout", env = "WS_AUTH_TIMEOUT", default_value = "5s", value_parser = humantime_duration)]
+    pub auth_timeout: Duration,
+
+    /// Frames a socket may have waiting to be written; a socket that falls further behind
+    /// is closed with 4003 (slow consumer) and resumes.
+    #[arg(
+        long = "ws-outbound-queue",
+        env = "WS_OUTBOUND_QUEUE",
+        default_value_t = 256
+    )]
+    pub outbound_queue: usize,
+
+    /// Largest client frame handled; a larger one gets `frame_too_large` and the socket
+    /// stays open.
+    #[arg(long = "ws-max-frame-bytes", env = "WS_MAX_FRAME_BYTES", default_value_t = 64 * 1024)]
+    pub max_frame_bytes: usize,
+
+    /// Largest WebSocket message read at all; a larger one closes the socket with 1009.
+    #[arg(long = "ws-max-message-bytes", env = "WS_MAX_MESSAGE_BYTES", default_value_t = 1024 * 1024)]
+    pub max_message_bytes: usize,
+
+    /// Initial read buffer of a socket, in bytes (grows for larger frames). Small keeps
+    /// idle sockets cheap.
+    #[arg(
+        long = "ws-read-buffer-bytes",
+        env = "WS_READ_BUFFER_BYTES",
+        default_value_t = 1024
+    )]
+    pub read_buffer_bytes: usize,
+
+    /// Longest message content, in characters.
+    #[arg(
+        long = "max-content-chars",
+        env = "MAX_CONTENT_CHARS",
+        default_value_t = 4000
+    )]
+    pub max_content_chars: usize,
+
+    /// Sends allowed per second per socket (and per user over REST); more get
+    /// `rate_limited`.
+    #[arg(long = "sends-per-second", env = "SENDS_PER_SECOND", default_value_t = std::num::NonZeroU32::new(20).expect("non-zero"))]
+    pub sends_per_second: std::num::NonZeroU32,
+
+    /// Sockets one user may hold open on one gateway; one more is closed with 4004.
+    #[arg(
+        long = "max-connections-per-user",
+        env = "MAX_CONNECTIONS_PER_USER",
+        default_value_t = 20
+    )]
+    pub max_connections_per_user: usize,
+
+    /// How often the server pings; a socket silent for three intervals is closed (4005).
+    #[arg(long = "heartbeat-interval", env = "HEARTBEAT_INTERVAL", default_value = "20s", value_parser = humantime_duration)]
+    pub heartbeat_interval: Duration,
+
+    /// How long catch-up waits for history to hold what the Redis stream no longer does
+    /// before telling the client to resync (`gap_unrecoverable`), and retries failed Redis
+    /// reads before closing the socket with 1011.
+    #[arg(long = "catchup-history-wait", env = "CATCHUP_HISTORY_WAIT", default_value = "10s", value_parser = humantime_duration)]
+    pub catchup_history_wait: Duration,
+
+    /// How long a positive membership check is trusted without hearing of a change.
+    #[arg(long = "membership-cache-ttl", env = "MEMBERSHIP_CACHE_TTL", default_value = "30s", value_parser = humantime_duration)]
+    pub membership_cache_ttl: Duration,
 }
 
 /// Parses `10.0.0.0/8`, or a bare address as a network of one.

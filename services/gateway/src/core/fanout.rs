@@ -7,7 +7,7 @@
 //!   JSON once; the same bytes (with the room, epoch and seq, so each socket keeps its
 //!   own order) go to every local socket of the room.
 //! * The hub never waits for a socket: a socket whose bounded queue is full is closed as a
-//!   slow consumer (see [`crate::ws::outbound`]).
+//!   slow consumer (see [`crate::core::outbox`]).
 //! * When the connection to Redis is lost, the hub reconnects, subscribes everything
 //!   again and tells every socket to look for what it missed in between, room entries
 //!   and membership changes alike ([`Outbound::Recheck`]); the membership cache is
@@ -33,9 +33,11 @@ use futures::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::memberships::Memberships;
-use crate::ws::frames::room_item_frame;
-use crate::ws::outbound::{Closing, Outbound, Outbox, Pushed, Removal, RoomDelivery};
+use chat_protocol::Position;
+
+use crate::core::memberships::Memberships;
+use crate::core::outbox::{Closing, Outbound, Outbox, Pushed, Removal, RoomDelivery};
+use crate::core::render::room_item_frame;
 
 /// Counter of events handed to local sockets.
 pub const DELIVERIES_METRIC: &str = "chat_gateway_deliveries_total";
@@ -469,11 +471,10 @@ impl Inner {
         }
         let delivery = Arc::new(RoomDelivery {
             room,
-            epoch: envelope.epoch,
-            seq: envelope.seq,
+            position: Position::new(envelope.epoch, envelope.seq),
             frame: item
                 .as_ref()
-                .and_then(|item| room_item_frame(envelope.epoch, envelope.seq, item))
+                .and_then(|item| room_item_frame(Position::new(envelope.epoch, envelope.seq), item))
                 .map(Utf8Bytes::from),
             removal: event.and_then(Removal::of),
         });

@@ -28,16 +28,19 @@ use chat_proto::v1::history_service_client::HistoryServiceClient;
 use chat_proto::v1::room_item::Body;
 use chat_proto::v1::{
     ChatMessage, LatestPositionRequest, ListMessagesRequest, MessageKind, Position, RoomItem,
-    RoomKind, StoredMessage,
+    RoomKind,
 };
 use chat_runtime::grpc_trace::TracedChannel;
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use uuid::Uuid;
 
-use crate::memberships::{Membership, Memberships};
-use crate::send_lookup::SendLookup;
-use crate::ws::frames::{Ack, MessageView, PositionCursor, message_kind, rfc3339};
+use chat_protocol::{Ack, ErrorCode, HistoryCursor, MessageView, Timestamp, UserId};
+
+use crate::core::memberships::{Membership, Memberships};
+use crate::core::render;
+use crate::core::send_lookup::SendLookup;
+use crate::core::user_limit::UserLimit;
 
 /// Counter of sends, by `outcome` (`sent`, `duplicate`, `refused`, `failed`).
 pub const MESSAGES_SENT_METRIC: &str = "chat_gateway_messages_sent_total";
@@ -80,7 +83,7 @@ pub struct Page {
 pub enum MessageError {
     /// Content too long (`content_too_long`) or empty (`empty_content`).
     #[error("{message}")]
-    Content { code: &'static str, message: String },
+    Content { code: ErrorCode, message: String },
     /// A field is malformed; `field` says which.
     #[error("{message}")]
     InvalidField {
@@ -108,7 +111,7 @@ pub struct Messages {
     history: HistoryServiceClient<TracedChannel>,
     sends: SendLookup,
     limits: MessageLimits,
-    rest_limiter: std::sync::Arc<DefaultKeyedRateLimiter<Uuid>>,
+    user_limit: UserLimit,
 }
 
 impl Messages {
@@ -118,6 +121,7 @@ impl Messages {
         memberships: Memberships,
         history: HistoryServiceClient<TracedChannel>,
         limits: MessageLimits,
+        user_limit: UserLimit,
     ) -> Self {
         Self {
             sends: SendLookup::new(sequencer.clone(), history.clone()),
@@ -126,9 +130,7 @@ impl Messages {
             memberships,
             history,
             limits,
-            rest_limiter: std::sync::Arc::new(RateLimiter::dashmap(Quota::per_second(
-                limits.sends_per_second,
-            ))),
+            user_limit,
         }
     }
 
@@ -150,13 +152,12 @@ impl Messages {
             })
     }
 
-    /// Applies the per-user limit of REST sends.
-    pub fn admit_rest(&self, user: Uuid) -> Result<(), MessageError> {
-        self.rest_limiter
-            .check_key(&user)
-            .map_err(|not_until| MessageError::RateLimited {
-                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
-            })
+    /// Applies the per-user limit of REST sends, shared by every gateway.
+    pub async fn admit_user(&self, user: UserId) -> Result<(), MessageError> {
+        self.user_limit
+            .check(user)
+            .await
+            .map_err(|retry_after| MessageError::RateLimited { retry_after })
     }
 
     /// Whether the persistence queue's broker can take a send (for `/readyz`).
@@ -164,18 +165,12 @@ impl Messages {
         self.publisher.check().await
     }
 
-    /// Drops the REST limiter's idle users; run now and then.
-    pub fn purge_limiters(&self) {
-        self.rest_limiter.retain_recent();
-        self.rest_limiter.shrink_to_fit();
-    }
-
     /// Checks a send without doing it.
     pub fn validate(&self, request: &SendRequest) -> Result<(), MessageError> {
         validate_client_msg_id(&request.client_msg_id)?;
         if request.content.trim().is_empty() {
             return Err(MessageError::Content {
-                code: "empty_content",
+                code: ErrorCode::EmptyContent,
                 message: "content must not be empty or only whitespace".to_owned(),
             });
         }
@@ -183,7 +178,7 @@ impl Messages {
         let max = self.limits.max_content_chars;
         if request.content.chars().count() > max {
             return Err(MessageError::Content {
-                code: "content_too_long",
+                code: ErrorCode::ContentTooLong,
                 message: format!("content must be at most {max} characters"),
             });
         }
@@ -226,10 +221,13 @@ impl Messages {
         {
             return Ok(Ack {
                 id: stored.id.parse().unwrap_or_default(),
-                room: request.room,
-                epoch: stored.position.map_or(0, |position| position.epoch),
-                position: stored.position.map_or(0, |position| position.seq),
-                sent_at: stored.sent_at.as_ref().map(rfc3339).unwrap_or_default(),
+                room: request.room.into(),
+                position: stored
+                    .position
+                    .map_or(chat_protocol::Position::NOTHING, |at| {
+                        chat_protocol::Position::new(at.epoch, at.seq)
+                    }),
+                sent_at: sent_at(stored.sent_at.as_ref()),
                 client_msg_id: request.client_msg_id,
                 duplicate: true,
             });
@@ -267,11 +265,10 @@ impl Messages {
         };
         Ok(Ack {
             client_msg_id: request.client_msg_id,
-            id: ack.id.parse().unwrap_or(id),
-            room: request.room,
-            epoch: ack.epoch,
-            position: ack.seq,
-            sent_at: ack.sent_at.as_ref().map(rfc3339).unwrap_or_default(),
+            id: ack.id.parse().unwrap_or(id.into()),
+            room: request.room.into(),
+            position: chat_protocol::Position::new(ack.epoch, ack.seq),
+            sent_at: sent_at(ack.sent_at.as_ref()),
             duplicate,
         })
     }
@@ -321,8 +318,8 @@ impl Messages {
         &self,
         user: Uuid,
         room: Uuid,
-        before: Option<PositionCursor>,
-        after: Option<PositionCursor>,
+        before: Option<HistoryCursor>,
+        after: Option<HistoryCursor>,
         limit: Option<u32>,
     ) -> Result<Page, MessageError> {
         let limit = limit.unwrap_or(DEFAULT_PAGE);
@@ -334,8 +331,8 @@ impl Messages {
         }
         if before.is_some() && after.is_some() {
             return Err(MessageError::InvalidField {
-                field: "before",
-                message: "give `before` or `after`, not both".to_owned(),
+                field: "after",
+                message: "cannot be given with `before`; give one or neither".to_owned(),
             });
         }
         self.require_member(room, user).await?;
@@ -363,22 +360,26 @@ impl Messages {
             })?
             .into_inner();
         Ok(Page {
-            messages: page.messages.into_iter().map(message_view).collect(),
+            messages: page
+                .messages
+                .into_iter()
+                .filter_map(render::stored_message)
+                .collect(),
             has_older: page.has_older,
             has_newer: page.has_newer,
         })
     }
 
     /// A cursor with its epoch: a bare position means the room's current epoch.
-    async fn position(&self, room: Uuid, cursor: PositionCursor) -> Result<Position, MessageError> {
+    async fn position(&self, room: Uuid, cursor: HistoryCursor) -> Result<Position, MessageError> {
         if let Some(epoch) = cursor.epoch {
             return Ok(Position {
                 epoch,
-                seq: cursor.position,
+                seq: cursor.seq,
             });
         }
-        let epoch = match self.sequencer.current_position(&room.to_string()).await {
-            Ok(Some((epoch, _))) => epoch,
+        let epoch = match self.sequencer.current_position(room.into()).await {
+            Ok(Some(current)) => current.epoch,
             Ok(None) => self
                 .history
                 .clone()
@@ -397,7 +398,7 @@ impl Messages {
         };
         Ok(Position {
             epoch,
-            seq: cursor.position,
+            seq: cursor.seq,
         })
     }
 }
@@ -439,24 +440,10 @@ fn validate_client_msg_id(id: &str) -> Result<(), MessageError> {
     }
 }
 
-fn message_view(message: StoredMessage) -> MessageView {
-    let (epoch, position) = message
-        .position
-        .map_or((0, 0), |position| (position.epoch, position.seq));
-    MessageView {
-        kind: message_kind(message.kind()).to_owned(),
-        id: message.id,
-        room_id: message.room_id,
-        sender_id: message.sender_id,
-        client_msg_id: message.client_msg_id,
-        content: message.content,
-        reply_to: message.reply_to,
-        sent_at: message.sent_at.as_ref().map(rfc3339),
-        edited_at: message.edited_at.as_ref().map(rfc3339),
-        deleted_at: message.deleted_at.as_ref().map(rfc3339),
-        epoch,
-        position,
-    }
+/// The time an ack names; the sequencer always records one.
+fn sent_at(at: Option<&prost_types::Timestamp>) -> Timestamp {
+    at.and_then(render::timestamp)
+        .unwrap_or_else(Timestamp::now)
 }
 
 #[cfg(test)]

@@ -1,0 +1,18 @@
+//! The real-time core, shared by the WebSocket sessions and the REST routes: the fan-out
+//! hub and the sockets' outboxes, the send path, catch-up, memberships and the rooms
+//! facade, and what turns the services' protobuf into what clients read.
+//!
+//! Core imports `settings` and the service crates; never `http/` or `ws/`.
+
+pub mod catchup;
+pub mod clients;
+pub mod fanout;
+pub mod memberships;
+pub mod messages;
+pub mod outbox;
+pub mod realtime;
+pub mod render;
+pub mod rooms;
+pub mod send_lookup;
+pub mod sockets;
+pub mod user_limit;

@@ -1,0 +1,141 @@
+//! The real-time core as one handle: the fan-out hub, the send and read paths, catch-up,
+//! the sequencer and the rooms facade, connected to Redis and RabbitMQ.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chat_bus::{PersistPublisher, Sequencer};
+use chat_runtime::shutdown::CancellationToken;
+use secrecy::ExposeSecret;
+
+use crate::core::catchup::CatchUp;
+use crate::core::clients::{HistoryClient, RoomsClient};
+use crate::core::fanout::Hub;
+use crate::core::memberships::Memberships;
+use crate::core::messages::{MessageLimits, Messages};
+use crate::core::rooms::Rooms;
+use crate::core::user_limit::UserLimit;
+use crate::settings::{BusConfig, WsConfig};
+
+/// The shared real-time state. Cheap to clone.
+#[derive(Clone)]
+pub struct Realtime {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    hub: Hub,
+    messages: Messages,
+    catchup: CatchUp,
+    sequencer: Sequencer,
+    rooms: Rooms,
+    redis: redis::aio::ConnectionManager,
+    /// Cancelled once the sockets are gone: the hub stops.
+    stop: CancellationToken,
+}
+
+impl Realtime {
+    /// Connects to Redis and RabbitMQ and starts the hub.
+    pub async fn connect(
+        bus: &BusConfig,
+        settings: &WsConfig,
+        rooms: RoomsClient,
+        history: HistoryClient,
+    ) -> anyhow::Result<Self> {
+        let client = redis::Client::open(bus.redis.redis_url.expose_secret())
+            .context("invalid --redis-url")?;
+        let redis = chat_runtime::redis_connection::connect(&bus.redis)
+            .await
+            .context("cannot connect to Redis")?;
+        let prefix = &bus.redis.redis_key_prefix;
+        let sequencer =
+            Sequencer::new(redis.clone(), prefix.clone(), bus.stream.sequencer_config());
+        // Marks when this Redis began holding the deployment's keys, before anything is
+        // appended (see `Sequencer::born`).
+        sequencer
+            .born()
+            .await
+            .context("cannot read Redis's born marker")?;
+        let publisher = PersistPublisher::connect(
+            bus.persist.amqp_url.expose_secret(),
+            bus.persist.queue_names(),
+        )
+        .await
+        .context("cannot connect to RabbitMQ")?;
+        let memberships = Memberships::new(rooms.clone(), settings.membership_cache_ttl);
+        let stop = CancellationToken::new();
+        let hub = Hub::start(client, prefix.clone(), memberships.clone(), stop.clone());
+        let messages = Messages::new(
+            sequencer.clone(),
+            publisher,
+            memberships.clone(),
+            history.clone(),
+            MessageLimits {
+                max_content_chars: settings.max_content_chars,
+                sends_per_second: settings.sends_per_second,
+            },
+            UserLimit::new(redis.clone(), prefix, "send", settings.sends_per_second),
+        );
+        let catchup = CatchUp::new(sequencer.clone(), history, settings.catchup_history_wait);
+        tokio::spawn(purge_cache(memberships.clone(), stop.clone()));
+        Ok(Self {
+            inner: Arc::new(Inner {
+                hub,
+                messages,
+                catchup,
+                sequencer,
+                rooms: Rooms::new(rooms, memberships),
+                redis,
+                stop,
+            }),
+        })
+    }
+
+    pub fn hub(&self) -> &Hub {
+        &self.inner.hub
+    }
+
+    pub fn messages(&self) -> &Messages {
+        &self.inner.messages
+    }
+
+    pub fn catchup(&self) -> &CatchUp {
+        &self.inner.catchup
+    }
+
+    pub fn sequencer(&self) -> &Sequencer {
+        &self.inner.sequencer
+    }
+
+    pub fn rooms(&self) -> &Rooms {
+        &self.inner.rooms
+    }
+
+    /// Whether Redis answers and the hub is subscribed (for `/readyz`).
+    pub async fn check(&self) -> Result<(), String> {
+        if !self.inner.hub.is_connected() {
+            return Err("the Redis subscriber is not connected".to_owned());
+        }
+        redis::cmd("PING")
+            .query_async::<String>(&mut self.inner.redis.clone())
+            .await
+            .map(|_| ())
+            .map_err(|err| err.to_string())
+    }
+
+    /// Stops the hub (once the sockets are gone).
+    pub fn stop(&self) {
+        self.inner.stop.cancel();
+    }
+}
+
+async fn purge_cache(memberships: Memberships, stop: CancellationToken) {
+    let every = memberships.ttl().max(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(every) => memberships.purge_expired(),
+            () = stop.cancelled() => return,
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! One file per client frame: parse (already done), check, apply, answer.
+
+pub mod auth;
+pub mod history;
+pub mod join;
+pub mod leave;
+pub mod ping;
+pub mod send;

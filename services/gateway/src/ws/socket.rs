@@ -1,0 +1,73 @@
+//! An authenticated socket's state: its connection, its user, where it stands in each
+//! room, and what it shares with the rest of the gateway. The session loop, the commands
+//! and delivery all work on it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chat_protocol::{Position, RoomId, UserId};
+use chat_runtime::token::TokenVerifier;
+use governor::DefaultDirectRateLimiter;
+
+use super::connection::{Connection, Flow};
+use crate::client_error::ClientError;
+use crate::core::outbox::Outbox;
+use crate::core::realtime::Realtime;
+use crate::core::sockets::{CONNECTIONS_METRIC, Sockets};
+
+/// An authenticated socket.
+pub struct Session {
+    pub(super) connection: Connection,
+    pub(super) realtime: Realtime,
+    pub(super) sockets: Sockets,
+    pub(super) verifier: TokenVerifier,
+    pub(super) outbox: Arc<Outbox>,
+    pub(super) user: UserId,
+    pub(super) expires_at: tokio::time::Instant,
+    /// Where the socket stands in each room whose channel it joined in the hub (inserted
+    /// before the join): what the socket is taken out of when it ends.
+    pub(super) cursors: HashMap<RoomId, Position>,
+    pub(super) limiter: DefaultDirectRateLimiter,
+    pub(super) missed_heartbeats: u8,
+}
+
+/// However the session ends (closed, failed start, early return, panic), the hub stops
+/// queueing for it: its outbox leaves every room it joined and its user's sockets.
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.realtime
+            .hub()
+            .remove_socket(&self.outbox, self.cursors.keys().map(|room| room.as_uuid()));
+        metrics::gauge!(CONNECTIONS_METRIC).decrement(1.0);
+    }
+}
+
+/// When a token that expires at `exp` (seconds since 1970) stops being good.
+pub(super) fn expiry(exp: i64) -> tokio::time::Instant {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let left = u64::try_from(exp.saturating_sub(now)).unwrap_or(0);
+    tokio::time::Instant::now() + Duration::from_secs(left)
+}
+
+impl Session {
+    /// The rooms the user belongs to now, or `None` when the rooms service cannot say.
+    pub(super) async fn memberships(&mut self) -> Option<Vec<RoomId>> {
+        match self.realtime.rooms().memberships_of(self.user).await {
+            Ok(rooms) => Some(rooms),
+            Err(status) => {
+                tracing::warn!(code = ?status.code(), message = %status.message(), "cannot list memberships");
+                None
+            }
+        }
+    }
+
+    /// Tells the client a request failed (the socket stays open).
+    pub(super) async fn send_error(
+        &mut self,
+        error: &ClientError,
+        reference: Option<&str>,
+    ) -> Flow {
+        self.connection.send(&error.to_frame(reference)).await
+    }
+}

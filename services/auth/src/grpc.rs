@@ -153,7 +153,7 @@ impl AuthGrpc {
     #[tracing::instrument(skip_all, fields(username = %request.username))]
     async fn register(&self, request: RegisterRequest) -> Result<AuthResponse, Error> {
         let mut violations = Violations::new();
-        violations.check("username", validation::username(&request.username));
+        let username = violations.check("username", validation::username(&request.username));
         violations.check("email", validation::email(&request.email));
         violations.check("password", validation::password(&request.password));
         let display_name = request.display_name.as_deref().and_then(|name| {
@@ -162,6 +162,9 @@ impl AuthGrpc {
             violations.check("display_name", checked)
         });
         violations.finish()?;
+        let username = username.expect("finish() refuses an invalid username");
+        let display_name = display_name
+            .or_else(|| validation::display_name_from_username(&request.username, &username));
 
         let password_hash = self
             .passwords
@@ -172,7 +175,7 @@ impl AuthGrpc {
         let user = users::insert(
             &mut tx,
             NewUser {
-                username: request.username,
+                username,
                 email: request.email,
                 password_hash,
                 display_name,

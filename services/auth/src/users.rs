@@ -53,7 +53,7 @@ pub struct Credentials {
     pub password_hash: String,
 }
 
-/// A validated registration.
+/// A validated registration; the username is already folded to lowercase.
 #[derive(Debug)]
 pub struct NewUser {
     pub username: String,
@@ -94,8 +94,9 @@ pub async fn insert(conn: &mut PgConnection, new: NewUser) -> Result<User, Error
     })
 }
 
-/// The account whose username or email is `login` (compared without regard to case).
-/// Usernames cannot contain `@`, so a login with one is an email.
+/// The account whose username or email is `login` (compared without regard to case, so
+/// `ADA` finds the username `ada`, stored folded). Usernames cannot contain `@`, so a
+/// login with one is an email.
 #[tracing::instrument(skip(pool))]
 pub async fn find_credentials(pool: &PgPool, login: &str) -> Result<Option<Credentials>, Error> {
     let condition = if login.contains('@') {

@@ -55,20 +55,30 @@ fn has_control(value: &str) -> bool {
     value.chars().any(char::is_control)
 }
 
-/// 3 to 32 characters of `a-z 0-9 _ . -`. Uppercase is refused rather than folded so a
-/// user sees exactly the name others will see.
-pub fn username(value: &str) -> Result<(), String> {
-    let len = char_count(value);
+/// The username `value` stands for: ASCII letters folded to lowercase, then 3 to 32
+/// characters of `a-z 0-9 _ . -`. `Ada` and `ada` are one name, stored as `ada`; the
+/// spelling as typed survives only as a default display name
+/// ([`display_name_from_username`]). Only ASCII folds, so no other letter can pass for one
+/// of these.
+pub fn username(value: &str) -> Result<String, String> {
+    let folded = value.to_ascii_lowercase();
+    let len = char_count(&folded);
     if !(USERNAME_MIN..=USERNAME_MAX).contains(&len) {
         return Err(format!(
             "must be {USERNAME_MIN} to {USERNAME_MAX} characters long"
         ));
     }
     let allowed = |c: char| matches!(c, 'a'..='z' | '0'..='9' | '_' | '.' | '-');
-    if !value.chars().all(allowed) {
-        return Err("may contain only lowercase letters a-z, digits, '_', '.' and '-'".into());
+    if !folded.chars().all(allowed) {
+        return Err("may contain only letters a-z (any case), digits, '_', '.' and '-'".into());
     }
-    Ok(())
+    Ok(folded)
+}
+
+/// The display name of a registration that names none: the username as typed when folding
+/// changed it (`Ada`, stored as `ada`, is shown as `Ada`), otherwise none.
+pub fn display_name_from_username(typed: &str, folded: &str) -> Option<String> {
+    (typed != folded).then(|| typed.to_owned())
 }
 
 /// A deliberately plain check (one `@`, a local part, a dotted domain, no spaces or control
@@ -178,19 +188,50 @@ mod tests {
     #[test]
     fn usernames() {
         for ok in ["abc", "a_b.c-d", "user123", &"x".repeat(32)] {
-            assert_eq!(username(ok), Ok(()), "{ok}");
+            assert_eq!(username(ok).as_deref(), Ok(ok), "{ok}");
         }
         for bad in [
             "ab",
             &"x".repeat(33),
-            "Alice",
             "al ice",
             "al@ice",
             "ålice",
+            "Ålice",
             "",
         ] {
             assert!(username(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn usernames_fold_ascii_case() {
+        for (typed, folded) in [
+            ("Ada", "ada"),
+            ("ADA", "ada"),
+            ("GrAcE_H.2-x", "grace_h.2-x"),
+            (&"X".repeat(32), &"x".repeat(32)),
+        ] {
+            assert_eq!(username(typed).as_deref(), Ok(folded), "{typed}");
+        }
+        // Folding neither lets other characters in nor changes the length rules.
+        for bad in ["AB", &"X".repeat(33), "Al Ice", "ÅDA", "Ada!"] {
+            assert!(username(bad).is_err(), "{bad}");
+        }
+        // The Kelvin sign lowercases to 'k' under Unicode rules, but is no ASCII letter.
+        assert!(username("\u{212A}elvin").is_err());
+    }
+
+    #[test]
+    fn a_username_typed_in_capitals_becomes_the_display_name() {
+        assert_eq!(
+            display_name_from_username("Ada", "ada").as_deref(),
+            Some("Ada")
+        );
+        assert_eq!(
+            display_name_from_username("GRACE", "grace").as_deref(),
+            Some("GRACE")
+        );
+        assert_eq!(display_name_from_username("ada", "ada"), None);
     }
 
     #[test]

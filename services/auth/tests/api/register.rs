@@ -1,7 +1,8 @@
 use chat_proto::v1::RegisterRequest;
 use tonic::Code;
+use uuid::Uuid;
 
-use crate::helpers::{PASSWORD, fields, registration, remote, spawn_app};
+use crate::helpers::{PASSWORD, TestEnv, fields, registration, remote, spawn_app};
 
 #[tokio::test]
 async fn registering_returns_the_account_and_a_session() {
@@ -51,6 +52,78 @@ async fn a_taken_username_is_refused() {
 
     assert_eq!(error.code, Code::AlreadyExists);
     assert_eq!(error.reason, "username_taken");
+}
+
+#[tokio::test]
+async fn a_username_in_another_case_is_taken() {
+    let app = spawn_app().await;
+    app.register("ada").await;
+
+    for username in ["Ada", "ADA"] {
+        let error = remote(
+            app.client()
+                .register(RegisterRequest {
+                    email: format!("{username}.other@example.com"),
+                    ..registration(username)
+                })
+                .await,
+        );
+
+        assert_eq!(error.code, Code::AlreadyExists, "{username}");
+        assert_eq!(error.reason, "username_taken", "{username}");
+    }
+}
+
+#[tokio::test]
+async fn a_username_is_stored_lowercase_and_shown_as_typed() {
+    let env = TestEnv::new();
+    let app = env.start(&[]).await;
+
+    let registered = app.register("Grace").await.user.unwrap();
+    assert_eq!(registered.username, "grace");
+    assert_eq!(registered.display_name.as_deref(), Some("Grace"));
+    let stored: (String, Option<String>) =
+        sqlx::query_as("SELECT username, display_name FROM users WHERE id = $1")
+            .bind(Uuid::parse_str(&registered.id).unwrap())
+            .fetch_one(&env.database().await)
+            .await
+            .unwrap();
+    assert_eq!(stored, ("grace".to_owned(), Some("Grace".to_owned())));
+
+    for login in ["GRACE", "grace", "Grace"] {
+        let user = app
+            .login(login, PASSWORD, "203.0.113.1")
+            .await
+            .unwrap_or_else(|err| panic!("{login}: {err:?}"))
+            .user
+            .unwrap();
+        assert_eq!(user.id, registered.id, "{login}");
+        assert_eq!(user.username, "grace", "{login}");
+        assert_eq!(user.display_name.as_deref(), Some("Grace"), "{login}");
+    }
+}
+
+#[tokio::test]
+async fn a_display_name_given_is_kept_and_none_is_made_up_for_a_lowercase_name() {
+    let app = spawn_app().await;
+
+    let named = app
+        .client()
+        .register(RegisterRequest {
+            display_name: Some("Ada Lovelace".into()),
+            ..registration("AdaL")
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .user
+        .unwrap();
+    let plain = app.register("grace").await.user.unwrap();
+
+    assert_eq!(named.username, "adal");
+    assert_eq!(named.display_name.as_deref(), Some("Ada Lovelace"));
+    assert_eq!(plain.username, "grace");
+    assert_eq!(plain.display_name, None);
 }
 
 #[tokio::test]
@@ -116,7 +189,7 @@ async fn each_rule_is_enforced() {
         (
             "username",
             RegisterRequest {
-                username: "Alice".into(),
+                username: "Ålice".into(),
                 ..registration("x")
             },
         ),

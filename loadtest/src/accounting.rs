@@ -20,21 +20,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 
+use chat_protocol::{Position, RoomId};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
-
-/// Where an event sits in its room: epochs sort by time, positions are dense within one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Position {
-    pub epoch: u64,
-    pub position: u64,
-}
-
-impl Position {
-    pub fn new(epoch: u64, position: u64) -> Self {
-        Self { epoch, position }
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // The tag each message carries
@@ -83,7 +70,7 @@ impl MessageTag {
 /// One acknowledged message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Acked {
-    pub room: Uuid,
+    pub room: RoomId,
     pub position: Position,
     pub sender: u32,
     pub seq: u64,
@@ -110,8 +97,8 @@ impl Ledger {
     /// answered with the original ack) count once, at the earliest ack time; one
     /// message acked at two positions was stored twice.
     pub fn index(&self) -> LedgerIndex {
-        let mut rooms: HashMap<Uuid, BTreeMap<Position, Acked>> = HashMap::new();
-        let mut positions: HashMap<(Uuid, u32, u64), Position> = HashMap::new();
+        let mut rooms: HashMap<RoomId, BTreeMap<Position, Acked>> = HashMap::new();
+        let mut positions: HashMap<(RoomId, u32, u64), Position> = HashMap::new();
         let mut stored_twice = 0;
         for acked in &self.acks {
             let room = rooms.entry(acked.room).or_default();
@@ -137,7 +124,7 @@ impl Ledger {
 /// [`Ledger`] by room and position, ready for [`evaluate`].
 #[derive(Debug, Default)]
 pub struct LedgerIndex {
-    rooms: HashMap<Uuid, BTreeMap<Position, Acked>>,
+    rooms: HashMap<RoomId, BTreeMap<Position, Acked>>,
     /// Messages (sender and seq) acked at more than one position of their room.
     pub stored_twice: u64,
 }
@@ -166,16 +153,16 @@ impl PositionSet {
             return false;
         }
         let mut start = at;
-        let mut end = at.position;
+        let mut end = at.seq;
         // Joins the run ending just before.
         if let Some((&left, &left_end)) = self.runs.range(..at).next_back()
             && left.epoch == at.epoch
-            && left_end + 1 == at.position
+            && left_end + 1 == at.seq
         {
             start = left;
         }
         // Joins the run starting just after.
-        let next = Position::new(at.epoch, at.position + 1);
+        let next = at.next();
         if let Some(next_end) = self.runs.remove(&next) {
             end = next_end;
         }
@@ -187,13 +174,13 @@ impl PositionSet {
         self.runs
             .range(..=at)
             .next_back()
-            .is_some_and(|(start, end)| start.epoch == at.epoch && at.position <= *end)
+            .is_some_and(|(start, end)| start.epoch == at.epoch && at.seq <= *end)
     }
 
     pub fn len(&self) -> u64 {
         self.runs
             .iter()
-            .map(|(start, end)| end - start.position + 1)
+            .map(|(start, end)| end - start.seq + 1)
             .sum()
     }
 
@@ -205,7 +192,7 @@ impl PositionSet {
     pub fn to_runs(&self) -> Vec<[u64; 3]> {
         self.runs
             .iter()
-            .map(|(start, end)| [start.epoch, start.position, *end])
+            .map(|(start, end)| [start.epoch, start.seq, *end])
             .collect()
     }
 
@@ -420,8 +407,8 @@ impl RoomView {
                 Arrival::Late
             }
             Some(high) => {
-                if at.epoch == high.epoch && at.position > high.position + 1 {
-                    self.stats.skipped += at.position - high.position - 1;
+                if at.epoch == high.epoch && at.seq > high.seq + 1 {
+                    self.stats.skipped += at.seq - high.seq - 1;
                 }
                 self.high = Some(at);
                 Arrival::New
@@ -434,7 +421,7 @@ impl RoomView {
     }
 
     /// What is kept for the evaluation after the run.
-    pub fn record(&self, user: u32, room: Uuid) -> RoomRecord {
+    pub fn record(&self, user: u32, room: RoomId) -> RoomRecord {
         RoomRecord {
             user,
             room,
@@ -449,7 +436,7 @@ impl RoomView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoomRecord {
     pub user: u32,
-    pub room: Uuid,
+    pub room: RoomId,
     pub windows: Vec<Window>,
     pub received: PositionSet,
     pub stats: ViewStats,
@@ -462,7 +449,7 @@ pub struct RoomRecord {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LostDelivery {
     pub recipient: u32,
-    pub room: Uuid,
+    pub room: RoomId,
     pub position: Position,
     pub sender: u32,
     pub seq: u64,
@@ -549,7 +536,7 @@ mod tests {
 
     /// A room with messages acked at positions `positions` (sender 0, seq = position),
     /// each acked at `position` seconds.
-    fn ledger(room: Uuid, positions: impl IntoIterator<Item = u64>) -> Ledger {
+    fn ledger(room: RoomId, positions: impl IntoIterator<Item = u64>) -> Ledger {
         let mut ledger = Ledger::default();
         for position in positions {
             ledger.record(Acked {
@@ -569,7 +556,7 @@ mod tests {
         }
     }
 
-    fn judge(ledger: &Ledger, views: &[(u32, Uuid, &RoomView)]) -> Verdict {
+    fn judge(ledger: &Ledger, views: &[(u32, RoomId, &RoomView)]) -> Verdict {
         let records: Vec<_> = views
             .iter()
             .map(|(user, room, view)| view.record(*user, *room))
@@ -579,7 +566,7 @@ mod tests {
 
     #[test]
     fn everything_delivered_once_in_order_is_clean() {
-        let room = Uuid::new_v4();
+        let room = RoomId::new();
         let ledger = ledger(room, 1..=10);
         let mut view = RoomView::new(at(0));
         receive_all(&mut view, 1..=10);
@@ -597,7 +584,7 @@ mod tests {
 
     #[test]
     fn a_missing_delivery_is_lost() {
-        let room = Uuid::new_v4();
+        let room = RoomId::new();
         let ledger = ledger(room, 1..=10);
         let mut view = RoomView::new(at(0));
         receive_all(&mut view, (1..=10).filter(|p| *p != 4));
@@ -622,7 +609,7 @@ mod tests {
 
     #[test]
     fn a_repeated_delivery_is_duplicated() {
-        let room = Uuid::new_v4();
+        let room = RoomId::new();
         let ledger = ledger(room, 1..=3);
         let mut view = RoomView::new(at(0));
         receive_all(&mut view, [1, 2, 2, 3]);
@@ -641,7 +628,7 @@ mod tests {
 
     #[test]
     fn a_message_stored_twice_is_duplicated_even_at_a_new_position() {
-        let room = Uuid::new_v4();
+        let room = RoomId::new();
         let mut ledger = ledger(room, 1..=2);
         // The retry of seq 2 was acked at a second position.
         ledger.record(Acked {
@@ -666,7 +653,7 @@ mod tests {
 
     #[test]
     fn a_reordered_delivery_is_out_of_order_but_not_lost() {
-        let room = Uuid::new_v4();
+        let room = RoomId::new();
         let ledger = ledger(room, 1..=4);
         let mut view = RoomView::new(at(0));
         assert_eq!(view.receive(at(1), Some((0, 1))), Arrival::New);
@@ -685,7 +672,7 @@ mod tests {
 
     #[test]
     fn a_resume_keeps_the_window_so_the_catch_up_must_fill_the_gap_exactly() {
-        let room = Uuid::new_v4();
+        let room = RoomId::new();
         let ledger = ledger(room, 1..=10);
         let mut view = RoomView::new(at(0));
         receive_all(&mut view, 1..=4);
@@ -709,7 +696,7 @@ mod tests {
 
     #[test]
     fn a_catch_up_that_replays_too_much_or_too_little_is_caught() {
-        let room = Uuid::new_v4();
+        let room = RoomId::new();
         let ledger = ledger(room, 1..=10);
         let mut view = RoomView::new(at(0));
         receive_all(&mut view, 1..=4);
@@ -728,7 +715,7 @@ mod tests {
 
     #[test]
     fn a_resync_excuses_the_gap_it_announces() {
-        let room = Uuid::new_v4();
+        let room = RoomId::new();
         let mut ledger = ledger(room, 1..=3);
         // After the resync the room is in a new epoch.
         for position in 1..=2 {
@@ -759,7 +746,7 @@ mod tests {
 
     #[test]
     fn a_recipient_that_left_expects_only_what_had_time_to_arrive() {
-        let room = Uuid::new_v4();
+        let room = RoomId::new();
         // Acked at 1 s .. 20 s.
         let ledger = ledger(room, 1..=20);
         let mut view = RoomView::new(at(0));
@@ -775,7 +762,7 @@ mod tests {
 
     #[test]
     fn a_recipient_that_left_still_misses_what_it_should_have_had() {
-        let room = Uuid::new_v4();
+        let room = RoomId::new();
         let ledger = ledger(room, 1..=20);
         let mut view = RoomView::new(at(0));
         receive_all(&mut view, [1, 2, 4, 5]);
@@ -792,7 +779,7 @@ mod tests {
         let mut ledger = Ledger::default();
         for (epoch, position) in [(7, 5), (7, 6), (9, 1)] {
             ledger.record(Acked {
-                room: Uuid::nil(),
+                room: RoomId::default(),
                 position: Position::new(epoch, position),
                 sender: 1,
                 seq: position,
@@ -805,7 +792,7 @@ mod tests {
         view.resync(1, Position::new(0, 0));
         view.receive(Position::new(9, 1), Some((1, 1)));
 
-        let verdict = evaluate(&ledger.index(), &[view.record(2, Uuid::nil())], 0);
+        let verdict = evaluate(&ledger.index(), &[view.record(2, RoomId::default())], 0);
 
         assert_eq!(verdict.lost, 0, "{:?}", verdict.lost_samples);
         assert_eq!(verdict.delivered, 2);
@@ -813,7 +800,7 @@ mod tests {
 
     #[test]
     fn messages_from_before_the_window_are_not_expected() {
-        let room = Uuid::new_v4();
+        let room = RoomId::new();
         let ledger = ledger(room, 1..=10);
         let mut view = RoomView::new(at(6));
         receive_all(&mut view, 7..=10);
@@ -827,7 +814,7 @@ mod tests {
 
     #[test]
     fn a_repeated_ack_counts_the_message_once() {
-        let room = Uuid::new_v4();
+        let room = RoomId::new();
         let mut ledger = ledger(room, 1..=2);
         ledger.record(Acked {
             room,
@@ -851,7 +838,7 @@ mod tests {
 
     #[test]
     fn other_room_events_take_positions_without_being_expected() {
-        let room = Uuid::new_v4();
+        let room = RoomId::new();
         let ledger = ledger(room, [1, 3]);
         let mut view = RoomView::new(at(0));
         view.receive(at(1), Some((0, 1)));

@@ -15,11 +15,11 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::Context;
+use chat_protocol::UserId;
 use futures::StreamExt;
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
-use uuid::Uuid;
 
 use crate::api::{Api, ApiError, Session};
 use crate::connection::Target;
@@ -30,7 +30,7 @@ pub struct Account {
     /// The user's number in the run (0-based).
     pub index: u32,
     pub username: String,
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub access_token: String,
     pub refresh_token: String,
     /// When the access token expires (unix seconds).
@@ -290,12 +290,12 @@ mod tests {
 
     #[test]
     fn the_cache_survives_a_restart() {
-        let dir = std::env::temp_dir().join(format!("lt-cache-{}", Uuid::new_v4().simple()));
+        let dir = std::env::temp_dir().join(format!("lt-cache-{}", uuid::Uuid::new_v4().simple()));
         let path = dir.join("accounts").join("127.0.0.1_8080.json");
         let account = Account {
             index: 3,
             username: "lt_x_3".to_owned(),
-            user_id: Uuid::new_v4(),
+            user_id: UserId::new(),
             access_token: "a".to_owned(),
             refresh_token: "r".to_owned(),
             expires_at: 42,

@@ -8,10 +8,10 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use chat_protocol::{RoomId, UserId};
 use reqwest::{Method, StatusCode, Url};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use uuid::Uuid;
 
 use crate::connection::{Target, source_address};
 
@@ -63,12 +63,12 @@ pub struct Session {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct SessionUser {
-    pub id: Uuid,
+    pub id: UserId,
 }
 
 #[derive(Deserialize)]
 struct Created {
-    id: Uuid,
+    id: RoomId,
 }
 
 #[derive(Deserialize)]
@@ -225,7 +225,7 @@ impl Api {
     }
 
     /// The caller's account (checks that a cached token's user still exists).
-    pub async fn me(&self, token: &str) -> Result<Uuid, ApiError> {
+    pub async fn me(&self, token: &str) -> Result<UserId, ApiError> {
         let me: SessionUser = self
             .call(Method::GET, "/api/auth/me", Some(token), None)
             .await?;
@@ -233,7 +233,12 @@ impl Api {
     }
 
     /// A new room owned by the caller.
-    pub async fn create_room(&self, token: &str, name: &str, kind: &str) -> Result<Uuid, ApiError> {
+    pub async fn create_room(
+        &self,
+        token: &str,
+        name: &str,
+        kind: &str,
+    ) -> Result<RoomId, ApiError> {
         let body = serde_json::json!({"name": name, "type": kind});
         let room: Created = self
             .call(Method::POST, "/api/rooms", Some(token), Some(&body))
@@ -242,7 +247,7 @@ impl Api {
     }
 
     /// Joins a public room (joining again succeeds).
-    pub async fn join_room(&self, token: &str, room: Uuid) -> Result<(), ApiError> {
+    pub async fn join_room(&self, token: &str, room: RoomId) -> Result<(), ApiError> {
         let _: serde::de::IgnoredAny = self
             .call(
                 Method::POST,
@@ -255,7 +260,7 @@ impl Api {
     }
 
     /// Makes `user` a member of the caller's room.
-    pub async fn invite(&self, token: &str, room: Uuid, user: Uuid) -> Result<(), ApiError> {
+    pub async fn invite(&self, token: &str, room: RoomId, user: UserId) -> Result<(), ApiError> {
         let body = serde_json::json!({"user_id": user});
         let _: serde::de::IgnoredAny = self
             .call(
@@ -269,7 +274,7 @@ impl Api {
     }
 
     /// The direct room of the caller and `user` (found or created).
-    pub async fn open_direct(&self, token: &str, user: Uuid) -> Result<Uuid, ApiError> {
+    pub async fn open_direct(&self, token: &str, user: UserId) -> Result<RoomId, ApiError> {
         let body = serde_json::json!({"user_id": user});
         let room: Created = self
             .call(Method::POST, "/api/dms", Some(token), Some(&body))
@@ -277,7 +282,7 @@ impl Api {
         Ok(room.id)
     }
 
-    pub async fn delete_room(&self, token: &str, room: Uuid) -> Result<(), ApiError> {
+    pub async fn delete_room(&self, token: &str, room: RoomId) -> Result<(), ApiError> {
         let _: serde::de::IgnoredAny = self
             .call(
                 Method::DELETE,

@@ -1,174 +1,141 @@
-//! The frames of the client protocol (`docs/protocol.md`) that simulated users speak:
-//! the two they send (`auth`, `send`) and what they need from the server's.
+//! The frames of the client protocol (`docs/protocol.md`) that simulated users speak,
+//! as `chat-protocol` declares them: the two they send (`auth`, `send`), and what they
+//! need from the server's.
 //!
-//! Server frames are read leniently (unknown types and fields are kept as
-//! [`ServerFrame::Other`]), since a load tool must not fall over when the server grows.
+//! Server frames are read leniently: a frame of a type the protocol does not know (yet)
+//! is kept as [`ServerFrame::Other`], and unknown fields are ignored, since a load tool
+//! must not fall over when the server grows. A frame of a known type that does not have
+//! the protocol's shape is an error.
 
 use std::borrow::Cow;
+use std::fmt;
 
-use serde::{Deserialize, Serialize};
-use uuid::Uuid;
+use chat_protocol::client::{AuthFrame, SendFrame};
+use chat_protocol::server as wire;
+use chat_protocol::{ClientFrame, ErrorCode, Position, RoomId};
+use serde::Deserialize;
 
-use crate::accounting::{MessageTag, Position};
+use crate::accounting::MessageTag;
 
 /// `auth`: the token and the positions to resume from.
-pub fn auth_frame(token: &str, resume: &[(Uuid, Position)]) -> String {
-    #[derive(Serialize)]
-    struct Auth<'a> {
-        #[serde(rename = "type")]
-        kind: &'static str,
-        token: &'a str,
-        #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
-        resume: serde_json::Map<String, serde_json::Value>,
-    }
-    let resume = resume
-        .iter()
-        .map(|(room, at)| {
-            (
-                room.to_string(),
-                serde_json::json!({"epoch": at.epoch, "position": at.position}),
-            )
-        })
-        .collect();
-    serde_json::to_string(&Auth {
-        kind: "auth",
-        token,
-        resume,
+pub fn auth_frame(token: &str, resume: &[(RoomId, Position)]) -> String {
+    ClientFrame::Auth(AuthFrame {
+        token: Some(token.to_owned()),
+        resume: (!resume.is_empty()).then(|| resume.iter().copied().collect()),
+        ..AuthFrame::default()
     })
-    .expect("auth frames serialize")
+    .to_text()
 }
 
 /// `send`: a chat message.
-pub fn send_frame(room: Uuid, client_msg_id: &str, content: &str) -> String {
-    #[derive(Serialize)]
-    struct Send<'a> {
-        #[serde(rename = "type")]
-        kind: &'static str,
-        room: Uuid,
-        client_msg_id: &'a str,
-        content: &'a str,
-    }
-    serde_json::to_string(&Send {
-        kind: "send",
-        room,
-        client_msg_id,
-        content,
-    })
-    .expect("send frames serialize")
+pub fn send_frame(
+    room: RoomId,
+    client_msg_id: impl Into<String>,
+    content: impl Into<String>,
+) -> String {
+    ClientFrame::Send(SendFrame::new(room, client_msg_id, content)).to_text()
 }
 
-/// What a simulated user needs from a server frame.
+/// What a simulated user needs from a server frame (a digest of
+/// [`chat_protocol::ServerFrame`], not a declaration of the wire).
 #[derive(Debug, Clone, PartialEq)]
 pub enum ServerFrame {
     /// `ready`: the user's rooms and where each stands.
     Ready {
-        rooms: Vec<(Uuid, Position)>,
+        rooms: Vec<(RoomId, Position)>,
     },
     /// `ack` of a send.
     Ack {
         client_msg_id: String,
-        room: Uuid,
+        room: RoomId,
         position: Position,
     },
-    /// A room event (`message.created`, `member.joined`, ...). `tag` is set for this
+    /// A room entry (`message.created`, `member.joined`, ...). `tag` is set for this
     /// run's messages.
     Event {
-        room: Uuid,
+        room: RoomId,
         position: Position,
         kind: String,
         tag: Option<MessageTag>,
     },
     Resumed {
-        room: Uuid,
+        room: RoomId,
     },
     Resync {
-        room: Uuid,
+        room: RoomId,
         position: Position,
     },
     RoomAdded {
-        room: Uuid,
+        room: RoomId,
         position: Position,
     },
     RoomRemoved {
-        room: Uuid,
+        room: RoomId,
     },
     Error {
-        code: String,
+        code: ErrorCode,
         reference: Option<String>,
         retry_after_ms: Option<u64>,
     },
     /// The gateway is going away: reconnect elsewhere and resume.
     Reconnect,
-    /// Anything else (`pong`, `auth.renewed`, `history`, future frames).
+    /// Anything else (`pong`, `auth.renewed`, `history`, frames of unknown types).
     Other {
         kind: String,
     },
 }
 
-/// Every field any frame the tool reads may carry.
-#[derive(Deserialize)]
-struct Raw<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: Cow<'a, str>,
-    room: Option<Uuid>,
-    epoch: Option<u64>,
-    position: Option<u64>,
-    #[serde(borrow)]
-    client_msg_id: Option<Cow<'a, str>>,
-    message: Option<RawMessage>,
-    #[serde(borrow)]
-    code: Option<Cow<'a, str>>,
-    #[serde(rename = "ref", borrow)]
-    reference: Option<Cow<'a, str>>,
-    retry_after_ms: Option<u64>,
-    rooms: Option<Vec<RawRoom>>,
-}
-
-/// `message`: an object with `content` in room events, a string in `error` frames.
-struct RawMessage {
-    content: Option<String>,
-}
-
-impl<'de> Deserialize<'de> for RawMessage {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = RawMessage;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a message object or an error message")
-            }
-
-            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<RawMessage, E> {
-                Ok(RawMessage { content: None })
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RawMessage, A::Error> {
-                let mut content = None;
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                    if key == "content" {
-                        content = map.next_value::<Option<String>>()?;
-                    } else {
-                        map.next_value::<serde::de::IgnoredAny>()?;
-                    }
+impl ServerFrame {
+    /// The digest of a frame of type `kind`; `run` picks out this run's message tags.
+    fn digest(run: &str, kind: Cow<'_, str>, frame: wire::ServerFrame) -> Self {
+        if let Some((room, position)) = frame.entry() {
+            let tag = match &frame {
+                wire::ServerFrame::MessageCreated(created) => {
+                    MessageTag::parse(run, &created.body.message.content)
                 }
-                Ok(RawMessage { content })
-            }
+                _ => None,
+            };
+            return Self::Event {
+                room,
+                position,
+                kind: kind.into_owned(),
+                tag,
+            };
         }
-
-        deserializer.deserialize_any(Visitor)
+        match frame {
+            wire::ServerFrame::Ready(ready) => Self::Ready {
+                rooms: ready
+                    .rooms
+                    .iter()
+                    .map(|room| (room.id, room.position))
+                    .collect(),
+            },
+            wire::ServerFrame::Ack(ack) => Self::Ack {
+                client_msg_id: ack.client_msg_id,
+                room: ack.room,
+                position: ack.position,
+            },
+            wire::ServerFrame::Resumed(resumed) => Self::Resumed { room: resumed.room },
+            wire::ServerFrame::Resync(resync) => Self::Resync {
+                room: resync.room,
+                position: resync.position,
+            },
+            wire::ServerFrame::RoomAdded(added) => Self::RoomAdded {
+                room: added.room,
+                position: added.position,
+            },
+            wire::ServerFrame::RoomRemoved(removed) => Self::RoomRemoved { room: removed.room },
+            wire::ServerFrame::Error(error) => Self::Error {
+                code: error.code,
+                reference: error.reference,
+                retry_after_ms: error.retry_after_ms,
+            },
+            wire::ServerFrame::Reconnect(_) => Self::Reconnect,
+            _ => Self::Other {
+                kind: kind.into_owned(),
+            },
+        }
     }
-}
-
-#[derive(Deserialize)]
-struct RawRoom {
-    id: Uuid,
-    epoch: u64,
-    position: u64,
 }
 
 /// Why a server frame could not be read.
@@ -176,82 +143,87 @@ struct RawRoom {
 pub enum FrameError {
     #[error("not a frame: {0}")]
     Json(serde_json::Error),
-    #[error("`{1}` frame without `{0}`")]
-    Missing(&'static str, String),
+    #[error("`{kind}` frame not of the protocol's shape: {error}")]
+    Invalid {
+        kind: String,
+        error: serde_json::Error,
+    },
+}
+
+/// The `type` of a frame, and nothing else.
+#[derive(Deserialize)]
+struct Probe<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
 }
 
 /// Reads one server text frame; `run` picks out this run's message tags.
 pub fn parse(run: &str, text: &str) -> Result<ServerFrame, FrameError> {
-    let raw: Raw<'_> = serde_json::from_str(text).map_err(FrameError::Json)?;
-    let kind = raw.kind.as_ref();
-    let missing = |field: &'static str| FrameError::Missing(field, kind.to_owned());
-    let room = || raw.room.ok_or_else(|| missing("room"));
-    let position = || match (raw.epoch, raw.position) {
-        (Some(epoch), Some(position)) => Ok(Position::new(epoch, position)),
-        _ => Err(missing("position")),
-    };
-    Ok(match kind {
-        "ready" => ServerFrame::Ready {
-            rooms: raw
-                .rooms
-                .ok_or_else(|| missing("rooms"))?
-                .into_iter()
-                .map(|r| (r.id, Position::new(r.epoch, r.position)))
-                .collect(),
-        },
-        "ack" => ServerFrame::Ack {
-            client_msg_id: raw
-                .client_msg_id
-                .as_deref()
-                .ok_or_else(|| missing("client_msg_id"))?
-                .to_owned(),
-            room: room()?,
-            position: position()?,
-        },
-        "resumed" => ServerFrame::Resumed { room: room()? },
-        "resync" => ServerFrame::Resync {
-            room: room()?,
-            position: position()?,
-        },
-        "room.added" => ServerFrame::RoomAdded {
-            room: room()?,
-            position: position()?,
-        },
-        "room.removed" => ServerFrame::RoomRemoved { room: room()? },
-        "error" => ServerFrame::Error {
-            code: raw.code.as_deref().unwrap_or("unknown").to_owned(),
-            reference: raw.reference.map(Cow::into_owned),
-            retry_after_ms: raw.retry_after_ms,
-        },
-        "reconnect" => ServerFrame::Reconnect,
-        _ if raw.room.is_some() && raw.epoch.is_some() && raw.position.is_some() => {
-            let tag = raw
-                .message
-                .as_ref()
-                .and_then(|message| message.content.as_deref())
-                .and_then(|content| MessageTag::parse(run, content));
-            ServerFrame::Event {
-                room: room()?,
-                position: position()?,
-                kind: kind.to_owned(),
-                tag,
+    let Probe { kind } = serde_json::from_str(text).map_err(FrameError::Json)?;
+    match serde_json::from_str::<wire::ServerFrame>(text) {
+        Ok(frame) => Ok(ServerFrame::digest(run, kind, frame)),
+        Err(error) if is_known_type(&kind) => Err(FrameError::Invalid {
+            kind: kind.into_owned(),
+            error,
+        }),
+        Err(_) => Ok(ServerFrame::Other {
+            kind: kind.into_owned(),
+        }),
+    }
+}
+
+/// Whether some frame of [`chat_protocol::ServerFrame`] has the type `kind`. Serde knows
+/// the types: a bare `{"type": kind}` is refused as an unknown variant only when no
+/// frame has that type (a known type is refused for its missing fields, or not at all).
+fn is_known_type(kind: &str) -> bool {
+    /// What serde refused the bare frame for.
+    #[derive(Debug)]
+    struct Refusal {
+        unknown_type: bool,
+    }
+
+    impl fmt::Display for Refusal {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(if self.unknown_type {
+                "unknown type"
+            } else {
+                "not a frame"
+            })
+        }
+    }
+
+    impl std::error::Error for Refusal {}
+
+    impl serde::de::Error for Refusal {
+        fn custom<T: fmt::Display>(_: T) -> Self {
+            Self {
+                unknown_type: false,
             }
         }
-        _ => ServerFrame::Other {
-            kind: kind.to_owned(),
-        },
-    })
+
+        fn unknown_variant(_: &str, _: &'static [&'static str]) -> Self {
+            Self { unknown_type: true }
+        }
+    }
+
+    let bare =
+        serde::de::value::MapDeserializer::<_, Refusal>::new(std::iter::once(("type", kind)));
+    !matches!(
+        wire::ServerFrame::deserialize(bare),
+        Err(Refusal { unknown_type: true })
+    )
 }
 
 #[cfg(test)]
 mod tests {
+    use chat_protocol::{MessageId, UserId};
     use serde_json::{Value, json};
 
     use super::*;
 
     #[test]
     fn auth_frames_carry_resume_positions_only_when_there_are_some() {
-        let room = Uuid::new_v4();
+        let room = RoomId::new();
         let plain: Value = serde_json::from_str(&auth_frame("t", &[])).expect("json");
         assert_eq!(plain, json!({"type": "auth", "token": "t"}));
 
@@ -265,7 +237,7 @@ mod tests {
 
     #[test]
     fn send_frames_match_the_protocol() {
-        let room = Uuid::new_v4();
+        let room = RoomId::new();
         let frame: Value = serde_json::from_str(&send_frame(room, "m-1", "hi")).expect("json");
         assert_eq!(
             frame,
@@ -274,15 +246,38 @@ mod tests {
     }
 
     #[test]
+    fn the_gateway_accepts_the_frames_sent() {
+        let room = RoomId::new();
+        for text in [
+            auth_frame("t", &[(room, Position::new(3, 9))]),
+            send_frame(room, "m-1", "hi"),
+        ] {
+            let parsed = chat_protocol::client::parse(&text).expect("a valid client frame");
+            assert_eq!(parsed.to_text(), text);
+        }
+    }
+
+    /// A live `message.created`, as the gateway writes it.
+    fn message_created(room: RoomId, position: u64, content: &str) -> Value {
+        let id = MessageId::new();
+        json!({"type": "message.created", "room": room, "epoch": 5, "position": position,
+            "id": id, "at": "2026-01-01T00:00:00.000Z",
+            "message": {"id": id, "room_id": room, "sender_id": UserId::new(),
+                "client_msg_id": "c", "content": content, "reply_to": null, "kind": "text",
+                "sent_at": "2026-01-01T00:00:00.000Z", "edited_at": null, "deleted_at": null,
+                "epoch": 5, "position": position}})
+    }
+
+    #[test]
     fn server_frames_are_read() {
-        let room = Uuid::new_v4();
+        let room = RoomId::new();
         let tag = MessageTag {
             sender: 4,
             seq: 2,
             sent_at_nanos: 123,
         };
-        let ready = json!({"type": "ready", "protocol": 1, "connection_id": Uuid::new_v4(),
-            "user": {"id": "u"}, "heartbeat_interval_ms": 20000,
+        let ready = json!({"type": "ready", "protocol": 1, "connection_id": uuid::Uuid::new_v4(),
+            "user": {"id": UserId::new()}, "heartbeat_interval_ms": 20000,
             "limits": {"max_content_chars": 4000, "max_frame_bytes": 65536, "sends_per_second": 20},
             "rooms": [{"id": room, "kind": "public", "epoch": 5, "position": 45}]});
         assert_eq!(
@@ -292,10 +287,7 @@ mod tests {
             }
         );
 
-        let created = json!({"type": "message.created", "room": room, "epoch": 5, "position": 46,
-            "id": "e", "at": "2026-01-01T00:00:00Z",
-            "message": {"id": "m", "room": room, "sender_id": "s", "client_msg_id": "c",
-                "content": tag.content("r", 60), "reply_to": null, "kind": "text", "sent_at": null}});
+        let created = message_created(room, 46, &tag.content("r", 60));
         assert_eq!(
             parse("r", &created.to_string()).expect("event"),
             ServerFrame::Event {
@@ -307,14 +299,14 @@ mod tests {
         );
 
         let joined = json!({"type": "member.joined", "room": room, "epoch": 5, "position": 47,
-            "id": "e", "at": null, "user_id": "u", "actor_id": "u"});
+            "id": "e", "at": null, "user_id": UserId::new(), "actor_id": UserId::new()});
         assert!(matches!(
             parse("r", &joined.to_string()).expect("event"),
             ServerFrame::Event { tag: None, .. }
         ));
 
-        let ack = json!({"type": "ack", "client_msg_id": "c-1", "id": "m", "room": room,
-            "epoch": 5, "position": 46, "sent_at": "x", "duplicate": false});
+        let ack = json!({"type": "ack", "client_msg_id": "c-1", "id": MessageId::new(), "room": room,
+            "epoch": 5, "position": 46, "sent_at": "2026-01-01T00:00:00.000Z", "duplicate": false});
         assert_eq!(
             parse("r", &ack.to_string()).expect("ack"),
             ServerFrame::Ack {
@@ -329,7 +321,7 @@ mod tests {
         assert_eq!(
             parse("r", &error.to_string()).expect("error"),
             ServerFrame::Error {
-                code: "rate_limited".to_owned(),
+                code: ErrorCode::RateLimited,
                 reference: Some("c-2".to_owned()),
                 retry_after_ms: Some(50)
             }
@@ -351,5 +343,56 @@ mod tests {
         );
         assert!(parse("r", "not json").is_err());
         assert!(parse("r", r#"{"type":"ack"}"#).is_err());
+    }
+
+    #[test]
+    fn frames_of_unknown_types_are_kept_and_known_ones_must_have_their_shape() {
+        let room = RoomId::new();
+        let future = json!({"type": "typing.started", "room": room, "epoch": 5, "position": 9,
+            "user_id": UserId::new()});
+        assert_eq!(
+            parse("r", &future.to_string()).expect("future frame"),
+            ServerFrame::Other {
+                kind: "typing.started".to_owned()
+            }
+        );
+        assert!(
+            parse("r", r#"{"room": 1}"#).is_err(),
+            "a frame without a type"
+        );
+
+        let mut grown = message_created(room, 7, "hello");
+        grown["reactions"] = json!([]);
+        grown["message"]["thread"] = json!({"replies": 0});
+        assert_eq!(
+            parse("r", &grown.to_string()).expect("unknown fields are ignored"),
+            ServerFrame::Event {
+                room,
+                position: Position::new(5, 7),
+                kind: "message.created".to_owned(),
+                tag: None
+            }
+        );
+
+        let mut broken = message_created(room, 7, "hello");
+        broken["message"]["sender_id"] = json!("nobody");
+        assert!(matches!(
+            parse("r", &broken.to_string()),
+            Err(FrameError::Invalid { kind, .. }) if kind == "message.created"
+        ));
+
+        for known in [
+            "ready",
+            "ack",
+            "pong",
+            "message.created",
+            "member.joined",
+            "room.removed",
+        ] {
+            assert!(is_known_type(known), "{known}");
+        }
+        for unknown in ["typing.started", "", "Ack", "message"] {
+            assert!(!is_known_type(unknown), "{unknown}");
+        }
     }
 }

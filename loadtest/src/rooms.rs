@@ -10,10 +10,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use chat_protocol::RoomId;
 use futures::StreamExt;
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::accounts::Account;
 use crate::api::Api;
@@ -35,7 +35,7 @@ pub enum RoomKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Room {
     /// Nil until created.
-    pub id: Uuid,
+    pub id: RoomId,
     pub kind: RoomKind,
     /// Its number among the run's rooms.
     pub slot: u32,
@@ -50,7 +50,7 @@ pub fn layout(mix: &RoomMix, users: usize) -> Vec<Room> {
     let mut add = |kind, members: Vec<u32>| {
         let slot = rooms.len() as u32;
         rooms.push(Room {
-            id: Uuid::nil(),
+            id: RoomId::default(),
             kind,
             slot,
             members,
@@ -85,7 +85,7 @@ pub fn layout(mix: &RoomMix, users: usize) -> Vec<Room> {
 }
 
 /// The rooms each user is in, by user index.
-pub fn rooms_of(rooms: &[Room], users: usize) -> Vec<Vec<(Uuid, RoomKind)>> {
+pub fn rooms_of(rooms: &[Room], users: usize) -> Vec<Vec<(RoomId, RoomKind)>> {
     let mut by_user = vec![Vec::new(); users];
     for room in rooms {
         for &member in &room.members {
@@ -108,7 +108,7 @@ pub async fn set_up(
 ) -> anyhow::Result<Vec<Room>> {
     let account = |index: u32| &accounts[index as usize];
     // Rooms first (each by its first member), then the other members.
-    let created: Vec<anyhow::Result<Uuid>> = futures::stream::iter(rooms.iter())
+    let created: Vec<anyhow::Result<RoomId>> = futures::stream::iter(rooms.iter())
         .map(|room| async move {
             let owner = account(room.members[0]);
             let id = match room.kind {
@@ -136,7 +136,7 @@ pub async fn set_up(
         room.id = id?;
     }
 
-    let joins: Vec<(Uuid, RoomKind, u32, u32)> = rooms
+    let joins: Vec<(RoomId, RoomKind, u32, u32)> = rooms
         .iter()
         .filter(|room| room.kind != RoomKind::Direct)
         .flat_map(|room| {
@@ -168,7 +168,7 @@ pub async fn set_up(
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Leftovers {
     /// Room id and the account index of its owner.
-    pub rooms: Vec<(Uuid, u32)>,
+    pub rooms: Vec<(RoomId, u32)>,
 }
 
 impl Leftovers {

@@ -11,15 +11,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chat_protocol::{ErrorCode, Position, RoomId};
 use futures::{SinkExt, StreamExt};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior, sleep_until, timeout};
 use tokio_tungstenite::tungstenite::Message;
-use uuid::Uuid;
 
-use crate::accounting::{Acked, MessageTag, Position, RoomRecord, RoomView};
+use crate::accounting::{Acked, MessageTag, RoomRecord, RoomView};
 use crate::accounts::Account;
 use crate::api::Api;
 use crate::connection::{Socket, Target, backoff};
@@ -59,7 +59,7 @@ pub enum Command {
 /// A send waiting for its ack.
 #[derive(Debug)]
 struct Pending {
-    room: Uuid,
+    room: RoomId,
     seq: u64,
     frame: String,
     sent: Instant,
@@ -71,11 +71,11 @@ struct Pending {
 pub struct UserState {
     pub account: Account,
     /// Its rooms: id, kind, and the weight of sending there.
-    rooms: Vec<(Uuid, RoomKind, f64)>,
-    views: HashMap<Uuid, RoomView>,
+    rooms: Vec<(RoomId, RoomKind, f64)>,
+    views: HashMap<RoomId, RoomView>,
     pub acks: Vec<Acked>,
     pending: HashMap<String, Pending>,
-    seqs: HashMap<Uuid, u64>,
+    seqs: HashMap<RoomId, u64>,
     /// The session was renewed during the run (the token cache should learn it).
     pub renewed: bool,
     /// Connections attempted so far.
@@ -90,7 +90,7 @@ pub struct UserState {
 }
 
 impl UserState {
-    pub fn new(account: Account, rooms: &[(Uuid, RoomKind)], traffic: &Traffic) -> Self {
+    pub fn new(account: Account, rooms: &[(RoomId, RoomKind)], traffic: &Traffic) -> Self {
         let weights = traffic.weights;
         let rooms = rooms
             .iter()
@@ -141,7 +141,7 @@ impl UserState {
     }
 
     /// Where to resume each room it listens to.
-    fn resume_points(&self) -> Vec<(Uuid, Position)> {
+    fn resume_points(&self) -> Vec<(RoomId, Position)> {
         self.views
             .iter()
             .filter(|(_, view)| view.is_open())
@@ -154,7 +154,7 @@ impl UserState {
         traffic.think_time.mul_f64(factor.max(0.0))
     }
 
-    fn pick_room(&mut self) -> Option<Uuid> {
+    fn pick_room(&mut self) -> Option<RoomId> {
         let total: f64 = self.rooms.iter().map(|room| room.2).sum();
         if total <= 0.0 {
             return None;
@@ -343,7 +343,7 @@ async fn open(context: &Context, state: &mut UserState) -> Result<Socket, Connec
                 apply_ready(context, state, &rooms, &resume);
                 return Ok(socket);
             }
-            Ok(ServerFrame::Error { code, .. }) => context.recorder.error(&code),
+            Ok(ServerFrame::Error { code, .. }) => context.recorder.error(code.as_str()),
             _ => context.recorder.error("frame_before_ready"),
         }
     }
@@ -354,10 +354,10 @@ async fn open(context: &Context, state: &mut UserState) -> Result<Socket, Connec
 fn apply_ready(
     context: &Context,
     state: &mut UserState,
-    rooms: &[(Uuid, Position)],
-    resumed: &[(Uuid, Position)],
+    rooms: &[(RoomId, Position)],
+    resumed: &[(RoomId, Position)],
 ) {
-    let positions: HashMap<Uuid, Position> = rooms.iter().copied().collect();
+    let positions: HashMap<RoomId, Position> = rooms.iter().copied().collect();
     for &(room, _, _) in &state.rooms {
         let Some(&at) = positions.get(&room) else {
             context.recorder.error("room_missing_from_ready");
@@ -484,7 +484,7 @@ fn new_send(context: &Context, state: &mut UserState) -> Option<String> {
     };
     let client_msg_id = format!("{}-{}-{slot}-{seq}", context.run, state.account.index);
     let content = tag.content(&context.run, context.traffic.content_bytes);
-    let frame = protocol::send_frame(room, &client_msg_id, &content);
+    let frame = protocol::send_frame(room, client_msg_id.as_str(), content);
     let now = Instant::now();
     state.pending.insert(
         client_msg_id,
@@ -570,10 +570,10 @@ fn receive(context: &Context, state: &mut UserState, text: &str) {
             reference,
             retry_after_ms,
         } => {
-            context.recorder.error(&code);
+            context.recorder.error(code.as_str());
             if let Some(reference) = reference {
-                match code.as_str() {
-                    "rate_limited" | "unavailable" | "internal" => {
+                match code {
+                    ErrorCode::RateLimited | ErrorCode::Unavailable | ErrorCode::Internal => {
                         if let Some(pending) = state.pending.get_mut(&reference) {
                             let wait = Duration::from_millis(retry_after_ms.unwrap_or(200));
                             pending.retry_at = Instant::now() + wait;

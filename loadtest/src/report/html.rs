@@ -227,7 +227,7 @@ fn delivery(page: &mut String, report: &Report) {
                 lost.recipient,
                 lost.room,
                 lost.position.epoch,
-                lost.position.position,
+                lost.position.seq,
                 lost.sender,
                 lost.seq
             );

@@ -266,10 +266,10 @@ fn checks(report: &Report, thresholds: &Thresholds) -> Vec<Check> {
 pub(crate) mod tests {
     use std::time::Duration;
 
-    use uuid::Uuid;
+    use chat_protocol::{Position, RoomId};
 
     use super::*;
-    use crate::accounting::{Acked, Position, RoomView};
+    use crate::accounting::{Acked, RoomView};
     use crate::metrics::{Recorder, unix_nanos};
     use crate::shard::Shard;
 
@@ -277,7 +277,7 @@ pub(crate) mod tests {
     pub fn sample() -> Report {
         let started_at = unix_nanos() - 3_000_000_000;
         let recorder = Recorder::new(started_at);
-        let room = Uuid::new_v4();
+        let room = RoomId::new();
         let mut ledger = Ledger::default();
         let mut view = RoomView::new(Position::new(1, 0));
         for seq in 1..=5u64 {

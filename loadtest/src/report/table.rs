@@ -84,7 +84,7 @@ pub fn render(report: &Report) -> String {
             lost.recipient,
             lost.room,
             lost.position.epoch,
-            lost.position.position,
+            lost.position.seq,
             lost.sender,
             lost.seq
         );

@@ -106,7 +106,7 @@ impl Service {
 pub struct Gateway {
     /// Its HTTP and WebSocket listener.
     pub addr: SocketAddr,
-    pub realtime: chat_gateway::realtime::Realtime,
+    pub realtime: chat_gateway::core::realtime::Realtime,
     service: Service,
 }
 

@@ -1,14 +1,18 @@
-//! A WebSocket client that speaks the chat protocol as a test needs: JSON frames in and
-//! out, every wait bounded by [`PATIENCE`].
+//! A WebSocket client that speaks the chat protocol as a test needs: the frames it sends
+//! are `chat-protocol`'s [`ClientFrame`]s (or, for tests of refusals, any JSON or text);
+//! the frames it reads come as JSON, so tests assert on the wire, or typed
+//! ([`Socket::next_frame`]). Every wait is bounded by [`PATIENCE`].
 
 use std::net::SocketAddr;
 
+use chat_protocol::client::SendFrame;
+use chat_protocol::{ClientFrame, RoomId, ServerFrame};
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::PATIENCE;
@@ -73,6 +77,13 @@ impl Socket {
         Self { stream }
     }
 
+    /// Sends a frame of the protocol.
+    pub async fn send_frame(&mut self, frame: &ClientFrame) {
+        self.send_text(frame.to_text()).await;
+    }
+
+    /// Sends any JSON, for frames the protocol refuses; [`Socket::send_frame`] for the
+    /// frames it declares.
     pub async fn send(&mut self, frame: Value) {
         self.send_text(frame.to_string()).await;
     }
@@ -90,8 +101,20 @@ impl Socket {
 
     /// The next JSON frame (pings and pongs skipped); panics on close or timeout.
     pub async fn next(&mut self) -> Value {
+        json(&self.next_text().await)
+    }
+
+    /// The next frame, typed; panics on close, timeout, or a frame the protocol does not
+    /// declare.
+    pub async fn next_frame(&mut self) -> ServerFrame {
+        let text = self.next_text().await;
+        serde_json::from_str(&text)
+            .unwrap_or_else(|err| panic!("not a frame of the protocol ({err}): {text}"))
+    }
+
+    async fn next_text(&mut self) -> Utf8Bytes {
         match self.next_event().await {
-            Event::Frame(frame) => frame,
+            Event::Frame(text) => text,
             Event::Closed(close) => panic!("socket closed: {close:?}"),
         }
     }
@@ -148,7 +171,7 @@ impl Socket {
         let mut frames = Vec::new();
         loop {
             match self.next_event().await {
-                Event::Frame(frame) => frames.push(frame),
+                Event::Frame(text) => frames.push(json(&text)),
                 Event::Closed(close) => return (frames, close.map(|frame| frame.code.into())),
             }
         }
@@ -160,9 +183,7 @@ impl Socket {
                 .await
                 .expect("a frame in time");
             match message {
-                Some(Ok(Message::Text(text))) => {
-                    return Event::Frame(serde_json::from_str(&text).expect("JSON frame"));
-                }
+                Some(Ok(Message::Text(text))) => return Event::Frame(text),
                 Some(Ok(Message::Close(close))) => return Event::Closed(close),
                 Some(Ok(_)) => {}
                 Some(Err(_)) | None => return Event::Closed(None),
@@ -170,11 +191,17 @@ impl Socket {
         }
     }
 
-    /// Sends `send` frames and returns their acks, in order.
+    /// Sends a `send` frame to `room` (a room id) and returns its answer: the `ack`, or
+    /// the `error` for it.
     pub async fn send_message(&mut self, room: &str, client_msg_id: &str, content: &str) -> Value {
-        self.send(serde_json::json!({
-            "type": "send", "room": room, "client_msg_id": client_msg_id, "content": content,
-        }))
+        let room: RoomId = room
+            .parse()
+            .unwrap_or_else(|err| panic!("not a room id ({err}): {room}"));
+        self.send_frame(&ClientFrame::Send(SendFrame::new(
+            room,
+            client_msg_id,
+            content,
+        )))
         .await;
         loop {
             let frame = self.next().await;
@@ -196,6 +223,11 @@ impl Socket {
 }
 
 enum Event {
-    Frame(Value),
+    /// A text frame.
+    Frame(Utf8Bytes),
     Closed(Option<CloseFrame>),
+}
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|err| panic!("not a JSON frame ({err}): {text}"))
 }

@@ -12,8 +12,9 @@ all: build
 build:
 	$(CARGO) build --workspace --bins
 
-## lint: formatting, clippy with warnings as errors, shell scripts
+## lint: module import layers, formatting, clippy with warnings as errors, shell scripts
 lint:
+	deploy/check-layers.py
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
@@ -38,6 +39,11 @@ endif
 ## run: the whole stack on this machine, public API at http://127.0.0.1:$(PORT)
 run:
 	PORT=$(PORT) deploy/local/run.sh
+
+## protocol: regenerate the client protocol's JSON Schema and TypeScript (services/protocol/generated)
+.PHONY: protocol
+protocol:
+	UPDATE_GENERATED=1 $(CARGO) test -p chat-protocol --lib generated
 
 ## bench: benchmarks that print figures (release build)
 bench:

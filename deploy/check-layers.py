@@ -162,6 +162,14 @@ def main() -> int:
                 if target is None or target == module or module[: len(target)] == target:
                     continue
                 targets.add(target)
+            # A module imported by name and used through it (`use super::cmd;` then
+            # `cmd::send::run()`) is an import of the submodule named.
+            text = COMMENT.sub("", file.read_text())
+            for target in list(targets):
+                for sub in re.findall(rf"\b{re.escape(target[-1])}::([a-z_][a-z0-9_]*)", text):
+                    child = target + (sub,)
+                    if child in modules and child != module and module[: len(child)] != child:
+                        targets.add(child)
             graph[module] = targets
         name = crate.relative_to(ROOT)
         for cycle in find_cycles(graph):

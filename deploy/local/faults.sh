@@ -142,7 +142,7 @@ probe_send() {
 created_rooms=()
 create_room_during_fault() {
   local name=$1 status
-  status=$(api POST /api/rooms "{\"name\":\"fault-$name-$$\",\"type\":\"public\"}")
+  status=$(api POST /api/rooms "{\"name\":\"fault-$name-$$\",\"kind\":\"public\"}")
   echo "    room created during the fault: HTTP $status"
   if [ "$status" = 201 ] || [ "$status" = 200 ]; then created_rooms+=("$(jq -r .id "$RUN_DIR/answer.json")"); fi
 }
@@ -204,7 +204,7 @@ curl -fsS -o /dev/null "http://127.0.0.1:$PORT/api/auth/register" -H 'content-ty
   -d '{"username":"prober","email":"prober@example.com","password":"correct horse battery"}'
 TOKEN=$(curl -fsS "http://127.0.0.1:$PORT/api/auth/login" -H 'content-type: application/json' \
   -d '{"login":"prober","password":"correct horse battery"}' | jq -r .access_token)
-[ "$(api POST /api/rooms '{"name":"probe","type":"public"}')" = 201 ]
+[ "$(api POST /api/rooms '{"name":"probe","kind":"public"}')" = 201 ]
 PROBE_ROOM=$(jq -r .id "$RUN_DIR/answer.json")
 
 echo "== faults: $USERS users under load"

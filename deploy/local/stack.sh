@@ -17,6 +17,8 @@ OPS_PORT_BASE=${OPS_PORT_BASE:-9100}
 # A second stack (the end-to-end and fault tests) isolates itself with its own database
 # names, Redis prefix and queue.
 DB_SUFFIX=${DB_SUFFIX:-}
+# Browser origins that may open a socket: the stack's own, under both names of loopback.
+ALLOWED_ORIGINS=${ALLOWED_ORIGINS:-http://127.0.0.1:$PORT,http://localhost:$PORT}
 export REDIS_KEY_PREFIX=${REDIS_KEY_PREFIX:-chat:}
 export PERSIST_QUEUE=${PERSIST_QUEUE:-chat.messages.persist}
 AUTH_GRPC=127.0.0.1:$((GRPC_PORT_BASE + 1))
@@ -74,7 +76,7 @@ service_command() {
       SERVICE_COMMAND=(env HTTP_ADDR="127.0.0.1:$port"
         AUTH_URL="http://$AUTH_GRPC" ROOMS_URL="http://$ROOMS_GRPC" HISTORY_URL="http://$HISTORY_GRPC"
         REDIS_URL="$REDIS_URL" AMQP_URL="$AMQP_URL" OTEL_SERVICE_NAME="chat-gateway-$i"
-        "$BIN/chat-gateway")
+        ALLOWED_ORIGINS="$ALLOWED_ORIGINS" "$BIN/chat-gateway")
       SERVICE_READY="http://127.0.0.1:$port/readyz" ;;
     *)
       echo "unknown service $1" >&2

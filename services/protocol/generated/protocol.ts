@@ -105,6 +105,138 @@ export type RoomDetails = { id: RoomId, kind: RoomKind | null, name: string, des
  */
 direct_user_ids?: Array<UserId>, };
 
+export type Registration = { 
+/**
+ * 3 to 32 characters of `a-z 0-9 _ . -`; uppercase `A-Z` is folded to lowercase
+ * (`Alice` registers as `alice`, taken if `alice` is). Without a `display_name`, a
+ * username typed with capitals becomes the display name as typed.
+ */
+username: string, email: string, 
+/**
+ * 8 to 128 characters.
+ */
+password: string, display_name?: string, };
+
+export type Credentials = { 
+/**
+ * Username or email.
+ */
+login: string, password: string, };
+
+export type RefreshGrant = { refresh_token: string, };
+
+export type ProfileChanges = { display_name?: string, avatar_url?: string, bio?: string, };
+
+export type User = { id: UserId, username: string, display_name: string | null, avatar_url: string | null, bio: string | null, created_at: Timestamp, };
+
+export type Me = { email: string, id: UserId, username: string, display_name: string | null, avatar_url: string | null, bio: string | null, created_at: Timestamp, };
+
+export type Session = { user: Me, 
+/**
+ * Short-lived JWT for `Authorization: Bearer`.
+ */
+access_token: string, 
+/**
+ * Single-use token for `POST /api/auth/refresh`; keep it secret.
+ */
+refresh_token: string, token_type: string, 
+/**
+ * Seconds until the access token expires.
+ */
+expires_in: number, };
+
+export type UserList = { users: Array<User>, };
+
+export type Room = { id: RoomId, kind: RoomKind, 
+/**
+ * Empty for direct rooms.
+ */
+name: string, description: string | null, topic: string | null, 
+/**
+ * Null for direct rooms, which have no owner.
+ */
+owner_id: UserId | null, member_count: number, created_at: Timestamp, 
+/**
+ * The caller's role; null when the caller is not a member (of a public room).
+ */
+my_role: Role | null, 
+/**
+ * Direct rooms only: the two users.
+ */
+direct_user_ids?: Array<UserId>, };
+
+export type RoomList = { rooms: Array<Room>, 
+/**
+ * Pass as `cursor` for the next page; null on the last page.
+ */
+next_cursor: string | null, };
+
+export type NewRoomKind = "public" | "private";
+
+export type NewRoom = { 
+/**
+ * 1 to 80 characters, no control characters.
+ */
+name: string, 
+/**
+ * Up to 500 characters; line breaks allowed.
+ */
+description?: string, 
+/**
+ * Up to 500 characters; line breaks allowed.
+ */
+topic?: string, 
+/**
+ * Also accepted as `type`, its name before it matched the events' `kind`.
+ */
+kind: NewRoomKind, };
+
+export type RoomChanges = { name?: string, description?: string, topic?: string, };
+
+export type DirectRoomRequest = { user_id: UserId, };
+
+export type Member = { user_id: UserId, role: Role, joined_at: Timestamp, };
+
+export type MemberList = { members: Array<Member>, 
+/**
+ * Pass as `cursor` for the next page; null on the last page.
+ */
+next_cursor: string | null, };
+
+export type RoleChange = { 
+/**
+ * `owner` hands ownership over: the caller becomes an admin.
+ */
+role: Role, };
+
+export type TargetUser = { user_id: UserId, };
+
+export type NewBan = { user_id: UserId, 
+/**
+ * Absent: until unbanned. A ban whose end has passed keeps nobody out.
+ */
+until?: Timestamp, 
+/**
+ * Up to 500 characters.
+ */
+reason?: string, };
+
+export type JsonWebKey = { 
+/**
+ * The `kid` header of the tokens this key verifies.
+ */
+kid: string, kty: string, alg: string, crv: string, 
+/**
+ * Base64url public key (the x coordinate for EC keys).
+ */
+x: string, 
+/**
+ * EC keys only.
+ */
+y?: string, use: string, };
+
+export type JwkSet = { keys: Array<JsonWebKey>, };
+
 export type HistoryCursor = string | number;
 
 export type AuthFrame = { token?: string, 

@@ -6,12 +6,19 @@ use schemars::SchemaGenerator;
 use schemars::generate::SchemaSettings;
 use ts_rs::{Config, TS};
 
+use crate::account::{
+    Credentials, Me, ProfileChanges, RefreshGrant, Registration, Session, User, UserList,
+};
 use crate::client::{AuthFrame, HistoryCursor, HistoryFrame, PingFrame, RoomRequest, SendFrame};
 use crate::error::{ErrorBody, ErrorCode, ErrorDetail};
 use crate::ids::{MessageId, RoomId, UserId};
+use crate::keys::{JsonWebKey, JwkSet};
 use crate::message::{Ack, MessageKind, MessageView, MessagesPage, SendMessage};
 use crate::position::Position;
-use crate::room::{Role, RoomDetails, RoomKind};
+use crate::room::{
+    DirectRoomRequest, Member, MemberList, NewBan, NewRoom, NewRoomKind, Role, RoleChange, Room,
+    RoomChanges, RoomDetails, RoomKind, RoomList, TargetUser,
+};
 use crate::server::{
     Answer, Entry, ErrorFrame, HistoryPage, Limits, MemberChange, MessageCreated, MessageDeleted,
     MessageEdited, Ready, Reconnect, ReconnectReason, RemovalReason, Resumed, Resync, ResyncReason,
@@ -46,6 +53,27 @@ macro_rules! each_type {
             RoomKind,
             Role,
             RoomDetails,
+            Registration,
+            Credentials,
+            RefreshGrant,
+            ProfileChanges,
+            User,
+            Me,
+            Session,
+            UserList,
+            Room,
+            RoomList,
+            NewRoomKind,
+            NewRoom,
+            RoomChanges,
+            DirectRoomRequest,
+            Member,
+            MemberList,
+            RoleChange,
+            TargetUser,
+            NewBan,
+            JsonWebKey,
+            JwkSet,
             HistoryCursor,
             AuthFrame,
             SendFrame,

@@ -6,23 +6,26 @@
 //!
 //! A leaf crate: it depends on no service crate, and knows nothing of gRPC.
 
+pub mod account;
 pub mod client;
 pub mod disconnect;
 pub mod error;
 pub mod generated;
 pub mod ids;
+pub mod keys;
 pub mod message;
 pub mod position;
 pub mod room;
 pub mod server;
 pub mod timestamp;
 
+pub use account::{Me, Session, User};
 pub use client::{ClientFrame, FrameError, HistoryCursor};
 pub use disconnect::Disconnect;
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use ids::{MessageId, RoomId, UserId};
 pub use message::{Ack, MessageKind, MessageView};
 pub use position::Position;
-pub use room::{Role, RoomKind};
+pub use room::{Member, Role, Room, RoomKind};
 pub use server::ServerFrame;
 pub use timestamp::Timestamp;

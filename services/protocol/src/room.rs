@@ -1,4 +1,5 @@
-//! Rooms and roles as clients see them.
+//! Rooms, roles and members as clients see them, in events and over REST
+//! (`/api/rooms*`, `/api/dms`).
 
 use serde::{Deserialize, Serialize};
 
@@ -45,8 +46,11 @@ pub enum RoomKind {
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// Reads and writes.
     Member,
+    /// Edits the room, invites, kicks and bans members.
     Admin,
+    /// Everything, including deleting the room and giving roles; one per room.
     Owner,
 }
 
@@ -66,4 +70,230 @@ pub struct RoomDetails {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub direct_user_ids: Option<Vec<UserId>>,
+}
+
+/// A room as the caller sees it over REST.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    ts_rs::TS,
+    utoipa::ToSchema,
+)]
+pub struct Room {
+    pub id: RoomId,
+    pub kind: RoomKind,
+    /// Empty for direct rooms.
+    #[schema(example = "General")]
+    pub name: String,
+    pub description: Option<String>,
+    pub topic: Option<String>,
+    /// Null for direct rooms, which have no owner.
+    pub owner_id: Option<UserId>,
+    #[ts(type = "number")]
+    pub member_count: u64,
+    pub created_at: Timestamp,
+    /// The caller's role; null when the caller is not a member (of a public room).
+    pub my_role: Option<Role>,
+    /// Direct rooms only: the two users.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub direct_user_ids: Option<Vec<UserId>>,
+}
+
+/// One page of rooms.
+#[derive(
+    Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema,
+)]
+pub struct RoomList {
+    pub rooms: Vec<Room>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The kinds of room a client creates (direct rooms come from `POST /api/dms`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    ts_rs::TS,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum NewRoomKind {
+    Public,
+    Private,
+}
+
+impl From<NewRoomKind> for RoomKind {
+    fn from(kind: NewRoomKind) -> Self {
+        match kind {
+            NewRoomKind::Public => Self::Public,
+            NewRoomKind::Private => Self::Private,
+        }
+    }
+}
+
+/// A room to create; the caller becomes its owner.
+#[derive(
+    Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct NewRoom {
+    /// 1 to 80 characters, no control characters.
+    #[schema(example = "General")]
+    pub name: String,
+    /// Up to 500 characters; line breaks allowed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub description: Option<String>,
+    /// Up to 500 characters; line breaks allowed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub topic: Option<String>,
+    /// Also accepted as `type`, its name before it matched the events' `kind`.
+    #[serde(alias = "type")]
+    pub kind: NewRoomKind,
+}
+
+/// Changes to a room. An absent (or null) field is left as it is; an empty description
+/// or topic clears it.
+#[derive(
+    Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct RoomChanges {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub topic: Option<String>,
+}
+
+/// The other user of a direct room (`POST /api/dms`).
+#[derive(
+    Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct DirectRoomRequest {
+    pub user_id: UserId,
+}
+
+/// A member of a room.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    ts_rs::TS,
+    utoipa::ToSchema,
+)]
+pub struct Member {
+    pub user_id: UserId,
+    pub role: Role,
+    pub joined_at: Timestamp,
+}
+
+/// One page of a room's members, earliest joined first.
+#[derive(
+    Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema,
+)]
+pub struct MemberList {
+    pub members: Vec<Member>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The role to give.
+#[derive(
+    Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct RoleChange {
+    /// `owner` hands ownership over: the caller becomes an admin.
+    pub role: Role,
+}
+
+/// The user an invitation or a kick is about.
+#[derive(
+    Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct TargetUser {
+    pub user_id: UserId,
+}
+
+/// A ban to impose (or to replace the user's current ban with).
+#[derive(
+    Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct NewBan {
+    pub user_id: UserId,
+    /// Absent: until unbanned. A ban whose end has passed keeps nobody out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub until: Option<Timestamp>,
+    /// Up to 500 characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub reason: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn new_rooms_name_their_kind_and_still_accept_type() {
+        for body in [
+            json!({"name": "General", "kind": "public"}),
+            json!({"name": "General", "type": "public"}),
+        ] {
+            let room: NewRoom = serde_json::from_value(body).unwrap();
+            assert_eq!(room.kind, NewRoomKind::Public);
+        }
+        let written = serde_json::to_value(NewRoom {
+            name: "General".into(),
+            description: None,
+            topic: None,
+            kind: NewRoomKind::Private,
+        })
+        .unwrap();
+        assert_eq!(written, json!({"name": "General", "kind": "private"}));
+        assert!(serde_json::from_value::<NewRoom>(json!({"name": "x", "kind": "direct"})).is_err());
+    }
+
+    #[test]
+    fn ban_ends_are_rfc3339() {
+        let user = UserId::default();
+        let ban: NewBan =
+            serde_json::from_value(json!({"user_id": user, "until": "2030-01-02T03:04:05Z"}))
+                .unwrap();
+        assert_eq!(ban.until.map(|at| at.unix_seconds()), Some(1_893_553_445));
+        let without: NewBan = serde_json::from_value(json!({"user_id": user})).unwrap();
+        assert!(without.until.is_none());
+        assert!(
+            serde_json::from_value::<NewBan>(json!({"user_id": user, "until": "tomorrow"}))
+                .is_err()
+        );
+    }
 }

@@ -10,96 +10,33 @@ use chat_proto::v1::{
     AuthResponse, GetUserRequest, LoginRequest, LogoutRequest, RefreshRequest, RegisterRequest,
     UpdateProfileRequest,
 };
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use chat_protocol::ErrorBody;
+use chat_protocol::account::{
+    Credentials, Me, ProfileChanges, RefreshGrant, Registration, Session,
+};
 
 use super::extract::Json;
-use super::users::Me;
+use super::users::me_view;
 use crate::access::AuthenticatedUser;
 use crate::client_addr::ClientInfo;
 use crate::client_error::ClientError;
 use crate::state::AppState;
 
-/// A new account.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Registration {
-    /// 3 to 32 characters of `a-z 0-9 _ . -`; uppercase `A-Z` is folded to lowercase
-    /// (`Alice` registers as `alice`, taken if `alice` is). Without a `display_name`, a
-    /// username typed with capitals becomes the display name as typed.
-    #[schema(example = "alice")]
-    pub username: String,
-    #[schema(example = "alice@example.com")]
-    pub email: String,
-    /// 8 to 128 characters.
-    #[schema(format = Password, example = "correct horse battery staple")]
-    pub password: String,
-    #[schema(example = "Alice")]
-    pub display_name: Option<String>,
-}
-
-/// Credentials.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Credentials {
-    /// Username or email.
-    #[schema(example = "alice")]
-    pub login: String,
-    #[schema(format = Password)]
-    pub password: String,
-}
-
-/// A refresh token to exchange for a new pair.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RefreshGrant {
-    pub refresh_token: String,
-}
-
-/// Changes to the caller's profile. An absent (or null) field is left as it is; an empty
-/// string clears it.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ProfileChanges {
-    pub display_name: Option<String>,
-    pub avatar_url: Option<String>,
-    pub bio: Option<String>,
-}
-
-/// A signed-in session: who, and the tokens to act as them.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Session {
-    pub user: Me,
-    /// Short-lived JWT for `Authorization: Bearer`.
-    pub access_token: String,
-    /// Single-use token for `POST /api/auth/refresh`; keep it secret.
-    pub refresh_token: String,
-    #[schema(example = "Bearer")]
-    pub token_type: String,
-    /// Seconds until the access token expires.
-    #[schema(example = 900)]
-    pub expires_in: i64,
-}
-
-impl TryFrom<AuthResponse> for Session {
-    type Error = ClientError;
-
-    fn try_from(response: AuthResponse) -> Result<Self, Self::Error> {
-        let user = response
-            .user
-            .ok_or_else(|| anyhow::anyhow!("auth sent a session without its user"))?;
-        Ok(Self {
-            user: user.try_into()?,
-            access_token: response.access_token,
-            refresh_token: response.refresh_token,
-            token_type: "Bearer".to_owned(),
-            expires_in: response.expires_in,
-        })
-    }
+/// The session auth answered a sign-in with.
+fn session(response: AuthResponse) -> Result<Session, ClientError> {
+    let user = response
+        .user
+        .ok_or_else(|| anyhow::anyhow!("auth sent a session without its user"))?;
+    Ok(Session {
+        user: me_view(user)?,
+        access_token: response.access_token,
+        refresh_token: response.refresh_token,
+        token_type: "Bearer".to_owned(),
+        expires_in: response.expires_in,
+    })
 }
 
 /// The account and session routes, documented.
@@ -142,7 +79,7 @@ async fn register(
         })
         .await?
         .into_inner();
-    Ok((StatusCode::CREATED, Json(Session::try_from(response)?)).into_response())
+    Ok((StatusCode::CREATED, Json(session(response)?)).into_response())
 }
 
 /// Signs in with a username or email and a password. Failed attempts are limited per
@@ -175,7 +112,7 @@ async fn login(
         })
         .await?
         .into_inner();
-    Ok(Json(response.try_into()?))
+    Ok(Json(session(response)?))
 }
 
 /// Exchanges a refresh token for a new pair. Each refresh token works once; presenting a
@@ -205,7 +142,7 @@ async fn refresh(
         })
         .await?
         .into_inner();
-    Ok(Json(response.try_into()?))
+    Ok(Json(session(response)?))
 }
 
 /// Ends the session the access token belongs to: its refresh token stops working. The
@@ -261,7 +198,7 @@ async fn me(
         })
         .await?
         .into_inner();
-    Ok(Json(user.try_into()?))
+    Ok(Json(me_view(user)?))
 }
 
 /// Changes the caller's display name, avatar or bio.
@@ -293,7 +230,7 @@ async fn update_me(
         .await?
         .into_inner();
     if updated.email.is_some() {
-        return Ok(Json(updated.try_into()?));
+        return Ok(Json(me_view(updated)?));
     }
     // Auth answers with the public profile; the caller's own view includes the email.
     let user = auth
@@ -303,5 +240,5 @@ async fn update_me(
         })
         .await?
         .into_inner();
-    Ok(Json(user.try_into()?))
+    Ok(Json(me_view(user)?))
 }

@@ -82,7 +82,7 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ClientError> {
     serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|err| {
         ClientError::new(
             chat_protocol::ErrorCode::MalformedJson,
-            format!("the request body is not valid JSON: {}", err.to_string()),
+            format!("the request body is not valid JSON: {err}"),
         )
     })?;
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
@@ -97,14 +97,14 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ClientError> {
             }
             _ => ClientError::new(
                 chat_protocol::ErrorCode::MalformedJson,
-                format!("the request body is not valid JSON: {}", inner.to_string()),
+                format!("the request body is not valid JSON: {inner}"),
             ),
         }
     })?;
     deserializer.end().map_err(|err| {
         ClientError::new(
             chat_protocol::ErrorCode::MalformedJson,
-            format!("the request body is not valid JSON: {}", err.to_string()),
+            format!("the request body is not valid JSON: {err}"),
         )
     })?;
     Ok(value)

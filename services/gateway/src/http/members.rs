@@ -10,110 +10,44 @@ use anyhow::Context as _;
 use axum::extract::State;
 use chat_proto::v1 as proto;
 use http::StatusCode;
-use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use chat_protocol::ErrorBody;
+use chat_protocol::room::{Member, MemberList, NewBan, RoleChange, TargetUser};
+use chat_protocol::{ErrorBody, Role};
 
 use super::extract::{Json, Path, Query};
-use super::rooms::{PageQuery, caller, ensure_user_exists, page_limit, room_id, rooms_error};
+use super::room_params::{PageQuery, caller, ensure_user_exists, page_limit, room_id, rooms_error};
 use crate::access::AuthenticatedUser;
 use crate::client_error::ClientError;
+use crate::core::render;
 use crate::state::AppState;
 
-/// A member's role in a room.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Everything, including deleting the room and giving roles; one per room.
-    Owner,
-    /// Edits the room, invites, kicks and bans members.
-    Admin,
-    /// Reads and writes.
-    Member,
-}
-
-impl Role {
-    /// A role the rooms service sent.
-    pub fn from_proto(value: i32) -> anyhow::Result<Self> {
-        match proto::Role::try_from(value) {
-            Ok(proto::Role::Owner) => Ok(Self::Owner),
-            Ok(proto::Role::Admin) => Ok(Self::Admin),
-            Ok(proto::Role::Member) => Ok(Self::Member),
-            _ => anyhow::bail!("rooms sent an unknown role {value}"),
-        }
-    }
-
-    pub fn to_proto(self) -> proto::Role {
-        match self {
-            Self::Owner => proto::Role::Owner,
-            Self::Admin => proto::Role::Admin,
-            Self::Member => proto::Role::Member,
-        }
+/// A role as the rooms service takes it.
+fn role_to_proto(role: Role) -> proto::Role {
+    match role {
+        Role::Owner => proto::Role::Owner,
+        Role::Admin => proto::Role::Admin,
+        Role::Member => proto::Role::Member,
     }
 }
 
-/// A member of a room.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct Member {
-    #[schema(format = Uuid)]
-    pub user_id: String,
-    pub role: Role,
-    /// RFC 3339.
-    pub joined_at: chat_protocol::Timestamp,
-}
-
-impl TryFrom<proto::Member> for Member {
-    type Error = ClientError;
-
-    fn try_from(member: proto::Member) -> Result<Self, Self::Error> {
-        Ok(Self {
-            joined_at: crate::core::render::required_timestamp(member.joined_at)
-                .context("rooms sent a bad joined_at")?,
-            role: Role::from_proto(member.role)?,
-            user_id: member.user_id,
-        })
-    }
-}
-
-/// One page of a room's members, earliest joined first.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct MemberList {
-    pub members: Vec<Member>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    pub next_cursor: Option<String>,
-}
-
-/// The role to give.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RoleChange {
-    /// `owner` hands ownership over: the caller becomes an admin.
-    pub role: Role,
-}
-
-/// The user an invitation or a kick is about.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TargetUser {
-    pub user_id: Uuid,
-}
-
-/// A ban to impose (or to replace the user's current ban with).
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewBan {
-    pub user_id: Uuid,
-    /// RFC 3339; absent: until unbanned. A ban whose end has passed keeps nobody out.
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub until: Option<OffsetDateTime>,
-    /// Up to 500 characters.
-    pub reason: Option<String>,
+/// A member the rooms service sent, as clients see them.
+fn member_view(member: proto::Member) -> Result<Member, ClientError> {
+    let role = proto::Role::try_from(member.role)
+        .ok()
+        .and_then(render::role)
+        .with_context(|| format!("rooms sent an unknown role {}", member.role))?;
+    Ok(Member {
+        user_id: member
+            .user_id
+            .parse()
+            .context("rooms sent a bad member id")?,
+        role,
+        joined_at: render::required_timestamp(member.joined_at)
+            .context("rooms sent a bad joined_at")?,
+    })
 }
 
 /// The member routes, documented.
@@ -173,7 +107,7 @@ async fn list_members(
         members: page
             .members
             .into_iter()
-            .map(Member::try_from)
+            .map(member_view)
             .collect::<Result<_, _>>()?,
         next_cursor: page.next_cursor,
     }))
@@ -214,12 +148,12 @@ async fn set_role(
             caller_id: caller(&user)?,
             room_id: room_id(&id)?,
             user_id: path_user_id(&user_id, chat_protocol::ErrorCode::MemberNotFound)?,
-            role: body.role.to_proto().into(),
+            role: role_to_proto(body.role).into(),
         })
         .await
         .map_err(rooms_error)?
         .into_inner();
-    Ok(Json(member.try_into()?))
+    Ok(Json(member_view(member)?))
 }
 
 /// Makes a user a member at once (there are no pending invitations); admins and the
@@ -261,7 +195,7 @@ async fn invite(
         .await
         .map_err(rooms_error)?
         .into_inner();
-    Ok((StatusCode::CREATED, Json(member.try_into()?)))
+    Ok((StatusCode::CREATED, Json(member_view(member)?)))
 }
 
 /// Removes a member; admins remove members, the owner also admins.
@@ -336,7 +270,9 @@ async fn ban(
             caller_id: caller(&user)?,
             room_id: room_id(&id)?,
             user_id: body.user_id.to_string(),
-            until: body.until.map(chat_runtime::time::to_proto),
+            until: body
+                .until
+                .map(|at| chat_runtime::time::to_proto(at.as_offset_date_time())),
             reason: body.reason,
         })
         .await
@@ -385,28 +321,30 @@ async fn unban(
 mod tests {
     use super::*;
 
+    const USER: &str = "0193a6c1-0000-7000-8000-000000000077";
+
     #[test]
     fn roles_round_trip_and_unknown_ones_are_refused() {
         for role in [Role::Owner, Role::Admin, Role::Member] {
-            assert_eq!(Role::from_proto(role.to_proto().into()).unwrap(), role);
+            let member = member_view(proto::Member {
+                user_id: USER.into(),
+                role: role_to_proto(role).into(),
+                joined_at: Some(prost_types::Timestamp::default()),
+                ..Default::default()
+            })
+            .unwrap();
+            assert_eq!(member.role, role);
         }
-        assert!(Role::from_proto(proto::Role::Unspecified.into()).is_err());
-        assert!(Role::from_proto(42).is_err());
-    }
-
-    #[test]
-    fn ban_ends_are_rfc3339() {
-        let ban: NewBan = serde_json::from_str(&format!(
-            r#"{{"user_id": "{}", "until": "2030-01-02T03:04:05Z"}}"#,
-            Uuid::nil()
-        ))
-        .unwrap();
-        assert_eq!(
-            ban.until.map(OffsetDateTime::unix_timestamp),
-            Some(1_893_553_445)
-        );
-        let without: NewBan =
-            serde_json::from_str(&format!(r#"{{"user_id": "{}"}}"#, Uuid::nil())).unwrap();
-        assert!(without.until.is_none());
+        for role in [proto::Role::Unspecified.into(), 42] {
+            assert!(
+                member_view(proto::Member {
+                    user_id: USER.into(),
+                    role,
+                    joined_at: Some(prost_types::Timestamp::default()),
+                    ..Default::default()
+                })
+                .is_err()
+            );
+        }
     }
 }

@@ -10,6 +10,8 @@ pub mod extract;
 pub mod jwks;
 pub mod members;
 pub mod messages;
+pub mod openapi;
+pub mod room_params;
 pub mod rooms;
 pub mod telemetry;
 pub mod users;
@@ -29,72 +31,26 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 
-use chat_protocol::{ErrorBody, ErrorCode, ErrorDetail};
+use chat_protocol::ErrorCode;
 
 use crate::client_error::ClientError;
 use crate::settings::HttpConfig;
 use crate::state::AppState;
 
-/// Path of the OpenAPI document.
-pub const OPENAPI_PATH: &str = "/api/openapi.json";
-
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "Chat gateway REST API",
-        description = "Accounts, sessions, users, rooms and messages of the chat backend. \
-                       Every error is `{\"error\": {\"code\", \"message\", \"fields\"?}}` \
-                       with a stable `code`."
-    ),
-    modifiers(&BearerScheme),
-    components(schemas(ErrorBody, ErrorDetail)),
-    tags(
-        (name = "auth", description = "Accounts, sign-in and sessions"),
-        (name = "users", description = "Looking up other users"),
-        (name = "keys", description = "Public keys that verify access tokens"),
-        (name = "messages", description = "Sending messages and paging a room's history"),
-        (name = "rooms", description = "Rooms: listing, creating, editing, joining, leaving; direct rooms"),
-        (name = "members", description = "A room's members: roles, invitations, kicks and bans"),
-    )
-)]
-struct ApiDoc;
-
-/// Declares the `bearer` security scheme the protected routes name.
-struct BearerScheme;
-
-impl utoipa::Modify for BearerScheme {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        openapi
-            .components
-            .get_or_insert_with(Default::default)
-            .add_security_scheme(
-                "bearer",
-                SecurityScheme::Http(
-                    HttpBuilder::new()
-                        .scheme(HttpAuthScheme::Bearer)
-                        .bearer_format("JWT")
-                        .description(Some(
-                            "An access token from /api/auth/login, /register or /refresh",
-                        ))
-                        .build(),
-                ),
-            );
-    }
-}
-
 /// The documented API routes and their OpenAPI document.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(auth::router())
         .merge(users::router())
         .merge(jwks::router())
         .merge(messages::router())
         .merge(rooms::router())
         .merge(members::router())
-        .split_for_parts()
+        .split_for_parts();
+    openapi::complete_responses(&mut document);
+    (router, document)
 }
 
 /// The whole HTTP service: the API, its OpenAPI document, `realtime` (the WebSocket
@@ -110,13 +66,14 @@ pub fn router(
     let document = Bytes::from(serde_json::to_vec(&openapi)?);
     let api = api
         .route(
-            OPENAPI_PATH,
+            openapi::OPENAPI_PATH,
             get(move || {
                 let document = document.clone();
                 async move { ([(header::CONTENT_TYPE, "application/json")], document) }
             }),
         )
         .merge(realtime)
+        .merge(openapi::reference())
         .with_state(state);
 
     let layers = ServiceBuilder::new()

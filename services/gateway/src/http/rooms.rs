@@ -22,155 +22,77 @@
 use anyhow::Context as _;
 use axum::extract::State;
 use chat_proto::v1 as proto;
-use chat_proto::v1::RoomKind;
 use http::StatusCode;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
-use chat_protocol::ErrorBody;
+use chat_protocol::room::{DirectRoomRequest, NewRoom, NewRoomKind, Room, RoomChanges, RoomList};
+use chat_protocol::{ErrorBody, RoomKind};
 
 use super::extract::{Json, Path, Query};
-use super::members::Role;
+use super::room_params::{PageQuery, caller, ensure_user_exists, page_limit, room_id, rooms_error};
 use crate::access::AuthenticatedUser;
 use crate::client_error::ClientError;
+use crate::core::render;
 use crate::state::AppState;
 
-/// Page size when the client names none.
-pub const PAGE_LIMIT_DEFAULT: u32 = 50;
-/// The largest page a client may ask for.
-pub const PAGE_LIMIT_MAX: u32 = 100;
-
-/// What kind of room it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum RoomType {
-    /// Listed; anyone may join.
-    Public,
-    /// Unlisted; members are invited, and only they know it exists.
-    Private,
-    /// The one room of two users, from `POST /api/dms`.
-    Direct,
-}
-
-/// A room as the caller sees it.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct Room {
-    #[schema(format = Uuid)]
-    pub id: String,
-    #[serde(rename = "type")]
-    pub kind: RoomType,
-    /// Empty for direct rooms.
-    #[schema(example = "General")]
-    pub name: String,
-    pub description: Option<String>,
-    pub topic: Option<String>,
-    /// Null for direct rooms, which have no owner.
-    #[schema(format = Uuid)]
-    pub owner_id: Option<String>,
-    pub member_count: u64,
-    /// RFC 3339.
-    pub created_at: chat_protocol::Timestamp,
-    /// The caller's role; null when the caller is not a member (of a public room).
-    pub my_role: Option<Role>,
-    /// Direct rooms only: the two users.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub direct_user_ids: Option<Vec<String>>,
-}
-
-impl TryFrom<proto::Room> for Room {
-    type Error = ClientError;
-
-    fn try_from(room: proto::Room) -> Result<Self, Self::Error> {
-        let kind = match room.kind() {
-            RoomKind::Public => RoomType::Public,
-            RoomKind::Private => RoomType::Private,
-            RoomKind::Direct => RoomType::Direct,
-            RoomKind::Unspecified => {
-                return Err(anyhow::anyhow!("rooms sent a room of unspecified kind").into());
-            }
-        };
-        let created_at = crate::core::render::required_timestamp(room.created_at)
-            .context("rooms sent a bad created_at")?;
-        let my_role = room.my_role.map(Role::from_proto).transpose()?;
-        Ok(Self {
-            id: room.id,
-            kind,
-            name: room.name,
-            description: room.description,
-            topic: room.topic,
-            owner_id: (!room.owner_id.is_empty()).then_some(room.owner_id),
-            member_count: room.member_count,
-            created_at,
-            my_role,
-            direct_user_ids: (kind == RoomType::Direct).then_some(room.direct_user_ids),
+/// A room the rooms service sent, as the caller sees it.
+fn room_view(room: proto::Room) -> Result<Room, ClientError> {
+    let kind = render::room_kind(room.kind()).context("rooms sent a room of unspecified kind")?;
+    let id = room.id.parse().context("rooms sent a bad room id")?;
+    let created_at =
+        render::required_timestamp(room.created_at).context("rooms sent a bad created_at")?;
+    let my_role = room
+        .my_role
+        .map(|role| {
+            proto::Role::try_from(role)
+                .ok()
+                .and_then(render::role)
+                .with_context(|| format!("rooms sent an unknown role {role}"))
         })
-    }
+        .transpose()?;
+    let owner_id = if room.owner_id.is_empty() {
+        None
+    } else {
+        Some(room.owner_id.parse().context("rooms sent a bad owner_id")?)
+    };
+    let direct_user_ids = if kind == RoomKind::Direct {
+        let ids = room
+            .direct_user_ids
+            .iter()
+            .map(|id| id.parse())
+            .collect::<Result<_, _>>()
+            .context("rooms sent a bad direct user id")?;
+        Some(ids)
+    } else {
+        None
+    };
+    Ok(Room {
+        id,
+        kind,
+        name: room.name,
+        description: room.description,
+        topic: room.topic,
+        owner_id,
+        member_count: room.member_count,
+        created_at,
+        my_role,
+        direct_user_ids,
+    })
 }
 
-/// One page of rooms.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct RoomList {
-    pub rooms: Vec<Room>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    pub next_cursor: Option<String>,
-}
-
-impl TryFrom<proto::RoomPage> for RoomList {
-    type Error = ClientError;
-
-    fn try_from(page: proto::RoomPage) -> Result<Self, Self::Error> {
-        Ok(Self {
-            rooms: page
-                .rooms
-                .into_iter()
-                .map(Room::try_from)
-                .collect::<Result<_, _>>()?,
-            next_cursor: page.next_cursor,
-        })
-    }
-}
-
-/// The kinds of room a client creates (direct rooms come from `POST /api/dms`).
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum NewRoomType {
-    Public,
-    Private,
-}
-
-/// A room to create; the caller becomes its owner.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewRoom {
-    /// 1 to 80 characters, no control characters.
-    #[schema(example = "General")]
-    pub name: String,
-    /// Up to 500 characters; line breaks allowed.
-    pub description: Option<String>,
-    /// Up to 500 characters; line breaks allowed.
-    pub topic: Option<String>,
-    #[serde(rename = "type")]
-    pub kind: NewRoomType,
-}
-
-/// Changes to a room. An absent (or null) field is left as it is; an empty description
-/// or topic clears it.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RoomChanges {
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub topic: Option<String>,
-}
-
-/// The other user of a direct room.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DirectRoomRequest {
-    pub user_id: Uuid,
+/// A page of rooms the rooms service sent.
+fn room_list(page: proto::RoomPage) -> Result<RoomList, ClientError> {
+    Ok(RoomList {
+        rooms: page
+            .rooms
+            .into_iter()
+            .map(room_view)
+            .collect::<Result<_, _>>()?,
+        next_cursor: page.next_cursor,
+    })
 }
 
 /// Query of `GET /api/rooms`.
@@ -187,18 +109,6 @@ pub struct PublicRoomsQuery {
     pub limit: Option<u32>,
 }
 
-/// A page of a listing: `GET /api/rooms/mine`, `GET /api/rooms/{id}/members`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-    /// 1 to 100, default 50.
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u32>,
-}
-
 /// The room routes, documented.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -208,56 +118,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(join_room))
         .routes(routes!(leave_room))
         .routes(routes!(open_direct_room))
-}
-
-/// The caller's id as the services expect it. Tokens carry UUIDs; one that does not is
-/// not a token this system issued.
-pub(super) fn caller(user: &AuthenticatedUser) -> Result<String, ClientError> {
-    Uuid::try_parse(&user.user_id)
-        .map(|id| id.to_string())
-        .map_err(|_| ClientError::from(chat_runtime::token::TokenError::Invalid))
-}
-
-/// A room id from the path; one that cannot be a UUID names no room.
-pub(super) fn room_id(id: &str) -> Result<String, ClientError> {
-    Uuid::try_parse(id)
-        .map(|id| id.to_string())
-        .map_err(|_| ClientError::room_not_found())
-}
-
-/// A page size: default 50, at most 100.
-pub(super) fn page_limit(limit: Option<u32>) -> Result<u32, ClientError> {
-    let limit = limit.unwrap_or(PAGE_LIMIT_DEFAULT);
-    if (1..=PAGE_LIMIT_MAX).contains(&limit) {
-        Ok(limit)
-    } else {
-        Err(ClientError::validation([(
-            "limit",
-            format!("must be between 1 and {PAGE_LIMIT_MAX}"),
-        )]))
-    }
-}
-
-/// A refusal of the rooms service, its fields named as the client spells them.
-pub(super) fn rooms_error(status: tonic::Status) -> ClientError {
-    ClientError::from(status)
-        .rename_field("kind", "type")
-        .rename_field("query", "search")
-}
-
-/// Fails with 404 `user_not_found` unless auth knows the user. The rooms service knows
-/// users only by id, so the gateway asks before making anyone a member of anything.
-pub(super) async fn ensure_user_exists(state: &AppState, user_id: Uuid) -> Result<(), ClientError> {
-    state
-        .clients
-        .auth
-        .clone()
-        .get_user(proto::GetUserRequest {
-            user_id: user_id.to_string(),
-            include_email: false,
-        })
-        .await?;
-    Ok(())
 }
 
 /// Public rooms, newest first, optionally those whose name contains `search`.
@@ -292,7 +152,7 @@ async fn list_public_rooms(
         .await
         .map_err(rooms_error)?
         .into_inner();
-    Ok(Json(page.try_into()?))
+    Ok(Json(room_list(page)?))
 }
 
 /// The caller's rooms of every type, direct rooms included, latest joined first.
@@ -326,7 +186,7 @@ async fn list_my_rooms(
         .await
         .map_err(rooms_error)?
         .into_inner();
-    Ok(Json(page.try_into()?))
+    Ok(Json(room_list(page)?))
 }
 
 /// Creates a public or private room owned by the caller.
@@ -349,8 +209,8 @@ async fn create_room(
     Json(body): Json<NewRoom>,
 ) -> Result<(StatusCode, Json<Room>), ClientError> {
     let kind = match body.kind {
-        NewRoomType::Public => RoomKind::Public,
-        NewRoomType::Private => RoomKind::Private,
+        NewRoomKind::Public => proto::RoomKind::Public,
+        NewRoomKind::Private => proto::RoomKind::Private,
     };
     let room = state
         .clients
@@ -366,7 +226,7 @@ async fn create_room(
         .await
         .map_err(rooms_error)?
         .into_inner();
-    Ok((StatusCode::CREATED, Json(room.try_into()?)))
+    Ok((StatusCode::CREATED, Json(room_view(room)?)))
 }
 
 /// A room's details and member count.
@@ -398,7 +258,7 @@ async fn get_room(
         .await
         .map_err(rooms_error)?
         .into_inner();
-    Ok(Json(room.try_into()?))
+    Ok(Json(room_view(room)?))
 }
 
 /// Edits a room's name, description or topic; admins and the owner may.
@@ -439,7 +299,7 @@ async fn update_room(
         .await
         .map_err(rooms_error)?
         .into_inner();
-    Ok(Json(room.try_into()?))
+    Ok(Json(room_view(room)?))
 }
 
 /// Deletes a room with its memberships and bans; only the owner may.
@@ -505,7 +365,7 @@ async fn join_room(
         .await
         .map_err(rooms_error)?
         .into_inner();
-    Ok(Json(room.try_into()?))
+    Ok(Json(room_view(room)?))
 }
 
 /// Leaves a room. The owner hands ownership on first (`PUT .../members/{user_id}/role`
@@ -577,7 +437,7 @@ async fn open_direct_room(
         .await
         .map_err(rooms_error)?
         .into_inner();
-    Ok(Json(room.try_into()?))
+    Ok(Json(room_view(room)?))
 }
 
 #[cfg(test)]
@@ -586,9 +446,13 @@ mod tests {
 
     use super::*;
 
-    fn proto_room(kind: RoomKind) -> proto::Room {
+    const ROOM: &str = "0193a6c1-0000-7000-8000-0000000000c1";
+    const ALICE: &str = "0193a6c1-0000-7000-8000-00000000000a";
+    const BOB: &str = "0193a6c1-0000-7000-8000-00000000000b";
+
+    fn proto_room(kind: proto::RoomKind) -> proto::Room {
         proto::Room {
-            id: Uuid::nil().to_string(),
+            id: ROOM.into(),
             kind: kind.into(),
             name: String::new(),
             description: None,
@@ -600,48 +464,47 @@ mod tests {
                 nanos: 0,
             }),
             my_role: Some(proto::Role::Member.into()),
-            direct_user_ids: vec!["a".into(), "b".into()],
+            direct_user_ids: vec![ALICE.into(), BOB.into()],
         }
     }
 
     #[test]
     fn rooms_render_as_documented() {
         let direct =
-            serde_json::to_value(Room::try_from(proto_room(RoomKind::Direct)).unwrap()).unwrap();
-        assert_eq!(direct["type"], "direct");
+            serde_json::to_value(room_view(proto_room(proto::RoomKind::Direct)).unwrap()).unwrap();
+        assert_eq!(direct["id"], ROOM);
+        assert_eq!(direct["kind"], "direct");
+        assert!(direct.get("type").is_none());
         assert_eq!(direct["owner_id"], json!(null));
         assert_eq!(direct["my_role"], "member");
-        assert_eq!(direct["direct_user_ids"], json!(["a", "b"]));
-        assert_eq!(direct["created_at"], "2027-01-15T08:00:00Z");
+        assert_eq!(direct["direct_user_ids"], json!([ALICE, BOB]));
+        assert_eq!(direct["created_at"], "2027-01-15T08:00:00.000Z");
 
-        let mut public = proto_room(RoomKind::Public);
-        public.owner_id = Uuid::nil().to_string();
+        let mut public = proto_room(proto::RoomKind::Public);
+        public.owner_id = ALICE.into();
         public.my_role = None;
-        let public = serde_json::to_value(Room::try_from(public).unwrap()).unwrap();
-        assert_eq!(public["type"], "public");
-        assert_eq!(public["owner_id"], Uuid::nil().to_string());
+        let public = serde_json::to_value(room_view(public).unwrap()).unwrap();
+        assert_eq!(public["kind"], "public");
+        assert_eq!(public["owner_id"], ALICE);
         assert_eq!(public["my_role"], json!(null));
         assert_eq!(public["description"], json!(null));
         assert!(public.get("direct_user_ids").is_none());
     }
 
     #[test]
-    fn rooms_of_no_kind_are_a_service_bug() {
-        assert!(matches!(
-            Room::try_from(proto_room(RoomKind::Unspecified)),
-            Err(ClientError {
-                code: chat_protocol::ErrorCode::Internal,
-                ..
-            })
-        ));
-    }
-
-    #[test]
-    fn page_sizes_are_bounded() {
-        assert_eq!(page_limit(None).unwrap(), PAGE_LIMIT_DEFAULT);
-        assert_eq!(page_limit(Some(1)).unwrap(), 1);
-        assert_eq!(page_limit(Some(100)).unwrap(), 100);
-        assert!(page_limit(Some(0)).is_err());
-        assert!(page_limit(Some(101)).is_err());
+    fn rooms_of_no_kind_or_bad_ids_are_a_service_bug() {
+        let mut bad_id = proto_room(proto::RoomKind::Public);
+        bad_id.id = "not-a-room".into();
+        let mut bad_role = proto_room(proto::RoomKind::Public);
+        bad_role.my_role = Some(42);
+        for room in [proto_room(proto::RoomKind::Unspecified), bad_id, bad_role] {
+            assert!(matches!(
+                room_view(room),
+                Err(ClientError {
+                    code: chat_protocol::ErrorCode::Internal,
+                    ..
+                })
+            ));
+        }
     }
 }

@@ -4,78 +4,44 @@
 use anyhow::Context as _;
 use axum::extract::State;
 use chat_proto::v1::{GetUserRequest, SearchUsersRequest};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use chat_protocol::account::{Me, User, UserList};
 use chat_protocol::{ErrorBody, ErrorCode};
 
 use super::extract::{Json, Path, Query};
 use crate::access::AuthenticatedUser;
 use crate::client_error::ClientError;
+use crate::core::render;
 use crate::state::AppState;
 
-/// A user as every signed-in user sees them.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct User {
-    #[schema(format = Uuid, example = "0193a7e4-7c1e-7b3c-9d2a-2f4b5c6d7e8f")]
-    pub id: String,
-    #[schema(example = "alice")]
-    pub username: String,
-    pub display_name: Option<String>,
-    pub avatar_url: Option<String>,
-    pub bio: Option<String>,
-    /// RFC 3339.
-    pub created_at: chat_protocol::Timestamp,
+/// A user auth sent, as every signed-in user sees them.
+pub(super) fn user_view(user: chat_proto::v1::User) -> Result<User, ClientError> {
+    Ok(User {
+        id: user.id.parse().context("auth sent a bad user id")?,
+        username: user.username,
+        display_name: user.display_name,
+        avatar_url: user.avatar_url,
+        bio: user.bio,
+        created_at: render::required_timestamp(user.created_at)
+            .context("auth sent a bad created_at")?,
+    })
 }
 
-/// The caller's own account: their public profile plus what only they may see.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct Me {
-    #[serde(flatten)]
-    pub user: User,
-    #[schema(example = "alice@example.com")]
-    pub email: String,
-}
-
-impl TryFrom<chat_proto::v1::User> for User {
-    type Error = ClientError;
-
-    fn try_from(user: chat_proto::v1::User) -> Result<Self, Self::Error> {
-        let created_at = crate::core::render::required_timestamp(user.created_at)
-            .context("auth sent a bad created_at")?;
-        Ok(Self {
-            id: user.id,
-            username: user.username,
-            display_name: user.display_name,
-            avatar_url: user.avatar_url,
-            bio: user.bio,
-            created_at,
-        })
-    }
-}
-
-impl TryFrom<chat_proto::v1::User> for Me {
-    type Error = ClientError;
-
-    fn try_from(mut user: chat_proto::v1::User) -> Result<Self, Self::Error> {
-        let email = user
-            .email
-            .take()
-            .context("auth sent the caller's own user without an email")?;
-        Ok(Self {
-            user: user.try_into()?,
-            email,
-        })
-    }
-}
-
-/// Matches of a user search.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct UserList {
-    pub users: Vec<User>,
+/// The caller's own account as auth sent it (with the email).
+pub(super) fn me_view(mut user: chat_proto::v1::User) -> Result<Me, ClientError> {
+    let email = user
+        .email
+        .take()
+        .context("auth sent the caller's own user without an email")?;
+    Ok(Me {
+        user: user_view(user)?,
+        email,
+    })
 }
 
 /// The most results one search returns.
@@ -133,7 +99,7 @@ async fn get_user(
         })
         .await?
         .into_inner();
-    Ok(Json(user.try_into()?))
+    Ok(Json(user_view(user)?))
 }
 
 /// Users whose username or display name starts with a prefix (case-insensitive).
@@ -175,7 +141,7 @@ async fn search_users(
     let users = found
         .users
         .into_iter()
-        .map(User::try_from)
+        .map(user_view)
         .collect::<Result<_, _>>()?;
     Ok(Json(UserList { users }))
 }

@@ -27,7 +27,7 @@ async fn both_users_opening_at_once_get_the_same_single_room() {
     );
     assert_eq!(from_alice["id"], from_bob["id"]);
     let room = &from_alice;
-    assert_eq!(room["type"], "direct");
+    assert_eq!(room["kind"], "direct");
     assert_eq!(room["member_count"], 2);
     assert_eq!(room["owner_id"], Value::Null);
     assert_eq!(room["my_role"], "member");

@@ -199,3 +199,65 @@ async fn every_response_carries_a_request_id() {
     assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
     assert_eq!(kept.headers()["x-request-id"], "trace-me-42");
 }
+
+#[tokio::test]
+async fn every_operation_lists_what_its_kind_of_route_answers() {
+    let app = spawn_app().await;
+
+    let doc = json_body(app.get("/api/openapi.json").await, StatusCode::OK).await;
+
+    assert_eq!(doc["servers"][0]["url"], "/");
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            let has = |status: &str| responses.contains_key(status);
+            let protected = operation
+                .get("security")
+                .and_then(Value::as_array)
+                .is_some_and(|security| !security.is_empty());
+            if protected {
+                assert!(has("401"), "{method} {path} omits 401");
+            }
+            if operation.get("requestBody").is_some() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(has(status), "{method} {path} omits {status}");
+                }
+            }
+            assert!(has("503"), "{method} {path} omits 503");
+            for (status, response) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert_eq!(
+                        response["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/ErrorBody",
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "only {checked} operations");
+}
+
+#[tokio::test]
+async fn an_interactive_reference_is_served_without_anything_from_elsewhere() {
+    let app = spawn_app().await;
+
+    let page = app.get("/api/docs/").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("swagger-ui"), "{html}");
+    assert!(
+        !html.contains("https://"),
+        "assets come from this server: {html}"
+    );
+    let initializer = app.get("/api/docs/swagger-initializer.js").await;
+    assert_eq!(initializer.status(), StatusCode::OK);
+    let script = initializer.text().await.unwrap();
+    assert!(script.contains("/api/openapi.json"), "{script}");
+    assert_eq!(
+        app.get("/api/docs/swagger-ui-bundle.js").await.status(),
+        StatusCode::OK
+    );
+}

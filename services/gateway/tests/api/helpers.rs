@@ -352,7 +352,7 @@ impl TestApp {
         let room = self
             .created_room(
                 cast.token(Actor::Owner),
-                &json!({"name": format!("{kind} room"), "type": kind}),
+                &json!({"name": format!("{kind} room"), "kind": kind}),
             )
             .await;
         let id = room["id"].as_str().expect("room id").to_owned();

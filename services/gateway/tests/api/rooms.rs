@@ -35,13 +35,14 @@ async fn a_created_room_is_owned_by_its_creator() {
         .post_as(
             &alice.access_token,
             "/api/rooms",
-            &json!({"name": "  General  ", "description": "Talk", "type": "public"}),
+            &json!({"name": "  General  ", "description": "Talk", "kind": "public"}),
         )
         .await;
 
     let room = json_body(response, StatusCode::CREATED).await;
     assert!(Uuid::parse_str(room["id"].as_str().unwrap()).is_ok());
-    assert_eq!(room["type"], "public");
+    assert_eq!(room["kind"], "public");
+    assert!(room.get("type").is_none(), "one name for the kind: {room}");
     assert_eq!(room["name"], "General");
     assert_eq!(room["description"], "Talk");
     assert_eq!(room["topic"], Value::Null);
@@ -61,13 +62,28 @@ async fn a_created_room_is_owned_by_its_creator() {
 }
 
 #[tokio::test]
+async fn a_room_created_with_the_old_type_field_still_works() {
+    let app = spawn_app().await;
+    let alice = app.new_user("alice").await;
+
+    let room = app
+        .created_room(
+            &alice.access_token,
+            &json!({"name": "Old client", "type": "private"}),
+        )
+        .await;
+
+    assert_eq!(room["kind"], "private");
+}
+
+#[tokio::test]
 async fn anyone_sees_and_joins_a_public_room_and_leaves_it() {
     let app = spawn_app().await;
     let cast = app.cast().await;
     let room = app
         .created_room(
             cast.token(Actor::Owner),
-            &json!({"name": "Lobby", "type": "public"}),
+            &json!({"name": "Lobby", "kind": "public"}),
         )
         .await;
     let id = room["id"].as_str().unwrap();
@@ -130,7 +146,7 @@ async fn the_owner_leaves_only_after_handing_the_room_on_unless_alone() {
     assert_eq!(room_as(&app, owner, &room).await["my_role"], "owner");
 
     let alone = app
-        .created_room(owner, &json!({"name": "Solo", "type": "private"}))
+        .created_room(owner, &json!({"name": "Solo", "kind": "private"}))
         .await;
     let alone = alone["id"].as_str().unwrap();
     let left = app
@@ -214,7 +230,7 @@ async fn an_edit_changes_only_the_fields_it_names_and_empty_text_clears() {
     let room = app
         .created_room(
             token,
-            &json!({"name": "Book club", "description": "Books", "topic": "Dune", "type": "public"}),
+            &json!({"name": "Book club", "description": "Books", "topic": "Dune", "kind": "public"}),
         )
         .await;
     let id = room["id"].as_str().unwrap();
@@ -402,7 +418,7 @@ async fn public_rooms_are_searched_by_name_and_private_ones_are_not_listed() {
         ("Rust secrets", "private"),
         ("100%_real", "public"),
     ] {
-        app.created_room(token, &json!({"name": name, "type": kind}))
+        app.created_room(token, &json!({"name": name, "kind": kind}))
             .await;
     }
     let names = |body: Value| -> Vec<String> {
@@ -446,7 +462,7 @@ async fn pages_of_public_rooms_stay_stable_while_rooms_are_created() {
     let token = &alice.access_token;
     let tag = Uuid::new_v4().simple().to_string()[..8].to_owned();
     let create = |n: usize| {
-        let body = json!({"name": format!("{tag} room {n}"), "type": "public"});
+        let body = json!({"name": format!("{tag} room {n}"), "kind": "public"});
         async move {
             app.created_room(token, &body).await["id"]
                 .as_str()
@@ -499,7 +515,7 @@ async fn my_rooms_include_direct_rooms_and_page_without_gaps() {
         let room = app
             .created_room(
                 owner,
-                &json!({"name": format!("mine {n}"), "type": "private"}),
+                &json!({"name": format!("mine {n}"), "kind": "private"}),
             )
             .await;
         expected.push(room["id"].as_str().unwrap().to_owned());
@@ -519,7 +535,7 @@ async fn my_rooms_include_direct_rooms_and_page_without_gaps() {
     // Someone else's room is not the owner's.
     app.created_room(
         cast.token(Actor::Admin),
-        &json!({"name": "theirs", "type": "public"}),
+        &json!({"name": "theirs", "kind": "public"}),
     )
     .await;
 
@@ -529,7 +545,7 @@ async fn my_rooms_include_direct_rooms_and_page_without_gaps() {
     )
     .await;
     let (mut ids, next) = page_of(&first);
-    app.created_room(owner, &json!({"name": "later", "type": "public"}))
+    app.created_room(owner, &json!({"name": "later", "kind": "public"}))
         .await;
     let second = json_body(
         app.get_as(
@@ -545,7 +561,7 @@ async fn my_rooms_include_direct_rooms_and_page_without_gaps() {
 
     assert_eq!(ids, expected);
     assert_eq!(last, None);
-    assert_eq!(first["rooms"][0]["type"], "direct");
+    assert_eq!(first["rooms"][0]["kind"], "direct");
     assert_eq!(first["rooms"][0]["my_role"], "member");
 }
 
@@ -556,45 +572,45 @@ async fn bad_room_input_is_refused_and_creates_nothing() {
     let token = &alice.access_token;
     let cases = [
         (
-            json!({"name": "x", "type": "public", "color": "red"}),
+            json!({"name": "x", "kind": "public", "color": "red"}),
             "invalid_body",
             "color",
         ),
         (
-            json!({"name": "x", "type": "direct"}),
+            json!({"name": "x", "kind": "direct"}),
             "invalid_body",
-            "type",
+            "kind",
         ),
         (
-            json!({"name": "x", "type": "secret"}),
+            json!({"name": "x", "kind": "secret"}),
             "invalid_body",
-            "type",
+            "kind",
         ),
-        (json!({"name": "x"}), "invalid_body", "type"),
-        (json!({"type": "public"}), "invalid_body", "name"),
-        (json!({"name": 5, "type": "public"}), "invalid_body", "name"),
+        (json!({"name": "x"}), "invalid_body", "kind"),
+        (json!({"kind": "public"}), "invalid_body", "name"),
+        (json!({"name": 5, "kind": "public"}), "invalid_body", "name"),
         (
-            json!({"name": "", "type": "public"}),
+            json!({"name": "", "kind": "public"}),
             "validation_failed",
             "name",
         ),
         (
-            json!({"name": "x".repeat(81), "type": "public"}),
+            json!({"name": "x".repeat(81), "kind": "public"}),
             "validation_failed",
             "name",
         ),
         (
-            json!({"name": "a\u{7}b", "type": "public"}),
+            json!({"name": "a\u{7}b", "kind": "public"}),
             "validation_failed",
             "name",
         ),
         (
-            json!({"name": "x", "type": "public", "topic": "y".repeat(501)}),
+            json!({"name": "x", "kind": "public", "topic": "y".repeat(501)}),
             "validation_failed",
             "topic",
         ),
         (
-            json!({"name": "x", "type": "public", "description": "tab\there"}),
+            json!({"name": "x", "kind": "public", "description": "tab\there"}),
             "validation_failed",
             "description",
         ),
@@ -612,7 +628,7 @@ async fn bad_room_input_is_refused_and_creates_nothing() {
         .request(Method::POST, "/api/rooms")
         .bearer_auth(token)
         .header("content-type", "application/json")
-        .body(r#"{"name": "x", "type": "public""#)
+        .body(r#"{"name": "x", "kind": "public""#)
         .send()
         .await
         .unwrap();
@@ -620,7 +636,7 @@ async fn bad_room_input_is_refused_and_creates_nothing() {
     let not_json = app
         .request(Method::POST, "/api/rooms")
         .bearer_auth(token)
-        .body(r#"{"name": "x", "type": "public"}"#)
+        .body(r#"{"name": "x", "kind": "public"}"#)
         .send()
         .await
         .unwrap();
@@ -631,7 +647,7 @@ async fn bad_room_input_is_refused_and_creates_nothing() {
     )
     .await;
     let anonymous = app
-        .post_json("/api/rooms", &json!({"name": "x", "type": "public"}))
+        .post_json("/api/rooms", &json!({"name": "x", "kind": "public"}))
         .await;
     assert_error(anonymous, StatusCode::UNAUTHORIZED, "unauthenticated").await;
 
@@ -647,13 +663,13 @@ async fn bad_edits_are_refused_and_change_nothing() {
     let room = app
         .created_room(
             token,
-            &json!({"name": "Stable", "topic": "t", "type": "public"}),
+            &json!({"name": "Stable", "topic": "t", "kind": "public"}),
         )
         .await;
     let id = room["id"].as_str().unwrap();
     let path = format!("/api/rooms/{id}");
     let cases = [
-        (json!({"name": "x", "type": "private"}), "invalid_body"),
+        (json!({"name": "x", "kind": "private"}), "invalid_body"),
         (json!({"owner_id": Uuid::nil()}), "invalid_body"),
         (json!({"name": ""}), "validation_failed"),
         (json!({"name": "ok", "topic": "\u{1}"}), "validation_failed"),
@@ -683,7 +699,7 @@ async fn ids_that_cannot_exist_are_json_404s() {
     let alice = app.new_user("alice").await;
     let token = &alice.access_token;
     let room = app
-        .created_room(token, &json!({"name": "Real", "type": "public"}))
+        .created_room(token, &json!({"name": "Real", "kind": "public"}))
         .await;
     let id = room["id"].as_str().unwrap();
 
@@ -735,7 +751,7 @@ async fn bad_listing_queries_name_the_parameter() {
     let alice = app.new_user("alice").await;
     let token = &alice.access_token;
     let room = app
-        .created_room(token, &json!({"name": "Listed", "type": "public"}))
+        .created_room(token, &json!({"name": "Listed", "kind": "public"}))
         .await;
     let members = format!("/api/rooms/{}/members", room["id"].as_str().unwrap());
     let long = "x".repeat(81);

@@ -2,6 +2,7 @@
 //! Redis and RabbitMQ, and WebSocket clients that speak the protocol as apps do.
 
 mod delivery;
+mod edge_cases;
 mod failures;
 mod footprint;
 mod limits;

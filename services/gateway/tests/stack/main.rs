@@ -165,7 +165,7 @@ async fn two_clients_on_two_gateways_chat_and_one_resumes_elsewhere_losing_nothi
         .post(
             "/api/rooms",
             Some(&alice_token),
-            json!({"name": "e2e", "type": "public"}),
+            json!({"name": "e2e", "kind": "public"}),
         )
         .await;
     assert_eq!(status, 201, "{room}");
@@ -294,4 +294,24 @@ async fn two_clients_on_two_gateways_chat_and_one_resumes_elsewhere_losing_nothi
     assert_eq!(contents.len(), 7, "{stored:?}");
     assert_eq!(contents[0], "hello from alice");
     assert_eq!(contents[6], "while you were away 4");
+}
+
+#[tokio::test]
+#[ignore = "needs the stack of deploy/local/e2e.sh"]
+async fn a_browser_on_the_stacks_own_origin_may_open_a_socket_and_no_other() {
+    // Arrange
+    let stack = Stack::from_env();
+    let own = format!("http://{}", stack.nginx);
+
+    // Act + assert: the page the stack serves may open a socket; another site may not.
+    Socket::open(stack.nginx, &[("origin", &own)])
+        .await
+        .close()
+        .await;
+    let refused = Socket::try_open(stack.nginx, &[("origin", "https://elsewhere.example")])
+        .await
+        .err()
+        .expect("another origin is refused");
+    assert_eq!(refused.status, 403);
+    assert_eq!(refused.body["error"]["code"], "origin_not_allowed");
 }

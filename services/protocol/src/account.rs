@@ -1,0 +1,138 @@
+//! Accounts and sessions as clients see them (`/api/auth/*`, `/api/users*`): the
+//! requests that create and sign in to an account, the session that answers them, and
+//! users as others see them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::UserId;
+use crate::timestamp::Timestamp;
+
+/// A new account.
+#[derive(
+    Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    /// 3 to 32 characters of `a-z 0-9 _ . -`; uppercase `A-Z` is folded to lowercase
+    /// (`Alice` registers as `alice`, taken if `alice` is). Without a `display_name`, a
+    /// username typed with capitals becomes the display name as typed.
+    #[schema(example = "alice")]
+    pub username: String,
+    #[schema(example = "alice@example.com")]
+    pub email: String,
+    /// 8 to 128 characters.
+    #[schema(format = Password, example = "correct horse battery staple")]
+    pub password: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    #[schema(example = "Alice")]
+    pub display_name: Option<String>,
+}
+
+/// Credentials.
+#[derive(
+    Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    /// Username or email.
+    #[schema(example = "alice")]
+    pub login: String,
+    #[schema(format = Password)]
+    pub password: String,
+}
+
+/// A refresh token to exchange for a new pair.
+#[derive(
+    Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshGrant {
+    pub refresh_token: String,
+}
+
+/// Changes to the caller's profile. An absent (or null) field is left as it is; an empty
+/// string clears it.
+#[derive(
+    Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileChanges {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub display_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub avatar_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub bio: Option<String>,
+}
+
+/// A signed-in session: who, and the tokens to act as them.
+#[derive(
+    Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema,
+)]
+pub struct Session {
+    pub user: Me,
+    /// Short-lived JWT for `Authorization: Bearer`.
+    pub access_token: String,
+    /// Single-use token for `POST /api/auth/refresh`; keep it secret.
+    pub refresh_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    #[schema(example = 900)]
+    #[ts(type = "number")]
+    pub expires_in: i64,
+}
+
+/// A user as every signed-in user sees them.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    ts_rs::TS,
+    utoipa::ToSchema,
+)]
+pub struct User {
+    #[schema(example = "0193a7e4-7c1e-7b3c-9d2a-2f4b5c6d7e8f")]
+    pub id: UserId,
+    #[schema(example = "alice")]
+    pub username: String,
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+    pub bio: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// The caller's own account: their public profile plus what only they may see.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    ts_rs::TS,
+    utoipa::ToSchema,
+)]
+pub struct Me {
+    #[serde(flatten)]
+    pub user: User,
+    #[schema(example = "alice@example.com")]
+    pub email: String,
+}
+
+/// Matches of a user search.
+#[derive(
+    Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema,
+)]
+pub struct UserList {
+    pub users: Vec<User>,
+}

@@ -239,7 +239,7 @@ impl Api {
         name: &str,
         kind: &str,
     ) -> Result<RoomId, ApiError> {
-        let body = serde_json::json!({"name": name, "type": kind});
+        let body = serde_json::json!({"name": name, "kind": kind});
         let room: Created = self
             .call(Method::POST, "/api/rooms", Some(token), Some(&body))
             .await?;

@@ -2,7 +2,7 @@
 //! leaving and listing a user's rooms. Both edges (REST and the socket) go through here,
 //! so the membership cache is kept right whichever edge the change came from.
 
-use chat_proto::v1::{JoinRoomRequest, LeaveRoomRequest, ListMembershipsRequest, RoomKind};
+use chat_proto::v1::{JoinRoomRequest, LeaveRoomRequest, ListMembershipsRequest, Room};
 use chat_protocol::{RoomId, UserId};
 
 use crate::core::clients::RoomsClient;
@@ -23,8 +23,8 @@ impl Rooms {
         }
     }
 
-    /// Makes `user` a member of the public room `room`; the room's kind on success.
-    pub async fn join(&self, user: UserId, room: RoomId) -> Result<RoomKind, tonic::Status> {
+    /// Makes `user` a member of the public room `room`; the room as it is now.
+    pub async fn join(&self, user: UserId, room: RoomId) -> Result<Room, tonic::Status> {
         let response = self
             .client
             .clone()
@@ -33,7 +33,7 @@ impl Rooms {
                 room_id: room.to_string(),
             })
             .await?;
-        Ok(response.into_inner().kind())
+        Ok(response.into_inner())
     }
 
     /// Ends `user`'s membership of `room`; the cached membership goes at once, so the

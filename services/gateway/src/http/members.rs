@@ -18,7 +18,9 @@ use chat_protocol::room::{Member, MemberList, NewBan, RoleChange, TargetUser};
 use chat_protocol::{ErrorBody, Role};
 
 use super::extract::{Json, Path, Query};
-use super::room_params::{PageQuery, caller, ensure_user_exists, page_limit, room_id, rooms_error};
+use super::room_params::{
+    PageQuery, caller, ensure_user_exists, page_limit, path_room, room_id, rooms_error,
+};
 use crate::access::AuthenticatedUser;
 use crate::client_error::ClientError;
 use crate::core::render;
@@ -233,6 +235,8 @@ async fn kick(
         })
         .await
         .map_err(rooms_error)?;
+    // The removed user's next send through this gateway is refused at once.
+    state.realtime.rooms().forget(body.user_id, path_room(&id)?);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -277,6 +281,7 @@ async fn ban(
         })
         .await
         .map_err(rooms_error)?;
+    state.realtime.rooms().forget(body.user_id, path_room(&id)?);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -45,6 +45,11 @@ pub(super) fn room_id(id: &str) -> Result<String, ClientError> {
         .map_err(|_| ClientError::room_not_found())
 }
 
+/// A room id from the path, typed; one that cannot be a UUID names no room.
+pub(super) fn path_room(id: &str) -> Result<chat_protocol::RoomId, ClientError> {
+    id.parse().map_err(|_| ClientError::room_not_found())
+}
+
 /// A page size: default 50, at most 100.
 pub(super) fn page_limit(limit: Option<u32>) -> Result<u32, ClientError> {
     let limit = limit.unwrap_or(PAGE_LIMIT_DEFAULT);

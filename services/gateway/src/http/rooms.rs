@@ -32,7 +32,9 @@ use chat_protocol::room::{DirectRoomRequest, NewRoom, NewRoomKind, Room, RoomCha
 use chat_protocol::{ErrorBody, RoomKind};
 
 use super::extract::{Json, Path, Query};
-use super::room_params::{PageQuery, caller, ensure_user_exists, page_limit, room_id, rooms_error};
+use super::room_params::{
+    PageQuery, caller, ensure_user_exists, page_limit, path_room, room_id, rooms_error,
+};
 use crate::access::AuthenticatedUser;
 use crate::client_error::ClientError;
 use crate::core::render;
@@ -355,16 +357,11 @@ async fn join_room(
     Path(id): Path<String>,
 ) -> Result<Json<Room>, ClientError> {
     let room = state
-        .clients
-        .rooms
-        .clone()
-        .join_room(proto::JoinRoomRequest {
-            caller_id: caller(&user)?,
-            room_id: room_id(&id)?,
-        })
+        .realtime
+        .rooms()
+        .join(user.id()?, path_room(&id)?)
         .await
-        .map_err(rooms_error)?
-        .into_inner();
+        .map_err(rooms_error)?;
     Ok(Json(room_view(room)?))
 }
 
@@ -390,13 +387,9 @@ async fn leave_room(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ClientError> {
     state
-        .clients
-        .rooms
-        .clone()
-        .leave_room(proto::LeaveRoomRequest {
-            caller_id: caller(&user)?,
-            room_id: room_id(&id)?,
-        })
+        .realtime
+        .rooms()
+        .leave(user.id()?, path_room(&id)?)
         .await
         .map_err(rooms_error)?;
     Ok(StatusCode::NO_CONTENT)

@@ -16,8 +16,8 @@ pub async fn join(session: &mut Session, request: RoomRequest) -> Flow {
         .join(session.user, request.room)
         .await
     {
-        Ok(kind) => {
-            session.add_room(request.room, kind, None).await?;
+        Ok(room) => {
+            session.add_room(request.room, room.kind(), None).await?;
             session
                 .connection
                 .send(&ServerFrame::Joined(Answer {

@@ -378,35 +378,14 @@ fn decode<T: DeserializeOwned>(text: &str) -> Result<T, FrameError> {
     serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner().to_string();
-        let message = match inner.rfind(" at line ") {
-            Some(at) => inner[..at].to_owned(),
-            None => inner,
-        };
-        let field = field_of(&path, &message);
+        let message = crate::input::without_position(&inner);
+        // A frame's own shape is its `type`'s when nothing narrower is named.
+        let field = crate::input::field_of(&path, &message).unwrap_or_else(|| "type".to_owned());
         FrameError {
             fields: Some(BTreeMap::from([(field, message.clone())])),
             ..FrameError::new(ErrorCode::InvalidFrame, message)
         }
     })
-}
-
-/// The field an error is about: the path where it happened, or the field named by a
-/// "missing field `x`" / "unknown field `x`" message.
-fn field_of(path: &str, message: &str) -> String {
-    let named = ["missing field `", "unknown field `"]
-        .iter()
-        .find_map(|prefix| message.strip_prefix(prefix))
-        .and_then(|rest| rest.split_once('`'))
-        .map(|(name, _)| name);
-    match (path, named) {
-        ("." | "", Some(name)) => name.to_owned(),
-        (path, Some(name)) if path == name || path.ends_with(&format!(".{name}")) => {
-            path.to_owned()
-        }
-        (path, Some(name)) => format!("{path}.{name}"),
-        ("." | "", None) => "type".to_owned(),
-        (path, None) => path.to_owned(),
-    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod disconnect;
 pub mod error;
 pub mod generated;
 pub mod ids;
+pub mod input;
 pub mod keys;
 pub mod message;
 pub mod position;

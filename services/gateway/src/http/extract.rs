@@ -91,8 +91,8 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ClientError> {
         let inner = err.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
-                let message = without_position(&inner.to_string());
-                let field = field_of(&path, &message);
+                let message = chat_protocol::input::without_position(&inner.to_string());
+                let field = chat_protocol::input::field_of(&path, &message);
                 ClientError::new(chat_protocol::ErrorCode::InvalidBody, message).with_field(field)
             }
             _ => ClientError::new(
@@ -108,34 +108,6 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ClientError> {
         )
     })?;
     Ok(value)
-}
-
-/// serde_json appends ` at line L column C`; the field name says more to an API client.
-fn without_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(at) => message[..at].to_owned(),
-        None => message.to_owned(),
-    }
-}
-
-/// The field an error is about: the path where it happened, or the field a
-/// "missing field `x`" / "unknown field `x`" message names inside that path.
-fn field_of(path: &str, message: &str) -> Option<String> {
-    let parent = (path != ".").then_some(path);
-    let named = ["missing field `", "unknown field `"]
-        .iter()
-        .find_map(|prefix| message.strip_prefix(prefix))
-        .and_then(|rest| rest.split_once('`'))
-        .map(|(name, _)| name);
-    match (parent, named) {
-        (Some(parent), Some(name)) if parent == name || parent.ends_with(&format!(".{name}")) => {
-            Some(parent.to_owned())
-        }
-        (Some(parent), Some(name)) => Some(format!("{parent}.{name}")),
-        (None, Some(name)) => Some(name.to_owned()),
-        (Some(parent), None) => Some(parent.to_owned()),
-        (None, None) => None,
-    }
 }
 
 /// Path parameters. A segment that does not decode into `T` (bad percent-encoding, not a
@@ -192,8 +164,13 @@ fn query_error(rejection: QueryRejection) -> ClientError {
         .map(|(_, detail)| detail)
         .unwrap_or(&text);
     let (field, message) = match detail.split_once(": ") {
-        Some((path, why)) if !path.contains(' ') => (field_of(path, why), why.to_owned()),
-        _ => (field_of(".", detail), detail.to_owned()),
+        Some((path, why)) if !path.contains(' ') => {
+            (chat_protocol::input::field_of(path, why), why.to_owned())
+        }
+        _ => (
+            chat_protocol::input::field_of(".", detail),
+            detail.to_owned(),
+        ),
     };
     ClientError::new(chat_protocol::ErrorCode::InvalidQuery, message).with_field(field)
 }

@@ -1,0 +1,19 @@
+// /api/auth: accounts and sessions.
+
+import type { Credentials, Me, ProfileChanges, RefreshGrant, Registration, Session } from '@protocol';
+import { request } from './client';
+
+export const register = (body: Registration) =>
+  request<Session>('POST', '/auth/register', { body, auth: false });
+
+export const login = (body: Credentials) =>
+  request<Session>('POST', '/auth/login', { body, auth: false });
+
+export const refresh = (body: RefreshGrant) =>
+  request<Session>('POST', '/auth/refresh', { body, auth: false });
+
+export const logout = () => request<void>('POST', '/auth/logout');
+
+export const getMe = () => request<Me>('GET', '/auth/me');
+
+export const updateMe = (body: ProfileChanges) => request<Me>('PATCH', '/auth/me', { body });

@@ -1,0 +1,75 @@
+import type { Session } from '@protocol';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { endSession, freshAccessToken, refreshSession, renewalDelay, startSession, useSession } from './session';
+
+function session(access: string, refresh: string, expiresIn = 900): Session {
+  return {
+    user: {
+      id: '0193a6c1-0000-7000-8000-000000000077',
+      username: 'ada',
+      email: 'ada@example.com',
+      display_name: null,
+      avatar_url: null,
+      bio: null,
+      created_at: '2026-11-21T06:00:00.000Z',
+    },
+    access_token: access,
+    refresh_token: refresh,
+    token_type: 'Bearer',
+    expires_in: expiresIn,
+  };
+}
+
+const fetchMock = vi.fn<typeof fetch>();
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.stubGlobal('fetch', fetchMock);
+  fetchMock.mockReset();
+});
+
+afterEach(() => {
+  endSession();
+  vi.unstubAllGlobals();
+  vi.useRealTimers();
+});
+
+describe('the session', () => {
+  it('renews at 80 % of the token life, a minute early at the latest', () => {
+    expect(renewalDelay(900_000)).toBe(720_000);
+    expect(renewalDelay(120_000)).toBe(60_000);
+    expect(renewalDelay(10_000)).toBe(1_000);
+  });
+
+  it('renews once for many callers: a refresh token works only once', async () => {
+    startSession(session('a1', 'r1'));
+    fetchMock.mockResolvedValue(
+      new Response(JSON.stringify(session('a2', 'r2')), { status: 200 }),
+    );
+    const results = await Promise.all([refreshSession(), refreshSession(), refreshSession()]);
+    expect(results).toEqual([true, true, true]);
+    expect(fetchMock).toHaveBeenCalledOnce();
+    expect(JSON.parse(String(fetchMock.mock.calls[0]![1]?.body))).toEqual({ refresh_token: 'r1' });
+    await expect(freshAccessToken()).resolves.toBe('a2');
+  });
+
+  it('renews by itself before the token expires', async () => {
+    startSession(session('a1', 'r1', 900));
+    fetchMock.mockResolvedValue(new Response(JSON.stringify(session('a2', 'r2')), { status: 200 }));
+    await vi.advanceTimersByTimeAsync(720_000);
+    expect(fetchMock).toHaveBeenCalledOnce();
+    await expect(freshAccessToken()).resolves.toBe('a2');
+  });
+
+  it('signs out with a notice when the refresh token is refused', async () => {
+    startSession(session('a1', 'r1'));
+    fetchMock.mockResolvedValue(
+      new Response(JSON.stringify({ error: { code: 'refresh_token_reused', message: 'reused' } }), {
+        status: 401,
+      }),
+    );
+    await expect(refreshSession()).resolves.toBe(false);
+    expect(useSession.getState()).toMatchObject({ status: 'signed_out', me: null });
+    expect(useSession.getState().notice).toMatch(/sign in again/);
+  });
+});

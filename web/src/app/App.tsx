@@ -1,0 +1,33 @@
+import { useQueryClient } from '@tanstack/react-query';
+import { Suspense, lazy, useEffect } from 'react';
+import { useSession } from '../api/session';
+import { SignIn } from '../ui/SignIn';
+import { ErrorBoundary } from './ErrorBoundary';
+
+// Everything after sign-in (the live connection, the timeline) loads in its own chunk.
+const ChatShell = lazy(() => import('../ui/ChatShell'));
+
+export function App() {
+  const status = useSession((s) => s.status);
+  const queryClient = useQueryClient();
+
+  useEffect(() => {
+    // Nothing of one user's data stays for the next one.
+    if (status === 'signed_out') queryClient.clear();
+  }, [status, queryClient]);
+
+  if (status === 'signed_out') return <SignIn />;
+  return (
+    <ErrorBoundary>
+      <Suspense
+        fallback={
+          <p className="page-loading" role="status">
+            Loading…
+          </p>
+        }
+      >
+        <ChatShell />
+      </Suspense>
+    </ErrorBoundary>
+  );
+}

@@ -1,0 +1,361 @@
+// The one WebSocket of a signed-in client: authenticates with its first frame, resumes
+// every room from the positions it holds, feeds frames to state.ts, writes sends, and
+// reconnects after a close as the close code says (docs/protocol.md). Decisions live in
+// state.ts, pending.ts and reconnect.ts; this file only moves frames and timers.
+
+import type { ClientFrame, MessageId, RoomId, ServerFrame } from '@protocol';
+import { dueSends, newPending, nextDue } from './pending';
+import { historyCursor } from './position';
+import { backoffDelay, decideClose } from './reconnect';
+import {
+  onAck,
+  onDisconnected,
+  onDiscard,
+  onEntry,
+  onFillPage,
+  onQueued,
+  onReady,
+  onResumed,
+  onResync,
+  onRetry,
+  onRoomAdded,
+  onRoomRemoved,
+  onSendError,
+  onWritten,
+  resumePositions,
+  type LiveEffect,
+} from './state';
+import { run, setConnection, useLive } from './store';
+import type { RoomEntry } from './timeline';
+
+export interface ConnectionOptions {
+  /** A valid access token, renewed first when close to expiry; null when signed out. */
+  accessToken: () => Promise<string | null>;
+  /** Renews the access token; false when that failed. */
+  refresh: () => Promise<boolean>;
+  /** The server no longer accepts this session (4001): the user signs in again. */
+  signIn: (notice: string) => void;
+  /** Effects for the rest of the app (reload the room list, members, details). */
+  onEffects: (effects: LiveEffect[]) => void;
+  /** The socket's address; by default `/ws` on the page's origin. */
+  url?: string;
+  createSocket?: (url: string) => WebSocket;
+  random?: () => number;
+  now?: () => number;
+  /** Time allowed from open to `ready` before the attempt counts as failed. */
+  readyTimeoutMs?: number;
+}
+
+/** Messages a gap fill asks for at once (the most a `history` frame returns). */
+const FILL_PAGE = 100;
+const OPEN = 1;
+/** A socket up this long after `ready` counts as a success for the backoff. */
+const STABLE_AFTER_MS = 30_000;
+
+export function sameOriginSocketUrl(): string {
+  const { protocol, host } = window.location;
+  return `${protocol === 'https:' ? 'wss:' : 'ws:'}//${host}/ws`;
+}
+
+export class LiveConnection {
+  private readonly options: ConnectionOptions;
+  private socket: WebSocket | null = null;
+  /** `ready` arrived on the current socket: sends may be written. */
+  private ready = false;
+  private stopped = true;
+  /** Failed attempts in a row, for the backoff. */
+  private attempt = 0;
+  /** When the current socket got `ready`: only a socket that lasted resets the backoff. */
+  private readyAt: number | null = null;
+  /** A `reconnect` frame's wait, for the close that follows it. */
+  private retryAfterMs: number | null = null;
+  /** Rooms named in the current socket's `auth.resume`. */
+  private resumed: RoomId[] = [];
+  /** Gap fills in flight: request id -> room. */
+  private readonly fills = new Map<string, RoomId>();
+  private requestCount = 0;
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private readyTimer: ReturnType<typeof setTimeout> | null = null;
+  private sendTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(options: ConnectionOptions) {
+    this.options = options;
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    setConnection({ status: 'connecting', retryAt: null, stopReason: null });
+    if (typeof window !== 'undefined') window.addEventListener('online', this.reconnectNow);
+    void this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (typeof window !== 'undefined') window.removeEventListener('online', this.reconnectNow);
+    this.clearTimers();
+    const socket = this.socket;
+    this.socket = null;
+    this.ready = false;
+    socket?.close(1000);
+    setConnection({ status: 'idle', retryAt: null, stopReason: null });
+  }
+
+  /** Connects now instead of waiting for the backoff (the user asked, or the network is back). */
+  readonly reconnectNow = (): void => {
+    if (this.stopped || this.socket) return;
+    this.clearTimer('reconnect');
+    setConnection({ status: 'reconnecting', retryAt: null, stopReason: null });
+    void this.connect();
+  };
+
+  /** Sends a message: it shows as pending at once and goes out as soon as the socket is ready. */
+  send(room: RoomId, content: string, replyTo: MessageId | null = null): string {
+    const clientMsgId = crypto.randomUUID();
+    run((s) => onQueued(s, newPending(room, content, clientMsgId, new Date(this.now()), replyTo)));
+    this.flushSends();
+    return clientMsgId;
+  }
+
+  /** Sends a failed message again, with its client_msg_id, so it is never stored twice. */
+  retry(clientMsgId: string): void {
+    run((s) => onRetry(s, clientMsgId));
+    this.flushSends();
+  }
+
+  discard(clientMsgId: string): void {
+    run((s) => onDiscard(s, clientMsgId));
+  }
+
+  /** Renews the session of the open socket with a new access token (`auth.renewed`). */
+  renew(token: string): void {
+    if (this.ready) this.write({ type: 'auth', token });
+  }
+
+  private async connect(): Promise<void> {
+    this.reconnectTimer = null;
+    const token = await this.options.accessToken();
+    if (this.stopped || this.socket) return;
+    if (!token) {
+      this.options.signIn('Please sign in again.');
+      return;
+    }
+    const create = this.options.createSocket ?? ((url: string) => new WebSocket(url));
+    const socket = create(this.options.url ?? sameOriginSocketUrl());
+    this.socket = socket;
+    this.ready = false;
+    socket.onopen = () => {
+      if (socket !== this.socket) return;
+      const resume = resumePositions(useLive.getState());
+      this.resumed = Object.keys(resume);
+      this.write(
+        this.resumed.length ? { type: 'auth', token, resume } : { type: 'auth', token },
+      );
+      this.readyTimer = setTimeout(() => socket.close(1000), this.options.readyTimeoutMs ?? 10_000);
+    };
+    socket.onmessage = (event: MessageEvent) => {
+      if (socket === this.socket && typeof event.data === 'string') this.receive(event.data);
+    };
+    socket.onclose = (event: CloseEvent) => this.closed(socket, event.code);
+  }
+
+  private receive(data: string): void {
+    const frame = parseFrame(data);
+    if (!frame) return;
+    switch (frame.type) {
+      case 'ready':
+        this.clearTimer('ready');
+        this.ready = true;
+        this.readyAt = this.now();
+        setConnection({ status: 'online', retryAt: null, stopReason: null });
+        this.handle(run((s) => onReady(s, frame, this.resumed)));
+        this.flushSends();
+        return;
+      case 'ack':
+        run((s) => onAck(s, frame));
+        return;
+      case 'history': {
+        const room = this.fills.get(frame.ref);
+        if (room === undefined) return;
+        this.fills.delete(frame.ref);
+        this.handle(run((s) => onFillPage(s, room, frame)));
+        return;
+      }
+      case 'resumed':
+        this.handle(run((s) => onResumed(s, frame)));
+        return;
+      case 'resync':
+        this.handle(run((s) => onResync(s, frame)));
+        return;
+      case 'room.added':
+        this.handle(run((s) => onRoomAdded(s, frame)));
+        return;
+      case 'room.removed':
+        this.handle(run((s) => onRoomRemoved(s, frame)));
+        return;
+      case 'reconnect':
+        // The gateway is going away: leave first, come back (to any gateway) and resume.
+        this.retryAfterMs = frame.retry_after_ms;
+        this.socket?.close(1000);
+        return;
+      case 'error':
+        this.receiveError(frame);
+        return;
+      case 'auth.renewed':
+      case 'joined':
+      case 'left':
+      case 'pong':
+        return;
+      default:
+        if (isRoomEntry(frame)) this.handle(run((s) => onEntry(s, frame)));
+    }
+  }
+
+  private receiveError(error: Extract<ServerFrame, { type: 'error' }>): void {
+    if (error.ref !== undefined && this.fills.has(error.ref)) {
+      // A gap history could not fill: start over on a new socket, whose resume asks the
+      // server for exactly what is missing.
+      console.warn('live: gap fill refused', error.code, error.message);
+      this.socket?.close(1000);
+      return;
+    }
+    if (error.ref !== undefined) {
+      run((s) => onSendError(s, error, this.now()));
+      this.flushSends();
+      return;
+    }
+    console.warn('live: error from the server', error.code, error.message);
+  }
+
+  /** Carries out effects: gap fills here, the rest by the app. */
+  private handle(effects: LiveEffect[]): void {
+    const others: LiveEffect[] = [];
+    for (const effect of effects) {
+      if (effect.type === 'fill') {
+        const id = `fill-${++this.requestCount}`;
+        this.fills.set(id, effect.room);
+        this.write({
+          type: 'history',
+          id,
+          room: effect.room,
+          after: historyCursor(effect.after),
+          limit: FILL_PAGE,
+        });
+      } else {
+        others.push(effect);
+      }
+    }
+    if (others.length) this.options.onEffects(others);
+  }
+
+  private flushSends(): void {
+    this.clearTimer('send');
+    if (!this.ready) return;
+    const now = this.now();
+    const written: string[] = [];
+    for (const send of dueSends(useLive.getState().pending, now)) {
+      const frame: ClientFrame = {
+        type: 'send',
+        room: send.room,
+        client_msg_id: send.clientMsgId,
+        content: send.content,
+      };
+      if (send.replyTo !== null) frame.reply_to = send.replyTo;
+      if (this.write(frame)) written.push(send.clientMsgId);
+    }
+    if (written.length) run((s) => onWritten(s, written));
+    const due = nextDue(useLive.getState().pending, now);
+    if (due !== null) this.sendTimer = setTimeout(() => this.flushSends(), due - now);
+  }
+
+  private write(frame: ClientFrame): boolean {
+    const socket = this.socket;
+    if (!socket || socket.readyState !== OPEN) return false;
+    socket.send(JSON.stringify(frame));
+    return true;
+  }
+
+  private closed(socket: WebSocket, code: number): void {
+    if (socket !== this.socket) return;
+    this.socket = null;
+    this.ready = false;
+    this.clearTimer('ready');
+    this.clearTimer('send');
+    this.fills.clear();
+    run(onDisconnected);
+    if (this.stopped) return;
+    // A socket that stayed up a while was a success; one dropped right after `ready`
+    // (a gateway in trouble) must not make every client come back at once, again and again.
+    if (this.readyAt !== null && this.now() - this.readyAt >= STABLE_AFTER_MS) this.attempt = 0;
+    this.readyAt = null;
+    const decision = decideClose(code, this.attempt, this.retryAfterMs, this.options.random);
+    this.retryAfterMs = null;
+    this.attempt += 1;
+    switch (decision.action) {
+      case 'reconnect':
+        this.scheduleReconnect(decision.delayMs);
+        return;
+      case 'refresh_then_reconnect':
+        setConnection({ status: 'reconnecting', retryAt: null });
+        void this.options.refresh().then((renewed) => {
+          if (this.stopped) return;
+          if (renewed) void this.connect();
+          else this.scheduleReconnect(backoffDelay(this.attempt, this.options.random));
+        });
+        return;
+      case 'sign_in':
+        this.options.signIn('Your session has ended. Please sign in again.');
+        return;
+      case 'stop':
+        setConnection({ status: 'stopped', retryAt: null, stopReason: decision.reason });
+        return;
+    }
+  }
+
+  private scheduleReconnect(delayMs: number): void {
+    setConnection({ status: 'reconnecting', retryAt: this.now() + delayMs });
+    this.clearTimer('reconnect');
+    this.reconnectTimer = setTimeout(() => void this.connect(), delayMs);
+  }
+
+  private clearTimer(which: 'reconnect' | 'ready' | 'send'): void {
+    const timer =
+      which === 'reconnect' ? this.reconnectTimer : which === 'ready' ? this.readyTimer : this.sendTimer;
+    if (timer !== null) clearTimeout(timer);
+    if (which === 'reconnect') this.reconnectTimer = null;
+    else if (which === 'ready') this.readyTimer = null;
+    else this.sendTimer = null;
+  }
+
+  private clearTimers(): void {
+    this.clearTimer('reconnect');
+    this.clearTimer('ready');
+    this.clearTimer('send');
+  }
+}
+
+function parseFrame(data: string): ServerFrame | null {
+  try {
+    const frame: unknown = JSON.parse(data);
+    if (typeof frame === 'object' && frame !== null && 'type' in frame) return frame as ServerFrame;
+  } catch {
+    // Reported below.
+  }
+  console.warn('live: a frame that is not a JSON object', data.slice(0, 200));
+  return null;
+}
+
+/** A positioned room event, including types newer than this client (they still take a position). */
+function isRoomEntry(frame: { type: string }): frame is RoomEntry {
+  const entry = frame as Partial<RoomEntry>;
+  return (
+    typeof entry.room === 'string' &&
+    typeof entry.epoch === 'number' &&
+    typeof entry.position === 'number' &&
+    'at' in frame
+  );
+}

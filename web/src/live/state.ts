@@ -1,0 +1,291 @@
+// Everything the live connection knows, as one value, and one pure function per thing
+// that can happen to it. The zustand store (store.ts) holds the value; the connection
+// (connection.ts) calls these and carries out the effects they return.
+
+import type {
+  Ack,
+  ErrorFrame,
+  Limits,
+  MessagesPage,
+  Position,
+  Ready,
+  RemovalReason,
+  Resumed,
+  Resync,
+  RoomAdded,
+  RoomId,
+  RoomRemoved,
+  UserId,
+} from '@protocol';
+import {
+  confirmByAck,
+  confirmByMessage,
+  discardSend,
+  failBySendError,
+  markSending,
+  messageFromAck,
+  requeueUnacknowledged,
+  retrySend,
+  type PendingSend,
+} from './pending';
+import { positionOf, samePosition } from './position';
+import {
+  abandonFill,
+  applyEntry,
+  applyFillPage,
+  applyLatestPage,
+  applyOlderPage,
+  applyResync,
+  insertMessage,
+  newTimeline,
+  resetTimeline,
+  type RoomEntry,
+  type RoomTimeline,
+  type TimelineEffect,
+  type TimelineStep,
+} from './timeline';
+
+export interface LiveState {
+  /** The signed-in user, as `ready` names them. */
+  me: UserId | null;
+  limits: Limits | null;
+  /** Every room the user belongs to, direct rooms included. */
+  rooms: Record<RoomId, RoomTimeline>;
+  /** Sends not yet acknowledged, oldest first. */
+  pending: PendingSend[];
+  /** Messages of others received while their room was not open. */
+  unread: Record<RoomId, number>;
+  openRoom: RoomId | null;
+}
+
+export type LiveEffect =
+  | TimelineEffect
+  /** The set of rooms the user belongs to changed: reload the room list. */
+  | { type: 'rooms_changed' }
+  /** The user no longer belongs to this room. */
+  | { type: 'room_removed'; room: RoomId; reason: RemovalReason };
+
+export interface Step {
+  state: LiveState;
+  effects: LiveEffect[];
+}
+
+export const initialLiveState: LiveState = {
+  me: null,
+  limits: null,
+  rooms: {},
+  pending: [],
+  unread: {},
+  openRoom: null,
+};
+
+const same = (state: LiveState): Step => ({ state, effects: [] });
+
+function without<T>(record: Record<RoomId, T>, room: RoomId): Record<RoomId, T> {
+  if (!(room in record)) return record;
+  const copy = { ...record };
+  delete copy[room];
+  return copy;
+}
+
+/** What `auth.resume` carries: the cursor of every room this client knows. */
+export function resumePositions(state: LiveState): Record<RoomId, Position> {
+  const resume: Record<RoomId, Position> = {};
+  for (const [room, timeline] of Object.entries(state.rooms)) {
+    if (timeline.cursor) resume[room] = positionOf(timeline.cursor);
+  }
+  return resume;
+}
+
+/**
+ * `ready`: the rooms the user belongs to now. Resumed rooms keep their cursor (their
+ * catch-up follows); the others start live at the position `ready` gives. Rooms no longer
+ * listed were left while this client was away.
+ */
+export function onReady(state: LiveState, ready: Ready, resumed: readonly RoomId[]): Step {
+  const rooms: Record<RoomId, RoomTimeline> = {};
+  for (const listed of ready.rooms) {
+    const known = state.rooms[listed.id];
+    if (known && resumed.includes(listed.id)) {
+      rooms[listed.id] = known;
+    } else if (known) {
+      rooms[listed.id] = { ...known, cursor: positionOf(listed) };
+    } else {
+      rooms[listed.id] = newTimeline(positionOf(listed));
+    }
+  }
+  const gone = Object.keys(state.rooms).filter((room) => !(room in rooms));
+  const added = ready.rooms.some((r) => !(r.id in state.rooms));
+  const effects: LiveEffect[] = gone.map((room) => ({
+    type: 'room_removed' as const,
+    room,
+    reason: 'not_a_member' as const,
+  }));
+  // The very first `ready` agrees with the room list just loaded; later ones may not.
+  if (Object.keys(state.rooms).length > 0 && (gone.length > 0 || added)) {
+    effects.push({ type: 'rooms_changed' });
+  }
+  return {
+    state: {
+      ...state,
+      me: ready.user.id,
+      limits: ready.limits,
+      rooms,
+      pending: state.pending.filter((p) => p.room in rooms),
+      unread: Object.fromEntries(Object.entries(state.unread).filter(([room]) => room in rooms)),
+    },
+    effects,
+  };
+}
+
+/** Folds a room's timeline step into the state: own messages confirm pending sends. */
+function absorb(state: LiveState, room: RoomId, step: TimelineStep): Step {
+  let pending = state.pending;
+  let unread = state.unread;
+  for (const entry of step.applied) {
+    if (entry.type !== 'message.created') continue;
+    pending = confirmByMessage(pending, entry.message, state.me);
+    if (entry.message.sender_id !== state.me && room !== state.openRoom) {
+      unread = { ...unread, [room]: (unread[room] ?? 0) + 1 };
+    }
+  }
+  return {
+    state: { ...state, rooms: { ...state.rooms, [room]: step.timeline }, pending, unread },
+    effects: step.effects,
+  };
+}
+
+export function onEntry(state: LiveState, entry: RoomEntry): Step {
+  const timeline = state.rooms[entry.room] ?? newTimeline(null);
+  return absorb(state, entry.room, applyEntry(timeline, entry));
+}
+
+/** An `ack`: the send is confirmed and shows as sent, at its position, until its event comes. */
+export function onAck(state: LiveState, ack: Ack): Step {
+  const { pending, confirmed } = confirmByAck(state.pending, ack);
+  const timeline = state.rooms[ack.room];
+  if (!confirmed || !timeline || state.me === null) return same({ ...state, pending });
+  const messages = insertMessage(timeline.messages, messageFromAck(confirmed, ack, state.me));
+  return same({
+    ...state,
+    pending,
+    rooms: { ...state.rooms, [ack.room]: { ...timeline, messages } },
+  });
+}
+
+export function onSendError(state: LiveState, error: ErrorFrame, now: number): Step {
+  return same({ ...state, pending: failBySendError(state.pending, error, now) });
+}
+
+export function onResync(state: LiveState, resync: Resync): Step {
+  const timeline = state.rooms[resync.room] ?? newTimeline(null);
+  return absorb(state, resync.room, applyResync(timeline, resync.room, resync));
+}
+
+/**
+ * `resumed` ends a room's catch-up at the position the client now stands at. The cursor
+ * agrees unless something was lost on the way; then the room starts over there.
+ */
+export function onResumed(state: LiveState, resumed: Resumed): Step {
+  const at = positionOf(resumed);
+  const timeline = state.rooms[resumed.room];
+  if (!timeline) {
+    return same({ ...state, rooms: { ...state.rooms, [resumed.room]: newTimeline(at) } });
+  }
+  if (timeline.fill || (timeline.cursor && samePosition(timeline.cursor, at))) return same(state);
+  return absorb(state, resumed.room, {
+    timeline: resetTimeline(timeline, at),
+    effects: [
+      { type: 'members_changed', room: resumed.room },
+      { type: 'details_changed', room: resumed.room },
+    ],
+    applied: [],
+  });
+}
+
+export function onRoomAdded(state: LiveState, added: RoomAdded): Step {
+  const known = state.rooms[added.room];
+  const timeline = known?.cursor ? known : { ...(known ?? newTimeline(null)), cursor: positionOf(added) };
+  return {
+    state: { ...state, rooms: { ...state.rooms, [added.room]: timeline } },
+    effects: [{ type: 'rooms_changed' }],
+  };
+}
+
+export function onRoomRemoved(state: LiveState, removed: RoomRemoved): Step {
+  return {
+    state: {
+      ...state,
+      rooms: without(state.rooms, removed.room),
+      unread: without(state.unread, removed.room),
+      pending: state.pending.filter((p) => p.room !== removed.room),
+      openRoom: state.openRoom === removed.room ? null : state.openRoom,
+    },
+    effects: [
+      { type: 'rooms_changed' },
+      { type: 'room_removed', room: removed.room, reason: removed.reason },
+    ],
+  };
+}
+
+/** The answer to a gap's `history` request. */
+export function onFillPage(
+  state: LiveState,
+  room: RoomId,
+  page: Pick<MessagesPage, 'messages' | 'has_newer'>,
+): Step {
+  const timeline = state.rooms[room];
+  if (!timeline) return same(state);
+  return absorb(state, room, applyFillPage(timeline, room, page));
+}
+
+export function onLatestPage(
+  state: LiveState,
+  room: RoomId,
+  page: MessagesPage,
+  generation: number,
+): Step {
+  const timeline = state.rooms[room] ?? newTimeline(null);
+  const next = applyLatestPage(timeline, page, generation);
+  return same({ ...state, rooms: { ...state.rooms, [room]: next } });
+}
+
+export function onOlderPage(
+  state: LiveState,
+  room: RoomId,
+  page: MessagesPage,
+  generation: number,
+): Step {
+  const timeline = state.rooms[room];
+  if (!timeline) return same(state);
+  const next = applyOlderPage(timeline, page, generation);
+  return same({ ...state, rooms: { ...state.rooms, [room]: next } });
+}
+
+/** The socket closed: gaps are left to the resume, unacknowledged sends go again. */
+export function onDisconnected(state: LiveState): Step {
+  const rooms: Record<RoomId, RoomTimeline> = {};
+  for (const [room, timeline] of Object.entries(state.rooms)) rooms[room] = abandonFill(timeline);
+  return same({ ...state, rooms, pending: requeueUnacknowledged(state.pending) });
+}
+
+export function onQueued(state: LiveState, send: PendingSend): Step {
+  return same({ ...state, pending: [...state.pending, send] });
+}
+
+export function onWritten(state: LiveState, clientMsgIds: readonly string[]): Step {
+  return same({ ...state, pending: markSending(state.pending, clientMsgIds) });
+}
+
+export function onRetry(state: LiveState, clientMsgId: string): Step {
+  return same({ ...state, pending: retrySend(state.pending, clientMsgId) });
+}
+
+export function onDiscard(state: LiveState, clientMsgId: string): Step {
+  return same({ ...state, pending: discardSend(state.pending, clientMsgId) });
+}
+
+export function onOpenRoom(state: LiveState, room: RoomId | null): Step {
+  if (room === null) return same({ ...state, openRoom: null });
+  return same({ ...state, openRoom: room, unread: without(state.unread, room) });
+}

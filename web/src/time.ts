@@ -1,0 +1,42 @@
+// The one place where the protocol's times (RFC 3339 in UTC, milliseconds) become what a
+// person reads, in their own time zone and language.
+
+import type { Timestamp } from '@protocol';
+
+export function parseTimestamp(value: Timestamp): Date {
+  return new Date(value);
+}
+
+/** The local calendar day of a time, as `YYYY-MM-DD`: messages are grouped by it. */
+export function dayKey(value: Timestamp | Date): string {
+  const date = typeof value === 'string' ? parseTimestamp(value) : value;
+  const month = String(date.getMonth() + 1).padStart(2, '0');
+  const day = String(date.getDate()).padStart(2, '0');
+  return `${date.getFullYear()}-${month}-${day}`;
+}
+
+/** "Today", "Yesterday", or the date, for a day separator. */
+export function dayLabel(value: Timestamp | Date, now: Date = new Date()): string {
+  const date = typeof value === 'string' ? parseTimestamp(value) : value;
+  const yesterday = new Date(now);
+  yesterday.setDate(now.getDate() - 1);
+  if (dayKey(date) === dayKey(now)) return 'Today';
+  if (dayKey(date) === dayKey(yesterday)) return 'Yesterday';
+  return date.toLocaleDateString(undefined, {
+    weekday: 'long',
+    month: 'long',
+    day: 'numeric',
+    ...(date.getFullYear() === now.getFullYear() ? {} : { year: 'numeric' }),
+  });
+}
+
+/** The time of day of a message, e.g. "14:05" or "2:05 PM". */
+export function timeLabel(value: Timestamp | Date): string {
+  const date = typeof value === 'string' ? parseTimestamp(value) : value;
+  return date.toLocaleTimeString(undefined, { hour: 'numeric', minute: '2-digit' });
+}
+
+/** Milliseconds between two times. */
+export function between(a: Timestamp, b: Timestamp): number {
+  return Math.abs(parseTimestamp(b).getTime() - parseTimestamp(a).getTime());
+}

@@ -1,0 +1,29 @@
+// The signed-in user, their profile and signing out.
+
+import { signOut, useSession } from '../api/session';
+import { openProfile } from '../app/ui-state';
+import { displayName, initials } from '../app/names';
+
+export function AccountBar() {
+  const me = useSession((s) => s.me);
+  if (!me) return null;
+  const name = displayName(me);
+  return (
+    <header className="account-bar">
+      <button
+        type="button"
+        className="account-button"
+        onClick={() => openProfile(me.id)}
+        aria-label={`Your profile (${name})`}
+      >
+        <span className="avatar" aria-hidden="true">
+          {initials(name)}
+        </span>
+        <span className="account-name">{name}</span>
+      </button>
+      <button type="button" className="button subtle" onClick={() => void signOut()}>
+        Log out
+      </button>
+    </header>
+  );
+}

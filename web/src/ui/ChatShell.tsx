@@ -1,0 +1,110 @@
+// The signed-in app: the live connection for as long as it is mounted, the room list and
+// the open room side by side (one at a time on a phone), and the dialogs.
+
+import { useQueryClient } from '@tanstack/react-query';
+import { useEffect, useState } from 'react';
+import { applyLiveEffects } from '../api/queries';
+import { endSession, freshAccessToken, onAccessToken, refreshSession } from '../api/session';
+import { ConnectionContext } from '../app/ConnectionContext';
+import { navigate, useRoute } from '../app/route';
+import { showNotice, useUi } from '../app/ui-state';
+import { LiveConnection } from '../live/connection';
+import type { LiveEffect } from '../live/state';
+import { resetLive } from '../live/store';
+import { AccountBar } from './AccountBar';
+import { BrowseRoomsDialog } from './BrowseRoomsDialog';
+import { CreateRoomDialog } from './CreateRoomDialog';
+import { DirectMessageDialog } from './DirectMessageDialog';
+import { OfflineBanner } from './OfflineBanner';
+import { ProfileDialog } from './ProfileDialog';
+import { RoomList } from './RoomList';
+import { RoomView } from './RoomView';
+
+const REMOVAL_NOTICES = {
+  left: 'You left the room.',
+  kicked: 'You were removed from the room.',
+  banned: 'You were banned from the room.',
+  deleted: 'The room was deleted.',
+  not_a_member: 'You are no longer a member of the room.',
+} as const;
+
+export default function ChatShell() {
+  const queryClient = useQueryClient();
+  const route = useRoute();
+  const [connection] = useState(
+    () =>
+      new LiveConnection({
+        accessToken: freshAccessToken,
+        refresh: refreshSession,
+        signIn: (notice) => endSession(notice),
+        onEffects: (effects: LiveEffect[]) => {
+          applyLiveEffects(queryClient, effects);
+          for (const effect of effects) {
+            if (effect.type !== 'room_removed') continue;
+            if (window.location.hash.endsWith(effect.room)) {
+              navigate({ screen: 'home' });
+              showNotice(REMOVAL_NOTICES[effect.reason]);
+            }
+          }
+        },
+      }),
+  );
+
+  useEffect(() => {
+    connection.start();
+    const stopRenewing = onAccessToken((token) => connection.renew(token));
+    return () => {
+      stopRenewing();
+      connection.stop();
+      resetLive();
+    };
+  }, [connection]);
+
+  return (
+    <ConnectionContext.Provider value={connection}>
+      <div className="shell" data-view={route.screen}>
+        <OfflineBanner />
+        <aside className="sidebar" aria-label="Rooms and people">
+          <AccountBar />
+          <RoomList current={route.screen === 'room' ? route.room : null} />
+        </aside>
+        <main className="main">
+          {route.screen === 'room' ? (
+            <RoomView key={route.room} room={route.room} />
+          ) : (
+            <div className="empty-state">
+              <h1>Welcome</h1>
+              <p>Pick a room on the left, or start a conversation.</p>
+            </div>
+          )}
+        </main>
+        <Notice />
+        <CreateRoomDialog />
+        <BrowseRoomsDialog />
+        <DirectMessageDialog />
+        <ProfileDialog />
+      </div>
+    </ConnectionContext.Provider>
+  );
+}
+
+function Notice() {
+  const notice = useUi((s) => s.notice);
+  useEffect(() => {
+    if (!notice) return;
+    const timer = setTimeout(() => showNotice(null), 6000);
+    return () => clearTimeout(timer);
+  }, [notice]);
+  return (
+    <div className="toast-region" role="status" aria-live="polite">
+      {notice && (
+        <div className="toast">
+          <span>{notice}</span>
+          <button type="button" className="icon-button" aria-label="Dismiss" onClick={() => showNotice(null)}>
+            ×
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}

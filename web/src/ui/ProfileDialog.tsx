@@ -1,0 +1,124 @@
+// A person's profile, opened from their name; one's own can be edited here.
+
+import type { Me, ProfileChanges, User } from '@protocol';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import type { FormEvent } from 'react';
+import { updateMe as patchMe } from '../api/auth';
+import { keys, useUser } from '../api/queries';
+import { openDirectRoom } from '../api/rooms';
+import { updateMe, useSession } from '../api/session';
+import { displayName, initials } from '../app/names';
+import { navigate } from '../app/route';
+import { openProfile, useUi } from '../app/ui-state';
+import { Dialog } from './Dialog';
+import { Field, FormError, formProblem } from './forms';
+
+export function ProfileDialog() {
+  const profile = useUi((s) => s.profile);
+  const me = useSession((s) => s.me);
+  const own = profile !== null && profile === me?.id;
+  const close = () => openProfile(null);
+  return (
+    <Dialog open={profile !== null} title={own ? 'Your profile' : 'Profile'} onClose={close}>
+      {own && me ? <EditProfile me={me} onDone={close} /> : profile ? <ShowProfile id={profile} /> : null}
+    </Dialog>
+  );
+}
+
+function ShowProfile({ id }: { id: string }) {
+  const { data: user, isPending, isError } = useUser(id);
+  const queryClient = useQueryClient();
+  const message = useMutation({
+    mutationFn: () => openDirectRoom({ user_id: id }),
+    onSuccess: (room) => {
+      void queryClient.invalidateQueries({ queryKey: keys.myRooms });
+      openProfile(null);
+      navigate({ screen: 'room', room: room.id });
+    },
+  });
+  if (isPending) return <p role="status">Loading…</p>;
+  if (isError || !user) return <p role="alert">This profile could not be loaded.</p>;
+  return (
+    <div className="profile">
+      <ProfileCard user={user} />
+      <FormError message={formProblem(message.error).message} />
+      <button type="button" className="button primary" disabled={message.isPending} onClick={() => message.mutate()}>
+        Send a message
+      </button>
+    </div>
+  );
+}
+
+function ProfileCard({ user }: { user: User | Me }) {
+  const name = displayName(user);
+  return (
+    <div className="profile-card">
+      <span className="avatar large" aria-hidden="true">
+        {initials(name)}
+      </span>
+      <div>
+        <p className="profile-name">{name}</p>
+        <p className="muted">@{user.username}</p>
+      </div>
+      {user.bio && <p className="profile-bio">{user.bio}</p>}
+    </div>
+  );
+}
+
+function EditProfile({ me, onDone }: { me: Me; onDone: () => void }) {
+  const queryClient = useQueryClient();
+  const save = useMutation({
+    mutationFn: (changes: ProfileChanges) => patchMe(changes),
+    onSuccess: (updated) => {
+      updateMe(updated);
+      queryClient.setQueryData(keys.user(updated.id), {
+        id: updated.id,
+        username: updated.username,
+        display_name: updated.display_name,
+        avatar_url: updated.avatar_url,
+        bio: updated.bio,
+        created_at: updated.created_at,
+      } satisfies User);
+      onDone();
+    },
+  });
+  const problem = formProblem(save.error);
+
+  const onSubmit = (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const value = (name: string) => String(form.get(name) ?? '').trim();
+    // Only what changed: an untouched field stays as it is on the server.
+    const changes: ProfileChanges = {};
+    if (value('display_name') !== (me.display_name ?? '')) changes.display_name = value('display_name');
+    if (value('bio') !== (me.bio ?? '')) changes.bio = value('bio');
+    if (value('avatar_url') !== (me.avatar_url ?? '')) changes.avatar_url = value('avatar_url');
+    if (Object.keys(changes).length === 0) onDone();
+    else save.mutate(changes);
+  };
+
+  return (
+    <form className="stack" onSubmit={onSubmit}>
+      <ProfileCard user={me} />
+      <p className="muted">Signed in as {me.email}</p>
+      <Field label="Display name" name="display_name" defaultValue={me.display_name ?? ''} error={problem.fields.display_name} />
+      <Field label="Bio" name="bio" multiline rows={3} defaultValue={me.bio ?? ''} error={problem.fields.bio} />
+      <Field
+        label="Avatar URL"
+        name="avatar_url"
+        type="url"
+        defaultValue={me.avatar_url ?? ''}
+        error={problem.fields.avatar_url}
+      />
+      <FormError message={problem.message} />
+      <div className="dialog-actions">
+        <button type="button" className="button" onClick={onDone}>
+          Cancel
+        </button>
+        <button type="submit" className="button primary" disabled={save.isPending}>
+          {save.isPending ? 'Saving…' : 'Save'}
+        </button>
+      </div>
+    </form>
+  );
+}

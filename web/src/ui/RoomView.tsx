@@ -1,0 +1,201 @@
+// One room: its header (name, topic, members, leave), the timeline and the composer.
+
+import type { RoomId } from '@protocol';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useRef, useState } from 'react';
+import type { VirtuosoHandle } from 'react-virtuoso';
+import { useShallow } from 'zustand/react/shallow';
+import { ApiError } from '../api/client';
+import { keys, useRoom } from '../api/queries';
+import { joinRoom, leaveRoom } from '../api/rooms';
+import { useSession } from '../api/session';
+import { useConnection } from '../app/ConnectionContext';
+import { navigate } from '../app/route';
+import { showNotice, toggleMembers, useUi } from '../app/ui-state';
+import { loadLatest } from '../live/history';
+import { onOpenRoom } from '../live/state';
+import { run, useLive } from '../live/store';
+import { Composer } from './Composer';
+import { Dialog } from './Dialog';
+import { FormError, formProblem } from './forms';
+import { MembersPanel } from './MembersPanel';
+import { useRoomName } from './RoomList';
+import { Timeline } from './Timeline';
+
+export function RoomView({ room }: { room: RoomId }) {
+  const { data: details, error: detailsError } = useRoom(room);
+  const name = useRoomName(details);
+  const label = details?.kind === 'direct' ? name : `#${name}`;
+  const membersOpen = useUi((s) => s.membersOpen);
+  const me = useSession((s) => s.me?.id ?? null);
+  const connection = useConnection();
+  const timeline = useLive((s) => s.rooms[room]);
+  const pending = useLive(useShallow((s) => s.pending.filter((p) => p.room === room)));
+  const maxChars = useLive((s) => s.limits?.max_content_chars ?? 4000);
+  const handle = useRef<VirtuosoHandle>(null);
+  const [loadError, setLoadError] = useState<unknown>(null);
+  const [leaving, setLeaving] = useState(false);
+
+  const isMember = details ? details.my_role !== null : true;
+  const loaded = timeline?.loaded ?? false;
+  const generation = timeline?.generation ?? 0;
+
+  useEffect(() => {
+    run((s) => onOpenRoom(s, room));
+    return () => void run((s) => onOpenRoom(s, null));
+  }, [room]);
+
+  useEffect(() => {
+    if (loaded || !isMember) return;
+    setLoadError(null);
+    loadLatest(room).catch(setLoadError);
+  }, [room, loaded, generation, isMember]);
+
+  const send = (content: string) => {
+    connection.send(room, content);
+    requestAnimationFrame(() =>
+      handle.current?.scrollToIndex({ index: 'LAST', align: 'end', behavior: 'smooth' }),
+    );
+  };
+
+  const missing =
+    detailsError instanceof ApiError && (detailsError.status === 404 || detailsError.status === 403);
+
+  return (
+    <div className="room-view" data-members={membersOpen || undefined}>
+      <header className="room-header">
+        <a href="#/" className="icon-button back-link" aria-label="Back to rooms">
+          ‹
+        </a>
+        <div className="room-title">
+          <h1>{details ? label : missing ? 'Room not found' : '…'}</h1>
+          {details?.topic && <p className="room-topic">{details.topic}</p>}
+        </div>
+        {details && isMember && (
+          <div className="room-actions">
+            <button
+              type="button"
+              className="button subtle"
+              aria-expanded={membersOpen}
+              aria-controls="members-panel"
+              onClick={() => toggleMembers()}
+            >
+              Members{details.kind !== 'direct' ? ` (${details.member_count})` : ''}
+            </button>
+            {details.kind !== 'direct' && (
+              <button type="button" className="button subtle" onClick={() => setLeaving(true)}>
+                Leave
+              </button>
+            )}
+          </div>
+        )}
+      </header>
+
+      <div className="room-body">
+        <section className="room-messages" aria-label={`Conversation in ${label}`}>
+          {missing ? (
+            <div className="empty-state">
+              <p>This room does not exist, or you are not in it.</p>
+              <a href="#/">Back to your rooms</a>
+            </div>
+          ) : !isMember && details ? (
+            <JoinPrompt room={room} label={label} />
+          ) : loadError ? (
+            <div className="empty-state" role="alert">
+              <p>Could not load messages.</p>
+              <button type="button" className="button" onClick={() => {
+                setLoadError(null);
+                loadLatest(room).catch(setLoadError);
+              }}>
+                Try again
+              </button>
+            </div>
+          ) : loaded && timeline ? (
+            <Timeline
+              key={generation}
+              room={room}
+              label={label}
+              messages={timeline.messages}
+              pending={pending}
+              hasOlder={timeline.hasOlder}
+              me={me}
+              handle={handle}
+            />
+          ) : (
+            <p className="timeline-loading" role="status">
+              Loading messages…
+            </p>
+          )}
+          {isMember && !missing && (
+            <Composer key={room} room={room} label={label} maxChars={maxChars} onSend={send} />
+          )}
+        </section>
+        {membersOpen && details && isMember && <MembersPanel room={details} />}
+      </div>
+
+      <LeaveDialog room={room} label={label} open={leaving} onClose={() => setLeaving(false)} />
+    </div>
+  );
+}
+
+function JoinPrompt({ room, label }: { room: RoomId; label: string }) {
+  const queryClient = useQueryClient();
+  const join = useMutation({
+    mutationFn: () => joinRoom(room),
+    onSuccess: (joined) => {
+      queryClient.setQueryData(keys.room(room), joined);
+      void queryClient.invalidateQueries({ queryKey: keys.myRooms });
+    },
+  });
+  return (
+    <div className="empty-state">
+      <p>You are not a member of {label}.</p>
+      <FormError message={formProblem(join.error).message} />
+      <button type="button" className="button primary" disabled={join.isPending} onClick={() => join.mutate()}>
+        {join.isPending ? 'Joining…' : 'Join room'}
+      </button>
+    </div>
+  );
+}
+
+function LeaveDialog({
+  room,
+  label,
+  open,
+  onClose,
+}: {
+  room: RoomId;
+  label: string;
+  open: boolean;
+  onClose: () => void;
+}) {
+  const queryClient = useQueryClient();
+  const leave = useMutation({
+    mutationFn: () => leaveRoom(room),
+    onSuccess: () => {
+      void queryClient.invalidateQueries({ queryKey: keys.myRooms });
+      onClose();
+      navigate({ screen: 'home' });
+      showNotice(`You left ${label}.`);
+    },
+  });
+  const problem = formProblem(leave.error);
+  const message =
+    leave.error instanceof ApiError && leave.error.code === 'owner_must_transfer'
+      ? 'You own this room: make another member its owner before leaving.'
+      : problem.message;
+  return (
+    <Dialog open={open} title={`Leave ${label}?`} onClose={onClose}>
+      <p>You will stop receiving its messages. You can join again if the room is public.</p>
+      <FormError message={message} />
+      <div className="dialog-actions">
+        <button type="button" className="button" onClick={onClose}>
+          Cancel
+        </button>
+        <button type="button" className="button danger" disabled={leave.isPending} onClick={() => leave.mutate()}>
+          {leave.isPending ? 'Leaving…' : 'Leave room'}
+        </button>
+      </div>
+    </Dialog>
+  );
+}

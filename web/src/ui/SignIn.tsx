@@ -1,0 +1,149 @@
+// The first screen: sign in, or create an account. Refusals show next to the field the
+// API names (`fields`), or above the button.
+
+import type { Credentials, Registration } from '@protocol';
+import { useMutation } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import { login, register } from '../api/auth';
+import { startSession, useSession } from '../api/session';
+import { Field, FormError, formProblem } from './forms';
+
+type Mode = 'sign_in' | 'register';
+
+function text(form: FormData, name: string): string {
+  const value = form.get(name);
+  return typeof value === 'string' ? value : '';
+}
+
+export function SignIn() {
+  const notice = useSession((s) => s.notice);
+  const [mode, setMode] = useState<Mode>('sign_in');
+  const submit = useMutation({
+    mutationFn: (form: FormData) => {
+      if (mode === 'sign_in') {
+        const credentials: Credentials = {
+          login: text(form, 'login').trim(),
+          password: text(form, 'password'),
+        };
+        return login(credentials);
+      }
+      const registration: Registration = {
+        username: text(form, 'username').trim(),
+        email: text(form, 'email').trim(),
+        password: text(form, 'password'),
+      };
+      const displayName = text(form, 'display_name').trim();
+      if (displayName) registration.display_name = displayName;
+      return register(registration);
+    },
+    onSuccess: startSession,
+  });
+  const problem = formProblem(submit.error);
+
+  const onSubmit = (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    submit.mutate(new FormData(event.currentTarget));
+  };
+
+  const switchTo = (next: Mode) => {
+    submit.reset();
+    setMode(next);
+  };
+
+  return (
+    <main className="auth-screen">
+      <div className="auth-card">
+        <p className="brand" aria-hidden="true">
+          Chat
+        </p>
+        <h1>{mode === 'sign_in' ? 'Sign in' : 'Create an account'}</h1>
+        {notice && (
+          <p role="status" className="notice">
+            {notice}
+          </p>
+        )}
+        <form key={mode} onSubmit={onSubmit} className="stack">
+          {mode === 'sign_in' ? (
+            <>
+              <Field
+                label="Username or email"
+                name="login"
+                autoComplete="username"
+                required
+                autoFocus
+                error={problem.fields.login}
+              />
+              <Field
+                label="Password"
+                name="password"
+                type="password"
+                autoComplete="current-password"
+                required
+                error={problem.fields.password}
+              />
+            </>
+          ) : (
+            <>
+              <Field
+                label="Username"
+                name="username"
+                autoComplete="username"
+                required
+                minLength={3}
+                maxLength={32}
+                hint="3 to 32 letters, digits, and _ . -"
+                autoFocus
+                error={problem.fields.username}
+              />
+              <Field
+                label="Display name (optional)"
+                name="display_name"
+                autoComplete="name"
+                error={problem.fields.display_name}
+              />
+              <Field
+                label="Email"
+                name="email"
+                type="email"
+                autoComplete="email"
+                required
+                error={problem.fields.email}
+              />
+              <Field
+                label="Password"
+                name="password"
+                type="password"
+                autoComplete="new-password"
+                required
+                minLength={8}
+                maxLength={128}
+                hint="At least 8 characters"
+                error={problem.fields.password}
+              />
+            </>
+          )}
+          <FormError message={problem.message} />
+          <button type="submit" className="button primary" disabled={submit.isPending}>
+            {mode === 'sign_in'
+              ? submit.isPending
+                ? 'Signing in…'
+                : 'Sign in'
+              : submit.isPending
+                ? 'Creating account…'
+                : 'Create account'}
+          </button>
+        </form>
+        <p className="auth-switch">
+          {mode === 'sign_in' ? 'New here?' : 'Already have an account?'}{' '}
+          <button
+            type="button"
+            className="link-button"
+            onClick={() => switchTo(mode === 'sign_in' ? 'register' : 'sign_in')}
+          >
+            {mode === 'sign_in' ? 'Create an account' : 'Sign in'}
+          </button>
+        </p>
+      </div>
+    </main>
+  );
+}

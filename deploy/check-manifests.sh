@@ -62,7 +62,7 @@ PY=$VENV/bin/python
 mkdir -p "$OUT"
 
 step "Dockerfile"
-"$VENV/bin/hadolint" --failure-threshold style deploy/docker/Dockerfile
+"$VENV/bin/hadolint" --failure-threshold style deploy/docker/Dockerfile deploy/docker/web.Dockerfile
 channel=$(sed -n 's/^channel *= *"\([0-9]*\.[0-9]*\).*"/\1/p' rust-toolchain.toml)
 grep -q "^ARG RUST_IMAGE=rust:$channel-" deploy/docker/Dockerfile ||
   fail "deploy/docker/Dockerfile: the builder image must be rust:$channel-... like rust-toolchain.toml"

@@ -58,8 +58,9 @@ wait_http nginx "http://127.0.0.1:$PORT/nginx-health"
 cat <<MSG
 
   chat is running
-    API + WebSocket   http://127.0.0.1:$PORT   (ws://127.0.0.1:$PORT/ws)
-    OpenAPI           http://127.0.0.1:$PORT/api/openapi.json
+    open              http://127.0.0.1:$PORT/   (the web client: register, then chat)
+    API + WebSocket   http://127.0.0.1:$PORT/api   (ws://127.0.0.1:$PORT/ws)
+    API reference     http://127.0.0.1:$PORT/api/docs
     gateways          $(for p in "${GATEWAY_PORTS[@]}"; do printf 'http://127.0.0.1:%s ' "$p"; done)(metrics at /metrics)
     auth/rooms/history metrics  http://127.0.0.1:$((OPS_PORT_BASE + 1))/metrics  :$((OPS_PORT_BASE + 2))  :$((OPS_PORT_BASE + 3))
     access log        $RUN_DIR/logs/nginx-access.log

@@ -17,6 +17,8 @@ OPS_PORT_BASE=${OPS_PORT_BASE:-9100}
 # A second stack (the end-to-end and fault tests) isolates itself with its own database
 # names, Redis prefix and queue.
 DB_SUFFIX=${DB_SUFFIX:-}
+# The built web client nginx serves at /.
+WEB_ROOT=${WEB_ROOT:-$ROOT/web/dist}
 # Browser origins that may open a socket: the stack's own, under both names of loopback.
 ALLOWED_ORIGINS=${ALLOWED_ORIGINS:-http://127.0.0.1:$PORT,http://localhost:$PORT}
 export REDIS_KEY_PREFIX=${REDIS_KEY_PREFIX:-chat:}
@@ -40,6 +42,22 @@ stack_build() {
     cargo build --release --bins
   else
     cargo build --bins
+  fi
+  stack_build_web
+}
+
+# Builds the web client into $WEB_ROOT when its sources (or the protocol's generated
+# types) changed since the last build; npm ci first when the lockfile did.
+stack_build_web() {
+  local web="$ROOT/web" stamp="$ROOT/web/node_modules/.chat-web-built"
+  command -v npm >/dev/null || { echo "npm not found: the web client is not built (install Node.js 20)" >&2; return 0; }
+  if [ ! -d "$web/node_modules" ] || [ "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]; then
+    npm ci --prefix "$web" --no-audit --no-fund --loglevel=error
+  fi
+  if [ ! -f "$stamp" ] || [ -n "$(find "$web/src" "$web/index.html" "$web/public" "$web/vite.config.ts" \
+      "$web/package-lock.json" "$ROOT/services/protocol/generated" -newer "$stamp" -print -quit)" ]; then
+    npm run --prefix "$web" --silent build
+    touch "$stamp"
   fi
 }
 
@@ -113,6 +131,7 @@ stack_nginx_config() {
     -e "s|@WORKER_CONNECTIONS@|$((nofile / 2))|g" \
     -e "s|@WS_CONN_PER_IP@|$((nofile / 2))|g" \
     -e "s|@ACCESS_LOG@|$RUN_DIR/logs/nginx-access.log|g" \
+    -e "s|@WEB_ROOT@|$WEB_ROOT|g" \
     "$ROOT/deploy/nginx/nginx.conf.template" |
     awk -v servers="$upstreams" '{ if ($0 == "@UPSTREAM_SERVERS@") printf "%s", servers; else print }' \
       > "$nginx_dir/nginx.conf"

@@ -53,5 +53,6 @@ sed -e "s|@RUN_DIR@|/tmp/nginx|g" \
   -e "s|@WORKER_CONNECTIONS@|$((nofile / 2))|g" \
   -e "s|@WS_CONN_PER_IP@|$((nofile / 2))|g" \
   -e "s|@ACCESS_LOG@|/dev/stdout|g" \
+  -e "s|@WEB_ROOT@|/usr/share/chat-web|g" \
   "$TEMPLATE" |
   awk -v servers="$upstream" '{ if ($0 == "@UPSTREAM_SERVERS@") printf "%s", servers; else print }'

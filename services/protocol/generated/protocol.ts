@@ -379,3 +379,22 @@ epoch: number,
  * The entry's number within its epoch, from 1; 0 before the first entry.
  */
 position: number, } & B;
+
+/** Why the server closes a socket: each reason's close code and text (docs/protocol.md, "Close codes"). */
+export const Disconnect = {
+  Normal: { code: 1000, reason: "bye" },
+  MessageTooBig: { code: 1009, reason: "message too big" },
+  PositionsUnavailable: { code: 1011, reason: "positions unavailable; reconnect and resume" },
+  RoomsUnavailable: { code: 1011, reason: "rooms unavailable; reconnect and resume" },
+  Restart: { code: 1012, reason: "the gateway is shutting down" },
+  AuthTimeout: { code: 4001, reason: "no auth frame in time" },
+  AuthFirst: { code: 4001, reason: "the first frame must be auth" },
+  TokenMissing: { code: 4001, reason: "the auth frame needs a token" },
+  NoUser: { code: 4001, reason: "the token names no valid user" },
+  OtherUser: { code: 4001, reason: "the token is for another user" },
+  TokenRefused: { code: 4001, reason: "the token was refused" },
+  TokenExpired: { code: 4002, reason: "the access token expired" },
+  SlowConsumer: { code: 4003, reason: "slow consumer; reconnect and resume" },
+  TooManyConnections: { code: 4004, reason: "too many connections for this user" },
+  HeartbeatTimeout: { code: 4005, reason: "no answer to heartbeats" },
+} as const;

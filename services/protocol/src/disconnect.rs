@@ -36,6 +36,25 @@ pub enum Disconnect {
 }
 
 impl Disconnect {
+    /// Every reason, for the generated TypeScript and tests.
+    pub const ALL: &[Disconnect] = &[
+        Self::Normal,
+        Self::MessageTooBig,
+        Self::PositionsUnavailable,
+        Self::RoomsUnavailable,
+        Self::Restart,
+        Self::AuthTimeout,
+        Self::AuthFirst,
+        Self::TokenMissing,
+        Self::NoUser,
+        Self::OtherUser,
+        Self::TokenRefused,
+        Self::TokenExpired,
+        Self::SlowConsumer,
+        Self::TooManyConnections,
+        Self::HeartbeatTimeout,
+    ];
+
     /// The WebSocket close code.
     pub const fn code(self) -> u16 {
         match self {

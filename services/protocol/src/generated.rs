@@ -25,7 +25,7 @@ use crate::server::{
     RoomAdded, RoomChange, RoomPosition, RoomRemoved, UserRef,
 };
 use crate::timestamp::Timestamp;
-use crate::{ClientFrame, ServerFrame};
+use crate::{ClientFrame, Disconnect, ServerFrame};
 
 /// Where the generated files live, relative to the repository's root.
 pub const SCHEMA_PATH: &str = "services/protocol/generated/protocol.schema.json";
@@ -123,6 +123,23 @@ pub fn typescript() -> String {
     out.push_str("\nexport ");
     out.push_str(&<Entry<()> as TS>::decl(&config));
     out.push('\n');
+    out.push_str(&close_codes());
+    out
+}
+
+/// The close codes and reasons of [`Disconnect`], as a TypeScript constant.
+fn close_codes() -> String {
+    let mut out = String::from(
+        "\n/** Why the server closes a socket: each reason's close code and text (docs/protocol.md, \"Close codes\"). */\nexport const Disconnect = {\n",
+    );
+    for reason in Disconnect::ALL {
+        out.push_str(&format!(
+            "  {reason:?}: {{ code: {}, reason: {:?} }},\n",
+            reason.code(),
+            reason.reason()
+        ));
+    }
+    out.push_str("} as const;\n");
     out
 }
 

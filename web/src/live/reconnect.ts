@@ -1,19 +1,24 @@
 // What to do when the socket closes, by close code (docs/protocol.md, "Close codes"),
 // and how long to wait before the next attempt.
 
-/** The close codes of the protocol. */
+import { Disconnect } from '@protocol';
+
+/**
+ * The close codes a client acts on, named for what it does: the server's come from the
+ * protocol crate (`Disconnect`), 1006 is the browser's own (no close frame at all).
+ */
 export const CloseCode = {
-  normal: 1000,
+  normal: Disconnect.Normal.code,
   /** No close frame: the network dropped, or the server could not write to us. */
   abnormal: 1006,
-  messageTooBig: 1009,
-  internal: 1011,
-  restarting: 1012,
-  unauthenticated: 4001,
-  tokenExpired: 4002,
-  slowConsumer: 4003,
-  tooManyConnections: 4004,
-  heartbeatTimeout: 4005,
+  messageTooBig: Disconnect.MessageTooBig.code,
+  internal: Disconnect.PositionsUnavailable.code,
+  restarting: Disconnect.Restart.code,
+  unauthenticated: Disconnect.TokenRefused.code,
+  tokenExpired: Disconnect.TokenExpired.code,
+  slowConsumer: Disconnect.SlowConsumer.code,
+  tooManyConnections: Disconnect.TooManyConnections.code,
+  heartbeatTimeout: Disconnect.HeartbeatTimeout.code,
 } as const;
 
 export type CloseDecision =

@@ -26,6 +26,8 @@
 #   BENCH_PROCESSES               load tool processes (default: 2 for fanout, 4 for memory)
 #   BENCH_PERSIST_MESSAGES=200000 envelopes per persist phase
 #   BENCH_PERSIST_ARGS            more persist_bench flags (e.g. "--batch-size 1000")
+#   LOADTEST                      the load tool binary (default: this tree's release build),
+#                                 e.g. another version's, to compare gateways with one client
 #
 # Exits non-zero only when a run broke (a process failed, a stack did not start); a
 # missed target is reported, not an error.
@@ -48,7 +50,7 @@ STACK_PORT=${BENCH_PORT:-28080}
 REST_GATEWAY=$((STACK_PORT + 1))     # account and room setup go through this one
 MEASURED_GATEWAY=$((STACK_PORT + 2)) # the sockets, and the measurement, are on this one
 LOADTEST_OUT=$BENCH_DIR/loadtest
-LOADTEST=$ROOT/target/release/chat-loadtest
+LOADTEST=${LOADTEST:-$ROOT/target/release/chat-loadtest}
 CLK_TCK=$(getconf CLK_TCK)
 run_id=$(date +%s)-$$
 

@@ -79,7 +79,9 @@ impl Connection {
     /// Sends a close frame and waits briefly for the peer's, so the peer reads the code
     /// before the connection goes.
     pub async fn close(&mut self, why: Disconnect) {
-        self.close_with(why.code(), why.reason()).await;
+        // Boxed: the wait for the peer's close frame would otherwise sit in the future
+        // of every idle socket's loop.
+        Box::pin(self.close_with(why.code(), why.reason())).await;
     }
 
     /// Closes with `why`'s code and a reason of the moment (a refused token's).

@@ -220,7 +220,7 @@ impl Session {
                                 ErrorCode::MalformedFrame,
                                 "frames must be JSON text, not binary",
                             );
-                            self.send_error(&error, None).await?;
+                            Box::pin(self.send_error(&error, None)).await?;
                         }
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                         Some(Ok(Message::Close(_))) | None => return Err(Ended),

@@ -23,8 +23,9 @@ fmt:
 	$(CARGO) fmt --all
 
 ## test: every test: unit and integration tests against the local PostgreSQL, Redis and
-## RabbitMQ, the end-to-end run through nginx and two gateways, the fault test (its own
-## Redis, PostgreSQL and RabbitMQ restarted under load) and the deployment checks
+## RabbitMQ, the web client's type check and unit tests, the end-to-end run through nginx
+## and two gateways, the fault test (its own Redis, PostgreSQL and RabbitMQ restarted
+## under load) and the deployment checks
 test:
 ifneq ($(NEXTEST),)
 	$(CARGO) nextest run --workspace --locked --no-fail-fast --test-threads 6
@@ -32,6 +33,9 @@ ifneq ($(NEXTEST),)
 else
 	$(CARGO) test --workspace --locked --no-fail-fast
 endif
+	npm ci --prefix web --no-audit --no-fund --loglevel=error
+	npm run --prefix web --silent lint
+	npm run --prefix web --silent test
 	deploy/local/e2e.sh
 	deploy/local/faults.sh
 	deploy/check-manifests.sh
@@ -52,6 +56,12 @@ bench:
 ## clean-test-databases: drop the databases integration tests left behind
 clean-test-databases:
 	deploy/local/clean-test-databases.sh
+
+## web-e2e: the web client's browser tests (Playwright, Debian's Chromium) against a stack of
+## their own; screenshots into docs/screenshots
+.PHONY: web-e2e
+web-e2e:
+	deploy/local/web-e2e.sh
 
 ## check-deploy: Dockerfile, compose file, nginx configs, Kubernetes manifests and alert rules, offline
 ## faults: the fault test alone (FAULTS="redis rooms" for some of them)

@@ -3,7 +3,7 @@
 
 use anyhow::Context as _;
 use axum::extract::State;
-use chat_proto::v1::{GetUserRequest, SearchUsersRequest};
+use chat_proto::v1::{GetUserRequest, GetUsersRequest, SearchUsersRequest};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use chat_protocol::account::{Me, User, UserList};
-use chat_protocol::{ErrorBody, ErrorCode};
+use chat_protocol::{ErrorBody, ErrorCode, UserId};
 
 use super::extract::{Json, Path, Query};
 use crate::access::AuthenticatedUser;
@@ -53,8 +53,11 @@ pub const SEARCH_LIMIT_DEFAULT: u32 = 20;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UserSearch {
-    /// Case-insensitive prefix of a username or display name.
-    pub search: String,
+    /// Case-insensitive prefix of a username or display name. Give `search` or `ids`.
+    pub search: Option<String>,
+    /// Comma-separated user ids, up to 100: those users (for a timeline's senders, in
+    /// one request); ids of nobody are left out.
+    pub ids: Option<String>,
     /// How many users to return: 1 to 50, default 20.
     #[param(minimum = 1, maximum = 50)]
     pub limit: Option<u32>,
@@ -102,7 +105,8 @@ async fn get_user(
     Ok(Json(user_view(user)?))
 }
 
-/// Users whose username or display name starts with a prefix (case-insensitive).
+/// Users whose username or display name starts with a prefix (case-insensitive), or the
+/// users of a list of ids.
 #[utoipa::path(
     get,
     path = "/api/users",
@@ -120,6 +124,23 @@ async fn search_users(
     _caller: AuthenticatedUser,
     Query(query): Query<UserSearch>,
 ) -> Result<Json<UserList>, ClientError> {
+    let prefix = match (query.search, query.ids) {
+        (Some(_), Some(_)) => {
+            return Err(ClientError::validation([(
+                "ids",
+                "cannot be given with `search`; give one",
+            )]));
+        }
+        (None, Some(ids)) => return users_by_id(&state, &ids).await.map(Json),
+        (None, None) => {
+            return Err(ClientError::new(
+                ErrorCode::InvalidQuery,
+                "give `search` (a name prefix) or `ids`",
+            )
+            .with_fields([("search", "missing; or give `ids`")]));
+        }
+        (Some(prefix), None) => prefix,
+    };
     let limit = query.limit.unwrap_or(SEARCH_LIMIT_DEFAULT);
     if !(1..=SEARCH_LIMIT_MAX).contains(&limit) {
         return Err(ClientError::validation([(
@@ -131,10 +152,7 @@ async fn search_users(
         .clients
         .auth
         .clone()
-        .search_users(SearchUsersRequest {
-            prefix: query.search,
-            limit,
-        })
+        .search_users(SearchUsersRequest { prefix, limit })
         .await
         .map_err(|status| ClientError::from(status).rename_field("prefix", "search"))?
         .into_inner();
@@ -144,4 +162,43 @@ async fn search_users(
         .map(user_view)
         .collect::<Result<_, _>>()?;
     Ok(Json(UserList { users }))
+}
+
+/// The most ids one lookup takes.
+pub const IDS_MAX: usize = 100;
+
+/// The users of `ids` (comma-separated UUIDs).
+async fn users_by_id(state: &AppState, ids: &str) -> Result<UserList, ClientError> {
+    let ids: Vec<UserId> = ids
+        .split(',')
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map(|id| {
+            id.parse().map_err(|_| {
+                ClientError::new(ErrorCode::InvalidQuery, format!("`{id}` is not a user id"))
+                    .with_fields([("ids", "must be comma-separated user ids")])
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    if ids.is_empty() || ids.len() > IDS_MAX {
+        return Err(ClientError::validation([(
+            "ids",
+            format!("must name 1 to {IDS_MAX} users"),
+        )]));
+    }
+    let found = state
+        .clients
+        .auth
+        .clone()
+        .get_users(GetUsersRequest {
+            user_ids: ids.iter().map(ToString::to_string).collect(),
+        })
+        .await?
+        .into_inner();
+    let users = found
+        .users
+        .into_iter()
+        .map(user_view)
+        .collect::<Result<_, _>>()?;
+    Ok(UserList { users })
 }

@@ -131,3 +131,54 @@ async fn a_bad_search_is_a_clear_error() {
     .await;
     assert!(body["error"]["fields"]["search"].is_string(), "{body}");
 }
+
+#[tokio::test]
+async fn users_are_looked_up_by_ids_in_one_request() {
+    // Arrange
+    let app = spawn_app().await;
+    let viewer = app.signed_up(&TestUser::generate()).await;
+    let (ada, grace) = (
+        app.signed_up(&TestUser::generate()).await,
+        app.signed_up(&TestUser::generate()).await,
+    );
+    let token = &viewer.access_token;
+
+    // Act
+    let nobody = uuid::Uuid::new_v4();
+    let path = format!(
+        "/api/users?ids={},{},{nobody}",
+        ada.user_id(),
+        grace.user_id()
+    );
+    let found = json_body(app.get_as(token, &path).await, StatusCode::OK).await;
+
+    // Assert: the two users, and nobody for an id of nobody.
+    let mut ids: Vec<String> = found["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|user| user["id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    let mut expected = vec![ada.user_id().to_string(), grace.user_id().to_string()];
+    expected.sort();
+    assert_eq!(ids, expected);
+
+    let bad = app.get_as(token, "/api/users?ids=nope").await;
+    let body = assert_error(bad, StatusCode::UNPROCESSABLE_ENTITY, "invalid_query").await;
+    assert!(body["error"]["fields"]["ids"].is_string(), "{body}");
+    let too_many = (0..101)
+        .map(|_| uuid::Uuid::new_v4().to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let body = assert_error(
+        app.get_as(token, &format!("/api/users?ids={too_many}"))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert!(body["error"]["fields"]["ids"].is_string(), "{body}");
+    let both = app.get_as(token, "/api/users?search=a&ids=x").await;
+    assert_error(both, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+}

@@ -24,7 +24,7 @@ fmt:
 
 ## test: every test: unit and integration tests against the local PostgreSQL, Redis and
 ## RabbitMQ, the web client's type check and unit tests, the end-to-end run through nginx
-## and two gateways, the fault test (its own Redis, PostgreSQL and RabbitMQ restarted
+## and two gateways, the web client in Chromium (Playwright), the fault test (its own Redis, PostgreSQL and RabbitMQ restarted
 ## under load) and the deployment checks
 test:
 ifneq ($(NEXTEST),)
@@ -37,6 +37,7 @@ endif
 	npm run --prefix web --silent lint
 	npm run --prefix web --silent test
 	deploy/local/e2e.sh
+	deploy/local/web-e2e.sh
 	deploy/local/faults.sh
 	deploy/check-manifests.sh
 

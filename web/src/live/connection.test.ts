@@ -126,6 +126,44 @@ describe('the live connection', () => {
     live.stop();
   });
 
+  it('drops the socket when the device goes offline and comes back with the network', async () => {
+    let online = true;
+    let changed: ((online: boolean) => void) | null = null;
+    const network = {
+      online: () => online,
+      watch: (onChange: (online: boolean) => void) => {
+        changed = onChange;
+        return () => (changed = null);
+      },
+    };
+    const { live } = connection({ network });
+    live.start();
+    await settle();
+    latest().open();
+    latest().receive({ type: 'ready', ...ready([{ id: ROOM, epoch: EPOCH, position: 10 }]) });
+
+    online = false;
+    changed!(false);
+    expect(latest().readyState).toBe(3);
+    expect(useLive.getState().connection).toMatchObject({ status: 'reconnecting', offline: true });
+    const id = live.send(ROOM, 'written offline');
+    await vi.advanceTimersByTimeAsync(10_000); // no attempt without a network
+    expect(FakeSocket.all).toHaveLength(1);
+    expect(useLive.getState().pending).toMatchObject([{ clientMsgId: id, state: 'queued' }]);
+
+    online = true;
+    changed!(true);
+    await settle();
+    expect(FakeSocket.all).toHaveLength(2);
+    expect(useLive.getState().connection).toMatchObject({ status: 'reconnecting', offline: false });
+    latest().open();
+    expect(latest().sent[0]).toMatchObject({ resume: { [ROOM]: { epoch: EPOCH, position: 10 } } });
+    latest().receive({ type: 'ready', ...ready([{ id: ROOM, epoch: EPOCH, position: 10 }]) });
+    expect(latest().sent[1]).toMatchObject({ type: 'send', client_msg_id: id });
+    live.stop();
+    expect(changed).toBeNull();
+  });
+
   it('asks history after the cursor when it sees a gap', async () => {
     const { live } = connection();
     live.start();

@@ -6,7 +6,7 @@
 import type { ClientFrame, MessageId, RoomId, ServerFrame } from '@protocol';
 import { dueSends, newPending, nextDue } from './pending';
 import { historyCursor } from './position';
-import { backoffDelay, decideClose } from './reconnect';
+import { CloseCode, backoffDelay, decideClose } from './reconnect';
 import {
   onAck,
   onDisconnected,
@@ -44,6 +44,33 @@ export interface ConnectionOptions {
   now?: () => number;
   /** Time allowed from open to `ready` before the attempt counts as failed. */
   readyTimeoutMs?: number;
+  /** Whether the device has a network; the browser's by default, none outside one. */
+  network?: Network | null;
+}
+
+/** Whether the device has a network at all, as the browser knows it. */
+export interface Network {
+  online(): boolean;
+  /** Calls `onChange` each time the network goes or comes back; returns the unsubscribe. */
+  watch(onChange: (online: boolean) => void): () => void;
+}
+
+/** `navigator.onLine` and the window's `online` and `offline` events. */
+export function browserNetwork(): Network | null {
+  if (typeof window === 'undefined') return null;
+  return {
+    online: () => navigator.onLine !== false,
+    watch: (onChange) => {
+      const online = () => onChange(true);
+      const offline = () => onChange(false);
+      window.addEventListener('online', online);
+      window.addEventListener('offline', offline);
+      return () => {
+        window.removeEventListener('online', online);
+        window.removeEventListener('offline', offline);
+      };
+    },
+  };
 }
 
 /** Messages a gap fill asks for at once (the most a `history` frame returns). */
@@ -51,6 +78,11 @@ const FILL_PAGE = 100;
 const OPEN = 1;
 /** A socket up this long after `ready` counts as a success for the backoff. */
 const STABLE_AFTER_MS = 30_000;
+/**
+ * Without a network the next attempt waits for it to come back, or this long at most (in
+ * case the browser is wrong about it).
+ */
+const OFFLINE_RETRY_MS = 30_000;
 
 export function sameOriginSocketUrl(): string {
   const { protocol, host } = window.location;
@@ -77,9 +109,12 @@ export class LiveConnection {
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private readyTimer: ReturnType<typeof setTimeout> | null = null;
   private sendTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly network: Network | null;
+  private unwatchNetwork: (() => void) | null = null;
 
   constructor(options: ConnectionOptions) {
     this.options = options;
+    this.network = options.network === undefined ? browserNetwork() : options.network;
   }
 
   private now(): number {
@@ -89,28 +124,46 @@ export class LiveConnection {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    setConnection({ status: 'connecting', retryAt: null, stopReason: null });
-    if (typeof window !== 'undefined') window.addEventListener('online', this.reconnectNow);
+    setConnection({ status: 'connecting', retryAt: null, stopReason: null, offline: false });
+    this.unwatchNetwork =
+      this.network?.watch((online) => (online ? this.reconnectNow() : this.networkLost())) ?? null;
     void this.connect();
   }
 
   stop(): void {
     this.stopped = true;
-    if (typeof window !== 'undefined') window.removeEventListener('online', this.reconnectNow);
+    this.unwatchNetwork?.();
+    this.unwatchNetwork = null;
     this.clearTimers();
     const socket = this.socket;
     this.socket = null;
     this.ready = false;
     socket?.close(1000);
-    setConnection({ status: 'idle', retryAt: null, stopReason: null });
+    setConnection({ status: 'idle', retryAt: null, stopReason: null, offline: false });
   }
 
   /** Connects now instead of waiting for the backoff (the user asked, or the network is back). */
   readonly reconnectNow = (): void => {
     if (this.stopped || this.socket) return;
     this.clearTimer('reconnect');
-    setConnection({ status: 'reconnecting', retryAt: null, stopReason: null });
+    setConnection({ status: 'reconnecting', retryAt: null, stopReason: null, offline: false });
     void this.connect();
+  };
+
+  /**
+   * The device lost its network: the socket is as good as closed, though its close may take
+   * long to come (or never does), so it is dropped now; the next attempt waits for the
+   * network (`reconnectNow` on `online`). Sends written meanwhile wait as pending.
+   */
+  private readonly networkLost = (): void => {
+    if (this.stopped) return;
+    const socket = this.socket;
+    if (socket) {
+      this.closed(socket, CloseCode.abnormal);
+      socket.close(1000);
+    } else if (this.reconnectTimer !== null) {
+      this.scheduleReconnect(OFFLINE_RETRY_MS);
+    }
   };
 
   /** Sends a message: it shows as pending at once and goes out as soon as the socket is ready. */
@@ -171,7 +224,7 @@ export class LiveConnection {
         this.clearTimer('ready');
         this.ready = true;
         this.readyAt = this.now();
-        setConnection({ status: 'online', retryAt: null, stopReason: null });
+        setConnection({ status: 'online', retryAt: null, stopReason: null, offline: false });
         this.handle(run((s) => onReady(s, frame, this.resumed)));
         this.flushSends();
         return;
@@ -317,7 +370,9 @@ export class LiveConnection {
   }
 
   private scheduleReconnect(delayMs: number): void {
-    setConnection({ status: 'reconnecting', retryAt: this.now() + delayMs });
+    const offline = this.network?.online() === false;
+    if (offline) delayMs = Math.max(delayMs, OFFLINE_RETRY_MS);
+    setConnection({ status: 'reconnecting', retryAt: this.now() + delayMs, offline });
     this.clearTimer('reconnect');
     this.reconnectTimer = setTimeout(() => void this.connect(), delayMs);
   }

@@ -19,13 +19,15 @@ export interface ConnectionView {
   status: ConnectionStatus;
   retryAt: number | null;
   stopReason: 'too_many_connections' | 'client_bug' | null;
+  /** The device has no network (as the browser says): the next attempt waits for it. */
+  offline: boolean;
 }
 
 export interface LiveStore extends LiveState {
   connection: ConnectionView;
 }
 
-const idle: ConnectionView = { status: 'idle', retryAt: null, stopReason: null };
+const idle: ConnectionView = { status: 'idle', retryAt: null, stopReason: null, offline: false };
 
 export const useLive = create<LiveStore>()(() => ({ ...initialLiveState, connection: idle }));
 

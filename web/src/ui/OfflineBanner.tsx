@@ -5,19 +5,21 @@ import { useConnection } from '../app/ConnectionContext';
 import { useLive } from '../live/store';
 
 export function OfflineBanner() {
-  const { status, retryAt, stopReason } = useLive((s) => s.connection);
+  const { status, retryAt, stopReason, offline } = useLive((s) => s.connection);
   const connection = useConnection();
   const [now, setNow] = useState(() => Date.now());
 
   useEffect(() => {
-    if (retryAt === null) return;
+    if (retryAt === null || offline) return;
     setNow(Date.now());
     const timer = setInterval(() => setNow(Date.now()), 1000);
     return () => clearInterval(timer);
-  }, [retryAt]);
+  }, [retryAt, offline]);
 
   let message: string | null = null;
-  if (status === 'reconnecting') {
+  if (status === 'reconnecting' && offline) {
+    message = 'Connection lost: you are offline. Reconnecting when the network is back…';
+  } else if (status === 'reconnecting') {
     const seconds = retryAt === null ? 0 : Math.ceil((retryAt - now) / 1000);
     message =
       seconds > 0

@@ -65,6 +65,10 @@ export function Timeline({ room, label, messages, pending, hasOlder, me, handle 
       <Virtuoso<TimelineRow, HeaderContext>
         ref={handle}
         className="timeline-scroller"
+        // The ARIA role of a chat's messages; the Announcer below reads out new ones, so the
+        // log itself stays quiet rather than reading each twice.
+        role="log"
+        aria-live="off"
         aria-label={`Messages in ${label}`}
         data={rows}
         context={context}
@@ -77,8 +81,14 @@ export function Timeline({ room, label, messages, pending, hasOlder, me, handle 
         startReached={older}
         increaseViewportBy={{ top: 600, bottom: 200 }}
         computeItemKey={(_, row) => row.key}
-        itemContent={(_, row) => <Row row={row} />}
-        components={{ Header: TimelineHeader }}
+        itemContent={(index, row, { hasOlder: more }) => (
+          <>
+            {/* Right above the first message, not at the top of a short room's empty space. */}
+            {index === firstItemIndex && !more && <RoomStart />}
+            <Row row={row} />
+          </>
+        )}
+        components={{ Header: TimelineHeader, EmptyPlaceholder: RoomStart }}
       />
       {!atBottom && (
         <button
@@ -112,8 +122,11 @@ function TimelineHeader({ context }: { context: HeaderContext }) {
       </p>
     );
   }
-  if (!context.hasOlder) return <p className="timeline-edge">This is the beginning of the room.</p>;
   return <div className="timeline-edge" />;
+}
+
+function RoomStart() {
+  return <p className="timeline-edge">This is the beginning of the room.</p>;
 }
 
 function Row({ row }: { row: TimelineRow }) {

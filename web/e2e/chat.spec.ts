@@ -1,0 +1,220 @@
+// The chat as two people use it: Ada and Grace register, meet in a public room, talk
+// through Grace's connection dropping, move to a direct conversation, look at each
+// other's profile, and Grace carries on from her phone. Everything through the UI (one
+// profile bio through the REST API), every wait an assertion that waits.
+
+import { expect, test, type Page } from '@playwright/test';
+import {
+  expectAccessible,
+  kib,
+  person,
+  recordScripts,
+  registerThroughUi,
+  runId,
+  screenshot,
+  signInThroughUi,
+  updateProfileViaApi,
+} from './support';
+
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+/** The conversation pane of the open room, named by whom it is with ("#room" or a person). */
+const conversation = (page: Page, label: string) =>
+  page.getByRole('region', { name: `Conversation in ${label}` });
+
+/** Writes a message in the open room and waits until the server has confirmed it. */
+async function say(page: Page, label: string, text: string): Promise<void> {
+  const box = page.getByRole('textbox', { name: `Message ${label}` });
+  await box.fill(text);
+  await box.press('Enter');
+  await expect(box).toHaveValue('');
+  const pane = conversation(page, label);
+  await expect(pane.getByText(text, { exact: true })).toHaveCount(1);
+  await expect(pane.getByText(/^(Sending|Waiting to send)…$/)).toHaveCount(0);
+}
+
+/** The message shows in the open room, once. */
+async function sees(page: Page, label: string, text: string): Promise<void> {
+  await expect(conversation(page, label).getByText(text, { exact: true })).toHaveCount(1);
+}
+
+test('Ada and Grace chat in a public room, through a dropped connection, in a direct conversation and on a phone', async ({
+  browser,
+  baseURL,
+  request,
+}) => {
+  const ada = person('ada', 'Ada Lovelace');
+  const grace = person('grace', 'Grace Hopper');
+  const room = `hiking-${runId}`;
+  const inRoom = `#${room}`;
+
+  const adaContext = await browser.newContext({ baseURL, viewport: DESKTOP });
+  const graceContext = await browser.newContext({ baseURL, viewport: DESKTOP });
+  const adaPage = await adaContext.newPage();
+  const gracePage = await graceContext.newPage();
+
+  await test.step('the sign-in screen: its JavaScript, accessibility, screenshot', async () => {
+    const firstScreen = recordScripts(adaPage);
+    await adaPage.goto('/');
+    await expect(adaPage.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+    await adaPage.waitForLoadState('load');
+    const js = await firstScreen();
+    console.log(
+      `first screen JavaScript: ${js.files} file(s), ${kib(js.gzip)} gzipped (${kib(js.raw)} raw, ${kib(js.transfer)} transferred)`,
+    );
+    await expectAccessible(adaPage, 'the sign-in screen');
+    await screenshot(adaPage, 'sign-in');
+  });
+
+  await test.step('Ada and Grace register', async () => {
+    const afterSignIn = recordScripts(adaPage);
+    await registerThroughUi(adaPage, ada);
+    const js = await afterSignIn();
+    console.log(`JavaScript loaded after sign-in: ${js.files} file(s), ${kib(js.gzip)} gzipped`);
+    await updateProfileViaApi(request, ada, {
+      bio: 'Mathematician. Writes notes longer than the papers they annotate.',
+    });
+
+    await gracePage.goto('/');
+    await registerThroughUi(gracePage, grace);
+  });
+
+  await test.step('Ada creates a public room', async () => {
+    await adaPage.getByRole('button', { name: 'Create a room' }).click();
+    const dialog = adaPage.getByRole('dialog', { name: 'Create a room' });
+    await dialog.getByLabel('Name', { exact: true }).fill(room);
+    await dialog.getByLabel('Public: anyone can find and join it').check();
+    await dialog.getByLabel('Topic (optional)').fill('Saturday: the coast path from the lighthouse, back by four');
+    await dialog.getByRole('button', { name: 'Create room' }).click();
+    await expect(dialog).toBeHidden();
+    await expect(adaPage.getByRole('heading', { level: 1, name: inRoom })).toBeVisible();
+    await expect(adaPage.getByText('This is the beginning of the room.')).toBeVisible();
+  });
+
+  await test.step('Grace finds the room among the public rooms and joins', async () => {
+    await gracePage.getByRole('button', { name: 'Browse public rooms' }).click();
+    const dialog = gracePage.getByRole('dialog', { name: 'Browse public rooms' });
+    await dialog.getByLabel('Search by name').fill(room);
+    await dialog.getByRole('list', { name: 'Public rooms' }).getByRole('button', { name: `Join ${room}` }).click();
+    await expect(dialog).toBeHidden();
+    await expect(gracePage.getByRole('heading', { level: 1, name: inRoom })).toBeVisible();
+    await expect(
+      gracePage.getByRole('navigation', { name: 'Your rooms' }).getByRole('link', { name: room }),
+    ).toBeVisible();
+  });
+
+  const hello = 'Morning Grace! Are you still up for the hike on Saturday?';
+  const answer = 'Absolutely! Shall we meet at the lighthouse car park at nine?';
+  await test.step('they write to each other and each sees the other', async () => {
+    await say(adaPage, inRoom, hello);
+    await sees(gracePage, inRoom, hello);
+    await say(gracePage, inRoom, answer);
+    await sees(adaPage, inRoom, answer);
+  });
+
+  const whileAway = [
+    "Nine works. I'll bring sandwiches and a flask of tea.",
+    'The forecast says sun, but I will pack a rain jacket just in case.',
+  ];
+  await test.step("Grace's connection drops; what Ada writes meanwhile arrives once, in order", async () => {
+    await graceContext.setOffline(true);
+    const lost = gracePage.getByText(/^Connection lost/);
+    await expect(lost).toHaveText(/you are offline/);
+
+    for (const text of whileAway) await say(adaPage, inRoom, text);
+    for (const text of whileAway) {
+      await expect(conversation(gracePage, inRoom).getByText(text, { exact: true })).toHaveCount(0);
+    }
+
+    await graceContext.setOffline(false);
+    await expect(lost).toBeHidden();
+    await expect(gracePage.getByText('Connecting…')).toBeHidden();
+    for (const text of whileAway) await sees(gracePage, inRoom, text);
+    const bodies = await conversation(gracePage, inRoom).getByRole('article').allInnerTexts();
+    const order = whileAway.map((text) => bodies.findIndex((body) => body.includes(text)));
+    expect(order[0], 'the messages in the order written').toBeLessThan(order[1]!);
+
+    const reply = "Perfect. I'll bring the map and some apples for the top.";
+    await say(gracePage, inRoom, reply);
+    await sees(adaPage, inRoom, reply);
+  });
+
+  await test.step('the room list and the room: accessibility, screenshot', async () => {
+    await expectAccessible(adaPage, 'the room list and a room');
+    await screenshot(adaPage, 'room');
+  });
+
+  const dm = 'Quick one: could you look over my notes on the Analytical Engine before Friday?';
+  const dmAnswer = "Happy to! Send them over and you'll have comments by Thursday.";
+  await test.step('Ada finds Grace and writes to her directly; Grace answers', async () => {
+    await adaPage.getByRole('button', { name: 'New direct message' }).click();
+    const dialog = adaPage.getByRole('dialog', { name: 'New direct message' });
+    await dialog.getByLabel('Name or username').fill(grace.username);
+    await dialog.getByRole('list', { name: 'People' }).getByRole('button', { name: new RegExp(grace.displayName) }).click();
+    await expect(dialog).toBeHidden();
+    await expect(adaPage.getByRole('heading', { level: 1, name: grace.displayName })).toBeVisible();
+    await say(adaPage, grace.displayName, dm);
+
+    const fromAda = gracePage
+      .getByRole('navigation', { name: 'Your rooms' })
+      .getByRole('link', { name: new RegExp(`^${ada.displayName}`) });
+    await fromAda.click();
+    await expect(gracePage.getByRole('heading', { level: 1, name: ada.displayName })).toBeVisible();
+    await sees(gracePage, ada.displayName, dm);
+    await say(gracePage, ada.displayName, dmAnswer);
+    await sees(adaPage, grace.displayName, dmAnswer);
+    await screenshot(adaPage, 'direct-message');
+  });
+
+  await test.step("a sender's name opens their profile", async () => {
+    await conversation(gracePage, ada.displayName)
+      .getByRole('button', { name: ada.displayName, exact: true })
+      .first()
+      .click();
+    const profile = gracePage.getByRole('dialog', { name: 'Profile', exact: true });
+    await expect(profile.getByText(ada.displayName, { exact: true })).toBeVisible();
+    await expect(profile.getByText(`@${ada.username}`)).toBeVisible();
+    await expect(profile.getByText('Mathematician. Writes notes longer than the papers they annotate.')).toBeVisible();
+    await expect(profile.getByRole('button', { name: 'Send a message' })).toBeVisible();
+    await expectAccessible(gracePage, 'a profile');
+    await screenshot(gracePage, 'profile');
+    await profile.getByRole('button', { name: 'Close' }).click();
+    await expect(profile).toBeHidden();
+  });
+
+  await test.step('on a phone: the room list, into a room and back', async () => {
+    const phoneContext = await browser.newContext({ baseURL, viewport: PHONE, isMobile: true, hasTouch: true });
+    const phone = await phoneContext.newPage();
+    await phone.goto('/');
+    await expect(phone.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+    const pressed = Date.now();
+    await signInThroughUi(phone, grace);
+    const rooms = phone.getByRole('navigation', { name: 'Your rooms' });
+    const roomLink = rooms.getByRole('link', { name: new RegExp(`^${room}`) });
+    await expect(roomLink).toBeVisible();
+    const sinceNavigation = await phone.evaluate(() => performance.now());
+    console.log(
+      `first room shown after sign-in: ${Math.round(sinceNavigation)} ms after navigation (${Date.now() - pressed} ms after "Sign in" was pressed)`,
+    );
+    await expect(rooms.getByRole('link', { name: new RegExp(`^${ada.displayName}`) })).toBeVisible();
+    await expectAccessible(phone, 'the room list on a phone');
+    await screenshot(phone, 'phone-room-list');
+
+    await roomLink.click();
+    await expect(phone.getByRole('heading', { level: 1, name: inRoom })).toBeVisible();
+    await expect(rooms).toBeHidden();
+    await sees(phone, inRoom, hello);
+    await sees(phone, inRoom, whileAway[1]!);
+    await expectAccessible(phone, 'a room on a phone');
+    await screenshot(phone, 'phone-room');
+
+    await phone.getByRole('link', { name: 'Back to rooms' }).click();
+    await expect(rooms).toBeVisible();
+    await expect(phone.getByRole('heading', { level: 1, name: inRoom })).toBeHidden();
+    await phoneContext.close();
+  });
+
+  await adaContext.close();
+  await graceContext.close();
+});

@@ -7,9 +7,9 @@
 
 use chat_proto::v1::history_service_server::HistoryService;
 use chat_proto::v1::{
-    EntryPage, FindSendRequest, FindSendResponse, LatestPositionRequest, LatestPositionResponse,
-    ListEntriesAfterRequest, ListMessagesRequest, MessagePage, RoomItem, StoredBeforeRequest,
-    StoredBeforeResponse, StoredEntry, StoredMessage,
+    EntryPage, FindSendRequest, FindSendResponse, LatestMessagesRequest, LatestMessagesResponse,
+    LatestPositionRequest, LatestPositionResponse, ListEntriesAfterRequest, ListMessagesRequest,
+    MessagePage, RoomItem, StoredBeforeRequest, StoredBeforeResponse, StoredEntry, StoredMessage,
 };
 use prost::Message as _;
 use tonic::{Request, Response, Status};
@@ -120,6 +120,30 @@ impl HistoryService for History {
         }))
     }
 
+    async fn latest_messages(
+        &self,
+        request: Request<LatestMessagesRequest>,
+    ) -> Result<Response<LatestMessagesResponse>, Status> {
+        let request = request.into_inner();
+        if request.room_ids.len() > MAX_LATEST_ROOMS {
+            return Err(Error::invalid_field(
+                "room_ids",
+                format!("at most {MAX_LATEST_ROOMS} rooms"),
+            )
+            .into());
+        }
+        let rooms = request
+            .room_ids
+            .iter()
+            .map(|id| room_id(id).map_err(|(_, why)| ("room_ids".to_owned(), why)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Error::from_violation)?;
+        let messages = self.store.latest_messages(&rooms).await?;
+        Ok(Response::new(LatestMessagesResponse {
+            messages: messages.into_iter().map(stored_message).collect(),
+        }))
+    }
+
     async fn latest_position(
         &self,
         request: Request<LatestPositionRequest>,
@@ -174,6 +198,9 @@ impl HistoryService for History {
         Ok(Response::new(StoredBeforeResponse { any }))
     }
 }
+
+/// The most rooms one `LatestMessages` call takes (a page of a room list).
+const MAX_LATEST_ROOMS: usize = 100;
 
 fn room_id(value: &str) -> Result<Uuid, FieldViolation> {
     Uuid::parse_str(value).map_err(|_| ("room_id".to_owned(), "must be a UUID".to_owned()))

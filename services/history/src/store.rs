@@ -17,6 +17,10 @@ use uuid::Uuid;
 use crate::entry::{Deletion, Edit, Effect, Entry, NewMessage, Position};
 use crate::error::Error;
 
+/// The columns of a message row, in `MessageRow`'s order.
+const COLUMNS: &str = "id, room_id, epoch, seq, sender_id, client_msg_id, content, \
+                       reply_to, kind, sent_at, edited_at, deleted_at";
+
 /// What one batch changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stored {
@@ -161,6 +165,22 @@ impl Store {
         Ok((rows, has_more))
     }
 
+    /// The newest message of each of `rooms` that has one; one index probe per room.
+    #[tracing::instrument(skip(self, rooms), fields(rooms = rooms.len()))]
+    pub async fn latest_messages(&self, rooms: &[Uuid]) -> Result<Vec<MessageRow>, Error> {
+        let sql = format!(
+            "SELECT m.* FROM UNNEST($1::uuid[]) AS r(room_id)
+             CROSS JOIN LATERAL (
+                 SELECT {COLUMNS} FROM messages WHERE messages.room_id = r.room_id
+                 ORDER BY epoch DESC, seq DESC LIMIT 1
+             ) AS m"
+        );
+        Ok(sqlx::query_as::<_, MessageRow>(&sql)
+            .bind(rooms)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     /// A page of messages by position cursor, returned oldest first. One query reads one
     /// extra row to learn whether the page's far side goes on; the near side (towards the
     /// cursor) is one index probe.
@@ -171,8 +191,6 @@ impl Store {
         bound: PageBound,
         limit: u32,
     ) -> Result<MessagePage, Error> {
-        const COLUMNS: &str = "id, room_id, epoch, seq, sender_id, client_msg_id, content, \
-                               reply_to, kind, sent_at, edited_at, deleted_at";
         let (sql, cursor) = match bound {
             PageBound::Newest => (
                 format!(

@@ -163,7 +163,16 @@ my_role: Role | null,
 /**
  * Direct rooms only: the two users.
  */
-direct_user_ids?: Array<UserId>, };
+direct_user_ids?: Array<UserId>, 
+/**
+ * `GET /api/rooms/mine` only: the room's newest message, when it has one.
+ */
+last_message?: MessageView, 
+/**
+ * `GET /api/rooms/mine` only: when the room last changed (its newest message, else
+ * its creation), for ordering a room list.
+ */
+last_activity_at?: Timestamp, };
 
 export type RoomList = { rooms: Array<Room>, 
 /**

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{RoomId, UserId};
+use crate::message::MessageView;
 use crate::timestamp::Timestamp;
 
 /// What kind of room it is.
@@ -103,6 +104,15 @@ pub struct Room {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub direct_user_ids: Option<Vec<UserId>>,
+    /// `GET /api/rooms/mine` only: the room's newest message, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub last_message: Option<MessageView>,
+    /// `GET /api/rooms/mine` only: when the room last changed (its newest message, else
+    /// its creation), for ordering a room list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub last_activity_at: Option<Timestamp>,
 }
 
 /// One page of rooms.

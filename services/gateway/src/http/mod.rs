@@ -10,6 +10,7 @@ pub mod extract;
 pub mod jwks;
 pub mod members;
 pub mod messages;
+pub mod my_rooms;
 pub mod openapi;
 pub mod room_params;
 pub mod rooms;

@@ -82,6 +82,8 @@ fn room_view(room: proto::Room) -> Result<Room, ClientError> {
         created_at,
         my_role,
         direct_user_ids,
+        last_message: None,
+        last_activity_at: None,
     })
 }
 
@@ -157,7 +159,9 @@ async fn list_public_rooms(
     Ok(Json(room_list(page)?))
 }
 
-/// The caller's rooms of every type, direct rooms included, latest joined first.
+/// The caller's rooms of every type, direct rooms included, latest joined first; each
+/// with its newest message (`last_message`) and `last_activity_at`, and a direct room
+/// named for the other person.
 #[utoipa::path(
     get,
     path = "/api/rooms/mine",
@@ -188,7 +192,9 @@ async fn list_my_rooms(
         .await
         .map_err(rooms_error)?
         .into_inner();
-    Ok(Json(room_list(page)?))
+    let mut list = room_list(page)?;
+    super::my_rooms::add_previews(&state, user.id()?, &mut list.rooms).await;
+    Ok(Json(list))
 }
 
 /// Creates a public or private room owned by the caller.

@@ -180,3 +180,45 @@ async fn a_direct_room_needs_another_user_who_exists() {
     let mine = json_body(app.get_as(token, "/api/rooms/mine").await, StatusCode::OK).await;
     assert_eq!(mine["rooms"], json!([]), "nothing was opened");
 }
+
+#[tokio::test]
+async fn a_direct_room_in_my_rooms_is_named_for_the_other_person() {
+    // Arrange
+    let app = spawn_app().await;
+    let (alice, bob) = tokio::join!(app.new_user("alice"), app.new_user("bob"));
+    let opened = app
+        .post_as(
+            &alice.access_token,
+            "/api/dms",
+            &json!({"user_id": bob.user_id()}),
+        )
+        .await;
+    let room = json_body(opened, StatusCode::OK).await;
+
+    // Act
+    let mine = json_body(
+        app.get_as(&alice.access_token, "/api/rooms/mine").await,
+        StatusCode::OK,
+    )
+    .await;
+    let theirs = json_body(
+        app.get_as(&bob.access_token, "/api/rooms/mine").await,
+        StatusCode::OK,
+    )
+    .await;
+
+    // Assert: each sees the other's name, and when the room last changed.
+    let direct = |list: &Value| {
+        list["rooms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == room["id"])
+            .cloned()
+            .expect("the direct room is listed")
+    };
+    let (for_alice, for_bob) = (direct(&mine), direct(&theirs));
+    assert_eq!(for_alice["name"], bob.user["username"]);
+    assert_eq!(for_bob["name"], alice.user["username"]);
+    assert_eq!(for_alice["last_activity_at"], room["created_at"]);
+}

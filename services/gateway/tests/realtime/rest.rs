@@ -282,3 +282,56 @@ async fn the_openapi_document_describes_the_message_routes() {
     assert!(document["paths"]["/api/rooms/{id}/messages"]["get"].is_object());
     assert!(document["components"]["schemas"]["Ack"].is_object());
 }
+
+#[tokio::test]
+async fn my_rooms_show_each_rooms_newest_message() {
+    // Arrange: two rooms, one with two messages.
+    let stack = stack::spawn().await;
+    let alice = stack.user();
+    let chatty = stack.room(&alice, &[]).await;
+    let quiet = stack.room(&alice, &[]).await;
+    for (n, text) in ["first", "the newest"].iter().enumerate() {
+        let body = json!({"room_id": chatty, "content": text, "client_msg_id": format!("p{n}")});
+        let (status, _) = post_message(&stack, &alice, body).await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+
+    // Act: history stores what was acknowledged shortly after; ask until it shows.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let rooms = loop {
+        let page: Value = reqwest::Client::new()
+            .get(format!("{}/api/rooms/mine", stack.gateways[0].url()))
+            .bearer_auth(&alice.token)
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json");
+        let rooms = page["rooms"].as_array().expect("rooms").clone();
+        let stored = rooms
+            .iter()
+            .any(|r| r["id"] == chatty.to_string() && r["last_message"]["content"] == "the newest");
+        if stored || std::time::Instant::now() > deadline {
+            break rooms;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+
+    // Assert
+    let room = |id: uuid::Uuid| {
+        rooms
+            .iter()
+            .find(|r| r["id"] == id.to_string())
+            .expect("listed")
+            .clone()
+    };
+    let (chatty, quiet) = (room(chatty), room(quiet));
+    assert_eq!(chatty["last_message"]["content"], "the newest", "{chatty}");
+    assert_eq!(
+        chatty["last_activity_at"],
+        chatty["last_message"]["sent_at"]
+    );
+    assert!(quiet.get("last_message").is_none(), "{quiet}");
+    assert_eq!(quiet["last_activity_at"], quiet["created_at"]);
+}

@@ -11,8 +11,8 @@ import { useLive } from '../live/store';
 export function RoomList({ current }: { current: RoomId | null }) {
   const { rooms, isPending, isError, refetch, hasNextPage, fetchNextPage } = useMyRooms();
   const unread = useLive((s) => s.unread);
-  const groups = rooms.filter((r) => r.kind !== 'direct');
-  const directs = rooms.filter((r) => r.kind === 'direct');
+  const groups = rooms.filter((r) => r.kind !== 'direct').sort(byActivity);
+  const directs = rooms.filter((r) => r.kind === 'direct').sort(byActivity);
 
   return (
     <nav className="room-list" aria-label="Your rooms">
@@ -77,6 +77,11 @@ export function RoomList({ current }: { current: RoomId | null }) {
       )}
     </nav>
   );
+}
+
+/** Latest activity first (the server's `last_activity_at`, else the room's creation). */
+function byActivity(a: Room, b: Room): number {
+  return (b.last_activity_at ?? b.created_at).localeCompare(a.last_activity_at ?? a.created_at);
 }
 
 function RoomLink({ room, current, unread }: { room: Room; current: RoomId | null; unread: number }) {

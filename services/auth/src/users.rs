@@ -36,10 +36,7 @@ impl User {
             display_name: self.display_name,
             avatar_url: self.avatar_url,
             bio: self.bio,
-            created_at: Some(prost_types::Timestamp {
-                seconds: self.created_at.unix_timestamp(),
-                nanos: i32::try_from(self.created_at.nanosecond()).unwrap_or(0),
-            }),
+            created_at: Some(chat_runtime::time::to_proto(self.created_at)),
             email: include_email.then_some(self.email),
         }
     }

@@ -66,7 +66,11 @@ impl AuthService for AuthGrpc {
         let (Some(user_id), Some(session_id)) = (user_id, session_id) else {
             unreachable!("finish() refuses missing ids");
         };
-        sessions::logout(&self.pool, user_id, session_id).await?;
+        if request.all_sessions {
+            sessions::logout_everywhere(&self.pool, user_id).await?;
+        } else {
+            sessions::logout(&self.pool, user_id, session_id).await?;
+        }
         Ok(Response::new(LogoutResponse {}))
     }
 
@@ -266,6 +270,7 @@ impl AuthGrpc {
             refresh_token: refresh.token,
             expires_in: access.expires_in,
             session_id: refresh.session_id.to_string(),
+            refresh_expires_in: i64::try_from(self.refresh_ttl.as_secs()).unwrap_or(i64::MAX),
         })
     }
 }

@@ -205,6 +205,21 @@ pub async fn logout(pool: &PgPool, user_id: Uuid, session_id: Uuid) -> Result<()
     Ok(())
 }
 
+/// Revokes every open session of `user_id`: each device's refresh token stops working.
+/// Idempotent like `logout`.
+#[tracing::instrument(skip(pool))]
+pub async fn logout_everywhere(pool: &PgPool, user_id: Uuid) -> Result<(), Error> {
+    let result = sqlx::query(
+        "UPDATE sessions SET revoked_at = now(), revoked_reason = 'logout_everywhere'
+          WHERE user_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(user_id)
+    .execute(pool)
+    .await?;
+    tracing::debug!(revoked = result.rows_affected(), "logout everywhere");
+    Ok(())
+}
+
 async fn revoke_session(pool: &PgPool, session_id: Uuid, reason: &str) -> Result<(), Error> {
     sqlx::query(
         "UPDATE sessions SET revoked_at = now(), revoked_reason = $2

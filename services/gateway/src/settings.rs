@@ -112,6 +112,25 @@ pub struct HttpConfig {
         default_value = ""
     )]
     pub allowed_origins: Vec<String>,
+
+    /// When the refresh-token cookie of browser sessions carries `Secure`: `auto` when the
+    /// request came over HTTPS (`X-Forwarded-Proto: https` from the proxy), `always`
+    /// behind a proxy that terminates TLS before nginx (a Kubernetes ingress), `never`.
+    #[arg(
+        long = "secure-cookies",
+        env = "SECURE_COOKIES",
+        value_enum,
+        default_value_t = CookieSecurity::Auto
+    )]
+    pub secure_cookies: CookieSecurity,
+}
+
+/// When a cookie is marked `Secure` (sent over HTTPS only).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CookieSecurity {
+    Auto,
+    Always,
+    Never,
 }
 
 /// Where the bus lives: Redis (sequence, fan-out) and RabbitMQ (persistence).

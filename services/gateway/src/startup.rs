@@ -83,6 +83,7 @@ impl App {
             trusted_proxies: TrustedProxies::new(config.http.trusted_proxies.iter().copied()),
             realtime: realtime.clone(),
             sockets: sockets.clone(),
+            secure_cookies: config.http.secure_cookies,
         };
         let router = http::router(state, ws::router(), readiness.clone(), &config.http)?;
 

@@ -8,6 +8,7 @@ use crate::client_addr::TrustedProxies;
 use crate::core::clients::Clients;
 use crate::core::realtime::Realtime;
 use crate::core::sockets::Sockets;
+use crate::settings::CookieSecurity;
 
 /// The state of the gateway's routers.
 #[derive(Clone, FromRef)]
@@ -21,4 +22,6 @@ pub struct AppState {
     pub realtime: Realtime,
     /// This gateway's open sockets.
     pub sockets: Sockets,
+    /// When the refresh-token cookie is marked `Secure`.
+    pub secure_cookies: CookieSecurity,
 }

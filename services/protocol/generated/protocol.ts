@@ -115,15 +115,29 @@ username: string, email: string,
 /**
  * 8 to 128 characters.
  */
-password: string, display_name?: string, };
+password: string, display_name?: string, 
+/**
+ * Keep the refresh token in a cookie instead of the body: see `Credentials`.
+ */
+refresh_cookie?: boolean, };
 
 export type Credentials = { 
 /**
  * Username or email.
  */
-login: string, password: string, };
+login: string, password: string, 
+/**
+ * For browsers: the refresh token is set as an `HttpOnly`, `SameSite=Strict` cookie
+ * (`chat_refresh`, path `/api/auth`) instead of being returned in the body, so no
+ * script can read it. `POST /api/auth/refresh` then reads it from the cookie.
+ */
+refresh_cookie?: boolean, };
 
-export type RefreshGrant = { refresh_token: string, };
+export type RefreshGrant = { 
+/**
+ * Absent for a cookie session: the `chat_refresh` cookie is used instead (`{}`).
+ */
+refresh_token?: string, };
 
 export type ProfileChanges = { display_name?: string, avatar_url?: string, bio?: string, };
 
@@ -137,9 +151,10 @@ export type Session = { user: Me,
  */
 access_token: string, 
 /**
- * Single-use token for `POST /api/auth/refresh`; keep it secret.
+ * Single-use token for `POST /api/auth/refresh`; keep it secret. Absent for a cookie
+ * session (`refresh_cookie`), where it travels as the `chat_refresh` cookie.
  */
-refresh_token: string, token_type: string, 
+refresh_token?: string, token_type: string, 
 /**
  * Seconds until the access token expires.
  */

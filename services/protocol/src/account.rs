@@ -27,6 +27,10 @@ pub struct Registration {
     #[ts(optional)]
     #[schema(example = "Alice")]
     pub display_name: Option<String>,
+    /// Keep the refresh token in a cookie instead of the body: see `Credentials`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[ts(as = "Option<bool>", optional)]
+    pub refresh_cookie: bool,
 }
 
 /// Credentials.
@@ -40,6 +44,12 @@ pub struct Credentials {
     pub login: String,
     #[schema(format = Password)]
     pub password: String,
+    /// For browsers: the refresh token is set as an `HttpOnly`, `SameSite=Strict` cookie
+    /// (`chat_refresh`, path `/api/auth`) instead of being returned in the body, so no
+    /// script can read it. `POST /api/auth/refresh` then reads it from the cookie.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[ts(as = "Option<bool>", optional)]
+    pub refresh_cookie: bool,
 }
 
 /// A refresh token to exchange for a new pair.
@@ -48,7 +58,10 @@ pub struct Credentials {
 )]
 #[serde(deny_unknown_fields)]
 pub struct RefreshGrant {
-    pub refresh_token: String,
+    /// Absent for a cookie session: the `chat_refresh` cookie is used instead (`{}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub refresh_token: Option<String>,
 }
 
 /// Changes to the caller's profile. An absent (or null) field is left as it is; an empty
@@ -77,8 +90,11 @@ pub struct Session {
     pub user: Me,
     /// Short-lived JWT for `Authorization: Bearer`.
     pub access_token: String,
-    /// Single-use token for `POST /api/auth/refresh`; keep it secret.
-    pub refresh_token: String,
+    /// Single-use token for `POST /api/auth/refresh`; keep it secret. Absent for a cookie
+    /// session (`refresh_cookie`), where it travels as the `chat_refresh` cookie.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub refresh_token: Option<String>,
     #[schema(example = "Bearer")]
     pub token_type: String,
     /// Seconds until the access token expires.

@@ -2,7 +2,7 @@ use chat_proto::v1::{AuthResponse, LogoutRequest, RefreshRequest};
 use chat_runtime::status::RemoteError;
 use tonic::Code;
 
-use crate::helpers::{TestApp, TestEnv, device, spawn_app};
+use crate::helpers::{PASSWORD, TestApp, TestEnv, device, spawn_app};
 
 async fn refresh(app: &TestApp, token: &str) -> Result<AuthResponse, RemoteError> {
     app.client()
@@ -16,10 +16,15 @@ async fn refresh(app: &TestApp, token: &str) -> Result<AuthResponse, RemoteError
 }
 
 async fn logout(app: &TestApp, user_id: &str, session_id: &str) {
+    end_sessions(app, user_id, session_id, false).await;
+}
+
+async fn end_sessions(app: &TestApp, user_id: &str, session_id: &str, all_sessions: bool) {
     app.client()
         .logout(LogoutRequest {
             user_id: user_id.into(),
             session_id: session_id.into(),
+            all_sessions,
         })
         .await
         .expect("logout succeeds");
@@ -148,6 +153,43 @@ async fn logout_ends_the_session_and_can_be_repeated() {
 }
 
 #[tokio::test]
+async fn logging_out_everywhere_ends_every_session_of_the_user_only() {
+    let app = spawn_app().await;
+    let registered = app.register("alice").await;
+    let user_id = registered.user.as_ref().unwrap().id.clone();
+    let other_device = app
+        .login("alice", PASSWORD, "192.0.2.1")
+        .await
+        .expect("second login");
+    let bob = app.register("bob").await;
+
+    end_sessions(&app, &user_id, &registered.session_id, true).await;
+    end_sessions(&app, &user_id, &registered.session_id, true).await;
+
+    for token in [&registered.refresh_token, &other_device.refresh_token] {
+        assert_refused(refresh(&app, token).await, "session_revoked");
+    }
+    assert!(refresh(&app, &bob.refresh_token).await.is_ok());
+    // A new login after that works as ever.
+    let again = app
+        .login("alice", PASSWORD, "192.0.2.1")
+        .await
+        .expect("login after");
+    assert!(refresh(&app, &again.refresh_token).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_session_says_how_long_its_refresh_token_lives() {
+    let app = spawn_app().await;
+
+    let registered = app.register("alice").await;
+
+    assert_eq!(registered.refresh_expires_in, 30 * 24 * 3600);
+    let refreshed = refresh(&app, &registered.refresh_token).await.unwrap();
+    assert_eq!(refreshed.refresh_expires_in, registered.refresh_expires_in);
+}
+
+#[tokio::test]
 async fn nobody_logs_out_someone_elses_session() {
     let app = spawn_app().await;
     let alice = app.register("alice").await;
@@ -167,6 +209,7 @@ async fn logout_needs_valid_ids() {
             .logout(LogoutRequest {
                 user_id: "nope".into(),
                 session_id: String::new(),
+                all_sessions: false,
             })
             .await,
     );

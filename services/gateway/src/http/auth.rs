@@ -1,11 +1,14 @@
 //! Accounts and sessions: register, log in, refresh, log out, and the caller's own
 //! profile. Every rule (validation, uniqueness, login limits, refresh rotation) lives in
 //! the auth service; these routes translate JSON to gRPC and back, adding the client's
-//! address and user agent.
+//! address and user agent, and keeping a browser's refresh token in its cookie
+//! (`refresh_cookie`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+use http::HeaderMap;
 use chat_proto::v1::{
     AuthResponse, GetUserRequest, LoginRequest, LogoutRequest, RefreshRequest, RegisterRequest,
     UpdateProfileRequest,
@@ -13,30 +16,68 @@ use chat_proto::v1::{
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use chat_protocol::ErrorBody;
+use chat_protocol::{ErrorBody, ErrorCode};
 use chat_protocol::account::{
     Credentials, Me, ProfileChanges, RefreshGrant, Registration, Session,
 };
 
 use super::extract::Json;
+use super::refresh_cookie;
 use super::users::me_view;
 use crate::access::AuthenticatedUser;
 use crate::client_addr::ClientInfo;
 use crate::client_error::ClientError;
+use crate::settings::CookieSecurity;
 use crate::state::AppState;
 
-/// The session auth answered a sign-in with.
-fn session(response: AuthResponse) -> Result<Session, ClientError> {
+/// Where the client keeps its refresh token.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keeper {
+    /// In the answer's body (`refresh_token`).
+    Body,
+    /// In the `chat_refresh` cookie, out of any script's reach.
+    Cookie,
+}
+
+impl Keeper {
+    fn asked(cookie: bool) -> Self {
+        if cookie { Self::Cookie } else { Self::Body }
+    }
+}
+
+/// The session auth answered a sign-in with, as the client asked to keep it: the refresh
+/// token in the body, or set as the cookie and left out of the body.
+fn session(
+    response: AuthResponse,
+    keeper: Keeper,
+    jar: CookieJar,
+    security: CookieSecurity,
+    headers: &HeaderMap,
+) -> Result<(CookieJar, Json<Session>), ClientError> {
     let user = response
         .user
         .ok_or_else(|| anyhow::anyhow!("auth sent a session without its user"))?;
-    Ok(Session {
+    let (jar, refresh_token) = match keeper {
+        Keeper::Body => (jar, Some(response.refresh_token)),
+        Keeper::Cookie => (
+            refresh_cookie::set(
+                jar,
+                response.refresh_token,
+                response.refresh_expires_in,
+                security,
+                headers,
+            ),
+            None,
+        ),
+    };
+    let session = Session {
         user: me_view(user)?,
         access_token: response.access_token,
-        refresh_token: response.refresh_token,
+        refresh_token,
         token_type: "Bearer".to_owned(),
         expires_in: response.expires_in,
-    })
+    };
+    Ok((jar, Json(session)))
 }
 
 /// The account and session routes, documented.
@@ -46,6 +87,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(login))
         .routes(routes!(refresh))
         .routes(routes!(logout))
+        .routes(routes!(logout_everywhere))
         .routes(routes!(me, update_me))
 }
 
@@ -64,8 +106,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn register(
     State(state): State<AppState>,
     client: ClientInfo,
+    headers: HeaderMap,
+    jar: CookieJar,
     Json(body): Json<Registration>,
 ) -> Result<Response, ClientError> {
+    let keeper = Keeper::asked(body.refresh_cookie);
     let response = state
         .clients
         .auth
@@ -79,7 +124,8 @@ async fn register(
         })
         .await?
         .into_inner();
-    Ok((StatusCode::CREATED, Json(session(response)?)).into_response())
+    let answer = session(response, keeper, jar, state.secure_cookies, &headers)?;
+    Ok((StatusCode::CREATED, answer).into_response())
 }
 
 /// Signs in with a username or email and a password. Failed attempts are limited per
@@ -99,8 +145,11 @@ async fn register(
 async fn login(
     State(state): State<AppState>,
     client: ClientInfo,
+    headers: HeaderMap,
+    jar: CookieJar,
     Json(body): Json<Credentials>,
-) -> Result<Json<Session>, ClientError> {
+) -> Result<(CookieJar, Json<Session>), ClientError> {
+    let keeper = Keeper::asked(body.refresh_cookie);
     let response = state
         .clients
         .auth
@@ -112,11 +161,12 @@ async fn login(
         })
         .await?
         .into_inner();
-    Ok(Json(session(response)?))
+    session(response, keeper, jar, state.secure_cookies, &headers)
 }
 
 /// Exchanges a refresh token for a new pair. Each refresh token works once; presenting a
-/// used one revokes the whole session.
+/// used one revokes the whole session. A cookie session sends `{}`: the token comes from
+/// the `chat_refresh` cookie and its successor goes back there.
 #[utoipa::path(
     post,
     path = "/api/auth/refresh",
@@ -124,29 +174,58 @@ async fn login(
     request_body = RefreshGrant,
     responses(
         (status = 200, description = "A new token pair", body = Session),
-        (status = 401, description = "`invalid_refresh_token`, `refresh_token_reused` or `session_revoked`", body = ErrorBody),
+        (status = 401, description = "`invalid_refresh_token` (also when neither `refresh_token` nor the cookie was sent), `refresh_token_reused` or `session_revoked`", body = ErrorBody),
     )
 )]
 async fn refresh(
     State(state): State<AppState>,
     client: ClientInfo,
+    headers: HeaderMap,
+    jar: CookieJar,
     Json(body): Json<RefreshGrant>,
-) -> Result<Json<Session>, ClientError> {
-    let response = state
+) -> Result<Response, ClientError> {
+    let (token, keeper) = match (body.refresh_token, refresh_cookie::read(&jar)) {
+        (Some(token), _) => (token, Keeper::Body),
+        (None, Some(token)) => (token, Keeper::Cookie),
+        (None, None) => {
+            return Err(ClientError::new(
+                ErrorCode::InvalidRefreshToken,
+                "no refresh token: send `refresh_token`, or the `chat_refresh` cookie of a cookie session",
+            ));
+        }
+    };
+    let result = state
         .clients
         .auth
         .clone()
         .refresh(RefreshRequest {
-            refresh_token: body.refresh_token,
+            refresh_token: token,
             device: Some(client.device()),
         })
-        .await?
-        .into_inner();
-    Ok(Json(session(response)?))
+        .await;
+    match result {
+        Ok(response) => {
+            let answer = session(
+                response.into_inner(),
+                keeper,
+                jar,
+                state.secure_cookies,
+                &headers,
+            )?;
+            Ok(answer.into_response())
+        }
+        // A cookie that no longer works is dropped, so the browser stops sending it.
+        Err(status) if keeper == Keeper::Cookie => {
+            let jar = refresh_cookie::clear(jar, state.secure_cookies, &headers);
+            Ok((jar, ClientError::from(status)).into_response())
+        }
+        Err(status) => Err(status.into()),
+    }
 }
 
-/// Ends the session the access token belongs to: its refresh token stops working. The
-/// access token itself stays valid until it expires.
+/// Ends the session the access token belongs to: its refresh token stops working and
+/// the refresh cookie, if any, is cleared. The access token itself stays valid until it
+/// expires.
 #[utoipa::path(
     post,
     path = "/api/auth/logout",
@@ -160,7 +239,43 @@ async fn refresh(
 async fn logout(
     State(state): State<AppState>,
     caller: AuthenticatedUser,
-) -> Result<StatusCode, ClientError> {
+    headers: HeaderMap,
+    jar: CookieJar,
+) -> Result<(CookieJar, StatusCode), ClientError> {
+    end_sessions(&state, caller, false).await?;
+    let jar = refresh_cookie::clear(jar, state.secure_cookies, &headers);
+    Ok((jar, StatusCode::NO_CONTENT))
+}
+
+/// Ends every session of the caller, on every device: all their refresh tokens stop
+/// working, so each device is signed out when its access token expires (within its
+/// `expires_in`). This device's refresh cookie, if any, is cleared.
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout/all",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Signed out everywhere"),
+        (status = 401, description = "No valid access token", body = ErrorBody),
+    )
+)]
+async fn logout_everywhere(
+    State(state): State<AppState>,
+    caller: AuthenticatedUser,
+    headers: HeaderMap,
+    jar: CookieJar,
+) -> Result<(CookieJar, StatusCode), ClientError> {
+    end_sessions(&state, caller, true).await?;
+    let jar = refresh_cookie::clear(jar, state.secure_cookies, &headers);
+    Ok((jar, StatusCode::NO_CONTENT))
+}
+
+async fn end_sessions(
+    state: &AppState,
+    caller: AuthenticatedUser,
+    all_sessions: bool,
+) -> Result<(), ClientError> {
     state
         .clients
         .auth
@@ -168,9 +283,10 @@ async fn logout(
         .logout(LogoutRequest {
             user_id: caller.user_id,
             session_id: caller.session_id,
+            all_sessions,
         })
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// The caller's own account, with email.

@@ -12,6 +12,7 @@ pub mod members;
 pub mod messages;
 pub mod my_rooms;
 pub mod openapi;
+pub mod refresh_cookie;
 pub mod room_params;
 pub mod rooms;
 pub mod telemetry;

@@ -183,9 +183,9 @@ test('Ada and Grace chat in a public room, through a dropped connection, in a di
     await expect(profile).toBeHidden();
   });
 
+  const phoneContext = await browser.newContext({ baseURL, viewport: PHONE, isMobile: true, hasTouch: true });
+  const phone = await phoneContext.newPage();
   await test.step('on a phone: the room list, into a room and back', async () => {
-    const phoneContext = await browser.newContext({ baseURL, viewport: PHONE, isMobile: true, hasTouch: true });
-    const phone = await phoneContext.newPage();
     await phone.goto('/');
     await expect(phone.getByRole('heading', { name: 'Sign in' })).toBeVisible();
     const pressed = Date.now();
@@ -212,6 +212,27 @@ test('Ada and Grace chat in a public room, through a dropped connection, in a di
     await phone.getByRole('link', { name: 'Back to rooms' }).click();
     await expect(rooms).toBeVisible();
     await expect(phone.getByRole('heading', { level: 1, name: inRoom })).toBeHidden();
+  });
+
+  await test.step('a reload keeps Ada signed in; no script can read her refresh token', async () => {
+    const cookies = await adaContext.cookies();
+    const refresh = cookies.find((cookie) => cookie.name === 'chat_refresh');
+    expect(refresh, 'the refresh cookie').toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/api/auth' });
+    expect(await adaPage.evaluate(() => document.cookie)).not.toContain('chat_refresh');
+    expect(await adaPage.evaluate(() => JSON.stringify({ ...localStorage, ...sessionStorage }))).toBe('{}');
+
+    await adaPage.reload();
+    await expect(adaPage.getByRole('heading', { level: 1, name: grace.displayName })).toBeVisible();
+    await sees(adaPage, grace.displayName, dmAnswer);
+  });
+
+  await test.step('Grace logs out on all devices: her phone is signed out too', async () => {
+    await gracePage.getByText('Log out', { exact: true }).click();
+    await gracePage.getByRole('button', { name: 'Log out on all devices' }).click();
+    await expect(gracePage.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+    // The phone's access token lives on until it expires; its session does not.
+    await phone.reload();
+    await expect(phone.getByRole('heading', { name: 'Sign in' })).toBeVisible();
     await phoneContext.close();
   });
 

@@ -40,3 +40,21 @@ export function timeLabel(value: Timestamp | Date): string {
 export function between(a: Timestamp, b: Timestamp): number {
   return Math.abs(parseTimestamp(b).getTime() - parseTimestamp(a).getTime());
 }
+
+/** When a room last changed, for its line in the room list: "14:05" today, "Yesterday", "Tue" this week, else "3 Dec". */
+export function activityLabel(value: Timestamp | Date, now: Date = new Date()): string {
+  const date = typeof value === 'string' ? parseTimestamp(value) : value;
+  if (dayKey(date) === dayKey(now)) return timeLabel(date);
+  const yesterday = new Date(now);
+  yesterday.setDate(now.getDate() - 1);
+  if (dayKey(date) === dayKey(yesterday)) return 'Yesterday';
+  const weekAgo = new Date(now);
+  weekAgo.setDate(now.getDate() - 6);
+  weekAgo.setHours(0, 0, 0, 0);
+  if (date >= weekAgo) return date.toLocaleDateString(undefined, { weekday: 'short' });
+  return date.toLocaleDateString(undefined, {
+    month: 'short',
+    day: 'numeric',
+    ...(date.getFullYear() === now.getFullYear() ? {} : { year: 'numeric' }),
+  });
+}

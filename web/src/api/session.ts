@@ -8,14 +8,15 @@ import * as auth from './auth';
 import { ApiError, configureTokens } from './client';
 
 export interface SessionView {
-  status: 'signed_out' | 'signed_in';
+  /** `resuming`: a page just opened, asking whether its cookie still holds a session. */
+  status: 'resuming' | 'signed_out' | 'signed_in';
   me: Me | null;
   /** Why the user was signed out, to show on the sign-in screen. */
   notice: string | null;
 }
 
 export const useSession = create<SessionView>(() => ({
-  status: 'signed_out',
+  status: 'resuming',
   me: null,
   notice: null,
 }));
@@ -33,33 +34,21 @@ let renewTimer: ReturnType<typeof setTimeout> | null = null;
 let renewing: Promise<boolean> | null = null;
 const tokenListeners = new Set<(token: string) => void>();
 
-// ---------------------------------------------------------------------------------------
-// THE REFRESH-TOKEN SWITCH. Today the refresh token lives in this module's memory, like
-// the access token (so a reload of the page signs the user out). When the server sets it
-// as an HttpOnly cookie, `keepRefreshToken` and `forgetRefreshToken` do nothing and
-// `refreshGrant` returns no body: `POST /api/auth/refresh` then carries the cookie
-// (same origin, `credentials: 'same-origin'` is already set), and a reload can call
-// `resumeSession()` to sign in silently.
-// ---------------------------------------------------------------------------------------
-let refreshToken: string | null = null;
-
-function keepRefreshToken(token: string): void {
-  refreshToken = token;
+/**
+ * The refresh token never reaches this code: the server keeps it in an HttpOnly,
+ * SameSite=Strict cookie scoped to /api/auth (`refresh_cookie` at sign-in), and
+ * `POST /api/auth/refresh` with `{}` spends it. One refresh at a time across every tab of
+ * this origin (Web Locks): two tabs spending the same cookie at once would look like a
+ * stolen token and end the session.
+ */
+function withRefreshLock<T>(work: () => Promise<T>): Promise<T> {
+  const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
+  return locks ? locks.request('chat-refresh', work) : work();
 }
-
-function forgetRefreshToken(): void {
-  refreshToken = null;
-}
-
-function refreshGrant(): { refresh_token: string } | null {
-  return refreshToken === null ? null : { refresh_token: refreshToken };
-}
-// ---------------------------------------------------------------------------------------
 
 function clearTokens(): void {
   accessToken = null;
   expiresAt = 0;
-  forgetRefreshToken();
   if (renewTimer) clearTimeout(renewTimer);
   renewTimer = null;
 }
@@ -77,7 +66,6 @@ export function renewalDelay(lifetimeMs: number): number {
 function adopt(session: Session): void {
   accessToken = session.access_token;
   expiresAt = Date.now() + session.expires_in * 1000;
-  keepRefreshToken(session.refresh_token);
   scheduleRenewal(renewalDelay(session.expires_in * 1000));
   for (const listener of tokenListeners) listener(session.access_token);
 }
@@ -94,10 +82,9 @@ export function startSession(session: Session): void {
  */
 export function refreshSession(): Promise<boolean> {
   renewing ??= (async () => {
-    const grant = refreshGrant();
-    if (!grant) return false;
+    if (useSession.getState().status !== 'signed_in') return false;
     try {
-      const session = await auth.refresh(grant);
+      const session = await withRefreshLock(() => auth.refresh({}));
       adopt(session);
       useSession.setState({ me: session.user });
       return true;
@@ -114,6 +101,20 @@ export function refreshSession(): Promise<boolean> {
     renewing = null;
   });
   return renewing;
+}
+
+/**
+ * On opening the page: signs in silently when the browser still holds a session cookie,
+ * else shows the sign-in screen (with a notice when the server could not be asked).
+ */
+export async function resumeSession(): Promise<void> {
+  try {
+    const session = await withRefreshLock(() => auth.refresh({}));
+    startSession(session);
+  } catch (error) {
+    const unreachable = !(error instanceof ApiError) || error.status === 0 || error.status >= 500;
+    endSession(unreachable ? 'The server cannot be reached right now. Please try again.' : null);
+  }
 }
 
 /** An access token good for a while yet (renewed first when close to expiry), or null. */
@@ -136,10 +137,13 @@ export function endSession(notice: string | null = null): void {
   useSession.setState({ status: 'signed_out', me: null, notice });
 }
 
-/** Signs out: ends the session on the server (its refresh token stops working), then here. */
-export async function signOut(): Promise<void> {
+/**
+ * Signs out: ends this session on the server (its refresh token stops working and its
+ * cookie is cleared), or with `everywhere` every session of the account, then here.
+ */
+export async function signOut(everywhere = false): Promise<void> {
   try {
-    if (accessToken) await auth.logout();
+    if (await freshAccessToken()) await (everywhere ? auth.logoutEverywhere() : auth.logout());
   } catch {
     // Signed out here whatever the server said; the access token expires on its own.
   } finally {

@@ -16,6 +16,13 @@ export function App() {
     if (status === 'signed_out') queryClient.clear();
   }, [status, queryClient]);
 
+  if (status === 'resuming') {
+    return (
+      <p className="page-loading" role="status">
+        Loading…
+      </p>
+    );
+  }
   if (status === 'signed_out') return <SignIn />;
   return (
     <ErrorBoundary>

@@ -6,6 +6,7 @@ import type {
   Ack,
   ErrorFrame,
   Limits,
+  MessageView,
   MessagesPage,
   Position,
   Ready,
@@ -55,6 +56,8 @@ export interface LiveState {
   pending: PendingSend[];
   /** Messages of others received while their room was not open. */
   unread: Record<RoomId, number>;
+  /** The newest message that arrived live in each room, for the room list's preview. */
+  latest: Record<RoomId, MessageView>;
   openRoom: RoomId | null;
 }
 
@@ -76,6 +79,7 @@ export const initialLiveState: LiveState = {
   rooms: {},
   pending: [],
   unread: {},
+  latest: {},
   openRoom: null,
 };
 
@@ -133,6 +137,7 @@ export function onReady(state: LiveState, ready: Ready, resumed: readonly RoomId
       rooms,
       pending: state.pending.filter((p) => p.room in rooms),
       unread: Object.fromEntries(Object.entries(state.unread).filter(([room]) => room in rooms)),
+      latest: Object.fromEntries(Object.entries(state.latest).filter(([room]) => room in rooms)),
     },
     effects,
   };
@@ -142,15 +147,17 @@ export function onReady(state: LiveState, ready: Ready, resumed: readonly RoomId
 function absorb(state: LiveState, room: RoomId, step: TimelineStep): Step {
   let pending = state.pending;
   let unread = state.unread;
+  let latest = state.latest;
   for (const entry of step.applied) {
     if (entry.type !== 'message.created') continue;
     pending = confirmByMessage(pending, entry.message, state.me);
+    latest = { ...latest, [room]: entry.message };
     if (entry.message.sender_id !== state.me && room !== state.openRoom) {
       unread = { ...unread, [room]: (unread[room] ?? 0) + 1 };
     }
   }
   return {
-    state: { ...state, rooms: { ...state.rooms, [room]: step.timeline }, pending, unread },
+    state: { ...state, rooms: { ...state.rooms, [room]: step.timeline }, pending, unread, latest },
     effects: step.effects,
   };
 }
@@ -218,6 +225,7 @@ export function onRoomRemoved(state: LiveState, removed: RoomRemoved): Step {
       ...state,
       rooms: without(state.rooms, removed.room),
       unread: without(state.unread, removed.room),
+      latest: without(state.latest, removed.room),
       pending: state.pending.filter((p) => p.room !== removed.room),
       openRoom: state.openRoom === removed.room ? null : state.openRoom,
     },

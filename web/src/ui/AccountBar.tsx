@@ -21,9 +21,19 @@ export function AccountBar() {
         </span>
         <span className="account-name">{name}</span>
       </button>
-      <button type="button" className="button subtle" onClick={() => void signOut()}>
-        Log out
-      </button>
+      <details className="account-menu">
+        <summary className="button subtle">
+          Log out
+        </summary>
+        <div className="menu" role="group" aria-label="Log out">
+          <button type="button" className="menu-item" onClick={() => void signOut()}>
+            Log out on this device
+          </button>
+          <button type="button" className="menu-item" onClick={() => void signOut(true)}>
+            Log out on all devices
+          </button>
+        </div>
+      </details>
     </header>
   );
 }

@@ -60,6 +60,21 @@ const direct: Room = {
   owner_id: null,
   my_role: 'member',
   direct_user_ids: [ME, ALICE],
+  last_activity_at: '2026-11-21T05:30:00.000Z',
+  last_message: {
+    id: 'd1',
+    room_id: '0193a6c1-0000-7000-8000-0000000000d1',
+    sender_id: ALICE,
+    client_msg_id: 'cd1',
+    content: 'See you at nine',
+    reply_to: null,
+    kind: 'text',
+    sent_at: '2026-11-21T05:30:00.000Z',
+    edited_at: null,
+    deleted_at: null,
+    epoch: 1,
+    position: 1,
+  },
 };
 
 const fetchMock = vi.fn<typeof fetch>(async (input) => {
@@ -73,16 +88,16 @@ const fetchMock = vi.fn<typeof fetch>(async (input) => {
     const body: RoomList = { rooms: [general, direct], next_cursor: null };
     return new Response(JSON.stringify(body), { status: 200 });
   }
-  if (url === `/api/users/${ALICE}`) {
+  if (url === `/api/users?ids=${ALICE}`) {
     return new Response(
-      JSON.stringify({
+      JSON.stringify({ users: [{
         id: ALICE,
         username: 'alice',
         display_name: 'Alice Liddell',
         avatar_url: null,
         bio: null,
         created_at: '2026-11-21T05:00:00.000Z',
-      }),
+      }] }),
       { status: 200 },
     );
   }
@@ -128,7 +143,7 @@ describe('the chat shell', () => {
     );
     expect(await screen.findByRole('link', { name: /general/ })).toBeTruthy();
     expect(await screen.findByRole('link', { name: /Alice Liddell/ })).toBeTruthy();
-    expect(screen.getByRole('button', { name: 'Log out' })).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Log out on this device' })).toBeTruthy();
 
     const socket = await waitFor(opened);
     act(() => socket.open());
@@ -160,6 +175,12 @@ describe('the chat shell', () => {
       }),
     );
     expect(screen.getByRole('link', { name: 'general, 1 unread' })).toBeTruthy();
+    // Each room shows its newest message: from the room list, and live since.
+    const roomLinks = screen.getAllByRole('link');
+    const generalLink = roomLinks.find((link) => link.textContent?.startsWith('#general'))!;
+    expect(generalLink.textContent).toMatch(/Alice: hi/);
+    const directLink = roomLinks.find((link) => link.textContent?.includes('Alice Liddell'))!;
+    expect(directLink.textContent).toMatch(/See you at nine$/);
 
     fireEvent.click(screen.getByRole('button', { name: 'Create a room' }));
     expect(await screen.findByLabelText('Name')).toBeTruthy();

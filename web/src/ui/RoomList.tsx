@@ -1,18 +1,28 @@
 // The user's rooms and direct conversations, with unread counts and the ways to find more.
 
-import type { Room, RoomId } from '@protocol';
+import type { MessageView, Room, RoomId } from '@protocol';
 import { useMyRooms, useUser } from '../api/queries';
 import { useSession } from '../api/session';
 import { directPartner, displayName, initials } from '../app/names';
 import { roomHref } from '../app/route';
 import { openDialog } from '../app/ui-state';
+import { byActivity, roomPreview, type RoomPreview } from '../live/preview';
 import { useLive } from '../live/store';
+import { activityLabel } from '../time';
+
+interface ListedRoom {
+  room: Room;
+  preview: RoomPreview;
+}
 
 export function RoomList({ current }: { current: RoomId | null }) {
   const { rooms, isPending, isError, refetch, hasNextPage, fetchNextPage } = useMyRooms();
   const unread = useLive((s) => s.unread);
-  const groups = rooms.filter((r) => r.kind !== 'direct').sort(byActivity);
-  const directs = rooms.filter((r) => r.kind === 'direct').sort(byActivity);
+  const latest = useLive((s) => s.latest);
+  const listed: ListedRoom[] = rooms.map((room) => ({ room, preview: roomPreview(room, latest[room.id]) }));
+  const newestFirst = (a: ListedRoom, b: ListedRoom) => byActivity(a.preview, b.preview);
+  const groups = listed.filter((r) => r.room.kind !== 'direct').sort(newestFirst);
+  const directs = listed.filter((r) => r.room.kind === 'direct').sort(newestFirst);
 
   return (
     <nav className="room-list" aria-label="Your rooms">
@@ -39,8 +49,8 @@ export function RoomList({ current }: { current: RoomId | null }) {
           </p>
         )}
         <ul>
-          {groups.map((room) => (
-            <RoomLink key={room.id} room={room} current={current} unread={unread[room.id] ?? 0} />
+          {groups.map(({ room, preview }) => (
+            <RoomLink key={room.id} room={room} preview={preview} current={current} unread={unread[room.id] ?? 0} />
           ))}
         </ul>
         {!isPending && groups.length === 0 && <p className="muted list-note">No rooms yet.</p>}
@@ -62,8 +72,8 @@ export function RoomList({ current }: { current: RoomId | null }) {
           </button>
         </div>
         <ul>
-          {directs.map((room) => (
-            <RoomLink key={room.id} room={room} current={current} unread={unread[room.id] ?? 0} />
+          {directs.map(({ room, preview }) => (
+            <RoomLink key={room.id} room={room} preview={preview} current={current} unread={unread[room.id] ?? 0} />
           ))}
         </ul>
         {!isPending && directs.length === 0 && (
@@ -79,12 +89,17 @@ export function RoomList({ current }: { current: RoomId | null }) {
   );
 }
 
-/** Latest activity first (the server's `last_activity_at`, else the room's creation). */
-function byActivity(a: Room, b: Room): number {
-  return (b.last_activity_at ?? b.created_at).localeCompare(a.last_activity_at ?? a.created_at);
-}
-
-function RoomLink({ room, current, unread }: { room: Room; current: RoomId | null; unread: number }) {
+function RoomLink({
+  room,
+  preview,
+  current,
+  unread,
+}: {
+  room: Room;
+  preview: RoomPreview;
+  current: RoomId | null;
+  unread: number;
+}) {
   const name = useRoomName(room);
   const isCurrent = room.id === current;
   const description = [
@@ -94,6 +109,7 @@ function RoomLink({ room, current, unread }: { room: Room; current: RoomId | nul
   ]
     .filter(Boolean)
     .join(', ');
+  const when = preview.message ? activityLabel(preview.activeAt) : null;
   return (
     <li>
       <a
@@ -112,14 +128,48 @@ function RoomLink({ room, current, unread }: { room: Room; current: RoomId | nul
             {room.kind === 'private' ? '🔒' : '#'}
           </span>
         )}
-        <span className="room-name">{name}</span>
-        {unread > 0 && (
+        <span className="room-text">
+          <span className="room-line">
+            <span className="room-name">{name}</span>
+            {when && (
+              <time className="room-time" dateTime={preview.activeAt} aria-hidden="true">
+                {when}
+              </time>
+            )}
+          </span>
+          {preview.message && (
+            <span className="room-line">
+              <Preview message={preview.message} direct={room.kind === 'direct'} />
+              {unread > 0 && (
+                <span className="badge" aria-hidden="true">
+                  {unread > 99 ? '99+' : unread}
+                </span>
+              )}
+            </span>
+          )}
+        </span>
+        {!preview.message && unread > 0 && (
           <span className="badge" aria-hidden="true">
             {unread > 99 ? '99+' : unread}
           </span>
         )}
       </a>
     </li>
+  );
+}
+
+/** The newest message in one line: "You: …", "Grace: …" (in a room), or just the text. */
+function Preview({ message, direct }: { message: MessageView; direct: boolean }) {
+  const me = useSession((s) => s.me?.id ?? null);
+  const mine = message.sender_id === me;
+  const { data: sender } = useUser(mine || direct ? null : message.sender_id);
+  const who = mine ? 'You' : direct ? null : displayName(sender).split(' ')[0];
+  const text = message.deleted_at ? 'Message deleted' : message.content.replace(/\s+/g, ' ');
+  return (
+    <span className="room-preview">
+      {who && <span className="room-preview-sender">{who}: </span>}
+      {text}
+    </span>
   );
 }
 

@@ -60,6 +60,8 @@ describe('signing in', () => {
       username: 'ada',
       email: 'ada@example.com',
       password: 'correct horse',
+      // The refresh token goes into an HttpOnly cookie, out of any script's reach.
+      refresh_cookie: true,
     });
   });
 

@@ -13,6 +13,7 @@ import {
   runId,
   screenshot,
   signInThroughUi,
+  signUpViaApi,
   updateProfileViaApi,
 } from './support';
 
@@ -145,6 +146,50 @@ test('Ada and Grace chat in a public room, through a dropped connection, in a di
     await screenshot(adaPage, 'room');
   });
 
+  await test.step('Ada moderates: Grace becomes an admin, a troll is banned, the topic changes', async () => {
+    const linus = person('linus', 'Linus Troll');
+    const troll = await signUpViaApi(request, linus);
+    const roomId = new URL(adaPage.url()).hash.replace('#/rooms/', '');
+    const asTroll = { authorization: `Bearer ${troll.access_token}` };
+    const joined = await request.post(`/api/rooms/${roomId}/join`, { headers: asTroll });
+    expect(joined.ok(), await joined.text()).toBe(true);
+
+    await adaPage.getByRole('button', { name: /^Members/ }).click();
+    const members = adaPage.getByRole('complementary', { name: 'Members' });
+    await expect(members.getByRole('button', { name: linus.displayName, exact: true })).toBeVisible();
+
+    await members.getByRole('button', { name: `Manage ${grace.displayName}` }).click();
+    await members.getByRole('button', { name: 'Make admin' }).click();
+    const graceRow = members.getByRole('listitem').filter({ hasText: grace.displayName });
+    await expect(graceRow.getByText('admin', { exact: true })).toBeVisible();
+    // Grace's own view follows live: as an admin she now sees the room's settings.
+    await expect(gracePage.getByRole('button', { name: 'Settings' })).toBeVisible();
+
+    await members.getByRole('button', { name: `Manage ${linus.displayName}` }).click();
+    await expectAccessible(adaPage, 'the members panel with its menu');
+    await screenshot(adaPage, 'members');
+    await members.getByRole('button', { name: 'Ban from room…' }).click();
+    const ban = adaPage.getByRole('dialog', { name: `Ban ${linus.displayName}?` });
+    await ban.getByLabel('7 days').check();
+    await ban.getByLabel('Reason (optional)').fill('Spam in every thread');
+    await ban.getByRole('button', { name: `Ban ${linus.displayName}` }).click();
+    await expect(ban).toBeHidden();
+    await expect(members.getByRole('button', { name: linus.displayName, exact: true })).toBeHidden();
+    const again = await request.post(`/api/rooms/${roomId}/join`, { headers: asTroll });
+    expect(again.status()).toBe(403);
+    expect(((await again.json()) as { error: { code: string } }).error.code).toBe('banned');
+
+    await adaPage.getByRole('button', { name: 'Settings' }).click();
+    const settings = adaPage.getByRole('dialog', { name: 'Room settings' });
+    await settings.getByLabel('Topic').fill('Saturday 9:00 at the lighthouse car park');
+    await expectAccessible(adaPage, 'the room settings');
+    await screenshot(adaPage, 'room-settings');
+    await settings.getByRole('button', { name: 'Save changes' }).click();
+    await expect(settings).toBeHidden();
+    await expect(gracePage.getByText('Saturday 9:00 at the lighthouse car park')).toBeVisible();
+    await adaPage.getByRole('button', { name: 'Close members' }).click();
+  });
+
   const dm = 'Quick one: could you look over my notes on the Analytical Engine before Friday?';
   const dmAnswer = "Happy to! Send them over and you'll have comments by Thursday.";
   await test.step('Ada finds Grace and writes to her directly; Grace answers', async () => {
@@ -227,7 +272,7 @@ test('Ada and Grace chat in a public room, through a dropped connection, in a di
   });
 
   await test.step('Grace logs out on all devices: her phone is signed out too', async () => {
-    await gracePage.getByText('Log out', { exact: true }).click();
+    await gracePage.getByRole('button', { name: 'Log out', exact: true }).click();
     await gracePage.getByRole('button', { name: 'Log out on all devices' }).click();
     await expect(gracePage.getByRole('heading', { name: 'Sign in' })).toBeVisible();
     // The phone's access token lives on until it expires; its session does not.

@@ -55,6 +55,15 @@ export async function signInThroughUi(page: Page, who: Person): Promise<void> {
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
+/** Creates the account through the REST API (someone the story needs but does not follow). */
+export async function signUpViaApi(api: APIRequestContext, who: Person): Promise<Session> {
+  const response = await api.post('/api/auth/register', {
+    data: { username: who.username, email: who.email, password: who.password, display_name: who.displayName },
+  });
+  expect(response.status(), await response.text()).toBe(201);
+  return (await response.json()) as Session;
+}
+
 /** Changes a profile through the REST API, as its owner (state set up without the UI). */
 export async function updateProfileViaApi(
   api: APIRequestContext,

@@ -2,11 +2,16 @@
 
 import type {
   DirectRoomRequest,
+  Member,
   MemberList,
+  NewBan,
   NewRoom,
+  Role,
   Room,
+  RoomChanges,
   RoomId,
   RoomList,
+  UserId,
 } from '@protocol';
 import { request } from './client';
 
@@ -32,3 +37,26 @@ export const openDirectRoom = (body: DirectRoomRequest) =>
 
 export const listMembers = (room: RoomId, cursor?: string | null) =>
   request<MemberList>('GET', `/rooms/${room}/members`, { query: { cursor, limit: 100 } });
+
+/** Renames the room or changes its topic or description (admins and the owner). */
+export const updateRoom = (room: RoomId, body: RoomChanges) =>
+  request<Room>('PATCH', `/rooms/${room}`, { body });
+
+/** Deletes the room for everyone (the owner). */
+export const deleteRoom = (room: RoomId) => request<void>('DELETE', `/rooms/${room}`);
+
+/** Adds a user to the room (admins and the owner). */
+export const inviteMember = (room: RoomId, user: UserId) =>
+  request<Member>('POST', `/rooms/${room}/invites`, { body: { user_id: user } });
+
+/** Removes a member; they may come back (public) or be invited again. */
+export const kickMember = (room: RoomId, user: UserId) =>
+  request<void>('POST', `/rooms/${room}/kick`, { body: { user_id: user } });
+
+/** Removes a member and keeps them out, until `until` when given. */
+export const banMember = (room: RoomId, body: NewBan) =>
+  request<void>('POST', `/rooms/${room}/bans`, { body });
+
+/** Gives a member another role (the owner); `owner` hands the room over. */
+export const setMemberRole = (room: RoomId, user: UserId, role: Role) =>
+  request<Member>('PUT', `/rooms/${room}/members/${user}/role`, { body: { role } });

@@ -3,6 +3,7 @@
 import { signOut, useSession } from '../api/session';
 import { openProfile } from '../app/ui-state';
 import { displayName, initials } from '../app/names';
+import { Menu } from './Menu';
 
 export function AccountBar() {
   const me = useSession((s) => s.me);
@@ -21,19 +22,14 @@ export function AccountBar() {
         </span>
         <span className="account-name">{name}</span>
       </button>
-      <details className="account-menu">
-        <summary className="button subtle">
-          Log out
-        </summary>
-        <div className="menu" role="group" aria-label="Log out">
-          <button type="button" className="menu-item" onClick={() => void signOut()}>
-            Log out on this device
-          </button>
-          <button type="button" className="menu-item" onClick={() => void signOut(true)}>
-            Log out on all devices
-          </button>
-        </div>
-      </details>
+      <Menu button="Log out" buttonClass="button subtle" label="Log out">
+        <button type="button" className="menu-item" onClick={() => void signOut()}>
+          Log out on this device
+        </button>
+        <button type="button" className="menu-item" onClick={() => void signOut(true)}>
+          Log out on all devices
+        </button>
+      </Menu>
     </header>
   );
 }

@@ -143,6 +143,7 @@ describe('the chat shell', () => {
     );
     expect(await screen.findByRole('link', { name: /general/ })).toBeTruthy();
     expect(await screen.findByRole('link', { name: /Alice Liddell/ })).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: 'Log out' }));
     expect(screen.getByRole('button', { name: 'Log out on this device' })).toBeTruthy();
 
     const socket = await waitFor(opened);

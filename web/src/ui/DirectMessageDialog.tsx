@@ -2,16 +2,14 @@
 
 import type { User } from '@protocol';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useId, useState } from 'react';
-import { keys, useUserSearch } from '../api/queries';
+import { keys } from '../api/queries';
 import { openDirectRoom } from '../api/rooms';
 import { useSession } from '../api/session';
-import { displayName, initials } from '../app/names';
 import { navigate } from '../app/route';
 import { openDialog, useUi } from '../app/ui-state';
 import { Dialog } from './Dialog';
 import { FormError, formProblem } from './forms';
-import { useDebounced } from './useDebounced';
+import { PersonSearch } from './PersonSearch';
 
 export function DirectMessageDialog() {
   const open = useUi((s) => s.dialog === 'direct_message');
@@ -23,10 +21,7 @@ export function DirectMessageDialog() {
 }
 
 function FindPerson() {
-  const [search, setSearch] = useState('');
-  const query = useDebounced(search.trim());
   const me = useSession((s) => s.me?.id);
-  const { data: users, isFetching, isError } = useUserSearch(query);
   const queryClient = useQueryClient();
   const open = useMutation({
     mutationFn: (user: User) => openDirectRoom({ user_id: user.id }),
@@ -37,44 +32,14 @@ function FindPerson() {
       navigate({ screen: 'room', room: room.id });
     },
   });
-  const id = useId();
-  const found = (users ?? []).filter((user) => user.id !== me);
   return (
     <div className="stack">
-      <div className="field">
-        <label htmlFor={id}>Name or username</label>
-        <input
-          id={id}
-          type="search"
-          value={search}
-          autoFocus
-          autoComplete="off"
-          onChange={(e) => setSearch(e.target.value)}
-        />
-      </div>
-      {isFetching && <p className="muted" role="status">Searching…</p>}
-      {isError && <p role="alert">The search failed.</p>}
-      {query && users && found.length === 0 && <p className="muted">Nobody found.</p>}
       <FormError message={formProblem(open.error).message} />
-      <ul className="result-list" aria-label="People">
-        {found.map((user) => (
-          <li key={user.id}>
-            <button
-              type="button"
-              className="person"
-              disabled={open.isPending}
-              onClick={() => open.mutate(user)}
-            >
-              <span className="avatar small" aria-hidden="true">
-                {initials(displayName(user))}
-              </span>
-              <span>
-                {displayName(user)} <span className="muted">@{user.username}</span>
-              </span>
-            </button>
-          </li>
-        ))}
-      </ul>
+      <PersonSearch
+        onPick={(user) => open.mutate(user)}
+        exclude={me ? new Set([me]) : undefined}
+        busy={open.isPending}
+      />
     </div>
   );
 }

@@ -10,6 +10,7 @@ import { keys, useRoom } from '../api/queries';
 import { joinRoom, leaveRoom } from '../api/rooms';
 import { useSession } from '../api/session';
 import { useConnection } from '../app/ConnectionContext';
+import { canManageRoom } from '../app/permissions';
 import { navigate } from '../app/route';
 import { showNotice, toggleMembers, useUi } from '../app/ui-state';
 import { loadLatest } from '../live/history';
@@ -19,6 +20,7 @@ import { Composer } from './Composer';
 import { Dialog } from './Dialog';
 import { FormError, formProblem } from './forms';
 import { MembersPanel } from './MembersPanel';
+import { RoomSettingsDialog } from './RoomSettingsDialog';
 import { useRoomName } from './RoomList';
 import { Timeline } from './Timeline';
 
@@ -35,6 +37,7 @@ export function RoomView({ room }: { room: RoomId }) {
   const handle = useRef<VirtuosoHandle>(null);
   const [loadError, setLoadError] = useState<unknown>(null);
   const [leaving, setLeaving] = useState(false);
+  const [settingsOpen, setSettingsOpen] = useState(false);
 
   const isMember = details ? details.my_role !== null : true;
   const loaded = timeline?.loaded ?? false;
@@ -82,6 +85,11 @@ export function RoomView({ room }: { room: RoomId }) {
             >
               Members{details.kind !== 'direct' ? ` (${details.member_count})` : ''}
             </button>
+            {canManageRoom(details) && (
+              <button type="button" className="button subtle" onClick={() => setSettingsOpen(true)}>
+                Settings
+              </button>
+            )}
             {details.kind !== 'direct' && (
               <button type="button" className="button subtle" onClick={() => setLeaving(true)}>
                 Leave
@@ -134,6 +142,9 @@ export function RoomView({ room }: { room: RoomId }) {
       </div>
 
       <LeaveDialog room={room} label={label} open={leaving} onClose={() => setLeaving(false)} />
+      {details && canManageRoom(details) && (
+        <RoomSettingsDialog room={details} open={settingsOpen} onClose={() => setSettingsOpen(false)} />
+      )}
     </div>
   );
 }

@@ -65,12 +65,17 @@ function findInMyRooms(client: QueryClient, room: RoomId): Room | undefined {
   return data?.pages.flatMap((page) => page.rooms).find((r) => r.id === room);
 }
 
+/** Public rooms matching `search`, a page at a time (`fetchNextPage` for more). */
 export function usePublicRooms(search: string) {
-  return useQuery({
+  const query = useInfiniteQuery({
     queryKey: keys.publicRooms(search),
-    queryFn: () => listPublicRooms(search),
+    queryFn: ({ pageParam }) => listPublicRooms(search, pageParam),
+    initialPageParam: null as string | null,
+    getNextPageParam: (page) => page.next_cursor,
     staleTime: 10_000,
   });
+  const rooms = query.data?.pages.flatMap((page) => page.rooms) ?? [];
+  return { ...query, rooms };
 }
 
 export function useMembers(room: RoomId) {

@@ -23,7 +23,7 @@ export function BrowseRoomsDialog() {
 function BrowseRooms() {
   const [search, setSearch] = useState('');
   const query = useDebounced(search.trim());
-  const { data, isPending, isError } = usePublicRooms(query);
+  const { rooms, data, isPending, isError, hasNextPage, fetchNextPage, isFetchingNextPage } = usePublicRooms(query);
   const id = useId();
   return (
     <div className="stack">
@@ -33,10 +33,20 @@ function BrowseRooms() {
       </div>
       {isPending && <p className="muted" role="status">Searching…</p>}
       {isError && <p role="alert">The rooms could not be loaded.</p>}
-      {data && data.rooms.length === 0 && <p className="muted">No public rooms match.</p>}
+      {data && rooms.length === 0 && <p className="muted">No public rooms match.</p>}
       <ul className="result-list" aria-label="Public rooms">
-        {data?.rooms.map((room) => <PublicRoom key={room.id} room={room} />)}
+        {rooms.map((room) => <PublicRoom key={room.id} room={room} />)}
       </ul>
+      {hasNextPage && (
+        <button
+          type="button"
+          className="link-button"
+          disabled={isFetchingNextPage}
+          onClick={() => void fetchNextPage()}
+        >
+          {isFetchingNextPage ? 'Loading…' : 'Show more rooms'}
+        </button>
+      )}
     </div>
   );
 }

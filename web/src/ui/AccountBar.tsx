@@ -2,7 +2,8 @@
 
 import { signOut, useSession } from '../api/session';
 import { openProfile } from '../app/ui-state';
-import { displayName, initials } from '../app/names';
+import { displayName } from '../app/names';
+import { Avatar } from './Avatar';
 import { Menu } from './Menu';
 
 export function AccountBar() {
@@ -17,9 +18,7 @@ export function AccountBar() {
         onClick={() => openProfile(me.id)}
         aria-label={`Your profile (${name})`}
       >
-        <span className="avatar" aria-hidden="true">
-          {initials(name)}
-        </span>
+        <Avatar name={name} url={me.avatar_url} />
         <span className="account-name">{name}</span>
       </button>
       <Menu button="Log out" buttonClass="button subtle" label="Log out">

@@ -4,7 +4,8 @@
 import type { User, UserId } from '@protocol';
 import { useId, useState } from 'react';
 import { useUserSearch } from '../api/queries';
-import { displayName, initials } from '../app/names';
+import { displayName } from '../app/names';
+import { Avatar } from './Avatar';
 import { useDebounced } from './useDebounced';
 
 interface PersonSearchProps {
@@ -50,9 +51,7 @@ export function PersonSearch({ onPick, exclude, busy = false, actionLabel }: Per
               aria-label={actionLabel ? `${actionLabel} ${displayName(user)} (@${user.username})` : undefined}
               onClick={() => onPick(user)}
             >
-              <span className="avatar small" aria-hidden="true">
-                {initials(displayName(user))}
-              </span>
+              <Avatar name={displayName(user)} url={user.avatar_url} size="small" />
               <span>
                 {displayName(user)} <span className="muted">@{user.username}</span>
               </span>

@@ -7,7 +7,8 @@ import { updateMe as patchMe } from '../api/auth';
 import { keys, useUser } from '../api/queries';
 import { openDirectRoom } from '../api/rooms';
 import { updateMe, useSession } from '../api/session';
-import { displayName, initials } from '../app/names';
+import { displayName } from '../app/names';
+import { Avatar } from './Avatar';
 import { navigate } from '../app/route';
 import { openProfile, useUi } from '../app/ui-state';
 import { Dialog } from './Dialog';
@@ -53,9 +54,7 @@ function ProfileCard({ user }: { user: User | Me }) {
   const name = displayName(user);
   return (
     <div className="profile-card">
-      <span className="avatar large" aria-hidden="true">
-        {initials(name)}
-      </span>
+      <Avatar name={name} url={user.avatar_url} size="large" />
       <div>
         <p className="profile-name">{name}</p>
         <p className="muted">@{user.username}</p>
@@ -107,6 +106,7 @@ function EditProfile({ me, onDone }: { me: Me; onDone: () => void }) {
         label="Avatar URL"
         name="avatar_url"
         type="url"
+        hint="A picture on this site. Pictures on other sites are not shown, so they cannot tell who looks at your profile."
         defaultValue={me.avatar_url ?? ''}
         error={problem.fields.avatar_url}
       />

@@ -3,12 +3,13 @@
 import type { MessageView, Room, RoomId } from '@protocol';
 import { useMyRooms, useUser } from '../api/queries';
 import { useSession } from '../api/session';
-import { directPartner, displayName, initials } from '../app/names';
+import { directPartner, displayName } from '../app/names';
 import { roomHref } from '../app/route';
 import { openDialog } from '../app/ui-state';
 import { byActivity, roomPreview, type RoomPreview } from '../live/preview';
 import { useLive } from '../live/store';
 import { activityLabel } from '../time';
+import { Avatar } from './Avatar';
 
 interface ListedRoom {
   room: Room;
@@ -120,9 +121,7 @@ function RoomLink({
         data-unread={unread > 0 || undefined}
       >
         {room.kind === 'direct' ? (
-          <span className="avatar small" aria-hidden="true">
-            {initials(name)}
-          </span>
+          <DirectAvatar room={room} name={name} />
         ) : (
           <span className="room-sigil" aria-hidden="true">
             {room.kind === 'private' ? '🔒' : '#'}
@@ -171,6 +170,12 @@ function Preview({ message, direct }: { message: MessageView; direct: boolean })
       {text}
     </span>
   );
+}
+
+function DirectAvatar({ room, name }: { room: Room; name: string }) {
+  const me = useSession((s) => s.me?.id ?? null);
+  const { data: partner } = useUser(directPartner(room, me));
+  return <Avatar name={name} url={partner?.avatar_url} size="small" />;
 }
 
 /** A room's name: its own, or the other person's for a direct room. */

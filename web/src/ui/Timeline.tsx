@@ -12,7 +12,9 @@ import { loadOlder } from '../live/history';
 import type { PendingSend } from '../live/pending';
 import { timeLabel } from '../time';
 import { nextFirstItemIndex, timelineRows, type TimelineRow } from './timelineRows';
+import { useSession } from '../api/session';
 import { UserName } from './UserName';
+import { UserAvatar } from './Avatar';
 
 /** Virtuoso's index of the first row; far from 0 so that many older pages fit above. */
 const START_INDEX = 1_000_000_000;
@@ -148,6 +150,7 @@ function MessageRow({ message, grouped }: { message: MessageView; grouped: boole
   const deleted = message.deleted_at !== null;
   return (
     <article className={grouped ? 'message grouped' : 'message'}>
+      {!grouped && <UserAvatar id={message.sender_id} />}
       {!grouped && (
         <header className="message-meta">
           <UserName id={message.sender_id} className="sender" />
@@ -168,8 +171,10 @@ function MessageRow({ message, grouped }: { message: MessageView; grouped: boole
 
 function PendingRow({ send, grouped }: { send: PendingSend; grouped: boolean }) {
   const connection = useConnection();
+  const me = useSession((s) => s.me?.id ?? null);
   return (
     <article className={`message pending ${grouped ? 'grouped' : ''}`} data-state={send.state}>
+      {!grouped && me && <UserAvatar id={me} />}
       {!grouped && (
         <header className="message-meta">
           <span className="sender">You</span>

@@ -8,18 +8,18 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
-use http::HeaderMap;
 use chat_proto::v1::{
     AuthResponse, GetUserRequest, LoginRequest, LogoutRequest, RefreshRequest, RegisterRequest,
     UpdateProfileRequest,
 };
+use http::HeaderMap;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use chat_protocol::{ErrorBody, ErrorCode};
 use chat_protocol::account::{
     Credentials, Me, ProfileChanges, RefreshGrant, Registration, Session,
 };
+use chat_protocol::{ErrorBody, ErrorCode};
 
 use super::extract::Json;
 use super::refresh_cookie;

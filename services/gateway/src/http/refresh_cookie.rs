@@ -97,8 +97,16 @@ mod tests {
         );
         let header = set_cookie(jar);
         assert!(header.starts_with("chat_refresh=token"), "{header}");
-        for attribute in ["HttpOnly", "SameSite=Strict", "Path=/api/auth", "Max-Age=60"] {
-            assert!(header.contains(attribute), "{attribute} missing in {header}");
+        for attribute in [
+            "HttpOnly",
+            "SameSite=Strict",
+            "Path=/api/auth",
+            "Max-Age=60",
+        ] {
+            assert!(
+                header.contains(attribute),
+                "{attribute} missing in {header}"
+            );
         }
         assert!(!header.contains("Secure"), "{header}");
     }

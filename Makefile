@@ -81,11 +81,8 @@ faults:
 check-deploy:
 	deploy/check-manifests.sh
 
-## loadtest: the standard 1000-user run against `make run`'s stack (release build); reports in .run/loadtest
+## loadtest: the standard 1000-user run against `make run`'s stack (found at PORT); refuses a
+## debug stack (make run PROFILE=release); reports in .run/loadtest
 .PHONY: loadtest
 loadtest:
-	$(CARGO) run --release -p chat-loadtest -- --scenario loadtest/scenarios/standard-1000.toml \
-	  --url http://127.0.0.1:$(PORT) --out .run/loadtest \
-	  --metrics-url http://127.0.0.1:8081/metrics --metrics-url http://127.0.0.1:8082/metrics \
-	  --metrics-url http://127.0.0.1:9101/metrics --metrics-url http://127.0.0.1:9102/metrics \
-	  --metrics-url http://127.0.0.1:9103/metrics
+	PORT=$(PORT) deploy/local/loadtest.sh

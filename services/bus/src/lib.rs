@@ -9,14 +9,15 @@
 //! with [`RoomEvents`]: the event takes its room's next position like a message, and is
 //! then published with that position on the channels of the users it concerns. Gateways
 //! subscribe to the channels of the rooms and users their sockets need ([`room_channel`],
-//! [`user_channel`], [`Channel::parse`]): a room channel carries only envelopes, a user
-//! channel only bare room events.
+//! [`user_channel`], [`Channel::parse`]): a room channel carries envelopes and ephemeral
+//! [`signal`]s (typing), a user channel only bare room events.
 
 pub mod error;
 pub mod keys;
 pub mod persist;
 pub mod room_events;
 pub mod sequencer;
+pub mod signal;
 
 pub use error::BusError;
 pub use persist::{
@@ -30,3 +31,4 @@ pub use sequencer::{
     AppendOutcome, Appended, CatchUp, DurableAck, Sequencer, SequencerConfig, StreamConfig,
     StreamRead, decode_envelope, decode_item,
 };
+pub use signal::{SIGNAL_MARKER, decode_signal, encode_signal};

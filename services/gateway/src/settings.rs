@@ -216,6 +216,27 @@ pub struct WsConfig {
     /// How long a positive membership check is trusted without hearing of a change.
     #[arg(long = "membership-cache-ttl", env = "MEMBERSHIP_CACHE_TTL", default_value = "30s", value_parser = humantime_duration)]
     pub membership_cache_ttl: Duration,
+
+    /// A `typing` `start` not renewed within this long ends: the room is told `stop`.
+    /// Clients are told to renew at half of it (`ready.typing_renew_ms`).
+    #[arg(long = "typing-timeout", env = "TYPING_TIMEOUT", default_value = "6s", value_parser = humantime_duration)]
+    pub typing_timeout: Duration,
+
+    /// Rooms with more members than this get no typing signals (the cost would grow with
+    /// every member, and nobody reads "37 people are typing").
+    #[arg(
+        long = "typing-max-room-size",
+        env = "TYPING_MAX_ROOM_SIZE",
+        default_value_t = 100
+    )]
+    pub typing_max_room_size: u32,
+}
+
+impl WsConfig {
+    /// How often a client repeats `typing` `start` while writing.
+    pub fn typing_renew(&self) -> Duration {
+        self.typing_timeout / 2
+    }
 }
 
 /// Parses `10.0.0.0/8`, or a bare address as a network of one.

@@ -293,7 +293,11 @@ export type RoomRequest = { id: string, room: RoomId, };
 
 export type PingFrame = { id?: string, };
 
-export type ClientFrame = { "type": "auth" } & AuthFrame | { "type": "send" } & SendFrame | { "type": "history" } & HistoryFrame | { "type": "join" } & RoomRequest | { "type": "leave" } & RoomRequest | { "type": "ping" } & PingFrame;
+export type TypingState = "start" | "stop";
+
+export type TypingFrame = { room: RoomId, state: TypingState, };
+
+export type ClientFrame = { "type": "auth" } & AuthFrame | { "type": "send" } & SendFrame | { "type": "history" } & HistoryFrame | { "type": "join" } & RoomRequest | { "type": "leave" } & RoomRequest | { "type": "ping" } & PingFrame | { "type": "typing" } & TypingFrame;
 
 export type UserRef = { id: UserId, };
 
@@ -310,7 +314,15 @@ epoch: number,
  */
 position: number, };
 
-export type Ready = { protocol: number, connection_id: string, user: UserRef, heartbeat_interval_ms: number, limits: Limits, rooms: Array<RoomPosition>, };
+export type Ready = { protocol: number, connection_id: string, user: UserRef, heartbeat_interval_ms: number, 
+/**
+ * While the user writes, repeat `typing` `start` this often.
+ */
+typing_renew_ms: number, 
+/**
+ * A `typing` `start` not renewed within this long ends: the room is told `stop`.
+ */
+typing_timeout_ms: number, limits: Limits, rooms: Array<RoomPosition>, };
 
 export type HistoryPage = { ref: string, room: RoomId, messages: Array<MessageView>, has_older: boolean, has_newer: boolean, };
 
@@ -369,6 +381,8 @@ export type ErrorFrame = { code: ErrorCode, message: string,
  */
 ref?: string, fields?: { [key in string]: string }, retry_after_ms?: number, };
 
+export type Typing = { room: RoomId, user_id: UserId, state: TypingState, };
+
 export type MessageCreated = { message: MessageView, };
 
 export type MessageEdited = { message_id: MessageId, content: string, edited_at: Timestamp | null, };
@@ -387,7 +401,7 @@ export type RoomChange = { actor_id: UserId,
  */
 details?: RoomDetails, };
 
-export type ServerFrame = { "type": "ready" } & Ready | { "type": "auth.renewed", expires_at: Timestamp, } | { "type": "ack" } & Ack | { "type": "history" } & HistoryPage | { "type": "joined" } & Answer | { "type": "left" } & Answer | { "type": "pong", ref?: string, } | { "type": "resumed" } & Resumed | { "type": "resync" } & Resync | { "type": "room.added" } & RoomAdded | { "type": "room.removed" } & RoomRemoved | { "type": "reconnect" } & Reconnect | { "type": "error" } & ErrorFrame | { "type": "message.created" } & Entry<MessageCreated> | { "type": "message.edited" } & Entry<MessageEdited> | { "type": "message.deleted" } & Entry<MessageDeleted> | { "type": "member.joined" } & Entry<MemberChange> | { "type": "member.left" } & Entry<MemberChange> | { "type": "member.invited" } & Entry<MemberChange> | { "type": "member.kicked" } & Entry<MemberChange> | { "type": "member.banned" } & Entry<MemberChange> | { "type": "member.unbanned" } & Entry<MemberChange> | { "type": "member.role_changed" } & Entry<MemberChange> | { "type": "room.created" } & Entry<RoomChange> | { "type": "room.updated" } & Entry<RoomChange> | { "type": "room.deleted" } & Entry<RoomChange>;
+export type ServerFrame = { "type": "ready" } & Ready | { "type": "auth.renewed", expires_at: Timestamp, } | { "type": "ack" } & Ack | { "type": "history" } & HistoryPage | { "type": "joined" } & Answer | { "type": "left" } & Answer | { "type": "pong", ref?: string, } | { "type": "resumed" } & Resumed | { "type": "resync" } & Resync | { "type": "room.added" } & RoomAdded | { "type": "room.removed" } & RoomRemoved | { "type": "reconnect" } & Reconnect | { "type": "error" } & ErrorFrame | { "type": "typing" } & Typing | { "type": "message.created" } & Entry<MessageCreated> | { "type": "message.edited" } & Entry<MessageEdited> | { "type": "message.deleted" } & Entry<MessageDeleted> | { "type": "member.joined" } & Entry<MemberChange> | { "type": "member.left" } & Entry<MemberChange> | { "type": "member.invited" } & Entry<MemberChange> | { "type": "member.kicked" } & Entry<MemberChange> | { "type": "member.banned" } & Entry<MemberChange> | { "type": "member.unbanned" } & Entry<MemberChange> | { "type": "member.role_changed" } & Entry<MemberChange> | { "type": "room.created" } & Entry<RoomChange> | { "type": "room.updated" } & Entry<RoomChange> | { "type": "room.deleted" } & Entry<RoomChange>;
 
 export type Entry<B> = { room: RoomId, 
 /**

@@ -24,6 +24,7 @@ pub enum ClientFrame {
     Join(RoomRequest),
     Leave(RoomRequest),
     Ping(PingFrame),
+    Typing(TypingFrame),
 }
 
 /// `auth`: the token (unless the upgrade request carried one) and the positions to resume.
@@ -117,6 +118,41 @@ pub struct PingFrame {
     )]
     #[ts(optional)]
     pub id: Option<String>,
+}
+
+/// `typing`: the user started (or goes on) writing in a room, or stopped. Ephemeral: no
+/// position, never stored or replayed. While writing, a client repeats `start` every
+/// `ready.typing_renew_ms`; without a renewal the room is told `stop` after
+/// `ready.typing_timeout_ms`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+#[serde(deny_unknown_fields)]
+pub struct TypingFrame {
+    #[serde(rename = "type", default, skip_serializing)]
+    #[schemars(skip)]
+    #[ts(skip)]
+    pub _type: TypeTag,
+    pub room: RoomId,
+    pub state: TypingState,
+}
+
+/// Whether someone is writing.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum TypingState {
+    Start,
+    Stop,
+}
+
+impl TypingFrame {
+    pub fn new(room: RoomId, state: TypingState) -> Self {
+        Self {
+            _type: TypeTag,
+            room,
+            state,
+        }
+    }
 }
 
 impl SendFrame {
@@ -299,7 +335,7 @@ struct Probe {
     id: Option<serde_json::Value>,
 }
 
-const FRAME_TYPES: [&str; 6] = ["auth", "send", "history", "join", "leave", "ping"];
+const FRAME_TYPES: [&str; 7] = ["auth", "send", "history", "join", "leave", "ping", "typing"];
 
 /// Parses one text frame.
 pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
@@ -365,6 +401,7 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
         "history" => decode(text).map(ClientFrame::History),
         "join" => decode(text).map(ClientFrame::Join),
         "leave" => decode(text).map(ClientFrame::Leave),
+        "typing" => decode(text).map(ClientFrame::Typing),
         _ => decode(text).map(ClientFrame::Ping),
     };
     frame.map_err(|mut err| {

@@ -9,7 +9,10 @@ use ts_rs::{Config, TS};
 use crate::account::{
     Credentials, Me, ProfileChanges, RefreshGrant, Registration, Session, User, UserList,
 };
-use crate::client::{AuthFrame, HistoryCursor, HistoryFrame, PingFrame, RoomRequest, SendFrame};
+use crate::client::{
+    AuthFrame, HistoryCursor, HistoryFrame, PingFrame, RoomRequest, SendFrame, TypingFrame,
+    TypingState,
+};
 use crate::error::{ErrorBody, ErrorCode, ErrorDetail};
 use crate::ids::{MessageId, RoomId, UserId};
 use crate::keys::{JsonWebKey, JwkSet};
@@ -22,7 +25,7 @@ use crate::room::{
 use crate::server::{
     Answer, Entry, ErrorFrame, HistoryPage, Limits, MemberChange, MessageCreated, MessageDeleted,
     MessageEdited, Ready, Reconnect, ReconnectReason, RemovalReason, Resumed, Resync, ResyncReason,
-    RoomAdded, RoomChange, RoomPosition, RoomRemoved, UserRef,
+    RoomAdded, RoomChange, RoomPosition, RoomRemoved, Typing, UserRef,
 };
 use crate::timestamp::Timestamp;
 use crate::{ClientFrame, Disconnect, ServerFrame};
@@ -80,6 +83,8 @@ macro_rules! each_type {
             HistoryFrame,
             RoomRequest,
             PingFrame,
+            TypingState,
+            TypingFrame,
             ClientFrame,
             UserRef,
             Limits,
@@ -96,6 +101,7 @@ macro_rules! each_type {
             ReconnectReason,
             Reconnect,
             ErrorFrame,
+            Typing,
             MessageCreated,
             MessageEdited,
             MessageDeleted,

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::client::TypingState;
 use crate::error::ErrorCode;
 use crate::ids::{MessageId, RoomId, UserId};
 use crate::message::{Ack, MessageView};
@@ -49,6 +50,10 @@ pub enum ServerFrame {
     Reconnect(Reconnect),
     #[serde(rename = "error")]
     Error(ErrorFrame),
+    /// Someone else in one of the socket's rooms started or stopped writing (ephemeral:
+    /// no position).
+    #[serde(rename = "typing")]
+    Typing(Typing),
 
     // Room entries: each has its room's position.
     #[serde(rename = "message.created")]
@@ -116,8 +121,24 @@ pub struct Ready {
     pub user: UserRef,
     #[ts(type = "number")]
     pub heartbeat_interval_ms: u64,
+    /// While the user writes, repeat `typing` `start` this often.
+    #[ts(type = "number")]
+    pub typing_renew_ms: u64,
+    /// A `typing` `start` not renewed within this long ends: the room is told `stop`.
+    #[ts(type = "number")]
+    pub typing_timeout_ms: u64,
     pub limits: Limits,
     pub rooms: Vec<RoomPosition>,
+}
+
+/// `typing`: `user_id` started or stopped writing in `room`. A message from them ends it
+/// too; clients need no `stop` for that.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+#[serde(deny_unknown_fields)]
+pub struct Typing {
+    pub room: RoomId,
+    pub user_id: UserId,
+    pub state: TypingState,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]

@@ -8,6 +8,8 @@
 //!   own order) go to every local socket of the room.
 //! * The hub never waits for a socket: a socket whose bounded queue is full is closed as a
 //!   slow consumer (see [`crate::core::outbox`]).
+//! * Typing signals heard on a room channel go to the room's local sockets except the
+//!   typist's; the hub's [`TypingBoard`] ends those not renewed in time.
 //! * When the connection to Redis is lost, the hub reconnects, subscribes everything
 //!   again and tells every socket to look for what it missed in between, room entries
 //!   and membership changes alike ([`Outbound::Recheck`]); the membership cache is
@@ -24,7 +26,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
-use chat_bus::{Channel, RoomEvents, decode_envelope, decode_item, room_channel, user_channel};
+use chat_bus::{
+    Channel, RoomEvents, decode_envelope, decode_item, decode_signal, room_channel, user_channel,
+};
 use chat_proto::v1::room_item::Body;
 use chat_proto::v1::{RoomEvent, RoomEventKind};
 use chat_runtime::shutdown::CancellationToken;
@@ -38,11 +42,14 @@ use chat_protocol::Position;
 use crate::core::memberships::Memberships;
 use crate::core::outbox::{Closing, Outbound, Outbox, Pushed, Removal, RoomDelivery};
 use crate::core::render::room_item_frame;
+use crate::core::typing::{TypingBoard, TypingDelivery};
 
 /// Counter of events handed to local sockets.
 pub const DELIVERIES_METRIC: &str = "chat_gateway_deliveries_total";
 /// Counter of sockets closed because their outbound queue filled up.
 pub const SLOW_CONSUMER_CLOSES_METRIC: &str = "chat_gateway_slow_consumer_closes_total";
+/// How often typing deadlines are looked at.
+const TYPING_SWEEP: Duration = Duration::from_millis(500);
 /// Counter of (re)connections of the hub's Redis subscriber.
 pub const SUBSCRIBER_CONNECTS_METRIC: &str = "chat_gateway_redis_subscriber_connects_total";
 
@@ -87,6 +94,7 @@ struct Inner {
     users: DashMap<Uuid, Vec<Arc<Outbox>>>,
     commands: mpsc::UnboundedSender<Command>,
     memberships: Memberships,
+    typing: TypingBoard,
     connected: AtomicBool,
     /// The local address of the subscriber connection, when it is plain TCP: what Redis
     /// shows as its `addr` in `CLIENT LIST`, so operators (and tests) can find it.
@@ -100,6 +108,7 @@ impl Hub {
         client: redis::Client,
         prefix: impl Into<String>,
         memberships: Memberships,
+        typing_timeout: Duration,
         shutdown: CancellationToken,
     ) -> Self {
         let (commands, receiver) = mpsc::unbounded_channel();
@@ -109,9 +118,11 @@ impl Hub {
             users: DashMap::new(),
             commands,
             memberships,
+            typing: TypingBoard::new(typing_timeout),
             connected: AtomicBool::new(false),
             subscriber_addr: std::sync::Mutex::new(None),
         });
+        tokio::spawn(Arc::clone(&inner).expire_typing(shutdown.clone()));
         tokio::spawn(Arc::clone(&inner).run(client, receiver, shutdown));
         Self { inner }
     }
@@ -407,6 +418,9 @@ impl Inner {
         subscribed.extend(subscribe);
         for key in unsubscribe {
             subscribed.remove(&key);
+            if let Key::Room(room) = key {
+                self.typing.forget_room(room);
+            }
         }
         Ok(())
     }
@@ -440,6 +454,13 @@ impl Inner {
     }
 
     fn dispatch_room(&self, room: Uuid, payload: &[u8]) {
+        if let Some(signal) = decode_signal(payload) {
+            match signal {
+                Ok(signal) => self.dispatch_signal(room, &signal.user_id, signal.typing),
+                Err(err) => tracing::warn!(%room, error = %err, "undecodable room signal"),
+            }
+            return;
+        }
         let envelope = match decode_envelope(payload) {
             Ok(envelope) => envelope,
             Err(_) => {
@@ -463,6 +484,12 @@ impl Inner {
         });
         if let Some(event) = event {
             self.forget_memberships(room, event);
+        }
+        if let Some(item) = &item
+            && matches!(item.body, Some(Body::Message(_)))
+            && let Ok(sender) = item.actor_id.parse()
+        {
+            self.typing.message_from(room, sender);
         }
         // Rendered only for a room some local socket is in (the channel can outlive its
         // last socket for a moment, until the unsubscribe is through).
@@ -488,6 +515,52 @@ impl Inner {
             }
         }
         metrics::counter!(DELIVERIES_METRIC).increment(delivered);
+    }
+
+    fn dispatch_signal(&self, room: Uuid, typist: &str, typing: bool) {
+        let Ok(typist) = typist.parse() else {
+            tracing::warn!(%room, "typing signal with an invalid user id");
+            return;
+        };
+        if !self.rooms.contains_key(&room) {
+            return;
+        }
+        if let Some(delivery) = self
+            .typing
+            .heard(room, typist, typing, tokio::time::Instant::now())
+        {
+            self.deliver_typing(delivery);
+        }
+    }
+
+    /// Writes a typing frame to the room's local sockets, the typist's own excepted.
+    fn deliver_typing(&self, delivery: TypingDelivery) {
+        let Some(sockets) = self.rooms.get(&delivery.room) else {
+            return;
+        };
+        let delivery = Arc::new(delivery);
+        for outbox in sockets
+            .iter()
+            .filter(|outbox| outbox.user() != delivery.typist)
+        {
+            self.push(outbox, Outbound::Typing(Arc::clone(&delivery)));
+        }
+    }
+
+    /// Ends, with a `stop`, every typing not renewed in time.
+    async fn expire_typing(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut every = tokio::time::interval(TYPING_SWEEP);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = every.tick() => {
+                    for delivery in self.typing.expire(tokio::time::Instant::now()) {
+                        self.deliver_typing(delivery);
+                    }
+                }
+                () = shutdown.cancelled() => return,
+            }
+        }
     }
 
     fn dispatch_user(&self, user: Uuid, payload: &[u8]) {

@@ -15,4 +15,5 @@ pub mod render;
 pub mod rooms;
 pub mod send_lookup;
 pub mod sockets;
+pub mod typing;
 pub mod user_limit;

@@ -14,6 +14,8 @@ use chat_proto::v1::{RoomEvent, RoomEventKind, RoomItem};
 use chat_protocol::Position;
 use chat_protocol::server::RemovalReason;
 use tokio::sync::Notify;
+
+use crate::core::typing::TypingDelivery;
 use uuid::Uuid;
 
 /// One event of a room's sequence, rendered once for every local socket.
@@ -84,6 +86,8 @@ pub enum Outbound {
     Room(Arc<RoomDelivery>),
     /// A membership change about the socket's user (from the user's channel).
     Membership(Arc<RoomEvent>),
+    /// Someone else in one of the socket's rooms started or stopped writing.
+    Typing(Arc<TypingDelivery>),
     /// The hub lost its Redis subscription for a while: compare every cursor with the
     /// room's current position and fill what was missed, then compare the socket's rooms
     /// with the user's memberships (membership events may have been missed too).

@@ -15,6 +15,7 @@ use crate::core::fanout::Hub;
 use crate::core::memberships::Memberships;
 use crate::core::messages::{MessageLimits, Messages};
 use crate::core::rooms::Rooms;
+use crate::core::typing::Typing;
 use crate::core::user_limit::UserLimit;
 use crate::settings::{BusConfig, WsConfig};
 
@@ -30,6 +31,7 @@ struct Inner {
     catchup: CatchUp,
     sequencer: Sequencer,
     rooms: Rooms,
+    typing: Typing,
     redis: redis::aio::ConnectionManager,
     /// Cancelled once the sockets are gone: the hub stops.
     stop: CancellationToken,
@@ -65,7 +67,24 @@ impl Realtime {
         .context("cannot connect to RabbitMQ")?;
         let memberships = Memberships::new(rooms.clone(), settings.membership_cache_ttl);
         let stop = CancellationToken::new();
-        let hub = Hub::start(client, prefix.clone(), memberships.clone(), stop.clone());
+        let hub = Hub::start(
+            client,
+            prefix.clone(),
+            memberships.clone(),
+            settings.typing_timeout,
+            stop.clone(),
+        );
+        let typing = Typing::new(
+            redis.clone(),
+            prefix.clone(),
+            rooms.clone(),
+            settings.typing_max_room_size,
+        );
+        tokio::spawn(purge_typing(
+            typing.clone(),
+            settings.typing_timeout,
+            stop.clone(),
+        ));
         let messages = Messages::new(
             sequencer.clone(),
             publisher,
@@ -86,6 +105,7 @@ impl Realtime {
                 catchup,
                 sequencer,
                 rooms: Rooms::new(rooms, memberships),
+                typing,
                 redis,
                 stop,
             }),
@@ -112,6 +132,10 @@ impl Realtime {
         &self.inner.rooms
     }
 
+    pub fn typing(&self) -> &Typing {
+        &self.inner.typing
+    }
+
     /// Whether Redis answers and the hub is subscribed (for `/readyz`).
     pub async fn check(&self) -> Result<(), String> {
         if !self.inner.hub.is_connected() {
@@ -135,6 +159,15 @@ async fn purge_cache(memberships: Memberships, stop: CancellationToken) {
     loop {
         tokio::select! {
             () = tokio::time::sleep(every) => memberships.purge_expired(),
+            () = stop.cancelled() => return,
+        }
+    }
+}
+
+async fn purge_typing(typing: Typing, timeout: Duration, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(timeout) => typing.purge(timeout),
             () = stop.cancelled() => return,
         }
     }

@@ -261,6 +261,12 @@ impl Session {
                 Outbound::Room(delivery) => self.deliver(&delivery).await?,
                 Outbound::Membership(event) => Box::pin(self.on_membership(&event)).await?,
                 Outbound::Recheck => Box::pin(self.recheck()).await?,
+                Outbound::Typing(typing) => {
+                    // Only while the room is still the socket's.
+                    if self.cursors.contains_key(&RoomId::from(typing.room)) {
+                        self.connection.feed_text(typing.frame.clone()).await?;
+                    }
+                }
             }
             if self.outbox.closing() == Some(Closing::SlowConsumer) {
                 return Ok(());

@@ -132,6 +132,8 @@ impl Session {
             connection_id: Uuid::now_v7(),
             user: UserRef { id: self.user },
             heartbeat_interval_ms: millis(settings.heartbeat_interval),
+            typing_renew_ms: millis(settings.typing_renew()),
+            typing_timeout_ms: millis(settings.typing_timeout),
             limits: Limits {
                 max_content_chars: u32::try_from(settings.max_content_chars).unwrap_or(u32::MAX),
                 max_frame_bytes: u32::try_from(settings.max_frame_bytes).unwrap_or(u32::MAX),
@@ -269,6 +271,7 @@ impl Session {
             ClientFrame::Join(request) => Box::pin(cmd::join::join(self, request)).await,
             ClientFrame::Leave(request) => Box::pin(cmd::leave::leave(self, request)).await,
             ClientFrame::Ping(ping) => cmd::ping::ping(self, ping).await,
+            ClientFrame::Typing(frame) => Box::pin(cmd::typing::typing(self, frame)).await,
         }
     }
 }

@@ -10,4 +10,5 @@ mod removal;
 mod rest;
 mod resume;
 mod stack;
+mod typing;
 mod unreadable;

@@ -30,6 +30,8 @@ pub struct Options {
     pub allowed_origins: &'static str,
     pub max_connections_per_user: usize,
     pub heartbeat_interval: &'static str,
+    pub typing_timeout: &'static str,
+    pub typing_max_room_size: u32,
 }
 
 impl Default for Options {
@@ -43,6 +45,8 @@ impl Default for Options {
             allowed_origins: "https://chat.example",
             max_connections_per_user: 10,
             heartbeat_interval: "20s",
+            typing_timeout: "6s",
+            typing_max_room_size: 100,
         }
     }
 }
@@ -70,6 +74,8 @@ impl Options {
                 .set("--allowed-origins", self.allowed_origins)
                 .set("--max-connections-per-user", self.max_connections_per_user)
                 .set("--heartbeat-interval", self.heartbeat_interval)
+                .set("--typing-timeout", self.typing_timeout)
+                .set("--typing-max-room-size", self.typing_max_room_size)
                 .set("--shutdown-grace", "5s"),
             gateways: 2,
         }

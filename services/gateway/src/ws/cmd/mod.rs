@@ -6,3 +6,4 @@ pub mod join;
 pub mod leave;
 pub mod ping;
 pub mod send;
+pub mod typing;

@@ -10,6 +10,10 @@ use crate::ws::socket::Session;
 
 pub async fn send(session: &mut Session, frame: SendFrame) -> Flow {
     let reference = frame.client_msg_id.clone();
+    session
+        .realtime
+        .typing()
+        .message_sent(session.user, frame.room);
     let request = SendRequest {
         room: frame.room.into(),
         client_msg_id: frame.client_msg_id,

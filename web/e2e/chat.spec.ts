@@ -175,6 +175,8 @@ test('Ada and Grace chat in a public room, through a dropped connection, in a di
     await ban.getByRole('button', { name: `Ban ${linus.displayName}` }).click();
     await expect(ban).toBeHidden();
     await expect(members.getByRole('button', { name: linus.displayName, exact: true })).toBeHidden();
+    await expect(adaPage.getByText(`${linus.displayName} was banned from #${room}.`)).toBeVisible();
+    await adaPage.getByRole('button', { name: 'Dismiss' }).click();
     const again = await request.post(`/api/rooms/${roomId}/join`, { headers: asTroll });
     expect(again.status()).toBe(403);
     expect(((await again.json()) as { error: { code: string } }).error.code).toBe('banned');
@@ -207,9 +209,14 @@ test('Ada and Grace chat in a public room, through a dropped connection, in a di
     await fromAda.click();
     await expect(gracePage.getByRole('heading', { level: 1, name: ada.displayName })).toBeVisible();
     await sees(gracePage, ada.displayName, dm);
+    // Grace writes: Ada sees that she does, until her message arrives.
+    await gracePage.getByRole('textbox', { name: `Message ${ada.displayName}` }).fill('Happy to');
+    const typingLine = adaPage.getByText('Grace is typing…');
+    await expect(typingLine).toBeVisible();
+    await screenshot(adaPage, 'direct-message');
     await say(gracePage, ada.displayName, dmAnswer);
     await sees(adaPage, grace.displayName, dmAnswer);
-    await screenshot(adaPage, 'direct-message');
+    await expect(typingLine).toBeHidden();
   });
 
   await test.step("a sender's name opens their profile", async () => {

@@ -10,7 +10,7 @@
 //! chat-ws --token "$TOKEN" --resume <ROOM_ID>=<EPOCH>:<POSITION>
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
@@ -57,7 +57,9 @@ fn parse_resume(value: &str) -> Result<(RoomId, Position), String> {
         .ok_or("expected ROOM=EPOCH:POSITION")?;
     let (epoch, seq) = at.split_once(':').ok_or("expected EPOCH:POSITION")?;
     let room = room.parse().map_err(|_| format!("not a room id: {room}"))?;
-    let epoch = epoch.parse().map_err(|_| format!("not an epoch: {epoch}"))?;
+    let epoch = epoch
+        .parse()
+        .map_err(|_| format!("not an epoch: {epoch}"))?;
     let seq = seq.parse().map_err(|_| format!("not a position: {seq}"))?;
     Ok((room, Position::new(epoch, seq)))
 }
@@ -85,7 +87,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("opening {ws_url}"))?;
     let (mut out, mut frames) = socket.split();
-    let resume: BTreeMap<RoomId, Position> = args.resume.iter().copied().collect();
+    let resume: HashMap<RoomId, Position> = args.resume.iter().copied().collect();
     let auth = ClientFrame::Auth(AuthFrame {
         token: Some(token),
         resume: (!resume.is_empty()).then_some(resume),
@@ -144,7 +146,10 @@ async fn sign_in(api: &reqwest::Url, login: &str, password: &str) -> anyhow::Res
         .await
         .context("signing in")?;
     let status = response.status();
-    let body: serde_json::Value = response.json().await.context("reading the sign-in answer")?;
+    let body: serde_json::Value = response
+        .json()
+        .await
+        .context("reading the sign-in answer")?;
     if !status.is_success() {
         bail!("signing in: {status}: {}", body["error"]["message"]);
     }

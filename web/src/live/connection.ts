@@ -3,7 +3,7 @@
 // reconnects after a close as the close code says (docs/protocol.md). Decisions live in
 // state.ts, pending.ts and reconnect.ts; this file only moves frames and timers.
 
-import type { ClientFrame, MessageId, RoomId, ServerFrame } from '@protocol';
+import type { ClientFrame, MessageId, RoomId, ServerFrame, TypingState } from '@protocol';
 import { dueSends, newPending, nextDue } from './pending';
 import { historyCursor } from './position';
 import { CloseCode, backoffDelay, decideClose } from './reconnect';
@@ -21,6 +21,7 @@ import {
   onRoomAdded,
   onRoomRemoved,
   onSendError,
+  onTyping,
   onWritten,
   resumePositions,
   type LiveEffect,
@@ -184,6 +185,11 @@ export class LiveConnection {
     run((s) => onDiscard(s, clientMsgId));
   }
 
+  /** Tells the room the user started or stopped writing (dropped while offline). */
+  typing(room: RoomId, state: TypingState): void {
+    if (this.ready) this.write({ type: 'typing', room, state });
+  }
+
   /** Renews the session of the open socket with a new access token (`auth.renewed`). */
   renew(token: string): void {
     if (this.ready) this.write({ type: 'auth', token });
@@ -257,6 +263,9 @@ export class LiveConnection {
         return;
       case 'error':
         this.receiveError(frame);
+        return;
+      case 'typing':
+        run((s) => onTyping(s, frame, this.now()));
         return;
       case 'auth.renewed':
       case 'joined':

@@ -13,6 +13,7 @@ import {
   onRetry,
   onRoomRemoved,
   onSendError,
+  onTyping,
   onWritten,
   resumePositions,
   type LiveState,
@@ -170,5 +171,29 @@ describe('unread counts', () => {
     expect(state.unread).toEqual({});
     state = onEntry(state, created(13)).state;
     expect(state.unread).toEqual({});
+  });
+});
+
+describe('typing', () => {
+  const signedIn = () => onReady(initialLiveState, ready([{ id: ROOM, epoch: EPOCH, position: 10 }]), []).state;
+  const start = (user: string, room = ROOM) => ({ room, user_id: user, state: 'start' as const });
+
+  it('takes the timeout from ready and ignores oneself and rooms one is not in', () => {
+    let state = signedIn();
+    expect(state.typingTimeoutMs).toBe(6000);
+    state = onTyping(state, start(ME), 0).state;
+    state = onTyping(state, start(ALICE, OTHER_ROOM), 0).state;
+    expect(state.typing).toEqual({});
+    state = onTyping(state, start(ALICE), 1_000).state;
+    expect(state.typing).toEqual({ [ROOM]: { [ALICE]: 7_000 } });
+  });
+
+  it("ends with the typist's message, and is forgotten when the socket drops", () => {
+    let state = onTyping(signedIn(), start(ALICE), 0).state;
+    state = onEntry(state, created(11, { sender_id: ALICE })).state;
+    expect(state.typing).toEqual({});
+    state = onTyping(state, start(ALICE), 0).state;
+    state = onDisconnected(state).state;
+    expect(state.typing).toEqual({});
   });
 });

@@ -16,6 +16,7 @@ import type {
   RoomAdded,
   RoomId,
   RoomRemoved,
+  Typing,
   UserId,
 } from '@protocol';
 import {
@@ -30,6 +31,7 @@ import {
   type PendingSend,
 } from './pending';
 import { positionOf, samePosition } from './position';
+import { applyTyping, DEFAULT_TYPING, messageFrom, type TypingBoard } from './typing';
 import {
   abandonFill,
   applyEntry,
@@ -58,6 +60,11 @@ export interface LiveState {
   unread: Record<RoomId, number>;
   /** The newest message that arrived live in each room, for the room list's preview. */
   latest: Record<RoomId, MessageView>;
+  /** Who else is typing where (`typing` frames), until when. */
+  typing: TypingBoard;
+  /** How often to renew one's own `typing` and when others' lapse (from `ready`). */
+  typingRenewMs: number;
+  typingTimeoutMs: number;
   openRoom: RoomId | null;
 }
 
@@ -80,6 +87,9 @@ export const initialLiveState: LiveState = {
   pending: [],
   unread: {},
   latest: {},
+  typing: {},
+  typingRenewMs: DEFAULT_TYPING.renewMs,
+  typingTimeoutMs: DEFAULT_TYPING.timeoutMs,
   openRoom: null,
 };
 
@@ -134,6 +144,8 @@ export function onReady(state: LiveState, ready: Ready, resumed: readonly RoomId
       ...state,
       me: ready.user.id,
       limits: ready.limits,
+      typingRenewMs: ready.typing_renew_ms,
+      typingTimeoutMs: ready.typing_timeout_ms,
       rooms,
       pending: state.pending.filter((p) => p.room in rooms),
       unread: Object.fromEntries(Object.entries(state.unread).filter(([room]) => room in rooms)),
@@ -148,16 +160,18 @@ function absorb(state: LiveState, room: RoomId, step: TimelineStep): Step {
   let pending = state.pending;
   let unread = state.unread;
   let latest = state.latest;
+  let typing = state.typing;
   for (const entry of step.applied) {
     if (entry.type !== 'message.created') continue;
     pending = confirmByMessage(pending, entry.message, state.me);
     latest = { ...latest, [room]: entry.message };
+    typing = messageFrom(typing, room, entry.message.sender_id);
     if (entry.message.sender_id !== state.me && room !== state.openRoom) {
       unread = { ...unread, [room]: (unread[room] ?? 0) + 1 };
     }
   }
   return {
-    state: { ...state, rooms: { ...state.rooms, [room]: step.timeline }, pending, unread, latest },
+    state: { ...state, rooms: { ...state.rooms, [room]: step.timeline }, pending, unread, latest, typing },
     effects: step.effects,
   };
 }
@@ -226,6 +240,7 @@ export function onRoomRemoved(state: LiveState, removed: RoomRemoved): Step {
       rooms: without(state.rooms, removed.room),
       unread: without(state.unread, removed.room),
       latest: without(state.latest, removed.room),
+      typing: without(state.typing, removed.room),
       pending: state.pending.filter((p) => p.room !== removed.room),
       openRoom: state.openRoom === removed.room ? null : state.openRoom,
     },
@@ -270,11 +285,18 @@ export function onOlderPage(
   return same({ ...state, rooms: { ...state.rooms, [room]: next } });
 }
 
-/** The socket closed: gaps are left to the resume, unacknowledged sends go again. */
+/** The socket closed: gaps are left to the resume, unacknowledged sends go again, and
+ * who was typing is forgotten (their `stop` would not reach us). */
 export function onDisconnected(state: LiveState): Step {
   const rooms: Record<RoomId, RoomTimeline> = {};
   for (const [room, timeline] of Object.entries(state.rooms)) rooms[room] = abandonFill(timeline);
-  return same({ ...state, rooms, pending: requeueUnacknowledged(state.pending) });
+  return same({ ...state, rooms, pending: requeueUnacknowledged(state.pending), typing: {} });
+}
+
+/** Someone else started or stopped writing in one of the user's rooms. */
+export function onTyping(state: LiveState, frame: Typing, now: number): Step {
+  if (!(frame.room in state.rooms) || frame.user_id === state.me) return same(state);
+  return same({ ...state, typing: applyTyping(state.typing, frame, now, state.typingTimeoutMs) });
 }
 
 export function onQueued(state: LiveState, send: PendingSend): Step {

@@ -75,6 +75,8 @@ export function ready(rooms: Array<{ id: string; epoch: number; position: number
     connection_id: '0193a6c1-0000-7000-8000-0000000000aa',
     user: { id: ME },
     heartbeat_interval_ms: 20000,
+    typing_renew_ms: 3000,
+    typing_timeout_ms: 6000,
     limits: { max_content_chars: 4000, max_frame_bytes: 65536, sends_per_second: 20 },
     rooms,
   };

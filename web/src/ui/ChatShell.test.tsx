@@ -201,7 +201,16 @@ describe('the chat shell', () => {
     const box = await screen.findByLabelText('Message #general');
     fireEvent.change(box, { target: { value: 'hello' } });
     fireEvent.keyDown(box, { key: 'Enter' });
-    expect(socket.sent[1]).toMatchObject({ type: 'send', room: ROOM, content: 'hello' });
+    // Writing says so to the room; sending needs no `stop` (the message ends it).
+    expect(socket.sent[1]).toEqual({ type: 'typing', room: ROOM, state: 'start' });
+    expect(socket.sent[2]).toMatchObject({ type: 'send', room: ROOM, content: 'hello' });
+    expect(socket.sent).toHaveLength(3);
+
+    // Someone else typing shows under the conversation, and their message ends it.
+    act(() => socket.receive({ type: 'typing', room: ROOM, user_id: ALICE, state: 'start' }));
+    expect(await screen.findByText('Alice is typing…')).toBeTruthy();
+    act(() => socket.receive({ type: 'typing', room: ROOM, user_id: ALICE, state: 'stop' }));
+    await waitFor(() => expect(screen.queryByText('Alice is typing…')).toBeNull());
     expect(screen.getByRole('button', { name: 'Members (2)' })).toBeTruthy();
   });
 });

@@ -1,8 +1,9 @@
 // Writing a message: Enter sends, Shift+Enter starts a new line. Drafts are kept per room
 // while the app is open.
 
-import type { RoomId } from '@protocol';
-import { useId, useState, type FormEvent, type KeyboardEvent } from 'react';
+import type { RoomId, TypingState } from '@protocol';
+import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { TypingReporter } from '../live/typing';
 
 const drafts = new Map<RoomId, string>();
 
@@ -22,11 +23,30 @@ interface ComposerProps {
   label: string;
   maxChars: number;
   onSend: (content: string) => void;
+  /** Tells the room the user is (or stopped) writing. */
+  onTyping?: (state: TypingState) => void;
+  /** How often `start` is repeated while the user writes. */
+  typingRenewMs?: number;
 }
 
-export function Composer({ room, label, maxChars, onSend }: ComposerProps) {
+export function Composer({ room, label, maxChars, onSend, onTyping, typingRenewMs = 3_000 }: ComposerProps) {
   const [text, setText] = useState(() => drafts.get(room) ?? '');
   const id = useId();
+  const renew = useRef(typingRenewMs);
+  renew.current = typingRenewMs;
+  const reporter = useRef<TypingReporter | null>(null);
+  reporter.current ??= new TypingReporter(() => renew.current);
+  const report = useRef(onTyping);
+  report.current = onTyping;
+
+  // Leaving the room (or the page) ends the user's typing there.
+  useEffect(
+    () => () => {
+      const state = reporter.current?.stopped();
+      if (state) report.current?.(state);
+    },
+    [],
+  );
   const content = messageContent(text);
   const length = characterCount(content);
   const tooLong = length > maxChars;
@@ -38,9 +58,16 @@ export function Composer({ room, label, maxChars, onSend }: ComposerProps) {
     else drafts.delete(room);
   };
 
+  const edit = (value: string) => {
+    change(value);
+    const state = reporter.current?.changed(value, Date.now());
+    if (state) onTyping?.(state);
+  };
+
   const send = () => {
     if (!canSend) return;
     onSend(content);
+    reporter.current?.sent();
     change('');
   };
 
@@ -68,7 +95,7 @@ export function Composer({ room, label, maxChars, onSend }: ComposerProps) {
         placeholder={`Message ${label}`}
         aria-describedby={`${id}-help`}
         aria-invalid={tooLong || undefined}
-        onChange={(event) => change(event.target.value)}
+        onChange={(event) => edit(event.target.value)}
         onKeyDown={onKeyDown}
       />
       <button type="submit" className="button primary" disabled={!canSend}>

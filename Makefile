@@ -81,6 +81,11 @@ faults:
 check-deploy:
 	deploy/check-manifests.sh
 
+## check-clean-install: services.sh and install-tools.sh on a fresh Debian 12 minbase (root; docs/operations.md)
+.PHONY: check-clean-install
+check-clean-install:
+	deploy/local/check-clean-install.sh
+
 ## loadtest: the standard 1000-user run against `make run`'s stack (found at PORT); refuses a
 ## debug stack (make run PROFILE=release); reports in .run/loadtest
 .PHONY: loadtest

@@ -5,18 +5,31 @@
 # own (so the servers of this machine are out of sight), it runs deploy/local/services.sh
 # and deploy/local/install-tools.sh test, then checks that PostgreSQL, Redis and RabbitMQ
 # answer, that nginx, Node.js, npm and Chromium are there, that the web client builds with
-# that Node.js, and that a second run finds everything. Prints PASS or FAIL, the time each
-# phase took and the status lines the scripts printed. Stops what it started, removes the
+# that Node.js, and that a second run finds everything. Then it starts the whole stack
+# the way a newcomer does, with `make run` in the same root and namespace, and walks
+# through it end to end: the web client at /, the API reference, two people registering,
+# signing in, a room, a message sent over REST and read back, and (with chat-ws) the same
+# message arriving on a WebSocket; then Ctrl-C (SIGINT to make run's process group) must
+# stop every process make run started. The Rust toolchain is this machine's (rustup's
+# ~/.cargo and ~/.rustup, mounted read-only: the project does not install it), and so is
+# the build: the copy is also mounted at this machine's path of the working tree, over
+# this machine's target/ seen through an overlay, so `cargo build` compiles nothing and
+# writes nothing here. Prints PASS or FAIL, the time each phase took, the status lines the
+# scripts printed and make run's dependency lines. Stops what it started, removes the
 # network namespace and its NAT rule, and keeps the bootstrapped Debian for the next run.
 #
 #   check-clean-install.sh            reuse a finished bootstrap (the root it tests is
 #                                     always a fresh copy of it, with the working tree's
 #                                     files in /src)
 #   check-clean-install.sh --fresh    bootstrap again from the Debian mirror
+#   check-clean-install.sh --no-stack skip the make run stage
 #   check-clean-install.sh --remove   also delete the work directory at the end
 #
 # Needs root, debootstrap and iptables (installed when missing), network to the Debian
-# mirror, PyPI and the npm registry, and about 3 GB in CLEAN_ROOT.
+# mirror, PyPI and the npm registry, and about 3 GB in CLEAN_ROOT. The make run stage also
+# needs rustup's toolchain in ~/.cargo and ~/.rustup and a debug build of the working tree
+# as it is (`cargo build --bins`): it fails, compiling nothing, when that build is not
+# fresh.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -41,17 +54,18 @@ NAT_RULE=(POSTROUTING -s "$SUBNET" ! -o "$HOST_IF" -m comment --comment chat-cle
 # python3-venv, curl or gnupg: whatever the project needs beyond this, its scripts install.
 PLAIN_SERVER_PACKAGES=(ca-certificates netbase procps iproute2 python3)
 
-fresh="" remove=""
+fresh="" remove="" no_stack=""
 for arg in "$@"; do
   case $arg in
     --fresh) fresh=1 ;;
     --remove) remove=1 ;;
+    --no-stack) no_stack=1 ;;
     -h | --help)
       sed -n '3,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
       exit 0
       ;;
     *)
-      echo "unknown argument: $arg (--fresh, --remove, --help)" >&2
+      echo "unknown argument: $arg (--fresh, --no-stack, --remove, --help)" >&2
       exit 2
       ;;
   esac
@@ -68,6 +82,11 @@ TARGET=$WORK/root
 LOGS=$WORK/logs
 # Inside the root: where the scripts' status lines go (DEPENDENCY_REPORT).
 REPORT_DIR=/var/tmp/chat-check
+# The make run stage: this machine's rustup toolchain, and the upper layer of the overlay
+# through which the root sees this machine's target/ (what cargo writes goes there).
+HOST_CARGO_HOME=${CARGO_HOME:-$HOME/.cargo}
+HOST_RUSTUP_HOME=${RUSTUP_HOME:-$HOME/.rustup}
+OVERLAY=$WORK/target-overlay
 
 # --- results ----------------------------------------------------------------------------
 
@@ -79,7 +98,7 @@ record() {
   phase_names+=("$1")
   phase_results+=("$2")
   phase_times+=("$3")
-  [ "$2" = PASS ] || failed=1
+  [ "$2" = PASS ] || [ "$2" = SKIP ] || failed=1
 }
 
 # phase NAME COMMAND...: runs COMMAND, records PASS/FAIL and the time it took; for the
@@ -138,6 +157,10 @@ summary() {
       cat "$TARGET$REPORT_DIR/$f.txt"
     fi
   done
+  if [ -s "$LOGS/make-run-banner.txt" ]; then
+    echo "make run's banner, its dependency lines:"
+    sed -n '/^  dependencies$/,/^$/p' "$LOGS/make-run-banner.txt" | sed '1d; /^$/d'
+  fi
   echo "Logs in $LOGS"
 }
 
@@ -162,6 +185,22 @@ unmount_all() {
     umount -R "${mounted[$i]}" 2>/dev/null || umount -R -l "${mounted[$i]}" 2>/dev/null || true
   done
   mounted=()
+}
+
+# mounts_under DIR: the mount points below DIR, deepest first.
+mounts_under() {
+  awk -v dir="$1/" 'index($5, dir) == 1 { print $5 }' /proc/self/mountinfo | sort -r
+}
+
+# unmount_under DIR: whatever an interrupted run left mounted below DIR (this machine's
+# toolchain among it) is unmounted before anything there is deleted.
+unmount_under() {
+  local m tries
+  for tries in 1 2 3; do
+    [ -n "$(mounts_under "$1")" ] || return 0
+    for m in $(mounts_under "$1"); do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
+  done
+  [ -z "$(mounts_under "$1")" ] || { echo "still mounted below $1: $(mounts_under "$1")" >&2; return 1; }
 }
 
 # The environment inside: a login shell's, none of this machine's variables but for the
@@ -270,8 +309,11 @@ cleanup() {
     echo "=== $current: FAILED" >&2
   fi
   echo "=== cleaning up" >&2
+  [ -z "$make_pid" ] || stop_make_run >/dev/null 2>&1
   stop_root_processes
   unmount_all
+  [ -n "$(mounts_under "$OVERLAY")" ] || [ -n "$(mounts_under "$TARGET")" ] ||
+    rm -rf --one-file-system "$OVERLAY"
   [ -z "$netns_added" ] || ip netns del "$NETNS" 2>/dev/null
   ip link del "$HOST_IF" 2>/dev/null
   [ -z "$rules_added" ] || drop_rules
@@ -361,6 +403,7 @@ extra_cas() {
 
 # The root under test: a fresh copy of the bootstrap, the repository's files in /src.
 prepare_root() {
+  unmount_under "$TARGET"
   rm -rf --one-file-system "$TARGET"
   cp -a "$BASE" "$TARGET"
   rm -f "$TARGET/.bootstrap-done"
@@ -413,6 +456,222 @@ web_build() {
   tail -n 3 "$LOGS/web-build.log" >&2
 }
 
+# --- the stack, started the way a newcomer starts it ------------------------------------
+
+make_pid=""
+
+# bind_ro DIR MOUNT_POINT
+bind_ro() {
+  mkdir -p "$2" && mount --bind "$1" "$2" && mounted+=("$2") && mount -o remount,bind,ro "$2"
+}
+
+# This machine's toolchain and build in the root. rustup's ~/.cargo and ~/.rustup,
+# read-only, and the line rustup's installer adds to ~/.profile. The copy of the working
+# tree also at this machine's path of it: cargo's fingerprints hold absolute paths, and
+# tar kept the files' times, so cargo finds this machine's build fresh. Its target/ is
+# this machine's, seen through an overlay: the little cargo writes even when it compiles
+# nothing (its lock, dep-info files, .rustc_info.json) goes to the upper layer in $WORK,
+# and this machine's target/ is only read.
+stack_mounts() {
+  if [ ! -x "$HOST_CARGO_HOME/bin/cargo" ] || [ ! -d "$HOST_RUSTUP_HOME/toolchains" ]; then
+    echo "no rustup toolchain in $HOST_CARGO_HOME and $HOST_RUSTUP_HOME" >&2
+    return 1
+  fi
+  if [ ! -d "$ROOT/target/debug" ]; then
+    echo "no debug build in $ROOT/target: cargo build --bins first" >&2
+    return 1
+  fi
+  # (Explicit returns: errexit does not apply inside phase.)
+  bind_ro "$HOST_CARGO_HOME" "$TARGET/root/.cargo" || return 1
+  bind_ro "$HOST_RUSTUP_HOME" "$TARGET/root/.rustup" || return 1
+  printf '\n. "$HOME/.cargo/env"\n' | tee -a "$TARGET/root/.profile" >>"$TARGET/root/.bashrc"
+  mkdir -p "$TARGET$ROOT" "$TARGET/src/target" "$OVERLAY/upper" "$OVERLAY/work" || return 1
+  mount --bind "$TARGET/src" "$TARGET$ROOT" && mounted+=("$TARGET$ROOT") || return 1
+  mount -t overlay chat-clean-target \
+    -o "lowerdir=$ROOT/target,upperdir=$OVERLAY/upper,workdir=$OVERLAY/work" "$TARGET$ROOT/target" &&
+    mounted+=("$TARGET$ROOT/target") || return 1
+  in_root 'cargo --version && ls -d '"$ROOT"'/target/debug/chat-gateway' >&2
+}
+
+# What README's "What you need" asks for beyond Rust and a plain Debian: curl (which
+# rustup's installer needs too, and make run's readiness checks use), and make itself.
+stack_prerequisites() {
+  in_root 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    --no-install-recommends curl make >/dev/null' >"$LOGS/stack-prerequisites.log" 2>&1 ||
+    { tail -n 20 "$LOGS/stack-prerequisites.log" >&2; return 1; }
+  in_root 'curl --version | head -n1; make --version | head -n1' >&2
+}
+
+# make run's `cargo build --bins`, first with a rustc wrapper that answers what rustc is
+# (-vV, --print) and refuses to compile: a build that is not fresh fails at once instead
+# of compiling the workspace (this machine is shared; the root has no C linker anyway).
+stack_build_is_noop() {
+  cat >"$TARGET$REPORT_DIR/rustc-no-compile" <<'EOF'
+#!/bin/sh
+for arg in "$@"; do case $arg in -vV | --print*) exec "$@" ;; esac; done
+echo "check-clean-install: cargo wants to compile; this build is not fresh" >&2
+exit 1
+EOF
+  chmod 755 "$TARGET$REPORT_DIR/rustc-no-compile"
+  if ! in_root "cd $ROOT && RUSTC_WRAPPER=$REPORT_DIR/rustc-no-compile cargo build --bins" \
+    >"$LOGS/cargo-build.log" 2>&1; then
+    grep -E '^ *(Compiling|Running|Fresh|error)' "$LOGS/cargo-build.log" | head -n 10 >&2
+    echo "the debug build in $ROOT/target is not fresh for this working tree:" \
+      "cargo build --bins here, then again" >&2
+    return 1
+  fi
+  tail -n 1 "$LOGS/cargo-build.log" >&2
+}
+
+# make run, in the background in a process group of its own (as in a terminal, where
+# Ctrl-C signals the foreground group) with SIGINT and SIGTERM at their defaults (a
+# script's background commands ignore SIGINT), until it prints its banner.
+stack_start() {
+  local log=$LOGS/make-run.log i
+  set -m
+  env --default-signal=INT,TERM ip netns exec "$NETNS" "${clean_env[@]}" "${pass_env[@]}" \
+    chroot "$TARGET" /bin/bash -lc "cd $ROOT && exec make run" >"$log" 2>&1 </dev/null &
+  make_pid=$!
+  set +m
+  for ((i = 0; i < 180; i++)); do
+    grep -q '^  Ctrl-C stops everything' "$log" && break
+    if ! kill -0 "$make_pid" 2>/dev/null; then
+      echo "make run ended before the stack was up:" >&2
+      tail -n 30 "$log" >&2
+      return 1
+    fi
+    sleep 1
+  done
+  if ! grep -q '^  chat is running' "$log"; then
+    echo "no 'chat is running' from make run in 180 s:" >&2
+    tail -n 30 "$log" >&2
+    return 1
+  fi
+  sed -n '/^  chat is running/,/^  Ctrl-C stops everything/p' "$log" >"$LOGS/make-run-banner.txt"
+  grep -E '^ *Finished ' "$log" >&2 || true
+  sed 's/^/    /' "$LOGS/make-run-banner.txt" >&2
+  if grep -E '^ *Compiling ' "$log" >&2; then
+    echo "make run compiled something" >&2
+    return 1
+  fi
+}
+
+# group_alive PGID: a process of the group lives (make itself stays a zombie until
+# waited for).
+group_alive() {
+  ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'
+}
+
+# Ctrl-C: SIGINT to make run's process group; everything it started must be gone within
+# a minute, and nothing listen any more on the stack's ports (PostgreSQL, Redis and
+# RabbitMQ stay up, as make run says).
+stop_make_run() {
+  local i
+  kill -INT -- "-$make_pid" 2>/dev/null || true
+  for ((i = 0; i < 60; i++)); do
+    group_alive "$make_pid" || break
+    sleep 1
+  done
+  if group_alive "$make_pid"; then
+    echo "make run's processes still there 60 s after SIGINT:" >&2
+    ps -e -o pid=,pgid=,stat=,args= | awk -v g="$make_pid" '$2 == g' >&2
+    kill -KILL -- "-$make_pid" 2>/dev/null
+    wait "$make_pid" 2>/dev/null
+    make_pid=""
+    return 1
+  fi
+  wait "$make_pid" 2>/dev/null
+  make_pid=""
+  grep -qx stopped "$LOGS/make-run.log" || { echo "make run did not say stopped" >&2; return 1; }
+  local listening
+  listening=$(in_root 'ss -Hltn' | awk '{ print $4 }' |
+    grep -E ':(8080|8081|8082|9101|9102|9103|50051|50052|50053)$' || true)
+  if [ -n "$listening" ]; then
+    echo "still listening after make run stopped: $listening" >&2
+    return 1
+  fi
+  echo "make run said: $(grep -x -A1 'stopping...' "$LOGS/make-run.log" | tr '\n' ' ')" >&2
+}
+
+# The API walkthrough of README.md, against make run's nginx on 8080; what it learns
+# (tokens, the room) is kept in the root for the next step.
+API_STATE=$REPORT_DIR/api.env
+stack_checks() {
+  check "GET / serves the web client" \
+    'curl -fsS http://127.0.0.1:8080/ | grep -o "<div id=\"root\">"'
+  check "GET /api/openapi.json" '
+    curl -fsS http://127.0.0.1:8080/api/openapi.json |
+      jq -er "\"OpenAPI \" + .openapi + \", \" + (.paths | length | tostring) + \" paths\""'
+  check "POST /api/auth/register: ada, grace" '
+    for who in ada grace; do
+      curl -fsS -o /dev/null -w "$who %{http_code} " localhost:8080/api/auth/register \
+        -H "content-type: application/json" \
+        -d "{\"username\":\"$who\",\"email\":\"$who@example.com\",\"password\":\"correct horse battery\"}" ||
+        exit 1
+    done; echo'
+  check "POST /api/auth/login: both" '
+    login() {
+      curl -fsS localhost:8080/api/auth/login -H "content-type: application/json" \
+        -d "{\"login\":\"$1\",\"password\":\"correct horse battery\"}" | jq -er .access_token
+    }
+    ADA=$(login ada) && GRACE=$(login grace) &&
+    printf "ADA=%s\nGRACE=%s\n" "$ADA" "$GRACE" >'"$API_STATE"' &&
+    echo "access tokens of ${#ADA} and ${#GRACE} characters"'
+  check "POST /api/rooms (ada), POST /api/rooms/<id>/join (grace)" '
+    . '"$API_STATE"' &&
+    ROOM=$(curl -fsS localhost:8080/api/rooms -H "authorization: Bearer $ADA" \
+      -H "content-type: application/json" -d "{\"name\":\"general\",\"kind\":\"public\"}" |
+      jq -er .id) &&
+    curl -fsS -X POST "localhost:8080/api/rooms/$ROOM/join" -H "authorization: Bearer $GRACE" \
+      -o /dev/null -w "room $ROOM, join %{http_code}\n" &&
+    echo "ROOM=$ROOM" >>'"$API_STATE"
+  check "POST /api/messages (ada), GET /api/rooms/<id>/messages (grace)" '
+    . '"$API_STATE"' &&
+    curl -fsS localhost:8080/api/messages -H "authorization: Bearer $ADA" \
+      -H "content-type: application/json" -o /dev/null \
+      -d "{\"room_id\":\"$ROOM\",\"client_msg_id\":\"hello-1\",\"content\":\"Hello, Grace!\"}" &&
+    for i in $(seq 50); do
+      curl -fsS "localhost:8080/api/rooms/$ROOM/messages?limit=50" -H "authorization: Bearer $GRACE" |
+        jq -ec ".messages[] | select(.content == \"Hello, Grace!\") | {epoch, position, content}" &&
+        exit 0
+      sleep 0.2
+    done; exit 1'
+  local chat_ws=$ROOT/target/debug/chat-ws start=$SECONDS
+  if [ ! -x "$chat_ws" ]; then
+    record "check: chat-ws (grace's socket) gets message.created" SKIP 0
+    echo "  skip  no $chat_ws on this machine: the WebSocket is not checked" >&2
+    return 0
+  fi
+  check "chat-ws (grace's socket) gets message.created for a REST message" '
+    . '"$API_STATE"' || exit 1
+    rm -f /tmp/ws.in && mkfifo /tmp/ws.in && exec 3<>/tmp/ws.in
+    '"$chat_ws"' --token "$GRACE" --room "$ROOM" <&3 >/tmp/ws.out 2>/tmp/ws.err &
+    ws=$!
+    trap "kill $ws 2>/dev/null" EXIT
+    frames() { jq -R -c "fromjson? | select(.type == \"$1\")" /tmp/ws.out; }
+    for i in $(seq 50); do [ -n "$(frames ready)" ] && break; sleep 0.2; done
+    [ -n "$(frames ready)" ] || { cat /tmp/ws.err /tmp/ws.out; echo "no ready frame"; exit 1; }
+    curl -fsS localhost:8080/api/messages -H "authorization: Bearer $ADA" \
+      -H "content-type: application/json" -o /dev/null \
+      -d "{\"room_id\":\"$ROOM\",\"client_msg_id\":\"hello-2\",\"content\":\"Seen live?\"}" || exit 1
+    for i in $(seq 50); do
+      frames message.created | jq -ec "select(.message.content == \"Seen live?\") |
+        {type, position, content: .message.content}" && exit 0
+      sleep 0.2
+    done
+    cat /tmp/ws.err /tmp/ws.out; echo "no message.created"; exit 1'
+}
+
+# The stage: each step needs the one before it.
+stack_stage() {
+  phase "stack: this machine's toolchain and build in the root" stack_mounts &&
+    phase "stack: curl and make (README's prerequisites)" stack_prerequisites &&
+    phase "stack: cargo build --bins compiles nothing" stack_build_is_noop &&
+    phase "stack: make run until 'chat is running'" stack_start &&
+    { echo "=== stack checks (README's walkthrough)" >&2; stack_checks; }
+  [ -z "$make_pid" ] || phase "stack: Ctrl-C stops what make run started" stop_make_run
+}
+
 mkdir -p "$WORK"
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -423,15 +682,13 @@ if ip netns list 2>/dev/null | grep -qw "$NETNS"; then
   ip netns del "$NETNS"
 fi
 stop_root_processes
-for m in dev sys proc; do
-  umount -R "$TARGET/$m" 2>/dev/null || umount -R -l "$TARGET/$m" 2>/dev/null || true
-  umount -R "$BASE/$m" 2>/dev/null || umount -R -l "$BASE/$m" 2>/dev/null || true
-done
+unmount_under "$WORK"
+rm -rf --one-file-system "$OVERLAY"
 ip link del "$HOST_IF" 2>/dev/null || true
 drop_rules
 mkdir -p "$LOGS"
 # Nothing of an earlier run may show up in this one's summary.
-rm -f "$LOGS"/*.log
+rm -f "$LOGS"/*.log "$LOGS/make-run-banner.txt"
 rm -rf "${TARGET:?}$REPORT_DIR"
 
 begin "host tools (debootstrap, iptables)"
@@ -470,3 +727,4 @@ check "chromium --version" 'chromium --version'
 check "psql, jq on PATH" 'command -v psql && command -v jq'
 phase "web client: npm ci && npm run build" web_build || true
 phase "second run: everything found" second_run || true
+[ -n "$no_stack" ] || stack_stage || true

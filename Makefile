@@ -81,7 +81,8 @@ faults:
 check-deploy:
 	deploy/check-manifests.sh
 
-## check-clean-install: services.sh and install-tools.sh on a fresh Debian 12 minbase (root; docs/operations.md)
+## check-clean-install: on a fresh Debian 12 minbase (root): services.sh and install-tools.sh
+## install and start everything, then make run brings the stack up and it answers (docs/operations.md)
 .PHONY: check-clean-install
 check-clean-install:
 	deploy/local/check-clean-install.sh

@@ -282,7 +282,9 @@ test('Ada and Grace chat in a public room, through a dropped connection, in a di
     await gracePage.getByRole('button', { name: 'Log out', exact: true }).click();
     await gracePage.getByRole('button', { name: 'Log out on all devices' }).click();
     await expect(gracePage.getByRole('heading', { name: 'Sign in' })).toBeVisible();
-    // The phone's access token lives on until it expires; its session does not.
+    // The phone's socket is closed at once (session ended), and the phone signs out.
+    await expect(phone.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+    // A reload does not bring the session back.
     await phone.reload();
     await expect(phone.getByRole('heading', { name: 'Sign in' })).toBeVisible();
     await phoneContext.close();

@@ -435,4 +435,5 @@ export const Disconnect = {
   SlowConsumer: { code: 4003, reason: "slow consumer; reconnect and resume" },
   TooManyConnections: { code: 4004, reason: "too many connections for this user" },
   HeartbeatTimeout: { code: 4005, reason: "no answer to heartbeats" },
+  SessionEnded: { code: 4001, reason: "the session ended (logged out)" },
 } as const;

@@ -33,6 +33,8 @@ pub enum Disconnect {
     TooManyConnections,
     /// 4005: no answer to heartbeats.
     HeartbeatTimeout,
+    /// 4001: the socket's session ended (a logout, on this device or on all of them).
+    SessionEnded,
 }
 
 impl Disconnect {
@@ -53,6 +55,7 @@ impl Disconnect {
         Self::SlowConsumer,
         Self::TooManyConnections,
         Self::HeartbeatTimeout,
+        Self::SessionEnded,
     ];
 
     /// The WebSocket close code.
@@ -67,7 +70,8 @@ impl Disconnect {
             | Self::TokenMissing
             | Self::NoUser
             | Self::OtherUser
-            | Self::TokenRefused => 4001,
+            | Self::TokenRefused
+            | Self::SessionEnded => 4001,
             Self::TokenExpired => 4002,
             Self::SlowConsumer => 4003,
             Self::TooManyConnections => 4004,
@@ -93,6 +97,7 @@ impl Disconnect {
             Self::SlowConsumer => "slow consumer; reconnect and resume",
             Self::TooManyConnections => "too many connections for this user",
             Self::HeartbeatTimeout => "no answer to heartbeats",
+            Self::SessionEnded => "the session ended (logged out)",
         }
     }
 }

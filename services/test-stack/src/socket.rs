@@ -166,6 +166,14 @@ impl Socket {
         }
     }
 
+    /// The first frame, or the close code when the socket is closed before any.
+    pub async fn first_frame_or_close(&mut self) -> Result<Value, Option<u16>> {
+        match self.next_event().await {
+            Event::Frame(text) => Ok(json(&text)),
+            Event::Closed(close) => Err(close.map(|frame| frame.code.into())),
+        }
+    }
+
     /// The frames until the close, and its code.
     pub async fn frames_until_closed(&mut self) -> (Vec<Value>, Option<u16>) {
         let mut frames = Vec::new();

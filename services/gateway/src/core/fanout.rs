@@ -10,6 +10,8 @@
 //!   slow consumer (see [`crate::core::outbox`]).
 //! * Typing signals heard on a room channel go to the room's local sockets except the
 //!   typist's; the hub's [`TypingBoard`] ends those not renewed in time.
+//! * A user signal (sessions ended by a logout) closes the user's sockets of those
+//!   sessions.
 //! * When the connection to Redis is lost, the hub reconnects, subscribes everything
 //!   again and tells every socket to look for what it missed in between, room entries
 //!   and membership changes alike ([`Outbound::Recheck`]); the membership cache is
@@ -30,7 +32,7 @@ use chat_bus::{
     Channel, RoomEvents, decode_envelope, decode_item, decode_signal, room_channel, user_channel,
 };
 use chat_proto::v1::room_item::Body;
-use chat_proto::v1::{RoomEvent, RoomEventKind};
+use chat_proto::v1::{RoomEvent, RoomEventKind, RoomSignal, UserSignal};
 use chat_runtime::shutdown::CancellationToken;
 use dashmap::DashMap;
 use futures::StreamExt;
@@ -454,7 +456,7 @@ impl Inner {
     }
 
     fn dispatch_room(&self, room: Uuid, payload: &[u8]) {
-        if let Some(signal) = decode_signal(payload) {
+        if let Some(signal) = decode_signal::<RoomSignal>(payload) {
             match signal {
                 Ok(signal) => self.dispatch_signal(room, &signal.user_id, signal.typing),
                 Err(err) => tracing::warn!(%room, error = %err, "undecodable room signal"),
@@ -564,6 +566,13 @@ impl Inner {
     }
 
     fn dispatch_user(&self, user: Uuid, payload: &[u8]) {
+        if let Some(signal) = decode_signal::<UserSignal>(payload) {
+            match signal {
+                Ok(signal) => self.end_sessions(user, &signal.session_id),
+                Err(err) => tracing::warn!(%user, error = %err, "undecodable user signal"),
+            }
+            return;
+        }
         let event = match RoomEvents::decode(payload) {
             Ok(event) => Arc::new(event),
             Err(err) => {
@@ -580,6 +589,17 @@ impl Inner {
         };
         for outbox in sockets.iter() {
             self.push(outbox, Outbound::Membership(Arc::clone(&event)));
+        }
+    }
+
+    /// Sessions of `user` ended (an empty `session` is every one): their sockets close.
+    fn end_sessions(&self, user: Uuid, session: &str) {
+        let Some(sockets) = self.users.get(&user) else {
+            return;
+        };
+        let ended: Arc<str> = Arc::from(session);
+        for outbox in sockets.iter() {
+            self.push(outbox, Outbound::SessionEnded(Arc::clone(&ended)));
         }
     }
 

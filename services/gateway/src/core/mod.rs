@@ -12,6 +12,7 @@ pub mod messages;
 pub mod outbox;
 pub mod realtime;
 pub mod render;
+pub mod revocations;
 pub mod rooms;
 pub mod send_lookup;
 pub mod sockets;

@@ -88,6 +88,9 @@ pub enum Outbound {
     Membership(Arc<RoomEvent>),
     /// Someone else in one of the socket's rooms started or stopped writing.
     Typing(Arc<TypingDelivery>),
+    /// A session of the socket's user ended (logout): the socket closes if it is that
+    /// session's (an empty id: every session).
+    SessionEnded(Arc<str>),
     /// The hub lost its Redis subscription for a while: compare every cursor with the
     /// room's current position and fill what was missed, then compare the socket's rooms
     /// with the user's memberships (membership events may have been missed too).

@@ -14,6 +14,7 @@ use crate::core::clients::{HistoryClient, RoomsClient};
 use crate::core::fanout::Hub;
 use crate::core::memberships::Memberships;
 use crate::core::messages::{MessageLimits, Messages};
+use crate::core::revocations::Revocations;
 use crate::core::rooms::Rooms;
 use crate::core::typing::Typing;
 use crate::core::user_limit::UserLimit;
@@ -32,6 +33,7 @@ struct Inner {
     sequencer: Sequencer,
     rooms: Rooms,
     typing: Typing,
+    revocations: Revocations,
     redis: redis::aio::ConnectionManager,
     /// Cancelled once the sockets are gone: the hub stops.
     stop: CancellationToken,
@@ -106,6 +108,7 @@ impl Realtime {
                 sequencer,
                 rooms: Rooms::new(rooms, memberships),
                 typing,
+                revocations: Revocations::new(redis.clone(), prefix.clone()),
                 redis,
                 stop,
             }),
@@ -134,6 +137,10 @@ impl Realtime {
 
     pub fn typing(&self) -> &Typing {
         &self.inner.typing
+    }
+
+    pub fn revocations(&self) -> &Revocations {
+        &self.inner.revocations
     }
 
     /// Whether Redis answers and the hub is subscribed (for `/readyz`).

@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 use chat_protocol::account::{
     Credentials, Me, ProfileChanges, RefreshGrant, Registration, Session,
 };
-use chat_protocol::{ErrorBody, ErrorCode};
+use chat_protocol::{ErrorBody, ErrorCode, UserId};
 
 use super::extract::Json;
 use super::refresh_cookie;
@@ -27,6 +27,7 @@ use super::users::me_view;
 use crate::access::AuthenticatedUser;
 use crate::client_addr::ClientInfo;
 use crate::client_error::ClientError;
+use crate::core::revocations::Ended;
 use crate::settings::CookieSecurity;
 use crate::state::AppState;
 
@@ -271,6 +272,8 @@ async fn logout_everywhere(
     Ok((jar, StatusCode::NO_CONTENT))
 }
 
+/// Ends the caller's session (or every one) in auth, then closes the sockets of it on
+/// every gateway and keeps new ones out (see [`crate::core::revocations`]).
 async fn end_sessions(
     state: &AppState,
     caller: AuthenticatedUser,
@@ -281,11 +284,21 @@ async fn end_sessions(
         .auth
         .clone()
         .logout(LogoutRequest {
-            user_id: caller.user_id,
-            session_id: caller.session_id,
+            user_id: caller.user_id.clone(),
+            session_id: caller.session_id.clone(),
             all_sessions,
         })
         .await?;
+    if let Ok(user) = caller.user_id.parse::<UserId>() {
+        let ended = if all_sessions {
+            Ended::Every {
+                at: time::OffsetDateTime::now_utc().unix_timestamp(),
+            }
+        } else {
+            Ended::Session(&caller.session_id)
+        };
+        state.realtime.revocations().end(user, ended).await;
+    }
     Ok(())
 }
 

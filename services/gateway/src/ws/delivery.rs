@@ -261,6 +261,12 @@ impl Session {
                 Outbound::Room(delivery) => self.deliver(&delivery).await?,
                 Outbound::Membership(event) => Box::pin(self.on_membership(&event)).await?,
                 Outbound::Recheck => Box::pin(self.recheck()).await?,
+                Outbound::SessionEnded(session) => {
+                    if session.is_empty() || *session == *self.session_id {
+                        self.connection.close(Disconnect::SessionEnded).await;
+                        return Err(Ended);
+                    }
+                }
                 Outbound::Typing(typing) => {
                     // Only while the room is still the socket's.
                     if self.cursors.contains_key(&RoomId::from(typing.room)) {

@@ -52,6 +52,10 @@ pub async fn run(
     else {
         return;
     };
+    if realtime.revocations().has_ended(&claims).await {
+        connection.close(Disconnect::SessionEnded).await;
+        return;
+    }
     let outbox = Outbox::new(
         sockets.next_socket_id(),
         user.into(),
@@ -73,6 +77,7 @@ pub async fn run(
         verifier,
         outbox,
         user,
+        session_id: claims.sid.clone(),
         expires_at: expiry(claims.exp),
         cursors: HashMap::new(),
         missed_heartbeats: 0,

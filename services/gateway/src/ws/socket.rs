@@ -24,6 +24,9 @@ pub struct Session {
     pub(super) verifier: TokenVerifier,
     pub(super) outbox: Arc<Outbox>,
     pub(super) user: UserId,
+    /// The refresh session the socket's token belongs to (`sid`); a logout of it closes
+    /// the socket.
+    pub(super) session_id: String,
     pub(super) expires_at: tokio::time::Instant,
     /// Where the socket stands in each room whose channel it joined in the hub (inserted
     /// before the join): what the socket is taken out of when it ends.

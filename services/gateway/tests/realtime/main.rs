@@ -9,6 +9,7 @@ mod limits;
 mod removal;
 mod rest;
 mod resume;
+mod sessions_ended;
 mod stack;
 mod typing;
 mod unreadable;

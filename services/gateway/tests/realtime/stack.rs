@@ -163,6 +163,16 @@ impl Stack {
         User { id, token }
     }
 
+    /// The same user signed in again: a token of another session (another device).
+    pub fn another_session(&self, user: &User) -> User {
+        let token = self
+            .signer
+            .issue(user.id, Uuid::now_v7())
+            .expect("token")
+            .token;
+        User { id: user.id, token }
+    }
+
     /// A token for `user` that expires `seconds` from now.
     pub fn token_expiring_in(&self, user: Uuid, seconds: i64) -> String {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();

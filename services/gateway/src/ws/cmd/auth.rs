@@ -16,7 +16,12 @@ pub async fn renew(session: &mut Session, frame: AuthFrame) -> Flow {
     };
     match session.verifier.verify(&token).await {
         Ok(claims) if claims.sub == session.user.to_string() => {
+            if session.realtime.revocations().has_ended(&claims).await {
+                let error = ClientError::new(ErrorCode::InvalidToken, "this token's session ended");
+                return session.send_error(&error, None).await;
+            }
             session.expires_at = expiry(claims.exp);
+            session.session_id = claims.sid;
             let expires_at = Timestamp::from_unix(claims.exp, 0).unwrap_or_else(Timestamp::now);
             session
                 .connection

@@ -277,7 +277,7 @@ mod tests {
             sent_at_nanos: 123,
         };
         let ready = json!({"type": "ready", "protocol": 1, "connection_id": uuid::Uuid::new_v4(),
-            "user": {"id": UserId::new()}, "heartbeat_interval_ms": 20000, "typing_renew_ms": 3000, "typing_timeout_ms": 6000,
+            "user": {"id": UserId::new()}, "heartbeat_interval_ms": 20000, "typing_renew_ms": 3000, "typing_timeout_ms": 6000, "presence_interval_ms": 1000,
             "limits": {"max_content_chars": 4000, "max_frame_bytes": 65536, "sends_per_second": 20},
             "rooms": [{"id": room, "kind": "public", "epoch": 5, "position": 45}]});
         assert_eq!(

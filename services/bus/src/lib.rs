@@ -24,8 +24,8 @@ pub use persist::{
     PersistConfig, PersistPublisher, QueueNames, declare_topology, extract_trace_context,
 };
 pub use room_events::{
-    Channel, PUBLISH_FAILURES_METRIC, RoomEvents, concerned_users, event_item, room_channel,
-    user_channel,
+    Channel, PUBLISH_FAILURES_METRIC, RoomEvents, concerned_users, event_item, presence_channel,
+    room_channel, user_channel,
 };
 pub use sequencer::{
     AppendOutcome, Appended, CatchUp, DurableAck, Sequencer, SequencerConfig, StreamConfig,

@@ -55,6 +55,13 @@ pub fn user_channel(prefix: &str, user_id: impl Display) -> String {
     format!("{prefix}user:{user_id}")
 }
 
+/// The channel of one user's presence, listened to by every gateway with a socket that
+/// follows the user. Its messages are text: `online`, `away`, or `offline:<ms>` (when
+/// the user was last online, milliseconds since 1970).
+pub fn presence_channel(prefix: &str, user_id: impl Display) -> String {
+    format!("{prefix}presence:{user_id}")
+}
+
 /// What a channel name received by a subscriber stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Channel<'a> {
@@ -62,6 +69,8 @@ pub enum Channel<'a> {
     Room(&'a str),
     /// A user channel, with the user id as written in the name.
     User(&'a str),
+    /// A user's presence channel, with the user id as written in the name.
+    Presence(&'a str),
 }
 
 impl<'a> Channel<'a> {
@@ -71,6 +80,8 @@ impl<'a> Channel<'a> {
         let rest = name.strip_prefix(prefix)?;
         if let Some(id) = rest.strip_prefix("room:") {
             Some(Self::Room(id))
+        } else if let Some(id) = rest.strip_prefix("presence:") {
+            Some(Self::Presence(id))
         } else {
             rest.strip_prefix("user:").map(Self::User)
         }
@@ -336,6 +347,12 @@ mod tests {
         assert_eq!(user, "chat:user:def");
         assert_eq!(Channel::parse("chat:", &room), Some(Channel::Room("abc")));
         assert_eq!(Channel::parse("chat:", &user), Some(Channel::User("def")));
+        let presence = presence_channel("chat:", "ghi");
+        assert_eq!(presence, "chat:presence:ghi");
+        assert_eq!(
+            Channel::parse("chat:", &presence),
+            Some(Channel::Presence("ghi"))
+        );
         assert_eq!(Channel::parse("other:", &room), None);
         assert_eq!(Channel::parse("chat:", "chat:pos:abc"), None);
     }

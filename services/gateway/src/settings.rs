@@ -230,6 +230,16 @@ pub struct WsConfig {
         default_value_t = 100
     )]
     pub typing_max_room_size: u32,
+
+    /// A user whose last socket closed is announced offline only after this long, and
+    /// only if no socket of theirs opened meanwhile (a reconnect causes no flapping).
+    #[arg(long = "presence-grace", env = "PRESENCE_GRACE", default_value = "5s", value_parser = humantime_duration)]
+    pub presence_grace: Duration,
+
+    /// How often a gateway tells the others it is alive; one silent for four of these is
+    /// dead and its sockets are taken away (the bound on stale presence is five).
+    #[arg(long = "presence-heartbeat", env = "PRESENCE_HEARTBEAT", default_value = "2s", value_parser = humantime_duration)]
+    pub presence_heartbeat: Duration,
 }
 
 impl WsConfig {

@@ -297,7 +297,29 @@ export type TypingState = "start" | "stop";
 
 export type TypingFrame = { room: RoomId, state: TypingState, };
 
-export type ClientFrame = { "type": "auth" } & AuthFrame | { "type": "send" } & SendFrame | { "type": "history" } & HistoryFrame | { "type": "join" } & RoomRequest | { "type": "leave" } & RoomRequest | { "type": "ping" } & PingFrame | { "type": "typing" } & TypingFrame;
+export type ClientActivity = "active" | "idle";
+
+export type PresenceFrame = { status: ClientActivity, };
+
+export type PresenceSubscribeFrame = { user_ids: Array<UserId>, };
+
+export type ClientFrame = { "type": "auth" } & AuthFrame | { "type": "send" } & SendFrame | { "type": "history" } & HistoryFrame | { "type": "join" } & RoomRequest | { "type": "leave" } & RoomRequest | { "type": "ping" } & PingFrame | { "type": "typing" } & TypingFrame | { "type": "presence" } & PresenceFrame | { "type": "presence.subscribe" } & PresenceSubscribeFrame;
+
+export type PresenceStatus = "online" | "away" | "offline";
+
+export type PresenceView = { user_id: UserId, status: PresenceStatus, 
+/**
+ * When the user was last online; null while online or never seen.
+ */
+last_seen: Timestamp | null, };
+
+export type PresenceQuery = { 
+/**
+ * Up to 500 user ids.
+ */
+user_ids: Array<UserId>, };
+
+export type PresenceList = { users: Array<PresenceView>, };
 
 export type UserRef = { id: UserId, };
 
@@ -322,7 +344,11 @@ typing_renew_ms: number,
 /**
  * A `typing` `start` not renewed within this long ends: the room is told `stop`.
  */
-typing_timeout_ms: number, limits: Limits, rooms: Array<RoomPosition>, };
+typing_timeout_ms: number, 
+/**
+ * `presence` frames come at most this often.
+ */
+presence_interval_ms: number, limits: Limits, rooms: Array<RoomPosition>, };
 
 export type HistoryPage = { ref: string, room: RoomId, messages: Array<MessageView>, has_older: boolean, has_newer: boolean, };
 
@@ -401,7 +427,7 @@ export type RoomChange = { actor_id: UserId,
  */
 details?: RoomDetails, };
 
-export type ServerFrame = { "type": "ready" } & Ready | { "type": "auth.renewed", expires_at: Timestamp, } | { "type": "ack" } & Ack | { "type": "history" } & HistoryPage | { "type": "joined" } & Answer | { "type": "left" } & Answer | { "type": "pong", ref?: string, } | { "type": "resumed" } & Resumed | { "type": "resync" } & Resync | { "type": "room.added" } & RoomAdded | { "type": "room.removed" } & RoomRemoved | { "type": "reconnect" } & Reconnect | { "type": "error" } & ErrorFrame | { "type": "typing" } & Typing | { "type": "message.created" } & Entry<MessageCreated> | { "type": "message.edited" } & Entry<MessageEdited> | { "type": "message.deleted" } & Entry<MessageDeleted> | { "type": "member.joined" } & Entry<MemberChange> | { "type": "member.left" } & Entry<MemberChange> | { "type": "member.invited" } & Entry<MemberChange> | { "type": "member.kicked" } & Entry<MemberChange> | { "type": "member.banned" } & Entry<MemberChange> | { "type": "member.unbanned" } & Entry<MemberChange> | { "type": "member.role_changed" } & Entry<MemberChange> | { "type": "room.created" } & Entry<RoomChange> | { "type": "room.updated" } & Entry<RoomChange> | { "type": "room.deleted" } & Entry<RoomChange>;
+export type ServerFrame = { "type": "ready" } & Ready | { "type": "auth.renewed", expires_at: Timestamp, } | { "type": "ack" } & Ack | { "type": "history" } & HistoryPage | { "type": "joined" } & Answer | { "type": "left" } & Answer | { "type": "pong", ref?: string, } | { "type": "resumed" } & Resumed | { "type": "resync" } & Resync | { "type": "room.added" } & RoomAdded | { "type": "room.removed" } & RoomRemoved | { "type": "reconnect" } & Reconnect | { "type": "error" } & ErrorFrame | { "type": "typing" } & Typing | { "type": "presence" } & PresenceList | { "type": "message.created" } & Entry<MessageCreated> | { "type": "message.edited" } & Entry<MessageEdited> | { "type": "message.deleted" } & Entry<MessageDeleted> | { "type": "member.joined" } & Entry<MemberChange> | { "type": "member.left" } & Entry<MemberChange> | { "type": "member.invited" } & Entry<MemberChange> | { "type": "member.kicked" } & Entry<MemberChange> | { "type": "member.banned" } & Entry<MemberChange> | { "type": "member.unbanned" } & Entry<MemberChange> | { "type": "member.role_changed" } & Entry<MemberChange> | { "type": "room.created" } & Entry<RoomChange> | { "type": "room.updated" } & Entry<RoomChange> | { "type": "room.deleted" } & Entry<RoomChange>;
 
 export type Entry<B> = { room: RoomId, 
 /**

@@ -8,7 +8,7 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::ErrorCode;
-use crate::ids::{MessageId, RoomId};
+use crate::ids::{MessageId, RoomId, UserId};
 use crate::position::Position;
 
 /// Longest accepted request id (`id` of `history`, `join`, `leave`, `ping`).
@@ -25,6 +25,11 @@ pub enum ClientFrame {
     Leave(RoomRequest),
     Ping(PingFrame),
     Typing(TypingFrame),
+    /// `presence`: this client is active or idle.
+    Presence(PresenceFrame),
+    /// `presence.subscribe`: the users whose presence this socket follows.
+    #[serde(rename = "presence.subscribe")]
+    PresenceSubscribe(PresenceSubscribeFrame),
 }
 
 /// `auth`: the token (unless the upgrade request carried one) and the positions to resume.
@@ -143,6 +148,53 @@ pub struct TypingFrame {
 pub enum TypingState {
     Start,
     Stop,
+}
+
+/// `presence`: whether the person is using this client (`active`) or it sits unused
+/// (`idle`: hidden, or no input for a while). A user whose every socket is idle is `away`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+#[serde(deny_unknown_fields)]
+pub struct PresenceFrame {
+    #[serde(rename = "type", default, skip_serializing)]
+    #[schemars(skip)]
+    #[ts(skip)]
+    pub _type: TypeTag,
+    pub status: ClientActivity,
+}
+
+/// What a client says of itself.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientActivity {
+    Active,
+    Idle,
+}
+
+/// `presence.subscribe`: the socket follows exactly these users from now on (up to 500;
+/// an empty list follows nobody). Answered with a `presence` frame of their current
+/// presence; changes follow, at most one `presence` frame per second.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+#[serde(deny_unknown_fields)]
+pub struct PresenceSubscribeFrame {
+    #[serde(rename = "type", default, skip_serializing)]
+    #[schemars(skip)]
+    #[ts(skip)]
+    pub _type: TypeTag,
+    #[serde(deserialize_with = "presence_users")]
+    pub user_ids: Vec<UserId>,
+}
+
+fn presence_users<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<UserId>, D::Error> {
+    let users = Vec::<UserId>::deserialize(deserializer)?;
+    if users.len() > crate::presence::MAX_PRESENCE_USERS {
+        return Err(serde::de::Error::custom(format!(
+            "at most {} users",
+            crate::presence::MAX_PRESENCE_USERS
+        )));
+    }
+    Ok(users)
 }
 
 impl TypingFrame {
@@ -335,7 +387,17 @@ struct Probe {
     id: Option<serde_json::Value>,
 }
 
-const FRAME_TYPES: [&str; 7] = ["auth", "send", "history", "join", "leave", "ping", "typing"];
+const FRAME_TYPES: [&str; 9] = [
+    "auth",
+    "send",
+    "history",
+    "join",
+    "leave",
+    "ping",
+    "typing",
+    "presence",
+    "presence.subscribe",
+];
 
 /// Parses one text frame.
 pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
@@ -402,6 +464,8 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
         "join" => decode(text).map(ClientFrame::Join),
         "leave" => decode(text).map(ClientFrame::Leave),
         "typing" => decode(text).map(ClientFrame::Typing),
+        "presence" => decode(text).map(ClientFrame::Presence),
+        "presence.subscribe" => decode(text).map(ClientFrame::PresenceSubscribe),
         _ => decode(text).map(ClientFrame::Ping),
     };
     frame.map_err(|mut err| {

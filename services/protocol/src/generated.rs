@@ -10,14 +10,15 @@ use crate::account::{
     Credentials, Me, ProfileChanges, RefreshGrant, Registration, Session, User, UserList,
 };
 use crate::client::{
-    AuthFrame, HistoryCursor, HistoryFrame, PingFrame, RoomRequest, SendFrame, TypingFrame,
-    TypingState,
+    AuthFrame, ClientActivity, HistoryCursor, HistoryFrame, PingFrame, PresenceFrame,
+    PresenceSubscribeFrame, RoomRequest, SendFrame, TypingFrame, TypingState,
 };
 use crate::error::{ErrorBody, ErrorCode, ErrorDetail};
 use crate::ids::{MessageId, RoomId, UserId};
 use crate::keys::{JsonWebKey, JwkSet};
 use crate::message::{Ack, MessageKind, MessageView, MessagesPage, SendMessage};
 use crate::position::Position;
+use crate::presence::{PresenceList, PresenceQuery, PresenceStatus, PresenceView};
 use crate::room::{
     DirectRoomRequest, Member, MemberList, NewBan, NewRoom, NewRoomKind, Role, RoleChange, Room,
     RoomChanges, RoomDetails, RoomKind, RoomList, TargetUser,
@@ -85,7 +86,14 @@ macro_rules! each_type {
             PingFrame,
             TypingState,
             TypingFrame,
+            ClientActivity,
+            PresenceFrame,
+            PresenceSubscribeFrame,
             ClientFrame,
+            PresenceStatus,
+            PresenceView,
+            PresenceQuery,
+            PresenceList,
             UserRef,
             Limits,
             RoomPosition,

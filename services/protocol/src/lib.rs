@@ -16,6 +16,7 @@ pub mod input;
 pub mod keys;
 pub mod message;
 pub mod position;
+pub mod presence;
 pub mod room;
 pub mod server;
 pub mod timestamp;

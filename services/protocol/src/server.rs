@@ -10,6 +10,7 @@ use crate::error::ErrorCode;
 use crate::ids::{MessageId, RoomId, UserId};
 use crate::message::{Ack, MessageView};
 use crate::position::Position;
+use crate::presence::PresenceList;
 use crate::room::{Role, RoomDetails, RoomKind};
 use crate::timestamp::Timestamp;
 
@@ -54,6 +55,10 @@ pub enum ServerFrame {
     /// no position).
     #[serde(rename = "typing")]
     Typing(Typing),
+    /// Presence changes of users the socket follows (`presence.subscribe`), at most one
+    /// frame per second; also the answer to `presence.subscribe`.
+    #[serde(rename = "presence")]
+    Presence(PresenceList),
 
     // Room entries: each has its room's position.
     #[serde(rename = "message.created")]
@@ -127,6 +132,9 @@ pub struct Ready {
     /// A `typing` `start` not renewed within this long ends: the room is told `stop`.
     #[ts(type = "number")]
     pub typing_timeout_ms: u64,
+    /// `presence` frames come at most this often.
+    #[ts(type = "number")]
+    pub presence_interval_ms: u64,
     pub limits: Limits,
     pub rooms: Vec<RoomPosition>,
 }

@@ -46,6 +46,18 @@ impl Timestamp {
     pub fn unix_seconds(&self) -> i64 {
         self.0.unix_timestamp()
     }
+
+    /// From milliseconds since 1970; `None` when out of range.
+    pub fn from_unix_millis(millis: i64) -> Option<Self> {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+            .ok()
+            .map(Self::new)
+    }
+
+    /// Milliseconds since 1970.
+    pub fn unix_millis(&self) -> i64 {
+        i64::try_from(self.0.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+    }
 }
 
 impl From<OffsetDateTime> for Timestamp {

@@ -29,7 +29,8 @@ use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
 use chat_bus::{
-    Channel, RoomEvents, decode_envelope, decode_item, decode_signal, room_channel, user_channel,
+    Channel, RoomEvents, decode_envelope, decode_item, decode_signal, presence_channel,
+    room_channel, user_channel,
 };
 use chat_proto::v1::room_item::Body;
 use chat_proto::v1::{RoomEvent, RoomEventKind, RoomSignal, UserSignal};
@@ -43,6 +44,7 @@ use chat_protocol::Position;
 
 use crate::core::memberships::Memberships;
 use crate::core::outbox::{Closing, Outbound, Outbox, Pushed, Removal, RoomDelivery};
+use crate::core::presence::parse_change;
 use crate::core::render::room_item_frame;
 use crate::core::typing::{TypingBoard, TypingDelivery};
 
@@ -71,6 +73,8 @@ const SUBSCRIBE_BATCH_WAIT: Duration = Duration::from_secs(10);
 enum Key {
     Room(Uuid),
     User(Uuid),
+    /// A user's presence channel, while a local socket follows the user.
+    Presence(Uuid),
 }
 
 /// "These keys may have changed; subscribe or unsubscribe as needed, then tell me."
@@ -94,6 +98,8 @@ struct Inner {
     prefix: String,
     rooms: DashMap<Uuid, Vec<Arc<Outbox>>>,
     users: DashMap<Uuid, Vec<Arc<Outbox>>>,
+    /// The local sockets following each user's presence.
+    watchers: DashMap<Uuid, Vec<Arc<Outbox>>>,
     commands: mpsc::UnboundedSender<Command>,
     memberships: Memberships,
     typing: TypingBoard,
@@ -118,6 +124,7 @@ impl Hub {
             prefix: prefix.into(),
             rooms: DashMap::new(),
             users: DashMap::new(),
+            watchers: DashMap::new(),
             commands,
             memberships,
             typing: TypingBoard::new(typing_timeout),
@@ -182,13 +189,48 @@ impl Hub {
         });
     }
 
-    /// Takes a closing socket out of its rooms and its user's sockets.
-    pub fn remove_socket(&self, outbox: &Arc<Outbox>, rooms: impl IntoIterator<Item = Uuid>) {
+    /// `outbox` follows the presence of `users` from now on, besides whom it followed.
+    pub async fn watch_presence(&self, outbox: &Arc<Outbox>, users: &[Uuid]) {
+        for user in users {
+            let mut sockets = self.inner.watchers.entry(*user).or_default();
+            if !sockets.iter().any(|s| Arc::ptr_eq(s, outbox)) {
+                sockets.push(Arc::clone(outbox));
+            }
+        }
+        self.sync(users.iter().copied().map(Key::Presence).collect(), true)
+            .await;
+    }
+
+    /// `outbox` no longer follows the presence of `users`.
+    pub fn unwatch_presence(&self, outbox: &Arc<Outbox>, users: &[Uuid]) {
+        for user in users {
+            remove(&self.inner.watchers, *user, outbox);
+        }
+        let _ = self.inner.commands.send(Command {
+            keys: users.iter().copied().map(Key::Presence).collect(),
+            done: None,
+        });
+    }
+
+    /// Takes a closing socket out of its rooms, the presence it followed and its user's
+    /// sockets.
+    pub fn remove_socket(
+        &self,
+        outbox: &Arc<Outbox>,
+        rooms: impl IntoIterator<Item = Uuid>,
+        watched: impl IntoIterator<Item = Uuid>,
+    ) {
         let mut keys: Vec<Key> = rooms
             .into_iter()
             .inspect(|room| remove(&self.inner.rooms, *room, outbox))
             .map(Key::Room)
             .collect();
+        keys.extend(
+            watched
+                .into_iter()
+                .inspect(|user| remove(&self.inner.watchers, *user, outbox))
+                .map(Key::Presence),
+        );
         remove(&self.inner.users, outbox.user(), outbox);
         keys.push(Key::User(outbox.user()));
         let _ = self.inner.commands.send(Command { keys, done: None });
@@ -251,6 +293,7 @@ impl Inner {
         match key {
             Key::Room(room) => room_channel(&self.prefix, room),
             Key::User(user) => user_channel(&self.prefix, user),
+            Key::Presence(user) => presence_channel(&self.prefix, user),
         }
     }
 
@@ -258,6 +301,7 @@ impl Inner {
         match key {
             Key::Room(room) => self.rooms.contains_key(&room),
             Key::User(user) => self.users.contains_key(&user),
+            Key::Presence(user) => self.watchers.contains_key(&user),
         }
     }
 
@@ -294,6 +338,11 @@ impl Inner {
                 .iter()
                 .map(|entry| Key::Room(*entry.key()))
                 .chain(self.users.iter().map(|entry| Key::User(*entry.key())))
+                .chain(
+                    self.watchers
+                        .iter()
+                        .map(|entry| Key::Presence(*entry.key())),
+                )
                 .collect();
             if let Err(err) = self.apply(&mut sink, &mut subscribed, everything).await {
                 tracing::warn!(error = %err, "cannot resubscribe; reconnecting");
@@ -451,6 +500,10 @@ impl Inner {
                 Ok(user) => self.dispatch_user(user, payload),
                 Err(_) => tracing::warn!(channel = name, "user channel with an invalid id"),
             },
+            Some(Channel::Presence(user)) => match user.parse() {
+                Ok(user) => self.dispatch_presence(user, payload),
+                Err(_) => tracing::warn!(channel = name, "presence channel with an invalid id"),
+            },
             None => tracing::warn!(channel = name, "message on an unknown channel"),
         }
     }
@@ -589,6 +642,24 @@ impl Inner {
         };
         for outbox in sockets.iter() {
             self.push(outbox, Outbound::Membership(Arc::clone(&event)));
+        }
+    }
+
+    /// A presence change of `user`: to the local sockets following them.
+    fn dispatch_presence(&self, user: Uuid, payload: &[u8]) {
+        let Some(change) = std::str::from_utf8(payload)
+            .ok()
+            .and_then(|message| parse_change(user, message))
+        else {
+            tracing::warn!(%user, "unreadable presence message");
+            return;
+        };
+        let Some(sockets) = self.watchers.get(&user) else {
+            return;
+        };
+        let change = Arc::new(change);
+        for outbox in sockets.iter() {
+            self.push(outbox, Outbound::Presence(Arc::clone(&change)));
         }
     }
 

@@ -10,6 +10,7 @@ pub mod fanout;
 pub mod memberships;
 pub mod messages;
 pub mod outbox;
+pub mod presence;
 pub mod realtime;
 pub mod render;
 pub mod revocations;

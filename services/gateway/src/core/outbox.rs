@@ -12,6 +12,7 @@ use axum::extract::ws::Utf8Bytes;
 use chat_proto::v1::room_item::Body;
 use chat_proto::v1::{RoomEvent, RoomEventKind, RoomItem};
 use chat_protocol::Position;
+use chat_protocol::presence::PresenceView;
 use chat_protocol::server::RemovalReason;
 use tokio::sync::Notify;
 
@@ -91,6 +92,8 @@ pub enum Outbound {
     /// A session of the socket's user ended (logout): the socket closes if it is that
     /// session's (an empty id: every session).
     SessionEnded(Arc<str>),
+    /// A presence change of a user the socket follows.
+    Presence(Arc<PresenceView>),
     /// The hub lost its Redis subscription for a while: compare every cursor with the
     /// room's current position and fill what was missed, then compare the socket's rooms
     /// with the user's memberships (membership events may have been missed too).

@@ -14,6 +14,7 @@ use crate::core::clients::{HistoryClient, RoomsClient};
 use crate::core::fanout::Hub;
 use crate::core::memberships::Memberships;
 use crate::core::messages::{MessageLimits, Messages};
+use crate::core::presence::{Presence, PresenceConfig};
 use crate::core::revocations::Revocations;
 use crate::core::rooms::Rooms;
 use crate::core::typing::Typing;
@@ -34,6 +35,7 @@ struct Inner {
     rooms: Rooms,
     typing: Typing,
     revocations: Revocations,
+    presence: Presence,
     redis: redis::aio::ConnectionManager,
     /// Cancelled once the sockets are gone: the hub stops.
     stop: CancellationToken,
@@ -87,6 +89,15 @@ impl Realtime {
             settings.typing_timeout,
             stop.clone(),
         ));
+        let presence = Presence::start(
+            redis.clone(),
+            prefix.clone(),
+            PresenceConfig {
+                grace: settings.presence_grace,
+                heartbeat: settings.presence_heartbeat,
+            },
+            stop.clone(),
+        );
         let messages = Messages::new(
             sequencer.clone(),
             publisher,
@@ -109,6 +120,7 @@ impl Realtime {
                 rooms: Rooms::new(rooms, memberships),
                 typing,
                 revocations: Revocations::new(redis.clone(), prefix.clone()),
+                presence,
                 redis,
                 stop,
             }),
@@ -141,6 +153,10 @@ impl Realtime {
 
     pub fn revocations(&self) -> &Revocations {
         &self.inner.revocations
+    }
+
+    pub fn presence(&self) -> &Presence {
+        &self.inner.presence
     }
 
     /// Whether Redis answers and the hub is subscribed (for `/readyz`).

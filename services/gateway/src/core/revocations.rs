@@ -34,7 +34,8 @@ pub struct Revocations {
 pub enum Ended<'a> {
     /// One session (one device).
     Session(&'a str),
-    /// Every session of the user, as of `at` (Unix seconds): tokens issued before then.
+    /// Every session of the user, as of `at` (Unix seconds): tokens issued up to that
+    /// second (JWTs count in seconds; a login in that very second waits one out).
     Every { at: i64 },
 }
 
@@ -87,7 +88,7 @@ impl Revocations {
             .query_async(&mut self.redis.clone())
             .await;
         match asked {
-            Ok((session, every)) => session.is_some() || every.is_some_and(|at| claims.iat < at),
+            Ok((session, every)) => session.is_some() || every.is_some_and(|at| claims.iat <= at),
             Err(err) => {
                 tracing::warn!(error = %err, "cannot tell whether a session ended; letting it in");
                 false

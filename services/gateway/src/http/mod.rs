@@ -12,6 +12,7 @@ pub mod members;
 pub mod messages;
 pub mod my_rooms;
 pub mod openapi;
+pub mod presence;
 pub mod refresh_cookie;
 pub mod room_params;
 pub mod rooms;
@@ -50,6 +51,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(messages::router())
         .merge(rooms::router())
         .merge(members::router())
+        .merge(presence::router())
         .split_for_parts();
     openapi::complete_responses(&mut document);
     (router, document)

@@ -261,6 +261,15 @@ impl Session {
                 Outbound::Room(delivery) => self.deliver(&delivery).await?,
                 Outbound::Membership(event) => Box::pin(self.on_membership(&event)).await?,
                 Outbound::Recheck => Box::pin(self.recheck()).await?,
+                Outbound::Presence(change) => {
+                    let user = change.user_id.as_uuid();
+                    if self.watching.contains(&user) {
+                        self.presence_pending.insert(user, (*change).clone());
+                        if tokio::time::Instant::now() >= self.presence_next {
+                            self.flush_presence().await?;
+                        }
+                    }
+                }
                 Outbound::SessionEnded(session) => {
                     if session.is_empty() || *session == *self.session_id {
                         self.connection.close(Disconnect::SessionEnded).await;

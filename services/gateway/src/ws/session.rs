@@ -4,7 +4,7 @@
 //! Work that needs large futures (sends, history pages, catch-up) is boxed, so an idle
 //! socket's task stays small.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
@@ -22,6 +22,9 @@ use crate::client_error::ClientError;
 use crate::core::outbox::{Closing, Outbox};
 use crate::core::realtime::Realtime;
 use crate::core::sockets::{CONNECTIONS_METRIC, Sockets};
+
+/// The shortest time between two `presence` frames of one socket.
+pub(super) const PRESENCE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// How many heartbeat intervals a silent peer is given.
 const MISSED_HEARTBEATS: u8 = 3;
@@ -78,12 +81,20 @@ pub async fn run(
         outbox,
         user,
         session_id: claims.sid.clone(),
+        watching: HashSet::new(),
+        presence_pending: HashMap::new(),
+        presence_next: tokio::time::Instant::now(),
         expires_at: expiry(claims.exp),
         cursors: HashMap::new(),
         missed_heartbeats: 0,
         realtime,
         sockets,
     };
+    session
+        .realtime
+        .presence()
+        .connected(session.user, session.outbox.id())
+        .await;
     if Box::pin(session.start(resume)).await.is_ok() {
         let _ = session.serve().await;
     }
@@ -139,6 +150,7 @@ impl Session {
             heartbeat_interval_ms: millis(settings.heartbeat_interval),
             typing_renew_ms: millis(settings.typing_renew()),
             typing_timeout_ms: millis(settings.typing_timeout),
+            presence_interval_ms: millis(PRESENCE_INTERVAL),
             limits: Limits {
                 max_content_chars: u32::try_from(settings.max_content_chars).unwrap_or(u32::MAX),
                 max_frame_bytes: u32::try_from(settings.max_frame_bytes).unwrap_or(u32::MAX),
@@ -218,6 +230,9 @@ impl Session {
                     return Err(Ended);
                 }
                 () = self.outbox.ready() => Box::pin(self.deliver_queued()).await?,
+                () = tokio::time::sleep_until(self.presence_next), if !self.presence_pending.is_empty() => {
+                    Box::pin(self.flush_presence()).await?;
+                }
                 message = self.connection.recv() => {
                     self.missed_heartbeats = 0;
                     match message {
@@ -277,6 +292,10 @@ impl Session {
             ClientFrame::Leave(request) => Box::pin(cmd::leave::leave(self, request)).await,
             ClientFrame::Ping(ping) => cmd::ping::ping(self, ping).await,
             ClientFrame::Typing(frame) => Box::pin(cmd::typing::typing(self, frame)).await,
+            ClientFrame::Presence(frame) => Box::pin(cmd::presence::activity(self, frame)).await,
+            ClientFrame::PresenceSubscribe(frame) => {
+                Box::pin(cmd::presence::subscribe(self, frame)).await
+            }
         }
     }
 }

@@ -2,13 +2,15 @@
 //! room, and what it shares with the rest of the gateway. The session loop, the commands
 //! and delivery all work on it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use chat_protocol::presence::PresenceView;
 use chat_protocol::{Position, RoomId, UserId};
 use chat_runtime::token::TokenVerifier;
 use governor::DefaultDirectRateLimiter;
+use uuid::Uuid;
 
 use super::connection::{Connection, Flow};
 use crate::client_error::ClientError;
@@ -27,6 +29,11 @@ pub struct Session {
     /// The refresh session the socket's token belongs to (`sid`); a logout of it closes
     /// the socket.
     pub(super) session_id: String,
+    /// The users whose presence the socket follows (`presence.subscribe`).
+    pub(super) watching: HashSet<Uuid>,
+    /// Presence changes not yet written, and when the next `presence` frame may go.
+    pub(super) presence_pending: HashMap<Uuid, PresenceView>,
+    pub(super) presence_next: tokio::time::Instant,
     pub(super) expires_at: tokio::time::Instant,
     /// Where the socket stands in each room whose channel it joined in the hub (inserted
     /// before the join): what the socket is taken out of when it ends.
@@ -39,9 +46,14 @@ pub struct Session {
 /// queueing for it: its outbox leaves every room it joined and its user's sockets.
 impl Drop for Session {
     fn drop(&mut self) {
+        self.realtime.hub().remove_socket(
+            &self.outbox,
+            self.cursors.keys().map(|room| room.as_uuid()),
+            self.watching.iter().copied(),
+        );
         self.realtime
-            .hub()
-            .remove_socket(&self.outbox, self.cursors.keys().map(|room| room.as_uuid()));
+            .presence()
+            .disconnected(self.user, self.outbox.id());
         metrics::gauge!(CONNECTIONS_METRIC).decrement(1.0);
     }
 }

@@ -6,6 +6,7 @@ mod edge_cases;
 mod failures;
 mod footprint;
 mod limits;
+mod presence;
 mod removal;
 mod rest;
 mod resume;

@@ -32,6 +32,8 @@ pub struct Options {
     pub heartbeat_interval: &'static str,
     pub typing_timeout: &'static str,
     pub typing_max_room_size: u32,
+    pub presence_grace: &'static str,
+    pub presence_heartbeat: &'static str,
 }
 
 impl Default for Options {
@@ -47,6 +49,8 @@ impl Default for Options {
             heartbeat_interval: "20s",
             typing_timeout: "6s",
             typing_max_room_size: 100,
+            presence_grace: "300ms",
+            presence_heartbeat: "200ms",
         }
     }
 }
@@ -76,6 +80,8 @@ impl Options {
                 .set("--heartbeat-interval", self.heartbeat_interval)
                 .set("--typing-timeout", self.typing_timeout)
                 .set("--typing-max-room-size", self.typing_max_room_size)
+                .set("--presence-grace", self.presence_grace)
+                .set("--presence-heartbeat", self.presence_heartbeat)
                 .set("--shutdown-grace", "5s"),
             gateways: 2,
         }

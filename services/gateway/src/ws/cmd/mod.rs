@@ -5,5 +5,6 @@ pub mod history;
 pub mod join;
 pub mod leave;
 pub mod ping;
+pub mod presence;
 pub mod send;
 pub mod typing;

@@ -1,0 +1,395 @@
+//! Who is here, across every gateway, kept in Redis.
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `{prefix}presence:conns:<user>` | hash | `<instance>:<socket>` -> `a` (active) or `i` (idle), one field per open socket on any gateway |
+//! | `{prefix}presence:status:<user>` | string | the status last announced: `online`, `away` or `offline` |
+//! | `{prefix}presence:seen:<user>` | string | when the user last went offline (ms since 1970) |
+//! | `{prefix}presence:gateways` | sorted set | gateway instance -> its last heartbeat (ms) |
+//! | `{prefix}presence:gw:<instance>` | set | the users with a socket on that instance |
+//!
+//! Each gateway boot is a fresh instance id, so a gateway restarted under the same address
+//! never revives its predecessor's sockets. Every change of a socket runs one Lua script
+//! that recomputes the user's status (the best over all sockets) and, on a transition
+//! only, stores it and publishes it on the user's presence channel: a reconnect storm
+//! costs one script per socket and a publish per user that really changed. A user whose
+//! last socket closed is announced offline only after [`PresenceConfig::grace`], and only
+//! if no socket came back meanwhile. Every gateway heartbeats and sweeps: an instance
+//! silent for [`DEAD_AFTER`] heartbeats loses its sockets, and their users are announced
+//! (the bound on how stale presence gets when a gateway dies: heartbeat x (DEAD_AFTER + 1),
+//! 10 s by default). A gateway that finds its own heartbeat gone (swept while it could not
+//! reach Redis, or Redis lost its data) registers its sockets again.
+//!
+//! The scripts touch keys of several users (the sweep, all of a dead instance's): a single
+//! Redis, not Redis Cluster, for now.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chat_bus::presence_channel;
+use chat_protocol::client::ClientActivity;
+use chat_protocol::presence::{PresenceStatus, PresenceView};
+use chat_protocol::{Timestamp, UserId};
+use chat_runtime::shutdown::CancellationToken;
+use dashmap::DashMap;
+use uuid::Uuid;
+
+/// A gateway whose heartbeat is older than this many heartbeats is dead.
+pub const DEAD_AFTER: u32 = 4;
+/// Counter of presence transitions this gateway announced, by status.
+pub const PRESENCE_CHANGES_METRIC: &str = "chat_gateway_presence_changes_total";
+
+/// How presence is kept.
+#[derive(Debug, Clone, Copy)]
+pub struct PresenceConfig {
+    /// How long a user whose last socket closed is still shown as before.
+    pub grace: Duration,
+    /// How often this gateway says it is alive and looks for dead ones.
+    pub heartbeat: Duration,
+}
+
+/// Recomputes a user's status from their sockets and announces a transition. Shared by
+/// both scripts (Lua has no modules here): `settle(prefix, user, finalize, now)` returns
+/// the status and 1 (announced), 0 (no change) or 2 (offline, waiting for the grace).
+const SETTLE: &str = r"
+local function settle(prefix, user, finalize, now)
+  local agg = 'offline'
+  for _, v in ipairs(redis.call('HVALS', prefix .. 'presence:conns:' .. user)) do
+    if v == 'a' then agg = 'online' break end
+    agg = 'away'
+  end
+  local status_key = prefix .. 'presence:status:' .. user
+  local last = redis.call('GET', status_key) or 'offline'
+  if agg == last then return {agg, 0} end
+  if agg == 'offline' and finalize ~= '1' then return {agg, 2} end
+  redis.call('SET', status_key, agg)
+  local message = agg
+  if agg == 'offline' then
+    redis.call('SET', prefix .. 'presence:seen:' .. user, now)
+    message = 'offline:' .. now
+  end
+  redis.call('PUBLISH', prefix .. 'presence:' .. user, message)
+  return {agg, 1}
+end
+";
+
+/// One socket's change. ARGV: prefix, user, instance, socket field, value (`a`, `i`,
+/// `-` closed, empty: settle only), finalize (`1` after the grace), now (ms).
+const UPDATE: &str = r"
+local prefix, user, instance, field, value, finalize, now =
+  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local conns = prefix .. 'presence:conns:' .. user
+local gw = prefix .. 'presence:gw:' .. instance
+if value == '-' then
+  redis.call('HDEL', conns, field)
+elseif value ~= '' then
+  redis.call('HSET', conns, field, value)
+  redis.call('SADD', gw, user)
+end
+local result = settle(prefix, user, finalize, now)
+if result[2] ~= 2 and (value == '-' or value == '') then
+  local tag = instance .. ':'
+  local here = false
+  for _, f in ipairs(redis.call('HKEYS', conns)) do
+    if string.sub(f, 1, #tag) == tag then here = true break end
+  end
+  if not here then redis.call('SREM', gw, user) end
+end
+return result
+";
+
+/// A dead instance's sockets go. ARGV: prefix, instance, now (ms). Returns how many users
+/// changed.
+const SWEEP: &str = r"
+local prefix, instance, now = ARGV[1], ARGV[2], ARGV[3]
+local gw = prefix .. 'presence:gw:' .. instance
+local tag = instance .. ':'
+local changed = 0
+for _, user in ipairs(redis.call('SMEMBERS', gw)) do
+  local conns = prefix .. 'presence:conns:' .. user
+  for _, f in ipairs(redis.call('HKEYS', conns)) do
+    if string.sub(f, 1, #tag) == tag then redis.call('HDEL', conns, f) end
+  end
+  if settle(prefix, user, '1', now)[2] == 1 then changed = changed + 1 end
+end
+redis.call('DEL', gw)
+redis.call('ZREM', prefix .. 'presence:gateways', instance)
+return changed
+";
+
+/// This gateway's view of presence. Cheap to clone.
+#[derive(Clone)]
+pub struct Presence {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    redis: redis::aio::ConnectionManager,
+    prefix: String,
+    instance: String,
+    config: PresenceConfig,
+    update: redis::Script,
+    sweep: redis::Script,
+    /// This gateway's sockets and what each said: registered again if Redis forgot them.
+    local: DashMap<(Uuid, u64), ClientActivity>,
+}
+
+fn now_ms() -> i64 {
+    Timestamp::now().unix_millis()
+}
+
+fn activity_value(activity: ClientActivity) -> &'static str {
+    match activity {
+        ClientActivity::Active => "a",
+        ClientActivity::Idle => "i",
+    }
+}
+
+/// Reads a stored or published status.
+fn parse_status(value: &str) -> Option<PresenceStatus> {
+    match value {
+        "online" => Some(PresenceStatus::Online),
+        "away" => Some(PresenceStatus::Away),
+        "offline" => Some(PresenceStatus::Offline),
+        _ => None,
+    }
+}
+
+/// A message of a presence channel (`online`, `away`, `offline:<ms>`) about `user`.
+pub fn parse_change(user: Uuid, message: &str) -> Option<PresenceView> {
+    let (status, seen) = match message.split_once(':') {
+        Some((status, seen)) => (status, seen.parse::<i64>().ok()),
+        None => (message, None),
+    };
+    Some(PresenceView {
+        user_id: user.into(),
+        status: parse_status(status)?,
+        last_seen: seen.and_then(Timestamp::from_unix_millis),
+    })
+}
+
+impl Presence {
+    /// Starts this gateway's heartbeat and sweep, as a new instance; they run until
+    /// `stop` is cancelled.
+    pub fn start(
+        redis: redis::aio::ConnectionManager,
+        prefix: impl Into<String>,
+        config: PresenceConfig,
+        stop: CancellationToken,
+    ) -> Self {
+        let presence = Self {
+            inner: Arc::new(Inner {
+                redis,
+                prefix: prefix.into(),
+                instance: Uuid::now_v7().simple().to_string(),
+                config,
+                update: redis::Script::new(&format!("{SETTLE}{UPDATE}")),
+                sweep: redis::Script::new(&format!("{SETTLE}{SWEEP}")),
+                local: DashMap::new(),
+            }),
+        };
+        tokio::spawn(presence.clone().beat(stop));
+        presence
+    }
+
+    /// This gateway's instance id (fresh per boot).
+    pub fn instance(&self) -> &str {
+        &self.inner.instance
+    }
+
+    /// A socket of `user` opened (active).
+    pub async fn connected(&self, user: UserId, socket: u64) {
+        self.inner
+            .local
+            .insert((user.as_uuid(), socket), ClientActivity::Active);
+        self.change(user, socket, activity_value(ClientActivity::Active), false)
+            .await;
+    }
+
+    /// The client of a socket said it is active or idle.
+    pub async fn activity(&self, user: UserId, socket: u64, activity: ClientActivity) {
+        let key = (user.as_uuid(), socket);
+        if self.inner.local.insert(key, activity) == Some(activity) {
+            return;
+        }
+        self.change(user, socket, activity_value(activity), false)
+            .await;
+    }
+
+    /// A socket closed. Its user is announced offline after the grace unless a socket of
+    /// theirs opened meanwhile (on any gateway).
+    pub fn disconnected(&self, user: UserId, socket: u64) {
+        self.inner.local.remove(&(user.as_uuid(), socket));
+        let presence = self.clone();
+        tokio::spawn(async move {
+            if presence.change(user, socket, "-", false).await == Some(2) {
+                tokio::time::sleep(presence.inner.config.grace).await;
+                presence.change(user, socket, "", true).await;
+            }
+        });
+    }
+
+    /// Runs the update script; the outcome (0, 1, 2), or `None` when Redis failed.
+    async fn change(&self, user: UserId, socket: u64, value: &str, finalize: bool) -> Option<i64> {
+        let field = format!("{}:{socket}", self.inner.instance);
+        let result: redis::RedisResult<(String, i64)> = self
+            .inner
+            .update
+            .arg(&self.inner.prefix)
+            .arg(user.to_string())
+            .arg(&self.inner.instance)
+            .arg(field)
+            .arg(value)
+            .arg(if finalize { "1" } else { "0" })
+            .arg(now_ms())
+            .invoke_async(&mut self.inner.redis.clone())
+            .await;
+        match result {
+            Ok((status, outcome)) => {
+                if outcome == 1 {
+                    metrics::counter!(PRESENCE_CHANGES_METRIC, "status" => status).increment(1);
+                }
+                Some(outcome)
+            }
+            Err(err) => {
+                tracing::warn!(%user, error = %err, "presence not updated");
+                None
+            }
+        }
+    }
+
+    /// The presence of `users` as announced last.
+    pub async fn query(&self, users: &[UserId]) -> redis::RedisResult<Vec<PresenceView>> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for user in users {
+            pipe.get(format!("{}presence:status:{user}", self.inner.prefix));
+            pipe.get(format!("{}presence:seen:{user}", self.inner.prefix));
+        }
+        let values: Vec<Option<String>> = pipe.query_async(&mut self.inner.redis.clone()).await?;
+        Ok(users
+            .iter()
+            .zip(values.chunks(2))
+            .map(|(user, pair)| {
+                let status = pair[0]
+                    .as_deref()
+                    .and_then(parse_status)
+                    .unwrap_or(PresenceStatus::Offline);
+                let last_seen = match status {
+                    PresenceStatus::Offline => pair[1]
+                        .as_deref()
+                        .and_then(|ms| ms.parse().ok())
+                        .and_then(Timestamp::from_unix_millis),
+                    _ => None,
+                };
+                PresenceView {
+                    user_id: *user,
+                    status,
+                    last_seen,
+                }
+            })
+            .collect())
+    }
+
+    /// Heartbeats and sweeps until `stop`; then sweeps this instance itself, so a gateway
+    /// shutting down does not wait for the others to notice.
+    async fn beat(self, stop: CancellationToken) {
+        let mut every = tokio::time::interval(self.inner.config.heartbeat);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = every.tick() => {
+                    if let Err(err) = self.heartbeat().await {
+                        tracing::warn!(error = %err, "presence heartbeat failed");
+                    }
+                }
+                () = stop.cancelled() => break,
+            }
+        }
+        if let Err(err) = self.sweep_instance(&self.inner.instance.clone()).await {
+            tracing::warn!(error = %err, "presence of this gateway's sockets not cleared");
+        }
+    }
+
+    async fn heartbeat(&self) -> redis::RedisResult<()> {
+        let zset = format!("{}presence:gateways", self.inner.prefix);
+        let now = now_ms();
+        let mut redis = self.inner.redis.clone();
+        let added: i64 = redis::cmd("ZADD")
+            .arg(&zset)
+            .arg(now)
+            .arg(&self.inner.instance)
+            .query_async(&mut redis)
+            .await?;
+        if added == 1 && !self.inner.local.is_empty() {
+            // Swept while away, or Redis lost its data: say again what is open here.
+            tracing::info!("presence: registering this gateway's sockets again");
+            let local: Vec<((Uuid, u64), ClientActivity)> = self
+                .inner
+                .local
+                .iter()
+                .map(|entry| (*entry.key(), *entry.value()))
+                .collect();
+            for ((user, socket), activity) in local {
+                self.change(user.into(), socket, activity_value(activity), false)
+                    .await;
+            }
+        }
+        let silent = self.inner.config.heartbeat * DEAD_AFTER;
+        let cutoff = now - i64::try_from(silent.as_millis()).unwrap_or(i64::MAX);
+        let dead: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+            .arg(&zset)
+            .arg("-inf")
+            .arg(cutoff)
+            .query_async(&mut redis)
+            .await?;
+        for instance in dead.iter().filter(|i| **i != self.inner.instance) {
+            let changed = self.sweep_instance(instance).await?;
+            tracing::info!(%instance, users = changed, "presence: swept a silent gateway");
+        }
+        Ok(())
+    }
+
+    async fn sweep_instance(&self, instance: &str) -> redis::RedisResult<i64> {
+        self.inner
+            .sweep
+            .arg(&self.inner.prefix)
+            .arg(instance)
+            .arg(now_ms())
+            .invoke_async(&mut self.inner.redis.clone())
+            .await
+    }
+
+    /// The channel name of `user`'s presence.
+    pub fn channel(&self, user: Uuid) -> String {
+        presence_channel(&self.inner.prefix, user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_messages_read_back() {
+        let user = Uuid::now_v7();
+        let online = parse_change(user, "online").unwrap();
+        assert_eq!(
+            (online.status, online.last_seen),
+            (PresenceStatus::Online, None)
+        );
+        assert_eq!(
+            parse_change(user, "away").unwrap().status,
+            PresenceStatus::Away
+        );
+        let offline = parse_change(user, "offline:1763712000123").unwrap();
+        assert_eq!(offline.status, PresenceStatus::Offline);
+        assert_eq!(
+            offline.last_seen.unwrap().to_string(),
+            "2025-11-21T08:00:00.123Z"
+        );
+        assert!(parse_change(user, "sleepy").is_none());
+    }
+}

@@ -1,0 +1,78 @@
+//! `presence` (this client is active or idle) and `presence.subscribe` (whose presence
+//! the socket follows), and the batched `presence` frames (see [`crate::core::presence`]).
+
+use std::collections::HashSet;
+
+use chat_protocol::client::{PresenceFrame, PresenceSubscribeFrame};
+use chat_protocol::presence::PresenceList;
+use chat_protocol::{ErrorCode, ServerFrame};
+use uuid::Uuid;
+
+use crate::client_error::ClientError;
+use crate::ws::connection::Flow;
+use crate::ws::session::PRESENCE_INTERVAL;
+use crate::ws::socket::Session;
+
+pub async fn activity(session: &mut Session, frame: PresenceFrame) -> Flow {
+    let presence = session.realtime.presence().clone();
+    presence
+        .activity(session.user, session.outbox.id(), frame.status)
+        .await;
+    Ok(())
+}
+
+/// Follows exactly the users named, and answers with their presence now.
+pub async fn subscribe(session: &mut Session, frame: PresenceSubscribeFrame) -> Flow {
+    let wanted: HashSet<Uuid> = frame.user_ids.iter().map(|user| user.as_uuid()).collect();
+    let gone: Vec<Uuid> = session.watching.difference(&wanted).copied().collect();
+    let new: Vec<Uuid> = wanted.difference(&session.watching).copied().collect();
+    let hub = session.realtime.hub().clone();
+    hub.unwatch_presence(&session.outbox, &gone);
+    // Followed before reading, so no change between the read and the follow is missed.
+    hub.watch_presence(&session.outbox, &new).await;
+    session
+        .presence_pending
+        .retain(|user, _| wanted.contains(user));
+    session.watching = wanted;
+    let mut users = frame.user_ids;
+    let mut seen = HashSet::new();
+    users.retain(|user| seen.insert(*user));
+    match session.realtime.presence().query(&users).await {
+        Ok(users) => {
+            // The answer is current: changes queued before it are older.
+            for user in &users {
+                session.presence_pending.remove(&user.user_id.as_uuid());
+            }
+            session
+                .connection
+                .send(&ServerFrame::Presence(PresenceList { users }))
+                .await
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "presence not readable");
+            let error = ClientError::new(
+                ErrorCode::Unavailable,
+                "presence cannot be read right now; changes will follow",
+            );
+            session.send_error(&error, None).await
+        }
+    }
+}
+
+impl Session {
+    /// Writes the presence changes gathered since the last `presence` frame.
+    pub(crate) async fn flush_presence(&mut self) -> Flow {
+        if self.presence_pending.is_empty() {
+            return Ok(());
+        }
+        let users = self
+            .presence_pending
+            .drain()
+            .map(|(_, view)| view)
+            .collect();
+        self.presence_next = tokio::time::Instant::now() + PRESENCE_INTERVAL;
+        self.connection
+            .send(&ServerFrame::Presence(PresenceList { users }))
+            .await
+    }
+}

@@ -217,6 +217,9 @@ test('Ada and Grace chat in a public room, through a dropped connection, in a di
     await say(gracePage, ada.displayName, dmAnswer);
     await sees(adaPage, grace.displayName, dmAnswer);
     await expect(typingLine).toBeHidden();
+    // Ada sees Grace online beside their conversation.
+    const adaRooms = adaPage.getByRole('navigation', { name: 'Your rooms' });
+    await expect(adaRooms.getByRole('img', { name: 'Online' })).toBeVisible();
   });
 
   await test.step("a sender's name opens their profile", async () => {
@@ -227,6 +230,7 @@ test('Ada and Grace chat in a public room, through a dropped connection, in a di
     const profile = gracePage.getByRole('dialog', { name: 'Profile', exact: true });
     await expect(profile.getByText(ada.displayName, { exact: true })).toBeVisible();
     await expect(profile.getByText(`@${ada.username}`)).toBeVisible();
+    await expect(profile.getByText('Online', { exact: true })).toBeVisible();
     await expect(profile.getByText('Mathematician. Writes notes longer than the papers they annotate.')).toBeVisible();
     await expect(profile.getByRole('button', { name: 'Send a message' })).toBeVisible();
     await expectAccessible(gracePage, 'a profile');
@@ -287,6 +291,9 @@ test('Ada and Grace chat in a public room, through a dropped connection, in a di
     // A reload does not bring the session back.
     await phone.reload();
     await expect(phone.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+    // With every device of hers gone, Ada sees Grace offline once the grace has passed.
+    const lastSeen = adaPage.getByRole('navigation', { name: 'Your rooms' }).getByRole('img', { name: /^Last seen/ });
+    await expect(lastSeen).toBeVisible({ timeout: 20_000 });
     await phoneContext.close();
   });
 

@@ -3,7 +3,7 @@
 // reconnects after a close as the close code says (docs/protocol.md). Decisions live in
 // state.ts, pending.ts and reconnect.ts; this file only moves frames and timers.
 
-import type { ClientFrame, MessageId, RoomId, ServerFrame, TypingState } from '@protocol';
+import type { ClientActivity, ClientFrame, MessageId, RoomId, ServerFrame, TypingState, UserId } from '@protocol';
 import { dueSends, newPending, nextDue } from './pending';
 import { historyCursor } from './position';
 import { CloseCode, backoffDelay, decideClose } from './reconnect';
@@ -20,6 +20,7 @@ import {
   onRetry,
   onRoomAdded,
   onRoomRemoved,
+  onPresence,
   onSendError,
   onTyping,
   onWritten,
@@ -104,6 +105,9 @@ export class LiveConnection {
   private retryAfterMs: number | null = null;
   /** Rooms named in the current socket's `auth.resume`. */
   private resumed: RoomId[] = [];
+  /** The users whose presence this client follows, sorted. */
+  private following: UserId[] = [];
+  private activity: ClientActivity = 'active';
   /** Gap fills in flight: request id -> room. */
   private readonly fills = new Map<string, RoomId>();
   private requestCount = 0;
@@ -185,6 +189,21 @@ export class LiveConnection {
     run((s) => onDiscard(s, clientMsgId));
   }
 
+  /** Follows the presence of exactly these users (sent again on every new socket). */
+  follow(users: readonly UserId[]): void {
+    const next = [...new Set(users)].sort();
+    if (next.length === this.following.length && next.every((user, i) => user === this.following[i])) return;
+    this.following = next;
+    if (this.ready) this.write({ type: 'presence.subscribe', user_ids: next });
+  }
+
+  /** Whether the person is using this client (`idle`: hidden, or no input for a while). */
+  setActivity(activity: ClientActivity): void {
+    if (activity === this.activity) return;
+    this.activity = activity;
+    if (this.ready) this.write({ type: 'presence', status: activity });
+  }
+
   /** Tells the room the user started or stopped writing (dropped while offline). */
   typing(room: RoomId, state: TypingState): void {
     if (this.ready) this.write({ type: 'typing', room, state });
@@ -233,6 +252,9 @@ export class LiveConnection {
         setConnection({ status: 'online', retryAt: null, stopReason: null, offline: false });
         this.handle(run((s) => onReady(s, frame, this.resumed)));
         this.flushSends();
+        // A new socket follows nobody and is active until told otherwise.
+        if (this.following.length > 0) this.write({ type: 'presence.subscribe', user_ids: this.following });
+        if (this.activity === 'idle') this.write({ type: 'presence', status: 'idle' });
         return;
       case 'ack':
         run((s) => onAck(s, frame));
@@ -266,6 +288,9 @@ export class LiveConnection {
         return;
       case 'typing':
         run((s) => onTyping(s, frame, this.now()));
+        return;
+      case 'presence':
+        run((s) => onPresence(s, frame));
         return;
       case 'auth.renewed':
       case 'joined':

@@ -9,6 +9,8 @@ import type {
   MessageView,
   MessagesPage,
   Position,
+  PresenceList,
+  PresenceView,
   Ready,
   RemovalReason,
   Resumed,
@@ -60,6 +62,8 @@ export interface LiveState {
   unread: Record<RoomId, number>;
   /** The newest message that arrived live in each room, for the room list's preview. */
   latest: Record<RoomId, MessageView>;
+  /** The presence of the users this client follows (`presence.subscribe`). */
+  presence: Record<UserId, PresenceView>;
   /** Who else is typing where (`typing` frames), until when. */
   typing: TypingBoard;
   /** How often to renew one's own `typing` and when others' lapse (from `ready`). */
@@ -87,6 +91,7 @@ export const initialLiveState: LiveState = {
   pending: [],
   unread: {},
   latest: {},
+  presence: {},
   typing: {},
   typingRenewMs: DEFAULT_TYPING.renewMs,
   typingTimeoutMs: DEFAULT_TYPING.timeoutMs,
@@ -291,6 +296,14 @@ export function onDisconnected(state: LiveState): Step {
   const rooms: Record<RoomId, RoomTimeline> = {};
   for (const [room, timeline] of Object.entries(state.rooms)) rooms[room] = abandonFill(timeline);
   return same({ ...state, rooms, pending: requeueUnacknowledged(state.pending), typing: {} });
+}
+
+/** Presence of followed users: the answer to `presence.subscribe`, and changes since. */
+export function onPresence(state: LiveState, frame: PresenceList): Step {
+  if (frame.users.length === 0) return same(state);
+  const presence = { ...state.presence };
+  for (const view of frame.users) presence[view.user_id] = view;
+  return same({ ...state, presence });
 }
 
 /** Someone else started or stopped writing in one of the user's rooms. */

@@ -77,6 +77,7 @@ export function ready(rooms: Array<{ id: string; epoch: number; position: number
     heartbeat_interval_ms: 20000,
     typing_renew_ms: 3000,
     typing_timeout_ms: 6000,
+    presence_interval_ms: 1000,
     limits: { max_content_chars: 4000, max_frame_bytes: 65536, sends_per_second: 20 },
     rooms,
   };

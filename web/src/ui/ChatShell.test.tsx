@@ -183,6 +183,15 @@ describe('the chat shell', () => {
     const directLink = roomLinks.find((link) => link.textContent?.includes('Alice Liddell'))!;
     expect(directLink.textContent).toMatch(/See you at nine$/);
 
+    // The direct room's partner is on screen: the socket follows her presence.
+    await waitFor(() =>
+      expect(socket.sent).toContainEqual({ type: 'presence.subscribe', user_ids: [ALICE] }),
+    );
+    act(() =>
+      socket.receive({ type: 'presence', users: [{ user_id: ALICE, status: 'online', last_seen: null }] }),
+    );
+    expect(await screen.findByRole('img', { name: 'Online' })).toBeTruthy();
+
     fireEvent.click(screen.getByRole('button', { name: 'Create a room' }));
     expect(await screen.findByLabelText('Name')).toBeTruthy();
   });
@@ -202,9 +211,10 @@ describe('the chat shell', () => {
     fireEvent.change(box, { target: { value: 'hello' } });
     fireEvent.keyDown(box, { key: 'Enter' });
     // Writing says so to the room; sending needs no `stop` (the message ends it).
-    expect(socket.sent[1]).toEqual({ type: 'typing', room: ROOM, state: 'start' });
-    expect(socket.sent[2]).toMatchObject({ type: 'send', room: ROOM, content: 'hello' });
-    expect(socket.sent).toHaveLength(3);
+    const written = socket.sent.filter((frame) => frame.type !== 'presence.subscribe');
+    expect(written[1]).toEqual({ type: 'typing', room: ROOM, state: 'start' });
+    expect(written[2]).toMatchObject({ type: 'send', room: ROOM, content: 'hello' });
+    expect(written).toHaveLength(3);
 
     // Someone else typing shows under the conversation, and their message ends it.
     act(() => socket.receive({ type: 'typing', room: ROOM, user_id: ALICE, state: 'start' }));

@@ -10,6 +10,7 @@ import { navigate, useRoute } from '../app/route';
 import { showNotice, useUi } from '../app/ui-state';
 import { LiveConnection } from '../live/connection';
 import type { LiveEffect } from '../live/state';
+import { activityOf, followedUsers, usePresenceInterest } from '../live/presence';
 import { resetLive } from '../live/store';
 import { AccountBar } from './AccountBar';
 import { BrowseRoomsDialog } from './BrowseRoomsDialog';
@@ -49,6 +50,41 @@ export default function ChatShell() {
         },
       }),
   );
+
+  // Follow the presence of exactly the users on screen (a moment after it settles).
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const follow = () => {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => connection.follow(followedUsers(usePresenceInterest.getState())), 200);
+    };
+    follow();
+    const unsubscribe = usePresenceInterest.subscribe(follow);
+    return () => {
+      unsubscribe();
+      if (timer) clearTimeout(timer);
+    };
+  }, [connection]);
+
+  // Say whether the person is using this client: idle when hidden or without input.
+  useEffect(() => {
+    let lastInput = Date.now();
+    const report = () =>
+      connection.setActivity(activityOf(document.visibilityState === 'visible', lastInput, Date.now()));
+    const onInput = () => {
+      lastInput = Date.now();
+      report();
+    };
+    const events = ['pointerdown', 'keydown', 'wheel', 'touchstart'] as const;
+    for (const event of events) window.addEventListener(event, onInput, { passive: true });
+    document.addEventListener('visibilitychange', report);
+    const timer = setInterval(report, 30_000);
+    return () => {
+      for (const event of events) window.removeEventListener(event, onInput);
+      document.removeEventListener('visibilitychange', report);
+      clearInterval(timer);
+    };
+  }, [connection]);
 
   useEffect(() => {
     connection.start();

@@ -8,6 +8,7 @@ import { canManageRoom, memberActions } from '../app/permissions';
 import { toggleMembers } from '../app/ui-state';
 import { InviteDialog } from './InviteDialog';
 import { MemberMenu } from './MemberMenu';
+import { PresenceDot } from './PresenceDot';
 import { UserName } from './UserName';
 
 export function MembersPanel({ room }: { room: Room }) {
@@ -40,6 +41,7 @@ export function MembersPanel({ room }: { room: Room }) {
       <ul className="member-list">
         {members.map((member) => (
           <li key={member.user_id}>
+            <PresenceDot user={member.user_id} />
             <UserName id={member.user_id} />
             {member.role !== 'member' && <span className="role-tag">{member.role}</span>}
             <MemberMenu room={room} member={member} actions={memberActions(room, me, member)} />

@@ -9,6 +9,7 @@ import { openDirectRoom } from '../api/rooms';
 import { updateMe, useSession } from '../api/session';
 import { displayName } from '../app/names';
 import { Avatar } from './Avatar';
+import { PresenceText } from './PresenceDot';
 import { navigate } from '../app/route';
 import { openProfile, useUi } from '../app/ui-state';
 import { Dialog } from './Dialog';
@@ -58,6 +59,7 @@ function ProfileCard({ user }: { user: User | Me }) {
       <div>
         <p className="profile-name">{name}</p>
         <p className="muted">@{user.username}</p>
+        <PresenceText user={user.id} />
       </div>
       {user.bio && <p className="profile-bio">{user.bio}</p>}
     </div>

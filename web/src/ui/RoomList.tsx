@@ -10,6 +10,7 @@ import { byActivity, roomPreview, type RoomPreview } from '../live/preview';
 import { useLive } from '../live/store';
 import { activityLabel } from '../time';
 import { Avatar } from './Avatar';
+import { PresenceDot } from './PresenceDot';
 
 interface ListedRoom {
   room: Room;
@@ -174,8 +175,14 @@ function Preview({ message, direct }: { message: MessageView; direct: boolean })
 
 function DirectAvatar({ room, name }: { room: Room; name: string }) {
   const me = useSession((s) => s.me?.id ?? null);
-  const { data: partner } = useUser(directPartner(room, me));
-  return <Avatar name={name} url={partner?.avatar_url} size="small" />;
+  const partnerId = directPartner(room, me);
+  const { data: partner } = useUser(partnerId);
+  return (
+    <span className="avatar-with-presence">
+      <Avatar name={name} url={partner?.avatar_url} size="small" />
+      {partnerId && partnerId !== me && <PresenceDot user={partnerId} />}
+    </span>
+  );
 }
 
 /** A room's name: its own, or the other person's for a direct room. */

@@ -332,11 +332,13 @@ impl RoomsService for RoomsApi {
     ) -> Result<Response<ListMembershipsResponse>, Status> {
         let req = request.into_inner();
         let user = validation::single("user_id", validation::id(&req.user_id))?;
-        let room_ids = members::memberships(&self.pool, user)
-            .await?
-            .into_iter()
-            .map(|id| id.to_string())
-            .collect();
-        Ok(Response::new(ListMembershipsResponse { room_ids }))
+        let (room_ids, partners) = tokio::try_join!(
+            members::memberships(&self.pool, user),
+            members::direct_partners(&self.pool, user),
+        )?;
+        Ok(Response::new(ListMembershipsResponse {
+            room_ids: room_ids.iter().map(ToString::to_string).collect(),
+            direct_partners: partners.iter().map(ToString::to_string).collect(),
+        }))
     }
 }

@@ -395,6 +395,18 @@ pub async fn check(pool: &PgPool, room_id: Uuid, user_id: Uuid) -> Result<Member
 
 /// Every room `user_id` belongs to, earliest joined first.
 #[tracing::instrument(skip(pool))]
+/// The other user of each of `user_id`'s direct rooms.
+#[tracing::instrument(skip(pool))]
+pub async fn direct_partners(pool: &PgPool, user_id: Uuid) -> Result<Vec<Uuid>, Error> {
+    Ok(sqlx::query_scalar(
+        "SELECT user_high FROM direct_rooms WHERE user_low = $1 \
+         UNION SELECT user_low FROM direct_rooms WHERE user_high = $1",
+    )
+    .bind(user_id)
+    .fetch_all(pool)
+    .await?)
+}
+
 pub async fn memberships(pool: &PgPool, user_id: Uuid) -> Result<Vec<Uuid>, Error> {
     Ok(sqlx::query_scalar(
         "SELECT room_id FROM room_members WHERE user_id = $1 ORDER BY joined_at, room_id",

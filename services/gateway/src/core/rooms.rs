@@ -8,6 +8,13 @@ use chat_protocol::{RoomId, UserId};
 use crate::core::clients::RoomsClient;
 use crate::core::memberships::Memberships;
 
+/// A user's rooms, and the people of their direct rooms.
+#[derive(Debug, Clone, Default)]
+pub struct UserRooms {
+    pub rooms: Vec<RoomId>,
+    pub direct_partners: Vec<UserId>,
+}
+
 /// Joins, leaves and lists memberships. Cheap to clone.
 #[derive(Clone)]
 pub struct Rooms {
@@ -55,20 +62,27 @@ impl Rooms {
         self.memberships.forget(room.into(), user.into());
     }
 
-    /// The rooms `user` belongs to now.
-    pub async fn memberships_of(&self, user: UserId) -> Result<Vec<RoomId>, tonic::Status> {
+    /// The rooms `user` belongs to now, and the other user of each direct room.
+    pub async fn memberships_of(&self, user: UserId) -> Result<UserRooms, tonic::Status> {
         let response = self
             .client
             .clone()
             .list_memberships(ListMembershipsRequest {
                 user_id: user.to_string(),
             })
-            .await?;
-        Ok(response
-            .into_inner()
-            .room_ids
-            .iter()
-            .filter_map(|id| id.parse().ok())
-            .collect())
+            .await?
+            .into_inner();
+        Ok(UserRooms {
+            rooms: response
+                .room_ids
+                .iter()
+                .filter_map(|id| id.parse().ok())
+                .collect(),
+            direct_partners: response
+                .direct_partners
+                .iter()
+                .filter_map(|id| id.parse().ok())
+                .collect(),
+        })
     }
 }

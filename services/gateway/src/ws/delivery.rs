@@ -159,7 +159,7 @@ impl Session {
             self.connection.close(Disconnect::RoomsUnavailable).await;
             return Err(Ended);
         };
-        let member_of: HashSet<RoomId> = member_of.into_iter().collect();
+        let member_of: HashSet<RoomId> = member_of.rooms.into_iter().collect();
         let gone: Vec<RoomId> = self
             .cursors
             .keys()

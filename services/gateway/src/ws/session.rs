@@ -21,6 +21,7 @@ use super::socket::{Session, expiry};
 use crate::client_error::ClientError;
 use crate::core::outbox::{Closing, Outbox};
 use crate::core::realtime::Realtime;
+use crate::core::rooms::UserRooms;
 use crate::core::sockets::{CONNECTIONS_METRIC, Sockets};
 
 /// The shortest time between two `presence` frames of one socket.
@@ -82,6 +83,7 @@ pub async fn run(
         user,
         session_id: claims.sid.clone(),
         watching: HashSet::new(),
+        partners: HashSet::new(),
         presence_pending: HashMap::new(),
         presence_next: tokio::time::Instant::now(),
         expires_at: expiry(claims.exp),
@@ -108,7 +110,11 @@ fn millis(duration: Duration) -> u64 {
 impl Session {
     /// Subscribes the user's rooms, sends `ready`, then the catch-up of every resumed room.
     async fn start(&mut self, resume: HashMap<RoomId, Position>) -> Flow {
-        let Some(rooms) = self.memberships().await else {
+        let Some(UserRooms {
+            rooms,
+            direct_partners,
+        }) = self.memberships().await
+        else {
             self.connection.close(Disconnect::RoomsUnavailable).await;
             return Err(Ended);
         };
@@ -194,7 +200,8 @@ impl Session {
                 }))
                 .await?;
         }
-        Ok(())
+        // After the catch-up: the people of the user's direct rooms, and where they are.
+        Box::pin(self.follow_partners(&direct_partners)).await
     }
 
     /// The session's main loop.

@@ -16,6 +16,7 @@ use super::connection::{Connection, Flow};
 use crate::client_error::ClientError;
 use crate::core::outbox::Outbox;
 use crate::core::realtime::Realtime;
+use crate::core::rooms::UserRooms;
 use crate::core::sockets::{CONNECTIONS_METRIC, Sockets};
 
 /// An authenticated socket.
@@ -29,8 +30,10 @@ pub struct Session {
     /// The refresh session the socket's token belongs to (`sid`); a logout of it closes
     /// the socket.
     pub(super) session_id: String,
-    /// The users whose presence the socket follows (`presence.subscribe`).
+    /// The users whose presence the socket follows: those of `presence.subscribe` and the
+    /// other user of each of its direct rooms (`partners`).
     pub(super) watching: HashSet<Uuid>,
+    pub(super) partners: HashSet<Uuid>,
     /// Presence changes not yet written, and when the next `presence` frame may go.
     pub(super) presence_pending: HashMap<Uuid, PresenceView>,
     pub(super) presence_next: tokio::time::Instant,
@@ -66,8 +69,9 @@ pub(super) fn expiry(exp: i64) -> tokio::time::Instant {
 }
 
 impl Session {
-    /// The rooms the user belongs to now, or `None` when the rooms service cannot say.
-    pub(super) async fn memberships(&mut self) -> Option<Vec<RoomId>> {
+    /// The rooms the user belongs to now (and their direct partners), or `None` when the
+    /// rooms service cannot say.
+    pub(super) async fn memberships(&mut self) -> Option<UserRooms> {
         match self.realtime.rooms().memberships_of(self.user).await {
             Ok(rooms) => Some(rooms),
             Err(status) => {

@@ -9,7 +9,7 @@ use redis::AsyncCommands;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::stack::{self, User};
+use crate::stack::{self, Options, User};
 use chat_test_stack::socket::Socket;
 
 /// The test options' grace and heartbeat.
@@ -195,7 +195,12 @@ async fn a_silent_gateway_loses_its_sockets_within_the_bound() {
 
 #[tokio::test]
 async fn a_reconnect_storm_publishes_nothing_and_first_connects_publish_once_each() {
-    let stack = stack::spawn().await;
+    let grace = Duration::from_secs(5);
+    let stack = stack::spawn_with(Options {
+        presence_grace: "5s",
+        ..Options::default()
+    })
+    .await;
     let prefix = stack.scope.redis_key_prefix.clone();
     let client = redis::Client::open(chat_test_stack::scope::REDIS).unwrap();
     let mut pubsub = client.get_async_pubsub().await.unwrap();
@@ -203,20 +208,27 @@ async fn a_reconnect_storm_publishes_nothing_and_first_connects_publish_once_eac
         .psubscribe(format!("{prefix}presence:*"))
         .await
         .unwrap();
-    let users: Vec<User> = (0..40).map(|_| stack.user()).collect();
+    let users: Vec<User> = (0..1000).map(|_| stack.user()).collect();
+    let connect_all = |shift: usize| {
+        futures::future::join_all(
+            users
+                .iter()
+                .enumerate()
+                .map(|(n, user)| stack.connect((n + shift) % 2, user)),
+        )
+    };
 
-    let mut sockets = Vec::new();
-    for (n, user) in users.iter().enumerate() {
-        sockets.push(stack.connect(n % 2, user).await.0);
-    }
+    let sockets = connect_all(0).await;
     // Everyone drops at once and comes back within the grace, on the other gateway.
-    for socket in sockets.drain(..) {
-        socket.close().await;
-    }
-    for (n, user) in users.iter().enumerate() {
-        sockets.push(stack.connect((n + 1) % 2, user).await.0);
-    }
-    tokio::time::sleep(GRACE * 3).await;
+    let dropped = Instant::now();
+    futures::future::join_all(sockets.into_iter().map(|(socket, _)| socket.close())).await;
+    let _back = connect_all(1).await;
+    assert!(
+        dropped.elapsed() < grace,
+        "the storm took {:?}",
+        dropped.elapsed()
+    );
+    tokio::time::sleep(grace + HEARTBEAT * 5).await;
 
     let mut messages = pubsub.on_message();
     let mut published = 0;
@@ -261,4 +273,47 @@ async fn the_presence_of_many_users_is_one_request() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn the_people_of_ones_direct_rooms_are_followed_without_asking() {
+    let stack = stack::spawn().await;
+    let (ada, bob, cleo) = (stack.user(), stack.user(), stack.user());
+    stack
+        .rooms
+        .clone()
+        .open_direct(chat_proto::v1::OpenDirectRequest {
+            caller_id: ada.id.to_string(),
+            user_id: bob.id.to_string(),
+        })
+        .await
+        .expect("a direct room");
+    let (_bob_socket, _) = stack.connect(1, &bob).await;
+
+    let (mut ada_socket, _) = stack.connect(0, &ada).await;
+
+    // Right after `ready`: where Bob is, unasked.
+    let now = ada_socket.expect("presence").await;
+    assert_eq!(status_of(&now, &bob), "online");
+    // Asking for others keeps Bob followed.
+    follow(&mut ada_socket, &[&cleo]).await;
+    let (cleo_socket, _) = stack.connect(1, &cleo).await;
+    assert_eq!(
+        status_of(&ada_socket.expect("presence").await, &cleo),
+        "online"
+    );
+    drop(cleo_socket);
+    drop(_bob_socket);
+    let mut statuses = std::collections::HashMap::new();
+    while statuses.len() < 2 {
+        let frame = ada_socket.expect("presence").await;
+        for view in frame["users"].as_array().unwrap() {
+            statuses.insert(
+                view["user_id"].as_str().unwrap().to_owned(),
+                view["status"].clone(),
+            );
+        }
+    }
+    assert_eq!(statuses[&bob.id.to_string()], "offline");
+    assert_eq!(statuses[&cleo.id.to_string()], "offline");
 }

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use chat_protocol::client::{PresenceFrame, PresenceSubscribeFrame};
 use chat_protocol::presence::PresenceList;
-use chat_protocol::{ErrorCode, ServerFrame};
+use chat_protocol::{ErrorCode, ServerFrame, UserId};
 use uuid::Uuid;
 
 use crate::client_error::ClientError;
@@ -23,7 +23,9 @@ pub async fn activity(session: &mut Session, frame: PresenceFrame) -> Flow {
 
 /// Follows exactly the users named, and answers with their presence now.
 pub async fn subscribe(session: &mut Session, frame: PresenceSubscribeFrame) -> Flow {
-    let wanted: HashSet<Uuid> = frame.user_ids.iter().map(|user| user.as_uuid()).collect();
+    let mut wanted: HashSet<Uuid> = frame.user_ids.iter().map(|user| user.as_uuid()).collect();
+    // The people of the socket's direct rooms stay followed whatever the client names.
+    wanted.extend(session.partners.iter().copied());
     let gone: Vec<Uuid> = session.watching.difference(&wanted).copied().collect();
     let new: Vec<Uuid> = wanted.difference(&session.watching).copied().collect();
     let hub = session.realtime.hub().clone();
@@ -60,6 +62,31 @@ pub async fn subscribe(session: &mut Session, frame: PresenceSubscribeFrame) -> 
 }
 
 impl Session {
+    /// Follows the other user of each direct room from the start, and says where they
+    /// are now (a `presence` frame right after `ready`, when there is any).
+    pub(crate) async fn follow_partners(&mut self, partners: &[UserId]) -> Flow {
+        if partners.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<Uuid> = partners.iter().map(UserId::as_uuid).collect();
+        self.partners = ids.iter().copied().collect();
+        self.watching.extend(ids.iter().copied());
+        let hub = self.realtime.hub().clone();
+        hub.watch_presence(&self.outbox, &ids).await;
+        match self.realtime.presence().query(partners).await {
+            Ok(users) => {
+                self.connection
+                    .send(&ServerFrame::Presence(PresenceList { users }))
+                    .await
+            }
+            // Changes follow regardless; the client can ask with `presence.subscribe`.
+            Err(err) => {
+                tracing::warn!(error = %err, "presence of direct partners not readable");
+                Ok(())
+            }
+        }
+    }
+
     /// Writes the presence changes gathered since the last `presence` frame.
     pub(crate) async fn flush_presence(&mut self) -> Flow {
         if self.presence_pending.is_empty() {

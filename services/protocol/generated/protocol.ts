@@ -141,9 +141,17 @@ refresh_token?: string, };
 
 export type ProfileChanges = { display_name?: string, avatar_url?: string, bio?: string, };
 
-export type User = { id: UserId, username: string, display_name: string | null, avatar_url: string | null, bio: string | null, created_at: Timestamp, };
+export type User = { id: UserId, username: string, display_name: string | null, avatar_url: string | null, bio: string | null, created_at: Timestamp, 
+/**
+ * `GET /api/users/{id}` only: where the user is now.
+ */
+presence?: PresenceView, };
 
-export type Me = { email: string, id: UserId, username: string, display_name: string | null, avatar_url: string | null, bio: string | null, created_at: Timestamp, };
+export type Me = { email: string, id: UserId, username: string, display_name: string | null, avatar_url: string | null, bio: string | null, created_at: Timestamp, 
+/**
+ * `GET /api/users/{id}` only: where the user is now.
+ */
+presence?: PresenceView, };
 
 export type Session = { user: Me, 
 /**
@@ -219,7 +227,11 @@ export type RoomChanges = { name?: string, description?: string, topic?: string,
 
 export type DirectRoomRequest = { user_id: UserId, };
 
-export type Member = { user_id: UserId, role: Role, joined_at: Timestamp, };
+export type Member = { user_id: UserId, role: Role, joined_at: Timestamp, 
+/**
+ * `GET /api/rooms/{id}/members` only: where the member is now.
+ */
+presence?: PresenceView, };
 
 export type MemberList = { members: Array<Member>, 
 /**

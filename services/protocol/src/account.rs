@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::UserId;
+use crate::presence::PresenceView;
 use crate::timestamp::Timestamp;
 
 /// A new account.
@@ -124,6 +125,10 @@ pub struct User {
     pub avatar_url: Option<String>,
     pub bio: Option<String>,
     pub created_at: Timestamp,
+    /// `GET /api/users/{id}` only: where the user is now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub presence: Option<PresenceView>,
 }
 
 /// The caller's own account: their public profile plus what only they may see.

@@ -36,6 +36,7 @@ pub enum PresenceStatus {
     Debug,
     Clone,
     PartialEq,
+    Eq,
     Serialize,
     Deserialize,
     schemars::JsonSchema,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{RoomId, UserId};
 use crate::message::MessageView;
+use crate::presence::PresenceView;
 use crate::timestamp::Timestamp;
 
 /// What kind of room it is.
@@ -218,6 +219,10 @@ pub struct Member {
     pub user_id: UserId,
     pub role: Role,
     pub joined_at: Timestamp,
+    /// `GET /api/rooms/{id}/members` only: where the member is now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub presence: Option<PresenceView>,
 }
 
 /// One page of a room's members, earliest joined first.

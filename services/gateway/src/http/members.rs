@@ -49,6 +49,7 @@ fn member_view(member: proto::Member) -> Result<Member, ClientError> {
         role,
         joined_at: render::required_timestamp(member.joined_at)
             .context("rooms sent a bad joined_at")?,
+        presence: None,
     })
 }
 
@@ -105,12 +106,20 @@ async fn list_members(
         .await
         .map_err(rooms_error)?
         .into_inner();
+    let mut members: Vec<Member> = page
+        .members
+        .into_iter()
+        .map(member_view)
+        .collect::<Result<_, _>>()?;
+    let ids: Vec<_> = members.iter().map(|member| member.user_id).collect();
+    // Best effort: the list without presence beats no list.
+    if let Ok(presence) = state.realtime.presence().query(&ids).await {
+        for (member, presence) in members.iter_mut().zip(presence) {
+            member.presence = Some(presence);
+        }
+    }
     Ok(Json(MemberList {
-        members: page
-            .members
-            .into_iter()
-            .map(member_view)
-            .collect::<Result<_, _>>()?,
+        members,
         next_cursor: page.next_cursor,
     }))
 }

@@ -29,6 +29,7 @@ pub(super) fn user_view(user: chat_proto::v1::User) -> Result<User, ClientError>
         bio: user.bio,
         created_at: render::required_timestamp(user.created_at)
             .context("auth sent a bad created_at")?,
+        presence: None,
     })
 }
 
@@ -102,7 +103,16 @@ async fn get_user(
         })
         .await?
         .into_inner();
-    Ok(Json(user_view(user)?))
+    let mut user = user_view(user)?;
+    // Best effort: a profile without presence beats no profile.
+    user.presence = state
+        .realtime
+        .presence()
+        .query(&[user.id])
+        .await
+        .ok()
+        .and_then(|mut found| found.pop());
+    Ok(Json(user))
 }
 
 /// Users whose username or display name starts with a prefix (case-insensitive), or the

@@ -123,6 +123,12 @@ async fn members_list_members_and_nobody_else_does() {
     .await;
     assert!(first["next_cursor"].is_string());
     assert!(first["members"][0]["joined_at"].is_string());
+    // Each with where they are (nobody here has a socket open).
+    assert_eq!(first["members"][0]["presence"]["status"], "offline");
+    assert_eq!(
+        first["members"][0]["presence"]["user_id"],
+        first["members"][0]["user_id"]
+    );
     for (room, (status, code)) in [(&public, FORBIDDEN), (&private, HIDDEN)] {
         let response = app
             .get_as(

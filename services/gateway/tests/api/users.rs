@@ -23,6 +23,10 @@ async fn a_user_is_shown_without_email() {
 
     let mut expected = other.user.clone();
     expected.as_object_mut().unwrap().remove("email");
+    // With where they are: no socket open, never seen.
+    expected["presence"] = serde_json::json!({
+        "user_id": other.user_id(), "status": "offline", "last_seen": null,
+    });
     assert_eq!(user, expected);
 }
 

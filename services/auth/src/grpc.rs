@@ -7,8 +7,9 @@ use std::time::Duration;
 use chat_proto::v1::auth_service_server::AuthService;
 use chat_proto::v1::{
     AuthResponse, GetSigningKeysRequest, GetUserRequest, GetUsersRequest, GetUsersResponse,
-    LoginRequest, LogoutRequest, LogoutResponse, RefreshRequest, RegisterRequest,
-    SearchUsersRequest, SearchUsersResponse, SigningKeys, UpdateProfileRequest, User,
+    LoginRequest, LogoutRequest, LogoutResponse, RecordLastSeenRequest, RecordLastSeenResponse,
+    RefreshRequest, RegisterRequest, SearchUsersRequest, SearchUsersResponse, SigningKeys,
+    UpdateProfileRequest, User,
 };
 use secrecy::SecretString;
 use sqlx::PgPool;
@@ -115,6 +116,7 @@ impl AuthService for AuthGrpc {
             bio: request
                 .bio
                 .map(|v| violations.check("bio", validation::bio(&v)).flatten()),
+            show_presence: request.show_presence,
         };
         violations.finish()?;
         let id = id.expect("finish() refuses a missing id");
@@ -150,6 +152,37 @@ impl AuthService for AuthGrpc {
 
     async fn get_signing_keys(&self, _: Request<GetSigningKeysRequest>) -> Reply<SigningKeys> {
         Ok(Response::new(self.signer.signing_keys()))
+    }
+
+    async fn record_last_seen(
+        &self,
+        request: Request<RecordLastSeenRequest>,
+    ) -> Reply<RecordLastSeenResponse> {
+        let request = request.into_inner();
+        if request.seen.len() > users::MAX_BATCH {
+            return Err(Error::invalid_field(
+                "seen",
+                format!("at most {} users at once", users::MAX_BATCH),
+            )
+            .into());
+        }
+        let mut seen = Vec::with_capacity(request.seen.len());
+        for (n, entry) in request.seen.iter().enumerate() {
+            let id = validation::uuid(&entry.user_id)
+                .map_err(|why| Error::invalid_field(format!("seen[{n}].user_id"), why))?;
+            let at = entry
+                .at
+                .as_ref()
+                .and_then(chat_runtime::time::from_proto)
+                .ok_or_else(|| {
+                    Error::invalid_field(format!("seen[{n}].at"), "missing or out of range")
+                })?;
+            seen.push((id, at));
+        }
+        if !seen.is_empty() {
+            users::record_last_seen(&self.pool, &seen).await?;
+        }
+        Ok(Response::new(RecordLastSeenResponse {}))
     }
 }
 

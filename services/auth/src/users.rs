@@ -25,6 +25,8 @@ pub struct User {
     pub avatar_url: Option<String>,
     pub bio: Option<String>,
     pub created_at: OffsetDateTime,
+    pub show_presence: bool,
+    pub last_seen_at: Option<OffsetDateTime>,
 }
 
 impl User {
@@ -38,6 +40,8 @@ impl User {
             bio: self.bio,
             created_at: Some(chat_runtime::time::to_proto(self.created_at)),
             email: include_email.then_some(self.email),
+            show_presence: self.show_presence,
+            last_seen_at: self.last_seen_at.map(chat_runtime::time::to_proto),
         }
     }
 }
@@ -65,9 +69,11 @@ pub struct ProfileChanges {
     pub display_name: Option<Option<String>>,
     pub avatar_url: Option<Option<String>>,
     pub bio: Option<Option<String>>,
+    pub show_presence: Option<bool>,
 }
 
-const USER_COLUMNS: &str = "id, username, email, display_name, avatar_url, bio, created_at";
+const USER_COLUMNS: &str =
+    "id, username, email, display_name, avatar_url, bio, created_at, show_presence, last_seen_at";
 
 /// Stores a new account; a taken username or email (in any case) is a domain error.
 #[tracing::instrument(skip(conn, new), fields(username = %new.username))]
@@ -159,6 +165,7 @@ pub async fn update_profile(
              display_name = CASE WHEN $2 THEN $3 ELSE display_name END,
              avatar_url = CASE WHEN $4 THEN $5 ELSE avatar_url END,
              bio = CASE WHEN $6 THEN $7 ELSE bio END,
+             show_presence = COALESCE($8, show_presence),
              updated_at = now()
          WHERE id = $1
          RETURNING {USER_COLUMNS}"
@@ -170,9 +177,26 @@ pub async fn update_profile(
     .bind(avatar_url)
     .bind(set_bio)
     .bind(bio)
+    .bind(changes.show_presence)
     .fetch_optional(pool)
     .await?
     .ok_or(Error::UserNotFound)
+}
+
+/// Records when each user was last online; an earlier time never replaces a later one.
+#[tracing::instrument(skip_all, fields(users = seen.len()))]
+pub async fn record_last_seen(pool: &PgPool, seen: &[(Uuid, OffsetDateTime)]) -> Result<(), Error> {
+    let (ids, times): (Vec<Uuid>, Vec<OffsetDateTime>) = seen.iter().copied().unzip();
+    sqlx::query(
+        "UPDATE users SET last_seen_at = GREATEST(users.last_seen_at, seen.at)
+           FROM UNNEST($1::uuid[], $2::timestamptz[]) AS seen(id, at)
+          WHERE users.id = seen.id",
+    )
+    .bind(ids)
+    .bind(times)
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 fn split(change: Option<Option<String>>) -> (bool, Option<String>) {

@@ -47,6 +47,7 @@ impl App {
         let realtime = Realtime::connect(
             &config.bus,
             &config.ws,
+            clients.auth.clone(),
             clients.rooms.clone(),
             clients.history.clone(),
         )

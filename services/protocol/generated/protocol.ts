@@ -139,7 +139,11 @@ export type RefreshGrant = {
  */
 refresh_token?: string, };
 
-export type ProfileChanges = { display_name?: string, avatar_url?: string, bio?: string, };
+export type ProfileChanges = { display_name?: string, avatar_url?: string, bio?: string, 
+/**
+ * `false` hides the user's presence from everyone.
+ */
+show_presence?: boolean, };
 
 export type User = { id: UserId, username: string, display_name: string | null, avatar_url: string | null, bio: string | null, created_at: Timestamp, 
 /**
@@ -147,7 +151,12 @@ export type User = { id: UserId, username: string, display_name: string | null, 
  */
 presence?: PresenceView, };
 
-export type Me = { email: string, id: UserId, username: string, display_name: string | null, avatar_url: string | null, bio: string | null, created_at: Timestamp, 
+export type Me = { email: string, 
+/**
+ * Whether others see the user's presence; hidden, they look offline with no
+ * last-seen time.
+ */
+show_presence: boolean, id: UserId, username: string, display_name: string | null, avatar_url: string | null, bio: string | null, created_at: Timestamp, 
 /**
  * `GET /api/users/{id}` only: where the user is now.
  */

@@ -81,6 +81,10 @@ pub struct ProfileChanges {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub bio: Option<String>,
+    /// `false` hides the user's presence from everyone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub show_presence: Option<bool>,
 }
 
 /// A signed-in session: who, and the tokens to act as them.
@@ -148,6 +152,9 @@ pub struct Me {
     pub user: User,
     #[schema(example = "alice@example.com")]
     pub email: String,
+    /// Whether others see the user's presence; hidden, they look offline with no
+    /// last-seen time.
+    pub show_presence: bool,
 }
 
 /// Matches of a user search.

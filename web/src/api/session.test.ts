@@ -18,6 +18,7 @@ function session(access: string, expiresIn = 900): Session {
       id: '0193a6c1-0000-7000-8000-000000000077',
       username: 'ada',
       email: 'ada@example.com',
+      show_presence: true,
       display_name: null,
       avatar_url: null,
       bio: null,

@@ -116,6 +116,7 @@ beforeEach(() => {
       id: ME,
       username: 'ada',
       email: 'ada@example.com',
+      show_presence: true,
       display_name: 'Ada',
       avatar_url: null,
       bio: null,

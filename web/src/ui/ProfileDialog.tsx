@@ -94,6 +94,8 @@ function EditProfile({ me, onDone }: { me: Me; onDone: () => void }) {
     if (value('display_name') !== (me.display_name ?? '')) changes.display_name = value('display_name');
     if (value('bio') !== (me.bio ?? '')) changes.bio = value('bio');
     if (value('avatar_url') !== (me.avatar_url ?? '')) changes.avatar_url = value('avatar_url');
+    const showPresence = form.get('show_presence') === 'on';
+    if (showPresence !== me.show_presence) changes.show_presence = showPresence;
     if (Object.keys(changes).length === 0) onDone();
     else save.mutate(changes);
   };
@@ -112,6 +114,10 @@ function EditProfile({ me, onDone }: { me: Me; onDone: () => void }) {
         defaultValue={me.avatar_url ?? ''}
         error={problem.fields.avatar_url}
       />
+      <label className="check">
+        <input type="checkbox" name="show_presence" defaultChecked={me.show_presence} /> Show others when I am
+        online
+      </label>
       <FormError message={problem.message} />
       <div className="dialog-actions">
         <button type="button" className="button" onClick={onDone}>

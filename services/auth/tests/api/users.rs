@@ -159,6 +159,7 @@ async fn a_profile_changes_only_the_fields_sent_and_blank_clears() {
             display_name: Some("Alice".into()),
             avatar_url: Some("https://cdn.example.com/alice.png".into()),
             bio: Some("Down the rabbit hole.\nTwice.".into()),
+            show_presence: None,
         },
     )
     .await;
@@ -169,6 +170,7 @@ async fn a_profile_changes_only_the_fields_sent_and_blank_clears() {
             display_name: None,
             avatar_url: None,
             bio: Some("Once.".into()),
+            show_presence: None,
         },
     )
     .await;
@@ -179,6 +181,7 @@ async fn a_profile_changes_only_the_fields_sent_and_blank_clears() {
             display_name: Some(String::new()),
             avatar_url: Some(String::new()),
             bio: None,
+            show_presence: None,
         },
     )
     .await;
@@ -218,6 +221,7 @@ async fn invalid_profile_fields_are_all_reported_and_nothing_changes() {
                 display_name: Some("d".repeat(65)),
                 avatar_url: Some("ftp://example.com/a.png".into()),
                 bio: Some("b".repeat(501)),
+                show_presence: None,
             })
             .await,
     );
@@ -250,6 +254,7 @@ async fn updating_an_unknown_user_is_not_found() {
                 display_name: Some("Ghost".into()),
                 avatar_url: None,
                 bio: None,
+                show_presence: None,
             })
             .await,
     );
@@ -301,4 +306,80 @@ async fn search_results_are_capped() {
             .await,
     );
     assert_eq!(fields(&error), ["prefix"]);
+}
+
+#[tokio::test]
+async fn presence_can_be_hidden_and_last_seen_is_kept_latest_first() {
+    let app = spawn_app().await;
+    let id = user_id(&app, "alice").await;
+    let other = user_id(&app, "bob").await;
+    let fresh = app
+        .client()
+        .get_user(GetUserRequest {
+            user_id: id.clone(),
+            include_email: false,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(fresh.show_presence);
+    assert_eq!(fresh.last_seen_at, None);
+
+    let hidden = update(
+        &app,
+        UpdateProfileRequest {
+            user_id: id.clone(),
+            show_presence: Some(false),
+            ..UpdateProfileRequest::default()
+        },
+    )
+    .await;
+    assert!(!hidden.show_presence);
+
+    let at = |seconds| prost_types::Timestamp { seconds, nanos: 0 };
+    let record = |seen: Vec<(String, i64)>| {
+        let mut client = app.client();
+        async move {
+            client
+                .record_last_seen(chat_proto::v1::RecordLastSeenRequest {
+                    seen: seen
+                        .into_iter()
+                        .map(|(user_id, seconds)| chat_proto::v1::LastSeen {
+                            user_id,
+                            at: Some(at(seconds)),
+                        })
+                        .collect(),
+                })
+                .await
+        }
+    };
+    record(vec![
+        (id.clone(), 1_800_000_000),
+        (other.clone(), 1_700_000_000),
+    ])
+    .await
+    .unwrap();
+    // An older time never replaces a newer one.
+    record(vec![(id.clone(), 1_600_000_000)]).await.unwrap();
+    let stored = app
+        .client()
+        .get_users(GetUsersRequest {
+            user_ids: vec![id.clone(), other.clone()],
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .users;
+    let seen_of = |user: &str| {
+        stored
+            .iter()
+            .find(|u| u.id == user)
+            .and_then(|u| u.last_seen_at)
+            .map(|t| t.seconds)
+    };
+    assert_eq!(seen_of(&id), Some(1_800_000_000));
+    assert_eq!(seen_of(&other), Some(1_700_000_000));
+
+    let refused = remote(record(vec![("nobody".into(), 1)]).await);
+    assert_eq!(refused.code, Code::InvalidArgument);
 }

@@ -7,6 +7,13 @@
 //! | `{prefix}presence:seen:<user>` | string | when the user last went offline (ms since 1970) |
 //! | `{prefix}presence:gateways` | sorted set | gateway instance -> its last heartbeat (ms) |
 //! | `{prefix}presence:gw:<instance>` | set | the users with a socket on that instance |
+//! | `{prefix}presence:hidden` | set | users who hide their presence (`show_presence: false`) |
+//!
+//! A hidden user is announced and answered as `offline` with no last-seen time, whatever
+//! their sockets. Auth owns the setting; gateways copy it here when it changes and at
+//! every sign-in and token refresh (so a Redis that lost its data is right again within
+//! one access token's life). When a user goes offline (not hidden) the gateway records
+//! the time with auth (`last_seen_at`, in PostgreSQL), besides the copy kept here.
 //!
 //! Each gateway boot is a fresh instance id, so a gateway restarted under the same address
 //! never revives its predecessor's sockets. Every change of a socket runs one Lua script
@@ -27,6 +34,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chat_bus::presence_channel;
+use chat_proto::v1::{LastSeen, RecordLastSeenRequest};
+use redis::AsyncCommands;
+
+use crate::core::clients::AuthClient;
 use chat_protocol::client::ClientActivity;
 use chat_protocol::presence::{PresenceStatus, PresenceView};
 use chat_protocol::{Timestamp, UserId};
@@ -34,6 +45,8 @@ use chat_runtime::shutdown::CancellationToken;
 use dashmap::DashMap;
 use uuid::Uuid;
 
+/// The most last-seen times sent to auth in one call.
+const RECORD_BATCH: usize = 200;
 /// A gateway whose heartbeat is older than this many heartbeats is dead.
 pub const DEAD_AFTER: u32 = 4;
 /// Counter of presence transitions this gateway announced, by status.
@@ -53,28 +66,35 @@ pub struct PresenceConfig {
 /// the status and 1 (announced), 0 (no change) or 2 (offline, waiting for the grace).
 const SETTLE: &str = r"
 local function settle(prefix, user, finalize, now)
+  local hidden = redis.call('SISMEMBER', prefix .. 'presence:hidden', user) == 1
   local agg = 'offline'
-  for _, v in ipairs(redis.call('HVALS', prefix .. 'presence:conns:' .. user)) do
-    if v == 'a' then agg = 'online' break end
-    agg = 'away'
+  if not hidden then
+    for _, v in ipairs(redis.call('HVALS', prefix .. 'presence:conns:' .. user)) do
+      if v == 'a' then agg = 'online' break end
+      agg = 'away'
+    end
   end
   local status_key = prefix .. 'presence:status:' .. user
   local last = redis.call('GET', status_key) or 'offline'
-  if agg == last then return {agg, 0} end
-  if agg == 'offline' and finalize ~= '1' then return {agg, 2} end
+  if agg == last then return {agg, 0, 0} end
+  if agg == 'offline' and finalize ~= '1' and not hidden then return {agg, 2, 0} end
   redis.call('SET', status_key, agg)
   local message = agg
-  if agg == 'offline' then
+  local seen = 0
+  if agg == 'offline' and not hidden then
     redis.call('SET', prefix .. 'presence:seen:' .. user, now)
     message = 'offline:' .. now
+    seen = 1
   end
   redis.call('PUBLISH', prefix .. 'presence:' .. user, message)
-  return {agg, 1}
+  return {agg, 1, seen}
 end
 ";
 
 /// One socket's change. ARGV: prefix, user, instance, socket field, value (`a`, `i`,
-/// `-` closed, empty: settle only), finalize (`1` after the grace), now (ms).
+/// `-` closed, empty: settle only), finalize (`1` after the grace), now (ms). Returns
+/// the status, the outcome (0 no change, 1 announced, 2 offline after the grace) and
+/// whether a last-seen time was set.
 const UPDATE: &str = r"
 local prefix, user, instance, field, value, finalize, now =
   ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
@@ -98,23 +118,23 @@ end
 return result
 ";
 
-/// A dead instance's sockets go. ARGV: prefix, instance, now (ms). Returns how many users
-/// changed.
+/// A dead instance's sockets go. ARGV: prefix, instance, now (ms). Returns the users
+/// announced offline with a last-seen time.
 const SWEEP: &str = r"
 local prefix, instance, now = ARGV[1], ARGV[2], ARGV[3]
 local gw = prefix .. 'presence:gw:' .. instance
 local tag = instance .. ':'
-local changed = 0
+local gone = {}
 for _, user in ipairs(redis.call('SMEMBERS', gw)) do
   local conns = prefix .. 'presence:conns:' .. user
   for _, f in ipairs(redis.call('HKEYS', conns)) do
     if string.sub(f, 1, #tag) == tag then redis.call('HDEL', conns, f) end
   end
-  if settle(prefix, user, '1', now)[2] == 1 then changed = changed + 1 end
+  if settle(prefix, user, '1', now)[3] == 1 then table.insert(gone, user) end
 end
 redis.call('DEL', gw)
 redis.call('ZREM', prefix .. 'presence:gateways', instance)
-return changed
+return gone
 ";
 
 /// This gateway's view of presence. Cheap to clone.
@@ -125,6 +145,7 @@ pub struct Presence {
 
 struct Inner {
     redis: redis::aio::ConnectionManager,
+    auth: AuthClient,
     prefix: String,
     instance: String,
     config: PresenceConfig,
@@ -174,12 +195,14 @@ impl Presence {
     pub fn start(
         redis: redis::aio::ConnectionManager,
         prefix: impl Into<String>,
+        auth: AuthClient,
         config: PresenceConfig,
         stop: CancellationToken,
     ) -> Self {
         let presence = Self {
             inner: Arc::new(Inner {
                 redis,
+                auth,
                 prefix: prefix.into(),
                 instance: Uuid::now_v7().simple().to_string(),
                 config,
@@ -232,7 +255,7 @@ impl Presence {
     /// Runs the update script; the outcome (0, 1, 2), or `None` when Redis failed.
     async fn change(&self, user: UserId, socket: u64, value: &str, finalize: bool) -> Option<i64> {
         let field = format!("{}:{socket}", self.inner.instance);
-        let result: redis::RedisResult<(String, i64)> = self
+        let result: redis::RedisResult<(String, i64, i64)> = self
             .inner
             .update
             .arg(&self.inner.prefix)
@@ -245,9 +268,12 @@ impl Presence {
             .invoke_async(&mut self.inner.redis.clone())
             .await;
         match result {
-            Ok((status, outcome)) => {
+            Ok((status, outcome, seen)) => {
                 if outcome == 1 {
                     metrics::counter!(PRESENCE_CHANGES_METRIC, "status" => status).increment(1);
+                }
+                if seen == 1 {
+                    self.record_last_seen(vec![user]);
                 }
                 Some(outcome)
             }
@@ -258,28 +284,79 @@ impl Presence {
         }
     }
 
+    /// Copies a user's `show_presence` setting here; when it changed, the user's presence
+    /// is announced again as others now see it.
+    pub async fn set_hidden(&self, user: UserId, hidden: bool) {
+        let key = format!("{}presence:hidden", self.inner.prefix);
+        let mut redis = self.inner.redis.clone();
+        let changed: redis::RedisResult<i64> = if hidden {
+            redis.sadd(key, user.to_string()).await
+        } else {
+            redis.srem(key, user.to_string()).await
+        };
+        match changed {
+            Ok(1) => {
+                // Announced at once: hiding must not wait for a grace.
+                self.change(user, 0, "", true).await;
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(%user, error = %err, "presence setting not copied"),
+        }
+    }
+
+    /// Tells auth when these users were last online (now). Best effort, in the background.
+    fn record_last_seen(&self, users: Vec<UserId>) {
+        if users.is_empty() {
+            return;
+        }
+        let at = chat_runtime::time::to_proto(time::OffsetDateTime::now_utc());
+        let request = RecordLastSeenRequest {
+            seen: users
+                .iter()
+                .map(|user| LastSeen {
+                    user_id: user.to_string(),
+                    at: Some(at),
+                })
+                .collect(),
+        };
+        let mut auth = self.inner.auth.clone();
+        tokio::spawn(async move {
+            if let Err(status) = auth.record_last_seen(request).await {
+                tracing::warn!(error = %status, "last seen not recorded");
+            }
+        });
+    }
+
     /// The presence of `users` as announced last.
     pub async fn query(&self, users: &[UserId]) -> redis::RedisResult<Vec<PresenceView>> {
         if users.is_empty() {
             return Ok(Vec::new());
         }
         let mut pipe = redis::pipe();
+        let hidden_key = format!("{}presence:hidden", self.inner.prefix);
         for user in users {
             pipe.get(format!("{}presence:status:{user}", self.inner.prefix));
             pipe.get(format!("{}presence:seen:{user}", self.inner.prefix));
+            pipe.cmd("SISMEMBER").arg(&hidden_key).arg(user.to_string());
         }
-        let values: Vec<Option<String>> = pipe.query_async(&mut self.inner.redis.clone()).await?;
+        let values: Vec<redis::Value> = pipe.query_async(&mut self.inner.redis.clone()).await?;
+        let text = |value: &redis::Value| -> Option<String> {
+            redis::from_redis_value::<Option<String>>(value)
+                .ok()
+                .flatten()
+        };
         Ok(users
             .iter()
-            .zip(values.chunks(2))
-            .map(|(user, pair)| {
-                let status = pair[0]
+            .zip(values.chunks(3))
+            .map(|(user, triple)| {
+                let hidden = redis::from_redis_value::<i64>(&triple[2]).unwrap_or(0) == 1;
+                let status = text(&triple[0])
                     .as_deref()
                     .and_then(parse_status)
+                    .filter(|_| !hidden)
                     .unwrap_or(PresenceStatus::Offline);
                 let last_seen = match status {
-                    PresenceStatus::Offline => pair[1]
-                        .as_deref()
+                    PresenceStatus::Offline if !hidden => text(&triple[1])
                         .and_then(|ms| ms.parse().ok())
                         .and_then(Timestamp::from_unix_millis),
                     _ => None,
@@ -346,20 +423,27 @@ impl Presence {
             .query_async(&mut redis)
             .await?;
         for instance in dead.iter().filter(|i| **i != self.inner.instance) {
-            let changed = self.sweep_instance(instance).await?;
-            tracing::info!(%instance, users = changed, "presence: swept a silent gateway");
+            let gone = self.sweep_instance(instance).await?;
+            tracing::info!(%instance, users = gone.len(), "presence: swept a silent gateway");
         }
         Ok(())
     }
 
-    async fn sweep_instance(&self, instance: &str) -> redis::RedisResult<i64> {
-        self.inner
+    /// Takes `instance`'s sockets away; the users it announced offline (their last-seen
+    /// times recorded with auth).
+    async fn sweep_instance(&self, instance: &str) -> redis::RedisResult<Vec<String>> {
+        let gone: Vec<String> = self
+            .inner
             .sweep
             .arg(&self.inner.prefix)
             .arg(instance)
             .arg(now_ms())
             .invoke_async(&mut self.inner.redis.clone())
-            .await
+            .await?;
+        for batch in gone.chunks(RECORD_BATCH) {
+            self.record_last_seen(batch.iter().filter_map(|id| id.parse().ok()).collect());
+        }
+        Ok(gone)
     }
 
     /// The channel name of `user`'s presence.

@@ -10,7 +10,7 @@ use chat_runtime::shutdown::CancellationToken;
 use secrecy::ExposeSecret;
 
 use crate::core::catchup::CatchUp;
-use crate::core::clients::{HistoryClient, RoomsClient};
+use crate::core::clients::{AuthClient, HistoryClient, RoomsClient};
 use crate::core::fanout::Hub;
 use crate::core::memberships::Memberships;
 use crate::core::messages::{MessageLimits, Messages};
@@ -46,6 +46,7 @@ impl Realtime {
     pub async fn connect(
         bus: &BusConfig,
         settings: &WsConfig,
+        auth: AuthClient,
         rooms: RoomsClient,
         history: HistoryClient,
     ) -> anyhow::Result<Self> {
@@ -92,6 +93,7 @@ impl Realtime {
         let presence = Presence::start(
             redis.clone(),
             prefix.clone(),
+            auth,
             PresenceConfig {
                 grace: settings.presence_grace,
                 heartbeat: settings.presence_heartbeat,

@@ -81,6 +81,20 @@ fn session(
     Ok((jar, Json(session)))
 }
 
+/// Copies the user's `show_presence` where the gateways read it (see
+/// [`crate::core::presence`]): at every sign-in and refresh, so it heals by itself.
+async fn copy_presence_setting(state: &AppState, response: &AuthResponse) {
+    if let Some(user) = &response.user
+        && let Ok(id) = user.id.parse::<UserId>()
+    {
+        state
+            .realtime
+            .presence()
+            .set_hidden(id, !user.show_presence)
+            .await;
+    }
+}
+
 /// The account and session routes, documented.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -125,6 +139,7 @@ async fn register(
         })
         .await?
         .into_inner();
+    copy_presence_setting(&state, &response).await;
     let answer = session(response, keeper, jar, state.secure_cookies, &headers)?;
     Ok((StatusCode::CREATED, answer).into_response())
 }
@@ -162,6 +177,7 @@ async fn login(
         })
         .await?
         .into_inner();
+    copy_presence_setting(&state, &response).await;
     session(response, keeper, jar, state.secure_cookies, &headers)
 }
 
@@ -206,13 +222,9 @@ async fn refresh(
         .await;
     match result {
         Ok(response) => {
-            let answer = session(
-                response.into_inner(),
-                keeper,
-                jar,
-                state.secure_cookies,
-                &headers,
-            )?;
+            let response = response.into_inner();
+            copy_presence_setting(&state, &response).await;
+            let answer = session(response, keeper, jar, state.secure_cookies, &headers)?;
             Ok(answer.into_response())
         }
         // A cookie that no longer works is dropped, so the browser stops sending it.
@@ -355,9 +367,17 @@ async fn update_me(
             display_name: body.display_name,
             avatar_url: body.avatar_url,
             bio: body.bio,
+            show_presence: body.show_presence,
         })
         .await?
         .into_inner();
+    if let Ok(id) = caller.user_id.parse::<UserId>() {
+        state
+            .realtime
+            .presence()
+            .set_hidden(id, !updated.show_presence)
+            .await;
+    }
     if updated.email.is_some() {
         return Ok(Json(me_view(updated)?));
     }

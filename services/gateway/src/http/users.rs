@@ -39,9 +39,11 @@ pub(super) fn me_view(mut user: chat_proto::v1::User) -> Result<Me, ClientError>
         .email
         .take()
         .context("auth sent the caller's own user without an email")?;
+    let show_presence = user.show_presence;
     Ok(Me {
         user: user_view(user)?,
         email,
+        show_presence,
     })
 }
 

@@ -103,3 +103,49 @@ async fn invalid_profile_changes_are_refused_and_change_nothing() {
     .await;
     assert_eq!(me["display_name"], Value::Null);
 }
+
+/// `user`'s presence as `viewer` reads it in the profile.
+async fn presence_of(app: &TestApp, viewer: &Session, user: &Session) -> Value {
+    json_body(
+        app.get_as(
+            &viewer.access_token,
+            &format!("/api/users/{}", user.user_id()),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await["presence"]
+        .clone()
+}
+
+#[tokio::test]
+async fn a_user_can_hide_their_presence_and_show_it_again() {
+    let app = spawn_app().await;
+    let ada = app.new_user("ada").await;
+    let bob = app.new_user("bob").await;
+    let address = app.address.trim_start_matches("http://").parse().unwrap();
+    let mut socket = chat_test_stack::socket::Socket::open(address, &[]).await;
+    socket
+        .send(json!({"type": "auth", "token": ada.access_token}))
+        .await;
+    socket.expect("ready").await;
+    assert_eq!(presence_of(&app, &bob, &ada).await["status"], "online");
+
+    let me = json_body(
+        patch_me(&app, &ada, &json!({"show_presence": false})).await,
+        StatusCode::OK,
+    )
+    .await;
+
+    assert_eq!(me["show_presence"], false);
+    let hidden = presence_of(&app, &bob, &ada).await;
+    assert_eq!(hidden["status"], "offline");
+    assert_eq!(hidden["last_seen"], Value::Null);
+    let me = json_body(
+        patch_me(&app, &ada, &json!({"show_presence": true})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(me["show_presence"], true);
+    assert_eq!(presence_of(&app, &bob, &ada).await["status"], "online");
+}

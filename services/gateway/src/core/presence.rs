@@ -45,6 +45,8 @@ use chat_runtime::shutdown::CancellationToken;
 use dashmap::DashMap;
 use uuid::Uuid;
 
+/// The shortest time between two `presence` frames of one socket.
+pub const PRESENCE_INTERVAL: Duration = Duration::from_secs(1);
 /// The most last-seen times sent to auth in one call.
 const RECORD_BATCH: usize = 200;
 /// A gateway whose heartbeat is older than this many heartbeats is dead.

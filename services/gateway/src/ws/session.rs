@@ -20,12 +20,10 @@ use super::handshake::{self, Authenticated};
 use super::socket::{Session, expiry};
 use crate::client_error::ClientError;
 use crate::core::outbox::{Closing, Outbox};
+use crate::core::presence::PRESENCE_INTERVAL;
 use crate::core::realtime::Realtime;
 use crate::core::rooms::UserRooms;
 use crate::core::sockets::{CONNECTIONS_METRIC, Sockets};
-
-/// The shortest time between two `presence` frames of one socket.
-pub(super) const PRESENCE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// How many heartbeat intervals a silent peer is given.
 const MISSED_HEARTBEATS: u8 = 3;

@@ -9,8 +9,8 @@ use chat_protocol::{ErrorCode, ServerFrame, UserId};
 use uuid::Uuid;
 
 use crate::client_error::ClientError;
+use crate::core::presence::PRESENCE_INTERVAL;
 use crate::ws::connection::Flow;
-use crate::ws::session::PRESENCE_INTERVAL;
 use crate::ws::socket::Session;
 
 pub async fn activity(session: &mut Session, frame: PresenceFrame) -> Flow {

@@ -166,6 +166,17 @@ impl Socket {
         }
     }
 
+    /// Nothing is waiting on the socket: a `ping` is answered by the very next frame.
+    pub async fn assert_nothing_pending(&mut self) {
+        self.send(serde_json::json!({"type": "ping", "id": "quiet"}))
+            .await;
+        let next = self.next().await;
+        assert_eq!(
+            next["type"], "pong",
+            "expected nothing before the pong, got {next}"
+        );
+    }
+
     /// The first frame, or the close code when the socket is closed before any.
     pub async fn first_frame_or_close(&mut self) -> Result<Value, Option<u16>> {
         match self.next_event().await {

@@ -5,20 +5,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::stack::{self, Options, Stack, User};
-use chat_test_stack::socket::Socket;
 
 fn typing(room: impl ToString, state: &str) -> Value {
     json!({"type": "typing", "room": room.to_string(), "state": state})
-}
-
-/// Nothing is waiting on `socket`: a `ping` is answered by the very next frame.
-async fn nothing_pending(socket: &mut Socket) {
-    socket.send(json!({"type": "ping", "id": "quiet"})).await;
-    let next = socket.next().await;
-    assert_eq!(
-        next["type"], "pong",
-        "expected nothing before the pong, got {next}"
-    );
 }
 
 async fn three_in_a_room(stack: &Stack) -> (User, User, User, uuid::Uuid) {
@@ -52,8 +41,8 @@ async fn typing_reaches_the_other_members_on_both_gateways_but_not_the_typist() 
         assert_eq!(socket.expect("typing").await["state"], "stop");
     }
     // The typist's own sockets hear nothing of it.
-    nothing_pending(&mut ada_here).await;
-    nothing_pending(&mut ada_phone).await;
+    ada_here.assert_nothing_pending().await;
+    ada_phone.assert_nothing_pending().await;
 }
 
 #[tokio::test]
@@ -69,7 +58,7 @@ async fn renewals_are_forwarded_at_most_every_two_seconds_and_a_stop_only_after_
     }
 
     assert_eq!(bob_socket.expect("typing").await["state"], "start");
-    nothing_pending(&mut bob_socket).await;
+    bob_socket.assert_nothing_pending().await;
 }
 
 #[tokio::test]
@@ -119,7 +108,7 @@ async fn a_message_ends_typing_without_a_stop() {
     );
     // Past the deadline: no `stop` follows the message.
     tokio::time::sleep(Duration::from_millis(1800)).await;
-    nothing_pending(&mut bob_socket).await;
+    bob_socket.assert_nothing_pending().await;
     // And the next `start` goes out at once.
     ada_socket.send(typing(room, "start")).await;
     assert_eq!(bob_socket.expect("typing").await["state"], "start");
@@ -143,17 +132,17 @@ async fn members_only_and_not_in_rooms_above_the_size_limit() {
     ada_socket.send(typing(outsider_room, "start")).await;
     let refused = ada_socket.expect("error").await;
     assert_eq!(refused["code"], "not_a_member");
-    nothing_pending(&mut cleo_socket).await;
+    cleo_socket.assert_nothing_pending().await;
 
     // Three members, above the limit of two: nobody hears it.
     ada_socket.send(typing(crowd, "start")).await;
-    nothing_pending(&mut ada_socket).await;
-    nothing_pending(&mut bob_socket).await;
-    nothing_pending(&mut cleo_socket).await;
+    ada_socket.assert_nothing_pending().await;
+    bob_socket.assert_nothing_pending().await;
+    cleo_socket.assert_nothing_pending().await;
 
     // Two members: heard; Cleo, not in that room, hears nothing.
     ada_socket.send(typing(pair, "start")).await;
     let heard = bob_socket.expect("typing").await;
     assert_eq!(heard["room"], pair.to_string());
-    nothing_pending(&mut cleo_socket).await;
+    cleo_socket.assert_nothing_pending().await;
 }

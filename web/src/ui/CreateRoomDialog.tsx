@@ -8,7 +8,7 @@ import { createRoom } from '../api/rooms';
 import { navigate } from '../app/route';
 import { openDialog, useUi } from '../app/ui-state';
 import { Dialog } from './Dialog';
-import { Field, FormError, formProblem } from './forms';
+import { DialogActions, Field, FormError, formProblem } from './forms';
 
 export function CreateRoomDialog() {
   const open = useUi((s) => s.dialog === 'create_room');
@@ -66,14 +66,7 @@ function CreateRoomForm({ onDone }: { onDone: () => void }) {
         error={problem.fields.description}
       />
       <FormError message={problem.message} />
-      <div className="dialog-actions">
-        <button type="button" className="button" onClick={onDone}>
-          Cancel
-        </button>
-        <button type="submit" className="button primary" disabled={create.isPending}>
-          {create.isPending ? 'Creating…' : 'Create room'}
-        </button>
-      </div>
+      <DialogActions onCancel={onDone} label="Create room" busyLabel="Creating…" busy={create.isPending} />
     </form>
   );
 }

@@ -11,7 +11,7 @@ import { displayName } from '../app/names';
 import { hasActions, type MemberActions } from '../app/permissions';
 import { showNotice } from '../app/ui-state';
 import { Dialog } from './Dialog';
-import { FormError, formProblem } from './forms';
+import { DialogActions, FormError, formProblem } from './forms';
 import { Menu } from './Menu';
 
 const ROLE_ACTION: Record<Role, string> = {
@@ -89,14 +89,14 @@ export function MemberMenu({ room, member, actions }: { room: Room; member: Memb
           {name} will own #{room.name}. You stay in the room as an admin and can no longer change roles or delete it.
         </p>
         <FormError message={formProblem(role.error).message} />
-        <div className="dialog-actions">
-          <button type="button" className="button" onClick={() => setConfirming(null)}>
-            Cancel
-          </button>
-          <button type="button" className="button danger" disabled={role.isPending} onClick={() => role.mutate('owner')}>
-            {role.isPending ? 'Handing over…' : 'Make owner'}
-          </button>
-        </div>
+        <DialogActions
+          onCancel={() => setConfirming(null)}
+          label="Make owner"
+          busyLabel="Handing over…"
+          busy={role.isPending}
+          tone="danger"
+          onAction={() => role.mutate('owner')}
+        />
       </Dialog>
 
       <Dialog open={confirming === 'ban'} title={`Ban ${name}?`} onClose={() => setConfirming(null)}>
@@ -158,14 +158,7 @@ function BanForm({
         {problem.fields.reason && <p className="field-error">{problem.fields.reason}</p>}
       </div>
       <FormError message={problem.message} />
-      <div className="dialog-actions">
-        <button type="button" className="button" onClick={onDone}>
-          Cancel
-        </button>
-        <button type="submit" className="button danger" disabled={ban.isPending}>
-          {ban.isPending ? 'Banning…' : `Ban ${name}`}
-        </button>
-      </div>
+      <DialogActions onCancel={onDone} label={`Ban ${name}`} busyLabel="Banning…" busy={ban.isPending} tone="danger" />
     </form>
   );
 }

@@ -13,7 +13,7 @@ import { PresenceText } from './PresenceDot';
 import { navigate } from '../app/route';
 import { openProfile, useUi } from '../app/ui-state';
 import { Dialog } from './Dialog';
-import { Field, FormError, formProblem } from './forms';
+import { DialogActions, Field, FormError, formProblem } from './forms';
 
 export function ProfileDialog() {
   const profile = useUi((s) => s.profile);
@@ -119,14 +119,7 @@ function EditProfile({ me, onDone }: { me: Me; onDone: () => void }) {
         online
       </label>
       <FormError message={problem.message} />
-      <div className="dialog-actions">
-        <button type="button" className="button" onClick={onDone}>
-          Cancel
-        </button>
-        <button type="submit" className="button primary" disabled={save.isPending}>
-          {save.isPending ? 'Saving…' : 'Save'}
-        </button>
-      </div>
+      <DialogActions onCancel={onDone} label="Save" busyLabel="Saving…" busy={save.isPending} />
     </form>
   );
 }

@@ -10,7 +10,7 @@ import { canDeleteRoom } from '../app/permissions';
 import { navigate } from '../app/route';
 import { showNotice } from '../app/ui-state';
 import { Dialog } from './Dialog';
-import { Field, FormError, formProblem } from './forms';
+import { DialogActions, Field, FormError, formProblem } from './forms';
 
 export function RoomSettingsDialog({ room, open, onClose }: { room: Room; open: boolean; onClose: () => void }) {
   return (
@@ -65,14 +65,7 @@ function SettingsForm({ room, onDone }: { room: Room; onDone: () => void }) {
         error={problem.fields.description}
       />
       <FormError message={problem.message} />
-      <div className="dialog-actions">
-        <button type="button" className="button" onClick={onDone}>
-          Cancel
-        </button>
-        <button type="submit" className="button primary" disabled={save.isPending}>
-          {save.isPending ? 'Saving…' : 'Save changes'}
-        </button>
-      </div>
+      <DialogActions onCancel={onDone} label="Save changes" busyLabel="Saving…" busy={save.isPending} />
     </form>
   );
 }
@@ -95,14 +88,15 @@ function DeleteRoom({ room, onDone }: { room: Room; onDone: () => void }) {
       <p className="muted">Everyone is removed and its messages are gone for good.</p>
       <FormError message={formProblem(remove.error).message} />
       {confirming ? (
-        <div className="dialog-actions">
-          <button type="button" className="button" onClick={() => setConfirming(false)}>
-            Keep the room
-          </button>
-          <button type="button" className="button danger" disabled={remove.isPending} onClick={() => remove.mutate()}>
-            {remove.isPending ? 'Deleting…' : `Delete #${room.name} for everyone`}
-          </button>
-        </div>
+        <DialogActions
+          onCancel={() => setConfirming(false)}
+          cancelLabel="Keep the room"
+          label={`Delete #${room.name} for everyone`}
+          busyLabel="Deleting…"
+          busy={remove.isPending}
+          tone="danger"
+          onAction={() => remove.mutate()}
+        />
       ) : (
         <button type="button" className="button" onClick={() => setConfirming(true)}>
           Delete room…

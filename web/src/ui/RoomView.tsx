@@ -18,7 +18,7 @@ import { onOpenRoom } from '../live/state';
 import { run, useLive } from '../live/store';
 import { Composer } from './Composer';
 import { Dialog } from './Dialog';
-import { FormError, formProblem } from './forms';
+import { DialogActions, FormError, formProblem } from './forms';
 import { MembersPanel } from './MembersPanel';
 import { RoomSettingsDialog } from './RoomSettingsDialog';
 import { useRoomName } from './RoomList';
@@ -210,14 +210,14 @@ function LeaveDialog({
     <Dialog open={open} title={`Leave ${label}?`} onClose={onClose}>
       <p>You will stop receiving its messages. You can join again if the room is public.</p>
       <FormError message={message} />
-      <div className="dialog-actions">
-        <button type="button" className="button" onClick={onClose}>
-          Cancel
-        </button>
-        <button type="button" className="button danger" disabled={leave.isPending} onClick={() => leave.mutate()}>
-          {leave.isPending ? 'Leaving…' : 'Leave room'}
-        </button>
-      </div>
+      <DialogActions
+        onCancel={onClose}
+        label="Leave room"
+        busyLabel="Leaving…"
+        busy={leave.isPending}
+        tone="danger"
+        onAction={() => leave.mutate()}
+      />
     </Dialog>
   );
 }

@@ -75,3 +75,42 @@ export function FormError({ message }: { message: string | null }) {
     </p>
   );
 }
+
+interface DialogActionsProps {
+  onCancel: () => void;
+  cancelLabel?: string;
+  /** The action's button, and what it says while the action runs. */
+  label: string;
+  busyLabel: string;
+  busy: boolean;
+  tone?: 'primary' | 'danger';
+  /** Without it the action submits the form around it. */
+  onAction?: () => void;
+}
+
+/** The buttons at the foot of a dialog: a way out, and the action. */
+export function DialogActions({
+  onCancel,
+  cancelLabel = 'Cancel',
+  label,
+  busyLabel,
+  busy,
+  tone = 'primary',
+  onAction,
+}: DialogActionsProps) {
+  return (
+    <div className="dialog-actions">
+      <button type="button" className="button" onClick={onCancel}>
+        {cancelLabel}
+      </button>
+      <button
+        type={onAction ? 'button' : 'submit'}
+        className={`button ${tone}`}
+        disabled={busy}
+        onClick={onAction}
+      >
+        {busy ? busyLabel : label}
+      </button>
+    </div>
+  );
+}

@@ -9,6 +9,10 @@
 #   persist  messages/s through RabbitMQ into PostgreSQL (chat-history's persist_bench).
 #   memory   resident memory of ONE gateway process before and after 15,000 idle,
 #            authenticated sockets held by chat-loadtest in several other processes.
+#   presence what presence costs in a reconnect storm: 10,000 sockets in direct pairs
+#            (each following its partner) on ONE gateway, all dropped at once and resumed
+#            a second later; presence publishes and gateway + Redis CPU-seconds over the
+#            storm, then the same storm on a stack started with PRESENCE=off.
 #
 # Each stack-based benchmark starts its own stack (deploy/local/run.sh, release build) on
 # its own ports, Redis prefix and persist queue, and stops it afterwards. Accounts live in
@@ -16,14 +20,16 @@
 # only the first run pays an Argon2 hash per user; rooms and history start empty each run.
 #
 # Settings (environment):
-#   BENCH=fanout,persist,memory   which benchmarks (default: all three)
-#   BENCH_SOCKETS                 sockets for fanout and memory (defaults 5000 and 15000)
-#   BENCH_FANOUT_SOCKETS, BENCH_IDLE_SOCKETS   the same, one at a time
+#   BENCH=fanout,persist,memory,presence   which benchmarks (default: all four)
+#   BENCH_SOCKETS                 sockets for fanout, memory and presence (defaults 5000,
+#                                 15000 and 10000)
+#   BENCH_FANOUT_SOCKETS, BENCH_IDLE_SOCKETS, BENCH_STORM_SOCKETS   the same, one at a time
 #   BENCH_FANOUT_RATE=500,1000    messages sent per second during fanout; each rate is
 #                                 one measurement (500/s leaves this 2-core machine some
 #                                 idle time, 1000/s saturates it with the clients)
 #   BENCH_WINDOW=30               seconds of the fanout measurement window
-#   BENCH_PROCESSES               load tool processes (default: 2 for fanout, 4 for memory)
+#   BENCH_PROCESSES               load tool processes (default: 2 for fanout, 4 for memory
+#                                 and presence)
 #   BENCH_PERSIST_MESSAGES=200000 envelopes per persist phase
 #   BENCH_PERSIST_ARGS            more persist_bench flags (e.g. "--batch-size 1000")
 #   LOADTEST                      the load tool binary (default: this tree's release build),
@@ -36,10 +42,11 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 
-BENCH=${BENCH:-fanout,persist,memory}
+BENCH=${BENCH:-fanout,persist,memory,presence}
 BENCH_DIR=${BENCH_DIR:-$ROOT/.run/bench}
 FANOUT_SOCKETS=${BENCH_FANOUT_SOCKETS:-${BENCH_SOCKETS:-5000}}
 IDLE_SOCKETS=${BENCH_IDLE_SOCKETS:-${BENCH_SOCKETS:-15000}}
+STORM_SOCKETS=${BENCH_STORM_SOCKETS:-${BENCH_SOCKETS:-10000}}
 FANOUT_RATES=${BENCH_FANOUT_RATE:-500,1000}
 WINDOW=${BENCH_WINDOW:-30}
 PERSIST_MESSAGES=${BENCH_PERSIST_MESSAGES:-200000}
@@ -388,6 +395,83 @@ TOML
   stop_stack
 }
 
+bench_presence() {
+  local users=$STORM_SOCKETS processes=${BENCH_PROCESSES:-4}
+  local ramp=$(((users + 499) / 500))
+  [ "$ramp" -ge 5 ] || ramp=5
+  # One storm, well after the ramp; then long enough for any `offline` after the grace.
+  local storm_at=$((ramp + 20)) after=30
+  log "presence: a reconnect storm of $users sockets (in $((users / 2)) direct rooms, each following its partner), with presence and without"
+  local scenario=$BENCH_DIR/storm.toml
+  cat >"$scenario" <<TOML
+name = "bench-storm"
+description = "$users users in direct pairs; every socket dropped at once at ${storm_at}s and resumed 1 s later"
+users = $users
+[[stages]]
+duration = "${ramp}s"
+target = $users
+[[stages]]
+duration = "$((storm_at - ramp + after))s"
+target = $users
+[accounts]
+prefix = "bench"
+[rooms]
+direct = true
+groups = 0
+large = 0
+[traffic]
+think_time = "1h"
+weights = { direct = 1, group = 0, large = 0 }
+settle = "1s"
+[chaos]
+kill_share = 1.0
+every = "${storm_at}s"
+down = "1s"
+TOML
+  local redis_pid mode
+  redis_pid=$(redis-cli info server | tr -d '\r' | awk -F: '$1 == "process_id" { print $2 }')
+  for mode in on off; do
+    export PRESENCE=$mode
+    start_stack "presence-$mode"
+    set_up_run "$scenario"
+    start_loadtest "$processes"
+    wait_for_connections "$users" $((ramp + 90))
+    local first_publishes
+    first_publishes=$(metric chat_gateway_presence_changes_total)
+    # The window: from 2 s before the storm to its end (the grace included).
+    local start_at=$((plan_started_at + (storm_at - 2) * 1000000000))
+    while [ "$(now_ns)" -lt "$start_at" ]; do sleep 0.1; done
+    local c0 r0 p0 c1 r1 p1 t0 t1 held
+    t0=$(now_ns) c0=$(cpu_ticks "$gateway_pid") r0=$(cpu_ticks "$redis_pid")
+    p0=$(metric chat_gateway_presence_changes_total)
+    sleep $((2 + after - 5))
+    t1=$(now_ns) c1=$(cpu_ticks "$gateway_pid") r1=$(cpu_ticks "$redis_pid")
+    p1=$(metric chat_gateway_presence_changes_total)
+    held=$(metric chat_gateway_connections)
+    finish_loadtest
+    local kills reconnects cpu redis_cpu
+    read -r kills reconnects < <(jq -r '[.counts.kills, .counts.reconnects] | @tsv' "$report")
+    cpu=$(calc "($c1 - $c0) / $CLK_TCK")
+    redis_cpu=$(calc "($r1 - $r0) / $CLK_TCK")
+    printf '  presence %-3s  %s sockets dropped and resumed (%s reconnects), %s held after; window %.0f s\n' \
+      "$mode" "$(grouped "$kills")" "$(grouped "$reconnects")" "$(grouped "$held")" "$(calc "($t1 - $t0) / 1e9")"
+    printf '                presence publishes: %s in the storm (%s when the %s users first came online)\n' \
+      "$(grouped $((p1 - p0)))" "$(grouped "$first_publishes")" "$(grouped "$users")"
+    printf '                CPU in the window: gateway %.2f s, Redis %.2f s\n' "$cpu" "$redis_cpu"
+    eval "storm_${mode}_cpu=$cpu storm_${mode}_redis=$redis_cpu storm_${mode}_publishes=$((p1 - p0))"
+    stop_stack
+  done
+  unset PRESENCE
+  local extra
+  extra=$(calc "($storm_on_cpu + $storm_on_redis) - ($storm_off_cpu + $storm_off_redis)")
+  printf '  presence costs %.2f CPU-seconds more for the storm (gateway %+.2f s, Redis %+.2f s): %.0f us per reconnect; %s publishes for %s reconnects\n' \
+    "$extra" "$(calc "$storm_on_cpu - $storm_off_cpu")" "$(calc "$storm_on_redis - $storm_off_redis")" \
+    "$(calc "$extra * 1e6 / $users")" "$storm_on_publishes" "$(grouped "$users")"
+  add_summary presence "$storm_on_publishes publishes, $(printf '%.2f' "$(calc "$storm_on_cpu + $storm_on_redis")") CPU-s" \
+    "storm without presence" "$(printf '%.2f CPU-s' "$(calc "$storm_off_cpu + $storm_off_redis")")" \
+    "$(grouped "$users") sockets reconnecting; $(printf '%+.2f' "$extra") CPU-s with presence"
+}
+
 bench_persist() {
   log "persist: $PERSIST_MESSAGES envelopes per phase through RabbitMQ into PostgreSQL"
   mkdir -p "$BENCH_DIR"
@@ -407,8 +491,8 @@ bench_persist() {
 
 for name in ${BENCH//,/ }; do
   case $name in
-  fanout | persist | memory) ;;
-  *) fail "unknown benchmark '$name' (BENCH=fanout,persist,memory)" ;;
+  fanout | persist | memory | presence) ;;
+  *) fail "unknown benchmark '$name' (BENCH=fanout,persist,memory,presence)" ;;
   esac
 done
 
@@ -426,6 +510,7 @@ deploy/local/services.sh >/dev/null
 wanted persist && bench_persist
 wanted fanout && bench_fanout
 wanted memory && bench_memory
+wanted presence && bench_presence
 
 log "summary ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -r))"
 printf '%-8s | %-34s | %-30s | %-16s | %s\n' bench figure "target (baseline)" ratio verdict

@@ -4,7 +4,9 @@
 # else), under load from chat-loadtest. One after another it restarts Redis, RabbitMQ
 # and PostgreSQL, then kills -9 each service and starts it again, and after each fault
 # measures how long the stack takes to serve again (a REST send through nginx) once the
-# dependency answers. At the end it checks what the promises say:
+# dependency answers. Killing gateway1 also checks presence: a user whose only socket was
+# there is seen offline by a follower on gateway2 within the bound, and stays offline
+# when gateway1 comes back as a new instance. At the end it checks what the promises say:
 #   - the load tool saw nothing lost and nothing duplicated (clients resumed exactly or
 #     were told to resync);
 #   - every acknowledged message is stored exactly once, at its acknowledged position;
@@ -256,10 +258,88 @@ fault_kill() {
   recovered "$service killed (-9), started" "$started"
 }
 
+# The presence bound (docs/protocol.md): a gateway killed without a word is noticed by the
+# others within five heartbeats (10 s by default), its sockets' users announced offline,
+# and the next presence frame (at most 1 s later) carries it.
+PRESENCE_BOUND=${PRESENCE_BOUND:-11}
+presence_seen=()
+
+# chat_ws NAME PORT: a chat-ws socket of the prober straight to one gateway, fed from a
+# FIFO (kept open on fd 7 or 8) and printing frames to $RUN_DIR/NAME.frames.
+chat_ws() {
+  local name=$1 port=$2
+  rm -f "$RUN_DIR/$name.in"
+  mkfifo "$RUN_DIR/$name.in"
+  "$ROOT/target/debug/chat-ws" --url "http://127.0.0.1:$port" --token "$3" \
+    <"$RUN_DIR/$name.in" >"$RUN_DIR/$name.frames" 2>>"$LOGS/$name.log" &
+  PIDS[$name]=$!
+}
+# frame_within SECONDS FILE JQ-FILTER: true once a frame of FILE matches the filter.
+frame_within() {
+  local deadline=$(($(date +%s) + $1))
+  until [ -n "$(jq -c "select($3)" "$2" 2>/dev/null)" ]; do
+    [ "$(date +%s)" -lt "$deadline" ] || return 1
+    sleep 0.1
+  done
+}
+
+# gateway1 with presence: the prober is connected to gateway1 only and followed by
+# another user's socket on gateway2. After the kill -9 the follower must hear the prober
+# go offline within the bound, and gateway1 coming back as a new instance must not bring
+# the dead socket back.
+fault_gateway1() {
+  local gw1=${GATEWAY_PORTS[0]} gw2=${GATEWAY_PORTS[1]} prober watcher_token killed took
+  prober=$(curl -fsS "http://127.0.0.1:$PORT/api/auth/me" -H "authorization: Bearer $TOKEN" | jq -r .id)
+  curl -fsS -o /dev/null "http://127.0.0.1:$PORT/api/auth/register" -H 'content-type: application/json' \
+    -d '{"username":"watcher","email":"watcher@example.com","password":"correct horse battery"}'
+  watcher_token=$(curl -fsS "http://127.0.0.1:$PORT/api/auth/login" -H 'content-type: application/json' \
+    -d '{"login":"watcher","password":"correct horse battery"}' | jq -r .access_token)
+  chat_ws subject "$gw1" "$TOKEN"
+  exec 7>"$RUN_DIR/subject.in"
+  chat_ws follower "$gw2" "$watcher_token"
+  exec 8>"$RUN_DIR/follower.in"
+  frame_within 10 "$RUN_DIR/subject.frames" '.type == "ready"' || echo "FAIL: the prober's socket on gateway1 got no ready" >&2
+  frame_within 10 "$RUN_DIR/follower.frames" '.type == "ready"' || echo "FAIL: the follower's socket got no ready" >&2
+  echo "{\"type\":\"presence.subscribe\",\"user_ids\":[\"$prober\"]}" >&8
+  if ! frame_within 10 "$RUN_DIR/follower.frames" \
+    ".type == \"presence\" and any(.users[]; .user_id == \"$prober\" and .status == \"online\")"; then
+    echo "FAIL: the follower does not see the prober online before the kill" >&2
+    failures=$((failures + 1))
+  fi
+
+  killed=$(now)
+  rm -f "$RUN_DIR/offline.took"
+  # Watched from the kill on, while gateway1 is started again and serves.
+  (frame_within 30 "$RUN_DIR/follower.frames" \
+    ".type == \"presence\" and any(.users[]; .user_id == \"$prober\" and .status == \"offline\")" &&
+    since "$killed" >"$RUN_DIR/offline.took") &
+  local watch=$!
+  fault_kill gateway1
+  exec 7>&-
+  wait "$watch" || true
+  took=$(cat "$RUN_DIR/offline.took" 2>/dev/null || echo never)
+  local verdict=ok
+  if [ "$took" = never ] || awk -v t="$took" -v l="$PRESENCE_BOUND" 'BEGIN { exit !(t > l) }'; then
+    verdict=FAIL
+    failures=$((failures + 1))
+  fi
+  results+=("$(printf '| %-30s | %6ss | %s |' "gateway1 killed: offline seen" "$took" "$verdict")")
+  echo "  the follower on gateway2 saw the prober offline ${took}s after the kill ($verdict, bound ${PRESENCE_BOUND}s)"
+  local status
+  status=$(curl -fsS "http://127.0.0.1:$PORT/api/presence/query" -H "authorization: Bearer $watcher_token" \
+    -H 'content-type: application/json' -d "{\"user_ids\":[\"$prober\"]}" | jq -r '.users[0].status')
+  echo "  after gateway1 came back as a new instance the prober is $status"
+  if [ "$status" != offline ]; then
+    echo "FAIL: a restarted gateway brought a dead socket back" >&2
+    failures=$((failures + 1))
+  fi
+  exec 8>&-
+}
+
 for fault in ${FAULTS:-redis rabbitmq postgresql auth rooms history gateway1}; do
   echo "== faults: $fault"
   case $fault in
-    redis | rabbitmq | postgresql) "fault_$fault" ;;
+    redis | rabbitmq | postgresql | gateway1) "fault_$fault" ;;
     *) fault_kill "$fault" ;;
   esac
 done

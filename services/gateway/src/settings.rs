@@ -240,12 +240,27 @@ pub struct WsConfig {
     /// dead and its sockets are taken away (the bound on stale presence is five).
     #[arg(long = "presence-heartbeat", env = "PRESENCE_HEARTBEAT", default_value = "2s", value_parser = humantime_duration)]
     pub presence_heartbeat: Duration,
+
+    /// `off` keeps no presence at all: no Redis work per socket, no heartbeat, nobody
+    /// followed; everyone reads as offline without a last-seen time, as if hidden. For
+    /// deployments that do not want the feature, and to measure what it costs.
+    #[arg(long = "presence", env = "PRESENCE", default_value = "on", value_parser = on_off)]
+    pub presence: bool,
 }
 
 impl WsConfig {
     /// How often a client repeats `typing` `start` while writing.
     pub fn typing_renew(&self) -> Duration {
         self.typing_timeout / 2
+    }
+}
+
+/// Parses `on` or `off` (also `true`/`false`, `1`/`0`).
+pub fn on_off(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "1" => Ok(true),
+        "off" | "false" | "0" => Ok(false),
+        other => Err(format!("`{other}` is neither `on` nor `off`")),
     }
 }
 
@@ -288,6 +303,15 @@ mod tests {
             ]
         );
         assert_eq!(config.http.origins().count(), 0);
+    }
+
+    #[test]
+    fn presence_is_on_unless_switched_off() {
+        let on = Config::try_parse_from(["chat-gateway"]).unwrap();
+        assert!(on.ws.presence);
+        let off = Config::try_parse_from(["chat-gateway", "--presence", "off"]).unwrap();
+        assert!(!off.ws.presence);
+        assert!(Config::try_parse_from(["chat-gateway", "--presence", "maybe"]).is_err());
     }
 
     #[test]

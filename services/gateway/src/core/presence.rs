@@ -61,6 +61,8 @@ pub struct PresenceConfig {
     pub grace: Duration,
     /// How often this gateway says it is alive and looks for dead ones.
     pub heartbeat: Duration,
+    /// Off: nothing is tracked or announced and every user reads as offline.
+    pub enabled: bool,
 }
 
 /// Recomputes a user's status from their sockets and announces a transition. Shared by
@@ -213,7 +215,9 @@ impl Presence {
                 local: DashMap::new(),
             }),
         };
-        tokio::spawn(presence.clone().beat(stop));
+        if config.enabled {
+            tokio::spawn(presence.clone().beat(stop));
+        }
         presence
     }
 
@@ -222,8 +226,16 @@ impl Presence {
         &self.inner.instance
     }
 
+    /// Whether presence is kept at all (`PRESENCE`).
+    pub fn enabled(&self) -> bool {
+        self.inner.config.enabled
+    }
+
     /// A socket of `user` opened (active).
     pub async fn connected(&self, user: UserId, socket: u64) {
+        if !self.enabled() {
+            return;
+        }
         self.inner
             .local
             .insert((user.as_uuid(), socket), ClientActivity::Active);
@@ -233,6 +245,9 @@ impl Presence {
 
     /// The client of a socket said it is active or idle.
     pub async fn activity(&self, user: UserId, socket: u64, activity: ClientActivity) {
+        if !self.enabled() {
+            return;
+        }
         let key = (user.as_uuid(), socket);
         if self.inner.local.insert(key, activity) == Some(activity) {
             return;
@@ -244,6 +259,9 @@ impl Presence {
     /// A socket closed. Its user is announced offline after the grace unless a socket of
     /// theirs opened meanwhile (on any gateway).
     pub fn disconnected(&self, user: UserId, socket: u64) {
+        if !self.enabled() {
+            return;
+        }
         self.inner.local.remove(&(user.as_uuid(), socket));
         let presence = self.clone();
         tokio::spawn(async move {
@@ -289,6 +307,9 @@ impl Presence {
     /// Copies a user's `show_presence` setting here; when it changed, the user's presence
     /// is announced again as others now see it.
     pub async fn set_hidden(&self, user: UserId, hidden: bool) {
+        if !self.enabled() {
+            return;
+        }
         let key = format!("{}presence:hidden", self.inner.prefix);
         let mut redis = self.inner.redis.clone();
         let changed: redis::RedisResult<i64> = if hidden {
@@ -333,6 +354,16 @@ impl Presence {
     pub async fn query(&self, users: &[UserId]) -> redis::RedisResult<Vec<PresenceView>> {
         if users.is_empty() {
             return Ok(Vec::new());
+        }
+        if !self.enabled() {
+            return Ok(users
+                .iter()
+                .map(|user| PresenceView {
+                    user_id: *user,
+                    status: PresenceStatus::Offline,
+                    last_seen: None,
+                })
+                .collect());
         }
         let mut pipe = redis::pipe();
         let hidden_key = format!("{}presence:hidden", self.inner.prefix);

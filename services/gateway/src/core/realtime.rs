@@ -97,6 +97,7 @@ impl Realtime {
             PresenceConfig {
                 grace: settings.presence_grace,
                 heartbeat: settings.presence_heartbeat,
+                enabled: settings.presence,
             },
             stop.clone(),
         );

@@ -132,6 +132,33 @@ async fn presence_reaches_only_the_sockets_that_follow_the_user() {
 }
 
 #[tokio::test]
+async fn with_presence_off_nothing_is_kept_and_everyone_reads_offline() {
+    let stack = stack::spawn_with(Options {
+        presence: "off",
+        ..Options::default()
+    })
+    .await;
+    let (ada, bob) = (stack.user(), stack.user());
+    let (_ada_socket, _) = stack.connect(0, &ada).await;
+    let (mut bob_socket, _) = stack.connect(1, &bob).await;
+
+    let now = follow(&mut bob_socket, &[&ada]).await;
+    assert_eq!(status_of(&now, &ada), "offline");
+    assert!(now["users"][0]["last_seen"].is_null(), "{now}");
+    let (_phone, _) = stack.connect(1, &stack.another_session(&ada)).await;
+    tokio::time::sleep(HEARTBEAT * 3).await;
+    bob_socket.assert_nothing_pending().await;
+    let prefix = stack.scope.redis_key_prefix.clone();
+    let keys: Vec<String> = stack
+        .redis
+        .clone()
+        .keys(format!("{prefix}presence:*"))
+        .await
+        .unwrap();
+    assert!(keys.is_empty(), "presence kept in Redis: {keys:?}");
+}
+
+#[tokio::test]
 async fn a_silent_gateway_loses_its_sockets_within_the_bound() {
     let stack = stack::spawn().await;
     let (carol, bob) = (stack.user(), stack.user());

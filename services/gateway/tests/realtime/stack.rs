@@ -34,6 +34,7 @@ pub struct Options {
     pub typing_max_room_size: u32,
     pub presence_grace: &'static str,
     pub presence_heartbeat: &'static str,
+    pub presence: &'static str,
 }
 
 impl Default for Options {
@@ -51,6 +52,7 @@ impl Default for Options {
             typing_max_room_size: 100,
             presence_grace: "300ms",
             presence_heartbeat: "200ms",
+            presence: "on",
         }
     }
 }
@@ -82,6 +84,7 @@ impl Options {
                 .set("--typing-max-room-size", self.typing_max_room_size)
                 .set("--presence-grace", self.presence_grace)
                 .set("--presence-heartbeat", self.presence_heartbeat)
+                .set("--presence", self.presence)
                 .set("--shutdown-grace", "5s"),
             gateways: 2,
         }

@@ -23,6 +23,10 @@ pub async fn activity(session: &mut Session, frame: PresenceFrame) -> Flow {
 
 /// Follows exactly the users named, and answers with their presence now.
 pub async fn subscribe(session: &mut Session, frame: PresenceSubscribeFrame) -> Flow {
+    if !session.realtime.presence().enabled() {
+        // Nothing to follow: the answer (everyone offline) is all there will be.
+        return answer(session, frame.user_ids).await;
+    }
     let mut wanted: HashSet<Uuid> = frame.user_ids.iter().map(|user| user.as_uuid()).collect();
     // The people of the socket's direct rooms stay followed whatever the client names.
     wanted.extend(session.partners.iter().copied());
@@ -36,7 +40,11 @@ pub async fn subscribe(session: &mut Session, frame: PresenceSubscribeFrame) -> 
         .presence_pending
         .retain(|user, _| wanted.contains(user));
     session.watching = wanted;
-    let mut users = frame.user_ids;
+    answer(session, frame.user_ids).await
+}
+
+/// A `presence` frame with the users' presence now.
+async fn answer(session: &mut Session, mut users: Vec<UserId>) -> Flow {
     let mut seen = HashSet::new();
     users.retain(|user| seen.insert(*user));
     match session.realtime.presence().query(&users).await {
@@ -65,7 +73,7 @@ impl Session {
     /// Follows the other user of each direct room from the start, and says where they
     /// are now (a `presence` frame right after `ready`, when there is any).
     pub(crate) async fn follow_partners(&mut self, partners: &[UserId]) -> Flow {
-        if partners.is_empty() {
+        if partners.is_empty() || !self.realtime.presence().enabled() {
             return Ok(());
         }
         let ids: Vec<Uuid> = partners.iter().map(UserId::as_uuid).collect();

@@ -12,6 +12,7 @@
 //! [`user_channel`], [`Channel::parse`]): a room channel carries envelopes and ephemeral
 //! [`signal`]s (typing), a user channel only bare room events.
 
+pub mod change_marks;
 pub mod error;
 pub mod keys;
 pub mod persist;
@@ -19,6 +20,7 @@ pub mod room_events;
 pub mod sequencer;
 pub mod signal;
 
+pub use change_marks::ChangeMarks;
 pub use error::BusError;
 pub use persist::{
     PersistConfig, PersistPublisher, QueueNames, declare_topology, extract_trace_context,

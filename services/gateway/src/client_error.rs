@@ -18,6 +18,7 @@ use chat_runtime::token::TokenError;
 use http::{HeaderValue, StatusCode, header};
 use tonic::Code;
 
+use crate::core::message_changes::ChangeError;
 use crate::core::messages::MessageError;
 
 /// A failed request or frame.
@@ -258,6 +259,16 @@ impl From<MessageError> for ClientError {
                 Self::new(ErrorCode::RateLimited, message).with_retry_after(retry_after)
             }
             MessageError::Unavailable => Self::new(ErrorCode::Unavailable, message),
+        }
+    }
+}
+
+/// A refused change to a message, in REST's words.
+impl From<ChangeError> for ClientError {
+    fn from(error: ChangeError) -> Self {
+        match error {
+            ChangeError::Content(error) => Self::from(error),
+            error => Self::new(error.code(), error.to_string()),
         }
     }
 }

@@ -195,6 +195,10 @@ pub struct WsConfig {
     #[arg(long = "sends-per-second", env = "SENDS_PER_SECOND", default_value_t = std::num::NonZeroU32::new(20).expect("non-zero"))]
     pub sends_per_second: std::num::NonZeroU32,
 
+    /// How long after sending a message its author may edit it; unset: always.
+    #[arg(long = "edit-window", env = "EDIT_WINDOW", value_parser = humantime_duration)]
+    pub edit_window: Option<Duration>,
+
     /// Sockets one user may hold open on one gateway; one more is closed with 4004.
     #[arg(
         long = "max-connections-per-user",
@@ -244,7 +248,7 @@ pub struct WsConfig {
     /// `off` keeps no presence at all: no Redis work per socket, no heartbeat, nobody
     /// followed; everyone reads as offline without a last-seen time, as if hidden. For
     /// deployments that do not want the feature, and to measure what it costs.
-    #[arg(long = "presence", env = "PRESENCE", default_value = "on", value_parser = on_off)]
+    #[arg(long = "presence", env = "PRESENCE", default_value = "on", value_parser = on_off, action = clap::ArgAction::Set)]
     pub presence: bool,
 }
 

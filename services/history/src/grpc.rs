@@ -7,9 +7,11 @@
 
 use chat_proto::v1::history_service_server::HistoryService;
 use chat_proto::v1::{
-    EntryPage, FindSendRequest, FindSendResponse, LatestMessagesRequest, LatestMessagesResponse,
-    LatestPositionRequest, LatestPositionResponse, ListEntriesAfterRequest, ListMessagesRequest,
-    MessagePage, RoomItem, StoredBeforeRequest, StoredBeforeResponse, StoredEntry, StoredMessage,
+    EntryPage, FindSendRequest, FindSendResponse, GetMessagesRequest, GetMessagesResponse,
+    LatestMessagesRequest, LatestMessagesResponse, LatestPositionRequest, LatestPositionResponse,
+    ListEntriesAfterRequest, ListMessagesRequest, ListRevisionsRequest, ListRevisionsResponse,
+    MessagePage, Revision, RoomItem, StoredBeforeRequest, StoredBeforeResponse, StoredEntry,
+    StoredMessage,
 };
 use prost::Message as _;
 use tonic::{Request, Response, Status};
@@ -196,6 +198,50 @@ impl HistoryService for History {
             })?;
         let any = self.store.stored_before(at).await?;
         Ok(Response::new(StoredBeforeResponse { any }))
+    }
+
+    async fn get_messages(
+        &self,
+        request: Request<GetMessagesRequest>,
+    ) -> Result<Response<GetMessagesResponse>, Status> {
+        let request = request.into_inner();
+        if request.ids.len() > MAX_MESSAGES as usize {
+            return Err(
+                Error::invalid_field("ids", format!("at most {MAX_MESSAGES} messages")).into(),
+            );
+        }
+        let ids = request
+            .ids
+            .iter()
+            .map(|id| {
+                Uuid::parse_str(id).map_err(|_| ("ids".to_owned(), "must be UUIDs".to_owned()))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Error::from_violation)?;
+        let messages = self.store.messages_by_id(&ids).await?;
+        Ok(Response::new(GetMessagesResponse {
+            messages: messages.into_iter().map(stored_message).collect(),
+        }))
+    }
+
+    async fn list_revisions(
+        &self,
+        request: Request<ListRevisionsRequest>,
+    ) -> Result<Response<ListRevisionsResponse>, Status> {
+        let id = Uuid::parse_str(&request.into_inner().message_id).map_err(|_| {
+            Error::from_violation(("message_id".to_owned(), "must be a UUID".to_owned()))
+        })?;
+        let revisions = self.store.revisions(id).await?;
+        Ok(Response::new(ListRevisionsResponse {
+            revisions: revisions
+                .into_iter()
+                .map(|revision| Revision {
+                    position: Some(revision.position.to_wire()),
+                    content: revision.content,
+                    at: revision.at,
+                })
+                .collect(),
+        }))
     }
 }
 

@@ -9,7 +9,8 @@
 
 use std::collections::HashMap;
 
-use chat_proto::v1::RoomEnvelope;
+use chat_proto::v1::{RoomEnvelope, RoomItem, room_item};
+use prost::Message as _;
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -20,6 +21,14 @@ use crate::error::Error;
 /// The columns of a message row, in `MessageRow`'s order.
 const COLUMNS: &str = "id, room_id, epoch, seq, sender_id, client_msg_id, content, \
                        reply_to, kind, sent_at, edited_at, deleted_at";
+
+/// One version of a message's content.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Revision {
+    pub position: Position,
+    pub content: String,
+    pub at: Option<prost_types::Timestamp>,
+}
 
 /// What one batch changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -304,6 +313,51 @@ impl Store {
         Ok(any)
     }
 
+    /// The stored messages with these ids.
+    #[tracing::instrument(skip(self, ids), fields(ids = ids.len()))]
+    pub async fn messages_by_id(&self, ids: &[Uuid]) -> Result<Vec<MessageRow>, Error> {
+        let sql = format!("SELECT {COLUMNS} FROM messages WHERE id = ANY($1)");
+        Ok(sqlx::query_as::<_, MessageRow>(&sql)
+            .bind(ids)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Every version of a message, oldest first: its own entry, then each edit entry by
+    /// position. Empty for a deleted message (or one not stored).
+    #[tracing::instrument(skip(self))]
+    pub async fn revisions(&self, message_id: Uuid) -> Result<Vec<Revision>, Error> {
+        let rows = sqlx::query_as::<_, (i64, i64, Vec<u8>)>(
+            "SELECT e.epoch, e.seq, e.item FROM room_entries e
+             JOIN messages m ON m.id = $1 AND m.deleted_at IS NULL AND e.room_id = m.room_id
+             WHERE (e.id = $1 AND e.kind = 'message')
+                OR (e.subject_id = $1 AND e.kind = 'message_edited')
+             ORDER BY e.epoch, e.seq",
+        )
+        .bind(message_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut revisions = Vec::with_capacity(rows.len());
+        for (epoch, seq, item) in rows {
+            let item = RoomItem::decode(item.as_slice()).map_err(|err| {
+                Error::Internal(anyhow::anyhow!(
+                    "stored entry ({epoch}, {seq}) of message {message_id} is unreadable: {err}"
+                ))
+            })?;
+            let (content, at) = match item.body {
+                Some(room_item::Body::Message(message)) => (message.content, message.sent_at),
+                Some(room_item::Body::Edited(edit)) => (edit.content, edit.edited_at),
+                _ => continue,
+            };
+            revisions.push(Revision {
+                position: Position { epoch, seq },
+                content,
+                at,
+            });
+        }
+        Ok(revisions)
+    }
+
     /// The latest stored position of a room's sequence.
     #[tracing::instrument(skip(self))]
     pub async fn latest_position(&self, room_id: Uuid) -> Result<Option<Position>, Error> {
@@ -491,9 +545,61 @@ async fn apply_deletions(
     .bind(column(&deletions, |(_, _, d)| d.message_id))
     .bind(column(&deletions, |(room_id, _, _)| *room_id))
     .bind(column(&deletions, |(_, _, d)| d.deleted_at))
+    .execute(&mut *connection)
+    .await?;
+    let ids: Vec<Uuid> = deletions.iter().map(|(_, _, d)| d.message_id).collect();
+    redact_entries(connection, &ids).await
+}
+
+/// Erases the content of deleted messages from the sequence itself (the message's entry
+/// and its edits), so a catch-up never replays what was deleted. Entries already erased
+/// are left alone.
+#[tracing::instrument(skip_all, fields(messages = ids.len()))]
+async fn redact_entries(connection: &mut PgConnection, ids: &[Uuid]) -> Result<(), sqlx::Error> {
+    let rows = sqlx::query_as::<_, (Uuid, i64, i64, Vec<u8>)>(
+        "SELECT room_id, epoch, seq, item FROM room_entries
+         WHERE (id = ANY($1) AND kind = 'message')
+            OR (subject_id = ANY($1) AND kind = 'message_edited')",
+    )
+    .bind(ids)
+    .fetch_all(&mut *connection)
+    .await?;
+    let redacted: Vec<(Uuid, i64, i64, Vec<u8>)> = rows
+        .into_iter()
+        .filter_map(|(room_id, epoch, seq, item)| {
+            let item = redacted_item(&item)?;
+            Some((room_id, epoch, seq, item))
+        })
+        .collect();
+    if redacted.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE room_entries e SET item = r.item
+         FROM UNNEST($1::uuid[], $2::int8[], $3::int8[], $4::bytea[]) AS r (room_id, epoch, seq, item)
+         WHERE e.room_id = r.room_id AND e.epoch = r.epoch AND e.seq = r.seq",
+    )
+    .bind(column(&redacted, |r| r.0))
+    .bind(column(&redacted, |r| r.1))
+    .bind(column(&redacted, |r| r.2))
+    .bind(column(&redacted, |r| r.3.as_slice()))
     .execute(connection)
     .await?;
     Ok(())
+}
+
+/// The item with its message or edit content erased; `None` when there is nothing to
+/// erase (already erased, or unreadable: kept as it is for an operator to look at).
+fn redacted_item(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut item = RoomItem::decode(bytes).ok()?;
+    match item.body.as_mut()? {
+        room_item::Body::Message(message) if !message.content.is_empty() => {
+            message.content.clear();
+        }
+        room_item::Body::Edited(edit) if !edit.content.is_empty() => edit.content.clear(),
+        _ => return None,
+    }
+    Some(item.encode_to_vec())
 }
 
 /// Replaces the content of messages with their latest edit, unless a later edit is
@@ -543,5 +649,54 @@ pub fn is_refused_data(err: &sqlx::Error) -> bool {
             .is_some_and(|code| code.starts_with("22") || code.starts_with("23")),
         sqlx::Error::Encode(_) => true,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chat_proto::v1::{ChatMessage, MessageDeleted, MessageEdited};
+
+    use super::*;
+
+    fn item(body: room_item::Body) -> Vec<u8> {
+        RoomItem {
+            id: Uuid::now_v7().to_string(),
+            room_id: Uuid::now_v7().to_string(),
+            actor_id: Uuid::now_v7().to_string(),
+            occurred_at: None,
+            body: Some(body),
+        }
+        .encode_to_vec()
+    }
+
+    #[test]
+    fn deleted_content_is_erased_from_messages_and_edits_only() {
+        let message = item(room_item::Body::Message(ChatMessage {
+            content: "secret".into(),
+            ..ChatMessage::default()
+        }));
+        let redacted = RoomItem::decode(redacted_item(&message).unwrap().as_slice()).unwrap();
+        let Some(room_item::Body::Message(message)) = redacted.body else {
+            panic!("still a message");
+        };
+        assert_eq!(message.content, "");
+
+        let edit = item(room_item::Body::Edited(MessageEdited {
+            content: "secret, edited".into(),
+            ..MessageEdited::default()
+        }));
+        let redacted = RoomItem::decode(redacted_item(&edit).unwrap().as_slice()).unwrap();
+        assert!(matches!(redacted.body, Some(room_item::Body::Edited(e)) if e.content.is_empty()));
+
+        // Nothing to erase: left as stored.
+        let erased = redacted_item(&message_without_content()).is_none();
+        assert!(erased);
+        let deletion = item(room_item::Body::Deleted(MessageDeleted::default()));
+        assert!(redacted_item(&deletion).is_none());
+        assert!(redacted_item(b"not protobuf at all").is_none());
+    }
+
+    fn message_without_content() -> Vec<u8> {
+        item(room_item::Body::Message(ChatMessage::default()))
     }
 }

@@ -20,7 +20,7 @@ position: number, };
 
 export type Timestamp = string;
 
-export type ErrorCode = "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "session_revoked" | "already_authenticated" | "malformed_json" | "malformed_frame" | "unknown_type" | "invalid_frame" | "invalid_body" | "invalid_query" | "validation_failed" | "empty_content" | "content_too_long" | "frame_too_large" | "payload_too_large" | "unsupported_media_type" | "not_found" | "method_not_allowed" | "room_not_found" | "user_not_found" | "member_not_found" | "not_a_member" | "forbidden" | "banned" | "user_banned" | "origin_not_allowed" | "username_taken" | "email_taken" | "direct_room" | "owner_must_transfer" | "conflict" | "rate_limited" | "too_many_attempts" | "unavailable" | "internal";
+export type ErrorCode = "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "session_revoked" | "already_authenticated" | "malformed_json" | "malformed_frame" | "unknown_type" | "invalid_frame" | "invalid_body" | "invalid_query" | "validation_failed" | "empty_content" | "content_too_long" | "frame_too_large" | "payload_too_large" | "unsupported_media_type" | "not_found" | "method_not_allowed" | "room_not_found" | "user_not_found" | "member_not_found" | "message_not_found" | "not_a_member" | "forbidden" | "not_author" | "edit_window_closed" | "banned" | "user_banned" | "origin_not_allowed" | "username_taken" | "email_taken" | "direct_room" | "owner_must_transfer" | "message_deleted" | "conflict" | "rate_limited" | "too_many_attempts" | "unavailable" | "internal";
 
 export type ErrorDetail = { code: ErrorCode, 
 /**
@@ -94,6 +94,29 @@ has_older: boolean,
  * Newer messages exist after the last one.
  */
 has_newer: boolean, };
+
+export type EditMessage = { 
+/**
+ * The same rules as a send's content.
+ */
+content: string, };
+
+export type Revision = { content: string, 
+/**
+ * When it was sent or edited.
+ */
+at: Timestamp | null, 
+/**
+ * When the room's sequence began (milliseconds since 1970); 0 for a room without
+ * any entry yet.
+ */
+epoch: number, 
+/**
+ * The entry's number within its epoch, from 1; 0 before the first entry.
+ */
+position: number, };
+
+export type RevisionList = { revisions: Array<Revision>, };
 
 export type RoomKind = "public" | "private" | "direct";
 
@@ -324,7 +347,15 @@ export type PresenceFrame = { status: ClientActivity, };
 
 export type PresenceSubscribeFrame = { user_ids: Array<UserId>, };
 
-export type ClientFrame = { "type": "auth" } & AuthFrame | { "type": "send" } & SendFrame | { "type": "history" } & HistoryFrame | { "type": "join" } & RoomRequest | { "type": "leave" } & RoomRequest | { "type": "ping" } & PingFrame | { "type": "typing" } & TypingFrame | { "type": "presence" } & PresenceFrame | { "type": "presence.subscribe" } & PresenceSubscribeFrame;
+export type EditFrame = { id: string, message_id: MessageId, 
+/**
+ * The same rules as a send's content.
+ */
+content: string, };
+
+export type DeleteFrame = { id: string, message_id: MessageId, };
+
+export type ClientFrame = { "type": "auth" } & AuthFrame | { "type": "send" } & SendFrame | { "type": "history" } & HistoryFrame | { "type": "join" } & RoomRequest | { "type": "leave" } & RoomRequest | { "type": "ping" } & PingFrame | { "type": "typing" } & TypingFrame | { "type": "presence" } & PresenceFrame | { "type": "presence.subscribe" } & PresenceSubscribeFrame | { "type": "edit" } & EditFrame | { "type": "delete" } & DeleteFrame;
 
 export type PresenceStatus = "online" | "away" | "offline";
 
@@ -374,6 +405,8 @@ presence_interval_ms: number, limits: Limits, rooms: Array<RoomPosition>, };
 export type HistoryPage = { ref: string, room: RoomId, messages: Array<MessageView>, has_older: boolean, has_newer: boolean, };
 
 export type Answer = { ref: string, room: RoomId, };
+
+export type Done = { ref: string, message: MessageView, };
 
 export type Resumed = { room: RoomId, 
 /**
@@ -448,7 +481,7 @@ export type RoomChange = { actor_id: UserId,
  */
 details?: RoomDetails, };
 
-export type ServerFrame = { "type": "ready" } & Ready | { "type": "auth.renewed", expires_at: Timestamp, } | { "type": "ack" } & Ack | { "type": "history" } & HistoryPage | { "type": "joined" } & Answer | { "type": "left" } & Answer | { "type": "pong", ref?: string, } | { "type": "resumed" } & Resumed | { "type": "resync" } & Resync | { "type": "room.added" } & RoomAdded | { "type": "room.removed" } & RoomRemoved | { "type": "reconnect" } & Reconnect | { "type": "error" } & ErrorFrame | { "type": "typing" } & Typing | { "type": "presence" } & PresenceList | { "type": "message.created" } & Entry<MessageCreated> | { "type": "message.edited" } & Entry<MessageEdited> | { "type": "message.deleted" } & Entry<MessageDeleted> | { "type": "member.joined" } & Entry<MemberChange> | { "type": "member.left" } & Entry<MemberChange> | { "type": "member.invited" } & Entry<MemberChange> | { "type": "member.kicked" } & Entry<MemberChange> | { "type": "member.banned" } & Entry<MemberChange> | { "type": "member.unbanned" } & Entry<MemberChange> | { "type": "member.role_changed" } & Entry<MemberChange> | { "type": "room.created" } & Entry<RoomChange> | { "type": "room.updated" } & Entry<RoomChange> | { "type": "room.deleted" } & Entry<RoomChange>;
+export type ServerFrame = { "type": "ready" } & Ready | { "type": "auth.renewed", expires_at: Timestamp, } | { "type": "ack" } & Ack | { "type": "history" } & HistoryPage | { "type": "joined" } & Answer | { "type": "left" } & Answer | { "type": "pong", ref?: string, } | { "type": "resumed" } & Resumed | { "type": "resync" } & Resync | { "type": "room.added" } & RoomAdded | { "type": "room.removed" } & RoomRemoved | { "type": "reconnect" } & Reconnect | { "type": "error" } & ErrorFrame | { "type": "typing" } & Typing | { "type": "presence" } & PresenceList | { "type": "done" } & Done | { "type": "message.created" } & Entry<MessageCreated> | { "type": "message.edited" } & Entry<MessageEdited> | { "type": "message.deleted" } & Entry<MessageDeleted> | { "type": "member.joined" } & Entry<MemberChange> | { "type": "member.left" } & Entry<MemberChange> | { "type": "member.invited" } & Entry<MemberChange> | { "type": "member.kicked" } & Entry<MemberChange> | { "type": "member.banned" } & Entry<MemberChange> | { "type": "member.unbanned" } & Entry<MemberChange> | { "type": "member.role_changed" } & Entry<MemberChange> | { "type": "room.created" } & Entry<RoomChange> | { "type": "room.updated" } & Entry<RoomChange> | { "type": "room.deleted" } & Entry<RoomChange>;
 
 export type Entry<B> = { room: RoomId, 
 /**

@@ -30,6 +30,10 @@ pub enum ClientFrame {
     /// `presence.subscribe`: the users whose presence this socket follows.
     #[serde(rename = "presence.subscribe")]
     PresenceSubscribe(PresenceSubscribeFrame),
+    /// `edit`: replace the content of one's own message.
+    Edit(EditFrame),
+    /// `delete`: delete a message (one's own, or any as a room admin or owner).
+    Delete(DeleteFrame),
 }
 
 /// `auth`: the token (unless the upgrade request carried one) and the positions to resume.
@@ -184,6 +188,35 @@ pub struct PresenceSubscribeFrame {
     pub _type: TypeTag,
     #[serde(deserialize_with = "presence_users")]
     pub user_ids: Vec<UserId>,
+}
+
+/// `edit`: the new content of one's own message; answered with `done` (the message as
+/// it now is), the room hears `message.edited`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+#[serde(deny_unknown_fields)]
+pub struct EditFrame {
+    #[serde(rename = "type", default, skip_serializing)]
+    #[schemars(skip)]
+    #[ts(skip)]
+    pub _type: TypeTag,
+    #[serde(deserialize_with = "request_id")]
+    pub id: String,
+    pub message_id: MessageId,
+    /// The same rules as a send's content.
+    pub content: String,
+}
+
+/// `delete`: answered with `done` (the tombstone), the room hears `message.deleted`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteFrame {
+    #[serde(rename = "type", default, skip_serializing)]
+    #[schemars(skip)]
+    #[ts(skip)]
+    pub _type: TypeTag,
+    #[serde(deserialize_with = "request_id")]
+    pub id: String,
+    pub message_id: MessageId,
 }
 
 fn presence_users<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<UserId>, D::Error> {
@@ -387,7 +420,7 @@ struct Probe {
     id: Option<serde_json::Value>,
 }
 
-const FRAME_TYPES: [&str; 9] = [
+const FRAME_TYPES: [&str; 11] = [
     "auth",
     "send",
     "history",
@@ -397,6 +430,8 @@ const FRAME_TYPES: [&str; 9] = [
     "typing",
     "presence",
     "presence.subscribe",
+    "edit",
+    "delete",
 ];
 
 /// Parses one text frame.
@@ -466,6 +501,8 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
         "typing" => decode(text).map(ClientFrame::Typing),
         "presence" => decode(text).map(ClientFrame::Presence),
         "presence.subscribe" => decode(text).map(ClientFrame::PresenceSubscribe),
+        "edit" => decode(text).map(ClientFrame::Edit),
+        "delete" => decode(text).map(ClientFrame::Delete),
         _ => decode(text).map(ClientFrame::Ping),
     };
     frame.map_err(|mut err| {

@@ -105,12 +105,18 @@ error_codes! {
     UserNotFound = "user_not_found" => 404,
     /// The user is not a member of the room.
     MemberNotFound = "member_not_found" => 404,
+    /// No such message, or one in a room the caller is not in.
+    MessageNotFound = "message_not_found" => 404,
 
     // Not allowed
     /// The caller is not a member of the room.
     NotAMember = "not_a_member" => 403,
     /// The caller's role does not allow this.
     Forbidden = "forbidden" => 403,
+    /// Only the message's author may do this.
+    NotAuthor = "not_author" => 403,
+    /// The message is older than the edit window (`EDIT_WINDOW`).
+    EditWindowClosed = "edit_window_closed" => 403,
     /// The caller is banned from the room.
     Banned = "banned" => 403,
     /// The user named is banned from the room.
@@ -127,6 +133,8 @@ error_codes! {
     DirectRoom = "direct_room" => 409,
     /// The owner must make another member owner first.
     OwnerMustTransfer = "owner_must_transfer" => 409,
+    /// The message was deleted: it can no longer change.
+    MessageDeleted = "message_deleted" => 409,
     /// A concurrent change interfered, or the request conflicts with the state.
     Conflict = "conflict" => 409,
 

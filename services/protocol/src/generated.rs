@@ -10,13 +10,15 @@ use crate::account::{
     Credentials, Me, ProfileChanges, RefreshGrant, Registration, Session, User, UserList,
 };
 use crate::client::{
-    AuthFrame, ClientActivity, HistoryCursor, HistoryFrame, PingFrame, PresenceFrame,
-    PresenceSubscribeFrame, RoomRequest, SendFrame, TypingFrame, TypingState,
+    AuthFrame, ClientActivity, DeleteFrame, EditFrame, HistoryCursor, HistoryFrame, PingFrame,
+    PresenceFrame, PresenceSubscribeFrame, RoomRequest, SendFrame, TypingFrame, TypingState,
 };
 use crate::error::{ErrorBody, ErrorCode, ErrorDetail};
 use crate::ids::{MessageId, RoomId, UserId};
 use crate::keys::{JsonWebKey, JwkSet};
-use crate::message::{Ack, MessageKind, MessageView, MessagesPage, SendMessage};
+use crate::message::{
+    Ack, EditMessage, MessageKind, MessageView, MessagesPage, Revision, RevisionList, SendMessage,
+};
 use crate::position::Position;
 use crate::presence::{PresenceList, PresenceQuery, PresenceStatus, PresenceView};
 use crate::room::{
@@ -24,9 +26,9 @@ use crate::room::{
     RoomChanges, RoomDetails, RoomKind, RoomList, TargetUser,
 };
 use crate::server::{
-    Answer, Entry, ErrorFrame, HistoryPage, Limits, MemberChange, MessageCreated, MessageDeleted,
-    MessageEdited, Ready, Reconnect, ReconnectReason, RemovalReason, Resumed, Resync, ResyncReason,
-    RoomAdded, RoomChange, RoomPosition, RoomRemoved, Typing, UserRef,
+    Answer, Done, Entry, ErrorFrame, HistoryPage, Limits, MemberChange, MessageCreated,
+    MessageDeleted, MessageEdited, Ready, Reconnect, ReconnectReason, RemovalReason, Resumed,
+    Resync, ResyncReason, RoomAdded, RoomChange, RoomPosition, RoomRemoved, Typing, UserRef,
 };
 use crate::timestamp::Timestamp;
 use crate::{ClientFrame, Disconnect, ServerFrame};
@@ -54,6 +56,9 @@ macro_rules! each_type {
             Ack,
             SendMessage,
             MessagesPage,
+            EditMessage,
+            Revision,
+            RevisionList,
             RoomKind,
             Role,
             RoomDetails,
@@ -89,6 +94,8 @@ macro_rules! each_type {
             ClientActivity,
             PresenceFrame,
             PresenceSubscribeFrame,
+            EditFrame,
+            DeleteFrame,
             ClientFrame,
             PresenceStatus,
             PresenceView,
@@ -100,6 +107,7 @@ macro_rules! each_type {
             Ready,
             HistoryPage,
             Answer,
+            Done,
             Resumed,
             ResyncReason,
             Resync,

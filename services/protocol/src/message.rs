@@ -108,3 +108,42 @@ pub struct MessagesPage {
     /// Newer messages exist after the last one.
     pub has_newer: bool,
 }
+
+/// `PUT /api/messages/{id}`: the new content of one's own message.
+#[derive(
+    Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct EditMessage {
+    /// The same rules as a send's content.
+    pub content: String,
+}
+
+/// One version of a message: what it was sent with, or an edit.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    ts_rs::TS,
+    utoipa::ToSchema,
+)]
+pub struct Revision {
+    pub content: String,
+    /// When it was sent or edited.
+    pub at: Option<Timestamp>,
+    /// The position of the message or of the edit.
+    #[serde(flatten)]
+    pub position: Position,
+}
+
+/// `GET /api/messages/{id}/revisions`: every version, oldest first (none once deleted).
+#[derive(
+    Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema,
+)]
+pub struct RevisionList {
+    pub revisions: Vec<Revision>,
+}

@@ -59,6 +59,9 @@ pub enum ServerFrame {
     /// frame per second; also the answer to `presence.subscribe`.
     #[serde(rename = "presence")]
     Presence(PresenceList),
+    /// The answer to `edit` and `delete`: the message as it now is.
+    #[serde(rename = "done")]
+    Done(Done),
 
     // Room entries: each has its room's position.
     #[serde(rename = "message.created")]
@@ -191,6 +194,14 @@ pub struct Answer {
     #[serde(rename = "ref")]
     pub reference: String,
     pub room: RoomId,
+}
+
+/// `done`: a change to a message went through (or had already: a retry gets the same).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+pub struct Done {
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub message: MessageView,
 }
 
 /// `resumed`: the end of a room's catch-up.

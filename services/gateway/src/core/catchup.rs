@@ -14,10 +14,12 @@
 //! (after the same bounded retries), the answer is [`Unreadable`], never a made-up one.
 
 use std::borrow::Borrow;
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use chat_bus::{BusError, CatchUp as Plan, Sequencer, decode_item};
+use chat_bus::{BusError, CatchUp as Plan, ChangeMarks, Sequencer, decode_item};
 use chat_proto::v1::history_service_client::HistoryServiceClient;
+use chat_proto::v1::room_item::Body;
 use chat_proto::v1::{self as proto, ListEntriesAfterRequest, RoomItem};
 use chat_protocol::Position;
 use chat_runtime::grpc_trace::TracedChannel;
@@ -75,6 +77,7 @@ enum Failure {
 #[derive(Clone)]
 pub struct CatchUp {
     sequencer: Sequencer,
+    marks: ChangeMarks,
     history: HistoryServiceClient<TracedChannel>,
     history_wait: Duration,
 }
@@ -84,11 +87,13 @@ impl CatchUp {
     /// to hold what the stream no longer does.
     pub fn new(
         sequencer: Sequencer,
+        marks: ChangeMarks,
         history: HistoryServiceClient<TracedChannel>,
         history_wait: Duration,
     ) -> Self {
         Self {
             sequencer,
+            marks,
             history,
             history_wait,
         }
@@ -191,17 +196,18 @@ impl CatchUp {
                 ))))
             }
             Plan::Stream => {
-                let entries = missed(
-                    contiguous(
-                        seq,
-                        epoch,
-                        read.envelopes
-                            .iter()
-                            .map(|envelope| (envelope.epoch, envelope.seq, envelope)),
-                    ),
+                let mut items: Vec<(u64, Option<RoomItem>)> = contiguous(
+                    seq,
                     epoch,
-                    |envelope| decode_item(envelope).ok(),
-                );
+                    read.envelopes
+                        .iter()
+                        .map(|envelope| (envelope.epoch, envelope.seq, envelope)),
+                )
+                .into_iter()
+                .map(|(seq, envelope)| (seq, decode_item(envelope).ok()))
+                .collect();
+                self.redact_deleted(&room_id, &mut items).await?;
+                let entries = missed(items, epoch, |item| item);
                 Ok((!entries.is_empty()).then_some(Step::Entries(entries)))
             }
             Plan::HistoryThenStream { history_through } => {
@@ -231,6 +237,48 @@ impl CatchUp {
                 Ok((!entries.is_empty()).then_some(Step::Entries(entries)))
             }
         }
+    }
+}
+
+impl CatchUp {
+    /// Erases the content of the messages (and their edits) among `items` that were
+    /// deleted since: the stream keeps entries as they were sequenced, and deleted
+    /// content is never sent again (history erases its own copy).
+    async fn redact_deleted(
+        &self,
+        room_id: &str,
+        items: &mut [(u64, Option<RoomItem>)],
+    ) -> Result<(), BusError> {
+        let subjects: Vec<String> = items
+            .iter()
+            .filter_map(|(_, item)| match item.as_ref()?.body.as_ref()? {
+                Body::Message(message) => Some(message.id.clone()),
+                Body::Edited(edit) => Some(edit.message_id.clone()),
+                _ => None,
+            })
+            .collect();
+        let ids: Vec<&str> = subjects.iter().map(String::as_str).collect();
+        let deleted = self.marks.deleted_among(room_id, &ids).await?;
+        let gone: HashSet<&str> = ids
+            .iter()
+            .zip(deleted)
+            .filter_map(|(id, deleted)| deleted.then_some(*id))
+            .collect();
+        if gone.is_empty() {
+            return Ok(());
+        }
+        for (_, item) in items.iter_mut() {
+            match item.as_mut().and_then(|item| item.body.as_mut()) {
+                Some(Body::Message(message)) if gone.contains(message.id.as_str()) => {
+                    message.content.clear();
+                }
+                Some(Body::Edited(edit)) if gone.contains(edit.message_id.as_str()) => {
+                    edit.content.clear();
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 }
 

@@ -20,6 +20,9 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Member {
     pub kind: RoomKind,
+    /// The member's role, when the rooms service said (role changes heard on Redis drop
+    /// the cached answer).
+    pub role: Option<chat_protocol::Role>,
 }
 
 /// The answer to "is this user in this room?".
@@ -94,6 +97,7 @@ impl Memberships {
         }
         let member = Member {
             kind: membership.kind(),
+            role: crate::core::render::role(membership.role()),
         };
         self.inner
             .entries

@@ -168,21 +168,17 @@ impl Messages {
     /// Checks a send without doing it.
     pub fn validate(&self, request: &SendRequest) -> Result<(), MessageError> {
         validate_client_msg_id(&request.client_msg_id)?;
-        if request.content.trim().is_empty() {
-            return Err(MessageError::Content {
-                code: ErrorCode::EmptyContent,
-                message: "content must not be empty or only whitespace".to_owned(),
-            });
-        }
-        validate_content_characters(&request.content)?;
-        let max = self.limits.max_content_chars;
-        if request.content.chars().count() > max {
-            return Err(MessageError::Content {
-                code: ErrorCode::ContentTooLong,
-                message: format!("content must be at most {max} characters"),
-            });
-        }
-        Ok(())
+        validate_content(&request.content, self.limits.max_content_chars)
+    }
+
+    /// Sequences a room entry other than a new message (an edit, a deletion) and waits
+    /// until the broker confirmed it, as a send does.
+    pub async fn append_durably(&self, item: &RoomItem) -> Result<DurableAck, MessageError> {
+        let appended = self.sequencer.append(item).await.map_err(|err| {
+            tracing::warn!(error = %err, "cannot append the entry");
+            MessageError::Unavailable
+        })?;
+        self.make_durable(&appended).await
     }
 
     /// Sends a message and returns its ack once it is durable (see the module docs).
@@ -401,6 +397,25 @@ impl Messages {
             seq: cursor.seq,
         })
     }
+}
+
+/// The content rules of a send (and of an edit): not blank, at most `max` characters,
+/// no control characters but line breaks and tabs.
+pub fn validate_content(content: &str, max: usize) -> Result<(), MessageError> {
+    if content.trim().is_empty() {
+        return Err(MessageError::Content {
+            code: ErrorCode::EmptyContent,
+            message: "content must not be empty or only whitespace".to_owned(),
+        });
+    }
+    validate_content_characters(content)?;
+    if content.chars().count() > max {
+        return Err(MessageError::Content {
+            code: ErrorCode::ContentTooLong,
+            message: format!("content must be at most {max} characters"),
+        });
+    }
+    Ok(())
 }
 
 /// Refuses control characters other than line breaks and tabs. History refuses NUL, and

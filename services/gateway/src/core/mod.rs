@@ -8,6 +8,7 @@ pub mod catchup;
 pub mod clients;
 pub mod fanout;
 pub mod memberships;
+pub mod message_changes;
 pub mod messages;
 pub mod outbox;
 pub mod presence;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use chat_bus::{PersistPublisher, Sequencer};
+use chat_bus::{ChangeMarks, PersistPublisher, Sequencer};
 use chat_runtime::shutdown::CancellationToken;
 use secrecy::ExposeSecret;
 
@@ -13,6 +13,7 @@ use crate::core::catchup::CatchUp;
 use crate::core::clients::{AuthClient, HistoryClient, RoomsClient};
 use crate::core::fanout::Hub;
 use crate::core::memberships::Memberships;
+use crate::core::message_changes::{MARKS_TTL, MessageChanges};
 use crate::core::messages::{MessageLimits, Messages};
 use crate::core::presence::{Presence, PresenceConfig};
 use crate::core::revocations::Revocations;
@@ -30,6 +31,7 @@ pub struct Realtime {
 struct Inner {
     hub: Hub,
     messages: Messages,
+    changes: MessageChanges,
     catchup: CatchUp,
     sequencer: Sequencer,
     rooms: Rooms,
@@ -112,12 +114,26 @@ impl Realtime {
             },
             UserLimit::new(redis.clone(), prefix, "send", settings.sends_per_second),
         );
-        let catchup = CatchUp::new(sequencer.clone(), history, settings.catchup_history_wait);
+        let marks = ChangeMarks::new(redis.clone(), prefix.clone(), MARKS_TTL);
+        let changes = MessageChanges::new(
+            messages.clone(),
+            memberships.clone(),
+            history.clone(),
+            marks.clone(),
+            settings.edit_window,
+        );
+        let catchup = CatchUp::new(
+            sequencer.clone(),
+            marks,
+            history,
+            settings.catchup_history_wait,
+        );
         tokio::spawn(purge_cache(memberships.clone(), stop.clone()));
         Ok(Self {
             inner: Arc::new(Inner {
                 hub,
                 messages,
+                changes,
                 catchup,
                 sequencer,
                 rooms: Rooms::new(rooms, memberships),
@@ -136,6 +152,10 @@ impl Realtime {
 
     pub fn messages(&self) -> &Messages {
         &self.inner.messages
+    }
+
+    pub fn changes(&self) -> &MessageChanges {
+        &self.inner.changes
     }
 
     pub fn catchup(&self) -> &CatchUp {

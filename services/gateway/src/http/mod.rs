@@ -9,6 +9,7 @@ pub mod auth;
 pub mod extract;
 pub mod jwks;
 pub mod members;
+pub mod message_changes;
 pub mod messages;
 pub mod my_rooms;
 pub mod openapi;
@@ -49,6 +50,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(users::router())
         .merge(jwks::router())
         .merge(messages::router())
+        .merge(message_changes::router())
         .merge(rooms::router())
         .merge(members::router())
         .merge(presence::router())

@@ -301,6 +301,8 @@ impl Session {
             ClientFrame::PresenceSubscribe(frame) => {
                 Box::pin(cmd::presence::subscribe(self, frame)).await
             }
+            ClientFrame::Edit(frame) => Box::pin(cmd::change::edit(self, frame)).await,
+            ClientFrame::Delete(frame) => Box::pin(cmd::change::delete(self, frame)).await,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The real-time path end to end: real auth, rooms and history services, two gateways,
 //! Redis and RabbitMQ, and WebSocket clients that speak the protocol as apps do.
 
+mod changes;
 mod delivery;
 mod edge_cases;
 mod failures;

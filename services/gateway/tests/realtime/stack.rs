@@ -35,6 +35,7 @@ pub struct Options {
     pub presence_grace: &'static str,
     pub presence_heartbeat: &'static str,
     pub presence: &'static str,
+    pub edit_window: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -53,6 +54,7 @@ impl Default for Options {
             presence_grace: "300ms",
             presence_heartbeat: "200ms",
             presence: "on",
+            edit_window: None,
         }
     }
 }
@@ -60,6 +62,10 @@ impl Default for Options {
 impl Options {
     /// The services as these options tune them.
     fn stack_options(&self) -> StackOptions {
+        let mut gateway = Flags::new();
+        if let Some(window) = self.edit_window {
+            gateway = gateway.set("--edit-window", window);
+        }
         StackOptions {
             auth: Flags::new().set("--database-max-connections", 2),
             rooms: Flags::new()
@@ -71,7 +77,7 @@ impl Options {
                 ("--sweep-age", "1s"),
                 ("--shutdown-grace", "2s"),
             ])),
-            gateway: Flags::new()
+            gateway: gateway
                 .set("--stream-max-len", self.stream_max_len)
                 .set("--sends-per-second", self.sends_per_second)
                 .set("--ws-outbound-queue", self.outbound_queue)

@@ -1,6 +1,7 @@
 //! One file per client frame: parse (already done), check, apply, answer.
 
 pub mod auth;
+pub mod change;
 pub mod history;
 pub mod join;
 pub mod leave;

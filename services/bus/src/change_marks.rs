@@ -1,0 +1,127 @@
+//! Marks of the changes made lately to a room's messages, kept in Redis beside the
+//! room's stream (one hash per room, in the room's slot):
+//!
+//! - `<message_id>:deleted` = when it was deleted (Unix ms). Set at most once
+//!   (`HSETNX`), so two deletions of one message at once make one entry; and catch-up
+//!   from the stream, which holds entries as they were sequenced, reads it to leave the
+//!   content of deleted messages out.
+//! - `<message_id>:edit` = `<ms>:<content>` of the message's last edit, so an edit
+//!   retried before history stored the first one is recognised and makes no entry.
+//!
+//! The hash lives as long as the stream may hold the entries (refreshed on every mark);
+//! past that, history is the reference and has erased deleted content itself.
+
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+
+use crate::BusError;
+use crate::keys::RoomKeys;
+
+/// The room's change marks. Cheap to clone.
+#[derive(Clone)]
+pub struct ChangeMarks {
+    connection: ConnectionManager,
+    prefix: String,
+    ttl: Duration,
+}
+
+impl ChangeMarks {
+    /// Marks under `prefix`, kept for `ttl` after the room's last change.
+    pub fn new(connection: ConnectionManager, prefix: impl Into<String>, ttl: Duration) -> Self {
+        Self {
+            connection,
+            prefix: prefix.into(),
+            ttl,
+        }
+    }
+
+    fn key(&self, room_id: &str) -> String {
+        RoomKeys::new(&self.prefix, room_id).changes()
+    }
+
+    fn ttl_seconds(&self) -> i64 {
+        i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX).max(1)
+    }
+
+    /// Marks message `id` deleted at `at_ms`; `Some(ms)` when it already was (at `ms`).
+    pub async fn mark_deleted(
+        &self,
+        room_id: &str,
+        id: &str,
+        at_ms: i64,
+    ) -> Result<Option<i64>, BusError> {
+        let key = self.key(room_id);
+        let field = format!("{id}:deleted");
+        let (set, existing): (bool, Option<i64>) = redis::pipe()
+            .hset_nx(&key, &field, at_ms)
+            .hget(&key, &field)
+            .expire(&key, self.ttl_seconds())
+            .ignore()
+            .hdel(&key, format!("{id}:edit"))
+            .ignore()
+            .query_async(&mut self.connection.clone())
+            .await?;
+        Ok(if set { None } else { existing })
+    }
+
+    /// Takes a deletion mark back (the deletion could not be made durable).
+    pub async fn unmark_deleted(&self, room_id: &str, id: &str) -> Result<(), BusError> {
+        let () = redis::cmd("HDEL")
+            .arg(self.key(room_id))
+            .arg(format!("{id}:deleted"))
+            .query_async(&mut self.connection.clone())
+            .await?;
+        Ok(())
+    }
+
+    /// Which of the messages `ids` are marked deleted, in the same order.
+    pub async fn deleted_among(&self, room_id: &str, ids: &[&str]) -> Result<Vec<bool>, BusError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let fields: Vec<String> = ids.iter().map(|id| format!("{id}:deleted")).collect();
+        let marks: Vec<Option<String>> = redis::cmd("HMGET")
+            .arg(self.key(room_id))
+            .arg(&fields)
+            .query_async(&mut self.connection.clone())
+            .await?;
+        Ok(marks.into_iter().map(|mark| mark.is_some()).collect())
+    }
+
+    /// The last edit of message `id` marked: when (ms) and its content.
+    pub async fn last_edit(
+        &self,
+        room_id: &str,
+        id: &str,
+    ) -> Result<Option<(i64, String)>, BusError> {
+        let mark: Option<String> = redis::cmd("HGET")
+            .arg(self.key(room_id))
+            .arg(format!("{id}:edit"))
+            .query_async(&mut self.connection.clone())
+            .await?;
+        Ok(mark.and_then(|mark| {
+            let (at, content) = mark.split_once(':')?;
+            Some((at.parse().ok()?, content.to_owned()))
+        }))
+    }
+
+    /// Marks `content` as the last edit of message `id`, made at `at_ms`.
+    pub async fn mark_edit(
+        &self,
+        room_id: &str,
+        id: &str,
+        at_ms: i64,
+        content: &str,
+    ) -> Result<(), BusError> {
+        let key = self.key(room_id);
+        let () = redis::pipe()
+            .hset(&key, format!("{id}:edit"), format!("{at_ms}:{content}"))
+            .ignore()
+            .expire(&key, self.ttl_seconds())
+            .ignore()
+            .query_async(&mut self.connection.clone())
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,369 @@
+//! Changing messages after they were sent: edits and deletions, and reading one message
+//! with its earlier versions.
+//!
+//! A change is a room entry like a message (`message.edited`, `message.deleted`): the
+//! sequencer gives it the room's next position and fans it out, RabbitMQ carries it to
+//! history, and the caller is answered once the broker confirmed it. Live delivery, exact
+//! catch-up and history keep their promises for changes unchanged.
+//!
+//! What a change may do is decided against the message as history stores it (author,
+//! room, deletion), so a message is changeable once history holds it (milliseconds after
+//! its ack; a change right after the send waits briefly for it). A retry is answered the
+//! same without a second entry: editing to the content the message already has, or
+//! deleting a deleted message, changes nothing and answers the message as it is.
+//!
+//! A deletion is final and erases the content everywhere: history erases it from the
+//! message row and from the stored entries, and the room's change marks in Redis
+//! (`chat_bus::ChangeMarks`, kept as long as the stream may hold the message) let
+//! catch-up from the stream leave it out too. The marks also make a retry that comes
+//! before history stored the first attempt change nothing.
+
+use std::time::{Duration, SystemTime};
+
+use chat_bus::ChangeMarks;
+use chat_proto::v1::history_service_client::HistoryServiceClient;
+use chat_proto::v1::room_item::Body;
+use chat_proto::v1::{
+    self as proto, GetMessagesRequest, ListRevisionsRequest, RoomItem, StoredMessage,
+};
+use chat_protocol::message::Revision;
+use chat_protocol::{ErrorCode, MessageView, Position, Role, Timestamp};
+use chat_runtime::grpc_trace::TracedChannel;
+use uuid::Uuid;
+
+use crate::core::memberships::{Membership, Memberships};
+use crate::core::messages::{MessageError, Messages, validate_content};
+use crate::core::render;
+
+/// How long a room's change marks are kept after its last change: longer than the
+/// Redis stream keeps any entry in practice (catch-up past it reads history, which has
+/// erased deleted content itself).
+pub const MARKS_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// A deletion mark this old whose deletion history does not show was left by an attempt
+/// that failed: a new attempt makes the deletion.
+const ABANDONED_AFTER: Duration = Duration::from_secs(10);
+/// How long a change waits for history to hold a message sent just before.
+const STORED_WAIT: Duration = Duration::from_secs(2);
+
+/// Why a change or a read was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChangeError {
+    /// The content breaks the send rules.
+    #[error(transparent)]
+    Content(MessageError),
+    /// No such message, or not in a room of the caller's.
+    #[error("no such message")]
+    NotFound,
+    /// Only the author may edit.
+    #[error("only the author may edit a message")]
+    NotAuthor,
+    /// Deleting someone else's message takes a room admin or owner.
+    #[error("only the author, or an admin or owner of the room, may delete a message")]
+    Forbidden,
+    /// The message is older than the edit window.
+    #[error("messages can be edited for {0} after sending")]
+    WindowClosed(String),
+    /// The message was deleted.
+    #[error("the message was deleted")]
+    Deleted,
+    /// A dependency failed; nothing changed; retry.
+    #[error("the service is unavailable; nothing changed, retry")]
+    Unavailable,
+}
+
+impl ChangeError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Content(_) => ErrorCode::ValidationFailed,
+            Self::NotFound => ErrorCode::MessageNotFound,
+            Self::NotAuthor => ErrorCode::NotAuthor,
+            Self::Forbidden => ErrorCode::Forbidden,
+            Self::WindowClosed(_) => ErrorCode::EditWindowClosed,
+            Self::Deleted => ErrorCode::MessageDeleted,
+            Self::Unavailable => ErrorCode::Unavailable,
+        }
+    }
+}
+
+/// Edits, deletions and single-message reads. Cheap to clone.
+#[derive(Clone)]
+pub struct MessageChanges {
+    messages: Messages,
+    memberships: Memberships,
+    history: HistoryServiceClient<TracedChannel>,
+    marks: ChangeMarks,
+    edit_window: Option<Duration>,
+}
+
+impl MessageChanges {
+    pub fn new(
+        messages: Messages,
+        memberships: Memberships,
+        history: HistoryServiceClient<TracedChannel>,
+        marks: ChangeMarks,
+        edit_window: Option<Duration>,
+    ) -> Self {
+        Self {
+            messages,
+            memberships,
+            history,
+            marks,
+            edit_window,
+        }
+    }
+
+    /// One message, for a member of its room.
+    #[tracing::instrument(name = "messages.get", skip(self))]
+    pub async fn get(&self, user: Uuid, id: Uuid) -> Result<MessageView, ChangeError> {
+        let (stored, _) = self.readable(user, id).await?;
+        render::stored_message(stored).ok_or(ChangeError::Unavailable)
+    }
+
+    /// Every version of a message, oldest first, for a member of its room; none once
+    /// it is deleted.
+    #[tracing::instrument(name = "messages.revisions", skip(self))]
+    pub async fn revisions(&self, user: Uuid, id: Uuid) -> Result<Vec<Revision>, ChangeError> {
+        let (stored, _) = self.readable(user, id).await?;
+        if stored.deleted_at.is_some() {
+            return Ok(Vec::new());
+        }
+        let revisions = self
+            .history
+            .clone()
+            .list_revisions(ListRevisionsRequest {
+                message_id: id.to_string(),
+            })
+            .await
+            .map_err(unavailable)?
+            .into_inner()
+            .revisions;
+        Ok(revisions
+            .into_iter()
+            .map(|revision| Revision {
+                content: revision.content,
+                at: revision.at.as_ref().and_then(render::timestamp),
+                position: revision
+                    .position
+                    .map_or(Position::NOTHING, |at| Position::new(at.epoch, at.seq)),
+            })
+            .collect())
+    }
+
+    /// Replaces the content of the caller's own message.
+    #[tracing::instrument(name = "messages.edit", skip(self, content))]
+    pub async fn edit(
+        &self,
+        user: Uuid,
+        id: Uuid,
+        content: String,
+    ) -> Result<MessageView, ChangeError> {
+        validate_content(&content, self.messages.limits().max_content_chars)
+            .map_err(ChangeError::Content)?;
+        let (stored, _) = self.readable(user, id).await?;
+        if stored.deleted_at.is_some() {
+            return Err(ChangeError::Deleted);
+        }
+        if stored.sender_id != user.to_string() {
+            return Err(ChangeError::NotAuthor);
+        }
+        if let Some(window) = self.edit_window {
+            let sent = stored
+                .sent_at
+                .and_then(|at| SystemTime::try_from(at).ok())
+                .unwrap_or(SystemTime::UNIX_EPOCH);
+            if sent.elapsed().unwrap_or_default() > window {
+                return Err(ChangeError::WindowClosed(
+                    humantime::format_duration(window).to_string(),
+                ));
+            }
+        }
+        let mut view = render::stored_message(stored.clone()).ok_or(ChangeError::Unavailable)?;
+        // The latest content: an edit history does not hold yet is marked in Redis.
+        let latest = match self.marks.last_edit(&stored.room_id, &id.to_string()).await {
+            Ok(Some((at, latest))) => Some((at, latest)),
+            Ok(None) => None,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot read the message's last edit");
+                return Err(ChangeError::Unavailable);
+            }
+        };
+        match &latest {
+            Some((at, latest)) if *latest == content => {
+                view.content = content;
+                view.edited_at = Timestamp::from_unix_millis(*at);
+                return Ok(view);
+            }
+            None if stored.content == content => return Ok(view),
+            _ => {}
+        }
+        let now = SystemTime::now();
+        let at = prost_types::Timestamp::from(now);
+        let item = change_item(
+            &stored,
+            user,
+            at,
+            Body::Edited(proto::MessageEdited {
+                message_id: id.to_string(),
+                content: content.clone(),
+                edited_at: Some(at),
+            }),
+        );
+        self.messages
+            .append_durably(&item)
+            .await
+            .map_err(|_| ChangeError::Unavailable)?;
+        if let Err(err) = self
+            .marks
+            .mark_edit(&stored.room_id, &id.to_string(), unix_ms(now), &content)
+            .await
+        {
+            tracing::warn!(error = %err, "cannot mark the edit; a retry may make a second entry");
+        }
+        view.content = content;
+        view.edited_at = render::timestamp(&at);
+        Ok(view)
+    }
+
+    /// Deletes a message: the author's own, or any as an admin or owner of its room.
+    #[tracing::instrument(name = "messages.delete", skip(self))]
+    pub async fn delete(&self, user: Uuid, id: Uuid) -> Result<MessageView, ChangeError> {
+        let (stored, role) = self.readable(user, id).await?;
+        let mut view = render::stored_message(stored.clone()).ok_or(ChangeError::Unavailable)?;
+        if stored.deleted_at.is_some() {
+            return Ok(view);
+        }
+        if stored.sender_id != user.to_string() && !matches!(role, Some(Role::Admin | Role::Owner))
+        {
+            return Err(ChangeError::Forbidden);
+        }
+        let now = SystemTime::now();
+        let room = stored.room_id.as_str();
+        let marked = self
+            .marks
+            .mark_deleted(room, &id.to_string(), unix_ms(now))
+            .await
+            .map_err(|err| {
+                tracing::warn!(error = %err, "cannot mark the deletion");
+                ChangeError::Unavailable
+            })?;
+        if let Some(at) = marked {
+            // Deleted a moment ago (history does not show it yet), unless that attempt
+            // failed and left its mark: then this one makes the deletion.
+            let age = Duration::from_millis(u64::try_from(unix_ms(now) - at).unwrap_or(0));
+            if age < ABANDONED_AFTER {
+                view.content.clear();
+                view.edited_at = None;
+                view.deleted_at = Timestamp::from_unix_millis(at);
+                return Ok(view);
+            }
+        }
+        let at = prost_types::Timestamp::from(now);
+        let item = change_item(
+            &stored,
+            user,
+            at,
+            Body::Deleted(proto::MessageDeleted {
+                message_id: id.to_string(),
+                deleted_at: Some(at),
+            }),
+        );
+        if self.messages.append_durably(&item).await.is_err() {
+            if let Err(err) = self.marks.unmark_deleted(room, &id.to_string()).await {
+                tracing::warn!(error = %err, "cannot take the deletion mark back");
+            }
+            return Err(ChangeError::Unavailable);
+        }
+        view.content.clear();
+        view.deleted_at = render::timestamp(&at);
+        view.edited_at = None;
+        Ok(view)
+    }
+
+    /// The message as stored, and the caller's role in its room; `NotFound` for anyone
+    /// outside the room.
+    async fn readable(
+        &self,
+        user: Uuid,
+        id: Uuid,
+    ) -> Result<(StoredMessage, Option<Role>), ChangeError> {
+        let stored = self.stored(id).await?;
+        let room: Uuid = stored
+            .room_id
+            .parse()
+            .map_err(|_| ChangeError::Unavailable)?;
+        match self.memberships.check(room, user).await {
+            Ok(Membership::Member(member)) => Ok((stored, member.role)),
+            Ok(Membership::NotMember { .. }) => Err(ChangeError::NotFound),
+            Err(status) => Err(unavailable(status)),
+        }
+    }
+
+    /// The message from history, waiting briefly for one that was just sent.
+    async fn stored(&self, id: Uuid) -> Result<StoredMessage, ChangeError> {
+        let deadline = tokio::time::Instant::now() + STORED_WAIT;
+        let mut pause = Duration::from_millis(20);
+        loop {
+            let found = self
+                .history
+                .clone()
+                .get_messages(GetMessagesRequest {
+                    ids: vec![id.to_string()],
+                })
+                .await
+                .map_err(unavailable)?
+                .into_inner()
+                .messages
+                .into_iter()
+                .next();
+            if let Some(message) = found {
+                return Ok(message);
+            }
+            // Only an id this gateway could have acknowledged recently is worth waiting
+            // for: a UUIDv7 from the last few seconds.
+            if tokio::time::Instant::now() + pause > deadline || !recent(id) {
+                return Err(ChangeError::NotFound);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(500));
+        }
+    }
+}
+
+fn unix_ms(at: SystemTime) -> i64 {
+    at.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+        })
+}
+
+/// A change's room entry.
+fn change_item(
+    stored: &StoredMessage,
+    actor: Uuid,
+    now: prost_types::Timestamp,
+    body: Body,
+) -> RoomItem {
+    RoomItem {
+        id: Uuid::now_v7().to_string(),
+        room_id: stored.room_id.clone(),
+        actor_id: actor.to_string(),
+        occurred_at: Some(now),
+        body: Some(body),
+    }
+}
+
+/// Whether a UUIDv7 was made in the last minute.
+fn recent(id: Uuid) -> bool {
+    let Some(at) = id.get_timestamp() else {
+        return false;
+    };
+    let (seconds, nanos) = at.to_unix();
+    let made = SystemTime::UNIX_EPOCH + Duration::new(seconds, nanos);
+    made.elapsed()
+        .is_ok_and(|age| age < Duration::from_secs(60))
+}
+
+fn unavailable(status: tonic::Status) -> ChangeError {
+    tracing::warn!(code = ?status.code(), message = %status.message(), "a message change failed");
+    ChangeError::Unavailable
+}

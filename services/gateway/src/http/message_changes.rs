@@ -1,0 +1,149 @@
+//! One message over REST: reading it and its earlier versions, editing and deleting it
+//! (the same path and promises as the socket's `edit` and `delete` frames).
+
+use axum::extract::State;
+use chat_protocol::message::{EditMessage, RevisionList};
+use chat_protocol::{ErrorBody, MessageView};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::extract::{Json, Path};
+use crate::access::AuthenticatedUser;
+use crate::client_error::ClientError;
+use crate::core::message_changes::ChangeError;
+use crate::core::realtime::Realtime;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_message, edit_message, delete_message))
+        .routes(routes!(list_revisions))
+}
+
+fn message_id(id: &str) -> Result<Uuid, ClientError> {
+    Uuid::parse_str(id).map_err(|_| ClientError::from(ChangeError::NotFound))
+}
+
+/// One message, for a member of its room. A deleted message is a tombstone: no content.
+#[utoipa::path(
+    get,
+    path = "/api/messages/{id}",
+    tag = "messages",
+    params(("id" = Uuid, Path, description = "The message")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = MessageView),
+        (status = 401, description = "`unauthenticated`, `invalid_token` or `token_expired`", body = ErrorBody),
+        (status = 404, description = "`message_not_found` (also a message of a room the caller is not in)", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
+async fn get_message(
+    State(realtime): State<Realtime>,
+    user: AuthenticatedUser,
+    Path(id): Path<String>,
+) -> Result<Json<MessageView>, ClientError> {
+    let user_id = user.id()?;
+    let message = realtime
+        .changes()
+        .get(user_id.into(), message_id(&id)?)
+        .await?;
+    Ok(Json(message))
+}
+
+/// Replaces the content of the caller's own message. The room hears `message.edited`;
+/// the earlier content stays readable as a revision. Editing to the content the message
+/// already has changes nothing (a retry is answered the same).
+#[utoipa::path(
+    put,
+    path = "/api/messages/{id}",
+    tag = "messages",
+    params(("id" = Uuid, Path, description = "The message")),
+    request_body = EditMessage,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The message as it now is", body = MessageView),
+        (status = 400, description = "`malformed_json`", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`, `invalid_token` or `token_expired`", body = ErrorBody),
+        (status = 403, description = "`not_author`, or `edit_window_closed` (`EDIT_WINDOW`)", body = ErrorBody),
+        (status = 404, description = "`message_not_found`", body = ErrorBody),
+        (status = 409, description = "`message_deleted`", body = ErrorBody),
+        (status = 422, description = "`invalid_body`, `content_too_long`, `empty_content` or `validation_failed`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+        (status = 503, description = "`unavailable`: nothing changed; retry", body = ErrorBody),
+    )
+)]
+async fn edit_message(
+    State(realtime): State<Realtime>,
+    user: AuthenticatedUser,
+    Path(id): Path<String>,
+    Json(body): Json<EditMessage>,
+) -> Result<Json<MessageView>, ClientError> {
+    let user_id = user.id()?;
+    let id = message_id(&id)?;
+    realtime.messages().admit_user(user_id).await?;
+    let message = realtime
+        .changes()
+        .edit(user_id.into(), id, body.content)
+        .await?;
+    Ok(Json(message))
+}
+
+/// Deletes a message: the caller's own, or any in a room the caller is an admin or
+/// owner of. What is left is a tombstone at the message's position (no content, no
+/// revisions); the room hears `message.deleted`. Deleting again answers the same.
+#[utoipa::path(
+    delete,
+    path = "/api/messages/{id}",
+    tag = "messages",
+    params(("id" = Uuid, Path, description = "The message")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The tombstone", body = MessageView),
+        (status = 401, description = "`unauthenticated`, `invalid_token` or `token_expired`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: someone else's message, and the caller is a plain member", body = ErrorBody),
+        (status = 404, description = "`message_not_found`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+        (status = 503, description = "`unavailable`: nothing changed; retry", body = ErrorBody),
+    )
+)]
+async fn delete_message(
+    State(realtime): State<Realtime>,
+    user: AuthenticatedUser,
+    Path(id): Path<String>,
+) -> Result<Json<MessageView>, ClientError> {
+    let user_id = user.id()?;
+    let id = message_id(&id)?;
+    realtime.messages().admit_user(user_id).await?;
+    let message = realtime.changes().delete(user_id.into(), id).await?;
+    Ok(Json(message))
+}
+
+/// Every version of a message, oldest first: what it was sent with, then each edit.
+/// Empty once the message is deleted.
+#[utoipa::path(
+    get,
+    path = "/api/messages/{id}/revisions",
+    tag = "messages",
+    params(("id" = Uuid, Path, description = "The message")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = RevisionList),
+        (status = 401, description = "`unauthenticated`, `invalid_token` or `token_expired`", body = ErrorBody),
+        (status = 404, description = "`message_not_found`", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
+async fn list_revisions(
+    State(realtime): State<Realtime>,
+    user: AuthenticatedUser,
+    Path(id): Path<String>,
+) -> Result<Json<RevisionList>, ClientError> {
+    let user_id = user.id()?;
+    let revisions = realtime
+        .changes()
+        .revisions(user_id.into(), message_id(&id)?)
+        .await?;
+    Ok(Json(RevisionList { revisions }))
+}

@@ -90,6 +90,8 @@ fi
 tool psql postgresql-client 'command -v psql >/dev/null'
 tool jq jq 'command -v jq >/dev/null'
 tool Chromium chromium 'command -v chromium >/dev/null'
+# Emoji as people's browsers show them (reactions), in the browser tests' screenshots.
+tool 'emoji font' fonts-noto-color-emoji '[ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]'
 # The fault test runs its own PostgreSQL, Redis and RabbitMQ next to the shared ones.
 tool postgres postgresql 'ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1'
 tool redis redis-server 'command -v redis-server >/dev/null'

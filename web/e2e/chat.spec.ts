@@ -141,6 +141,69 @@ test('Ada and Grace chat in a public room, through a dropped connection, in a di
     await sees(adaPage, inRoom, reply);
   });
 
+  await test.step('Ada fixes a typo and takes a message back; Grace sees both at once', async () => {
+    const typo = 'See you at the lighthuose!';
+    const fixed = 'See you at the lighthouse!';
+    await say(adaPage, inRoom, typo);
+    await sees(gracePage, inRoom, typo);
+    const id = await conversation(adaPage, inRoom)
+      .getByRole('article')
+      .filter({ hasText: typo })
+      .getAttribute('data-message-id');
+    const mine = adaPage.locator(`article[data-message-id="${id}"]`);
+    await mine.hover();
+    await mine.getByRole('button', { name: 'Message actions' }).click();
+    await mine.getByRole('button', { name: 'Edit' }).click();
+    const box = mine.getByLabel('Edit message');
+    await expect(box).toHaveValue(typo);
+    await box.fill(fixed);
+    await expectAccessible(adaPage, 'a message being edited');
+    await screenshot(adaPage, 'edit-message');
+    await box.press('Enter');
+    await expect(box).toBeHidden();
+    await sees(gracePage, inRoom, fixed);
+    const theirs = gracePage.locator(`article[data-message-id="${id}"]`);
+    await expect(theirs.getByText(typo)).toHaveCount(0);
+    await theirs.getByRole('button', { name: '(edited)' }).click();
+    const history = gracePage.getByRole('dialog', { name: 'Edit history' });
+    await expect(history.getByText(typo, { exact: true })).toBeVisible();
+    await expect(history.getByText(fixed, { exact: true })).toBeVisible();
+    await history.getByRole('button', { name: 'Close' }).click();
+
+    // Grace likes the fixed message; Ada likes it too, from the chip.
+    await theirs.hover();
+    await theirs.getByRole('button', { name: 'Add reaction' }).click();
+    await theirs.getByRole('button', { name: 'React with 👍' }).click();
+    await expect(theirs.getByRole('button', { name: '👍 1 person, including you' })).toBeVisible();
+    const chip = mine.getByRole('button', { name: '👍 1 person' });
+    await expect(chip).toHaveAttribute('aria-pressed', 'false');
+    await chip.click();
+    await expect(mine.getByRole('button', { name: '👍 2 people, including you' })).toBeVisible();
+    await expect(theirs.getByRole('button', { name: '👍 2 people, including you' })).toBeVisible();
+    await mine.hover();
+    await mine.getByRole('button', { name: 'Add reaction' }).click();
+    await expectAccessible(adaPage, 'a message with reactions and the reaction picker');
+    await screenshot(adaPage, 'reactions');
+    await adaPage.keyboard.press('Escape');
+
+    const oops = 'Oops, that was meant for someone else';
+    await say(adaPage, inRoom, oops);
+    await sees(gracePage, inRoom, oops);
+    const wrong = conversation(adaPage, inRoom).getByRole('article').filter({ hasText: oops });
+    await wrong.hover();
+    await wrong.getByRole('button', { name: 'Message actions' }).click();
+    await wrong.getByRole('button', { name: 'Delete…' }).click();
+    const confirm = adaPage.getByRole('dialog', { name: 'Delete this message?' });
+    await confirm.getByRole('button', { name: 'Delete', exact: true }).click();
+    await expect(confirm).toBeHidden();
+    await expect(conversation(gracePage, inRoom).getByText(oops)).toHaveCount(0);
+    await expect(conversation(gracePage, inRoom).getByText('This message was deleted.')).toBeVisible();
+    await expect(gracePage.getByRole('navigation', { name: 'Your rooms' }).getByText(/Oops/)).toHaveCount(0);
+    // Grace, a plain member, cannot touch Ada's messages.
+    await theirs.hover();
+    await expect(theirs.getByRole('button', { name: 'Message actions' })).toHaveCount(0);
+  });
+
   await test.step('the room list and the room: accessibility, screenshot', async () => {
     await expectAccessible(adaPage, 'the room list and a room');
     await screenshot(adaPage, 'room');

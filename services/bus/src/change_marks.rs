@@ -8,6 +8,10 @@
 //! - `<message_id>:edit` = `<ms>:<content>` of the message's last edit, so an edit
 //!   retried before history stored the first one is recognised and makes no entry.
 //!
+//! - `<message_id>:r:<user_id>:<emoji>` = `1` (reacted) or `0` (taken back): the last
+//!   reaction change of that user and emoji, swapped atomically, so a reaction given
+//!   twice at once makes one `reaction.added`.
+//!
 //! The hash lives as long as the stream may hold the entries (refreshed on every mark);
 //! past that, history is the reference and has erased deleted content itself.
 
@@ -75,6 +79,16 @@ impl ChangeMarks {
         Ok(())
     }
 
+    /// When message `id` was marked deleted, if it was.
+    pub async fn deleted_at(&self, room_id: &str, id: &str) -> Result<Option<i64>, BusError> {
+        let at: Option<i64> = redis::cmd("HGET")
+            .arg(self.key(room_id))
+            .arg(format!("{id}:deleted"))
+            .query_async(&mut self.connection.clone())
+            .await?;
+        Ok(at)
+    }
+
     /// Which of the messages `ids` are marked deleted, in the same order.
     pub async fn deleted_among(&self, room_id: &str, ids: &[&str]) -> Result<Vec<bool>, BusError> {
         if ids.is_empty() {
@@ -87,6 +101,50 @@ impl ChangeMarks {
             .query_async(&mut self.connection.clone())
             .await?;
         Ok(marks.into_iter().map(|mark| mark.is_some()).collect())
+    }
+
+    /// Marks whether `user` now reacts to message `id` with `emoji`; the mark before
+    /// (`None`: none known).
+    pub async fn swap_reaction(
+        &self,
+        room_id: &str,
+        id: &str,
+        user: &str,
+        emoji: &str,
+        present: bool,
+    ) -> Result<Option<bool>, BusError> {
+        static SWAP: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+            redis::Script::new(
+                "local before = redis.call('HGET', KEYS[1], ARGV[1])
+                 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+                 redis.call('EXPIRE', KEYS[1], ARGV[3])
+                 return before",
+            )
+        });
+        let before: Option<String> = SWAP
+            .key(self.key(room_id))
+            .arg(format!("{id}:r:{user}:{emoji}"))
+            .arg(if present { "1" } else { "0" })
+            .arg(self.ttl_seconds())
+            .invoke_async(&mut self.connection.clone())
+            .await?;
+        Ok(before.map(|mark| mark == "1"))
+    }
+
+    /// Forgets a reaction mark (its change could not be made durable).
+    pub async fn forget_reaction(
+        &self,
+        room_id: &str,
+        id: &str,
+        user: &str,
+        emoji: &str,
+    ) -> Result<(), BusError> {
+        let () = redis::cmd("HDEL")
+            .arg(self.key(room_id))
+            .arg(format!("{id}:r:{user}:{emoji}"))
+            .query_async(&mut self.connection.clone())
+            .await?;
+        Ok(())
     }
 
     /// The last edit of message `id` marked: when (ms) and its content.

@@ -8,7 +8,7 @@
 //! | `{prefix}room:{<room_id>}:seq` | hash | `epoch`, `seq`: the room's last position |
 //! | `{prefix}room:{<room_id>}:stream` | stream | the last entries, id `<epoch>-<seq>`, field `e` = envelope |
 //! | `{prefix}room:{<room_id>}:dedup:<n>:<sender_id>:<client_msg_id>` | string (TTL) | the original send: its envelope until the broker confirmed it, then its compact ack |
-//! | `{prefix}room:{<room_id>}:changes` | hash (TTL) | `<message_id>:deleted` = deletion time (ms), `<message_id>:edit` = `<ms>:<content>` of the last edit |
+//! | `{prefix}room:{<room_id>}:changes` | hash (TTL) | `<message_id>:deleted` = deletion time (ms), `<message_id>:edit` = `<ms>:<content>` of the last edit, `<message_id>:r:<user_id>:<emoji>` = `1`/`0` |
 //! | `{prefix}pending` | sorted set | `<room_id>\|<epoch>\|<seq>` scored by fan-out time (ms) |
 //! | `{prefix}pending:data` | hash | field `<room_id>\|<epoch>\|<seq>` = the envelope of that pending entry |
 //!

@@ -268,6 +268,10 @@ impl From<ChangeError> for ClientError {
     fn from(error: ChangeError) -> Self {
         match error {
             ChangeError::Content(error) => Self::from(error),
+            ChangeError::InvalidEmoji(why) => {
+                Self::new(ErrorCode::ValidationFailed, format!("emoji {why}"))
+                    .with_fields([("emoji", why)])
+            }
             error => Self::new(error.code(), error.to_string()),
         }
     }

@@ -62,6 +62,8 @@ pub enum Effect {
     Edited(Edit),
     /// A message deleted.
     Deleted(Deletion),
+    /// A reaction added or removed.
+    Reaction(ReactionChange),
     /// A membership or room change: kept in the sequence only.
     RoomEvent,
 }
@@ -73,6 +75,7 @@ impl Effect {
             Self::Message(_) => "message",
             Self::Edited(_) => "message_edited",
             Self::Deleted(_) => "message_deleted",
+            Self::Reaction(_) => "reaction",
             Self::RoomEvent => "room_event",
         }
     }
@@ -82,6 +85,7 @@ impl Effect {
         match self {
             Self::Edited(edit) => Some(edit.message_id),
             Self::Deleted(deletion) => Some(deletion.message_id),
+            Self::Reaction(reaction) => Some(reaction.message_id),
             Self::Message(_) | Self::RoomEvent => None,
         }
     }
@@ -103,6 +107,15 @@ pub struct Edit {
     pub message_id: Uuid,
     pub content: String,
     pub edited_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReactionChange {
+    pub message_id: Uuid,
+    /// Who reacted (the entry's actor).
+    pub user_id: Uuid,
+    pub emoji: String,
+    pub added: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -188,6 +201,17 @@ impl Entry {
                 deleted_at: optional_timestamp("deleted.deleted_at", deleted.deleted_at.as_ref())?
                     .unwrap_or(occurred_at),
             }),
+            Some(room_item::Body::Reaction(reaction)) => {
+                if reaction.emoji.is_empty() {
+                    return Err(Undecodable::Missing("reaction.emoji"));
+                }
+                Effect::Reaction(ReactionChange {
+                    message_id: uuid("reaction.message_id", &reaction.message_id)?,
+                    user_id: actor_id,
+                    emoji: text("reaction.emoji", reaction.emoji)?,
+                    added: reaction.added,
+                })
+            }
             Some(room_item::Body::RoomEvent(_)) => Effect::RoomEvent,
             None => return Err(Undecodable::Missing("item.body")),
         };

@@ -10,8 +10,8 @@ use chat_proto::v1::{
     EntryPage, FindSendRequest, FindSendResponse, GetMessagesRequest, GetMessagesResponse,
     LatestMessagesRequest, LatestMessagesResponse, LatestPositionRequest, LatestPositionResponse,
     ListEntriesAfterRequest, ListMessagesRequest, ListRevisionsRequest, ListRevisionsResponse,
-    MessagePage, Revision, RoomItem, StoredBeforeRequest, StoredBeforeResponse, StoredEntry,
-    StoredMessage,
+    MessagePage, ReactionCount, Revision, RoomItem, StoredBeforeRequest, StoredBeforeResponse,
+    StoredEntry, StoredMessage,
 };
 use prost::Message as _;
 use tonic::{Request, Response, Status};
@@ -38,6 +38,46 @@ impl History {
     pub fn new(store: Store) -> Self {
         Self { store }
     }
+
+    /// The messages with their reactions, as `viewer` sees them.
+    async fn with_reactions(
+        &self,
+        rows: Vec<MessageRow>,
+        viewer: Option<Uuid>,
+    ) -> Result<Vec<StoredMessage>, Error> {
+        let ids: Vec<Uuid> = rows
+            .iter()
+            .filter(|row| row.deleted_at.is_none())
+            .map(|row| row.id)
+            .collect();
+        let mut reactions = self.store.reactions(&ids, viewer).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let counts = reactions.remove(&row.id).unwrap_or_default();
+                let mut message = stored_message(row);
+                message.reactions = counts
+                    .into_iter()
+                    .map(|count| ReactionCount {
+                        emoji: count.emoji,
+                        count: count.count,
+                        reacted: count.reacted,
+                    })
+                    .collect();
+                message
+            })
+            .collect())
+    }
+}
+
+/// An optional viewer id (empty: nobody).
+fn viewer_id(value: &str) -> Result<Option<Uuid>, FieldViolation> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    Uuid::parse_str(value)
+        .map(Some)
+        .map_err(|_| ("viewer_id".to_owned(), "must be a UUID".to_owned()))
 }
 
 #[tonic::async_trait]
@@ -113,10 +153,12 @@ impl HistoryService for History {
             )),
             limit => Ok(limit),
         });
-        let ((room_id, bound), limit) = violations.into_result(room_id.zip(bound).zip(limit))?;
+        let viewer = violations.check(viewer_id(&request.viewer_id));
+        let (((room_id, bound), limit), viewer) =
+            violations.into_result(room_id.zip(bound).zip(limit).zip(viewer))?;
         let page = self.store.messages(room_id, bound, limit).await?;
         Ok(Response::new(MessagePage {
-            messages: page.messages.into_iter().map(stored_message).collect(),
+            messages: self.with_reactions(page.messages, viewer).await?,
             has_older: page.has_older,
             has_newer: page.has_newer,
         }))
@@ -218,9 +260,10 @@ impl HistoryService for History {
             })
             .collect::<Result<Vec<_>, _>>()
             .map_err(Error::from_violation)?;
+        let viewer = viewer_id(&request.viewer_id).map_err(Error::from_violation)?;
         let messages = self.store.messages_by_id(&ids).await?;
         Ok(Response::new(GetMessagesResponse {
-            messages: messages.into_iter().map(stored_message).collect(),
+            messages: self.with_reactions(messages, viewer).await?,
         }))
     }
 
@@ -292,5 +335,6 @@ fn stored_message(row: MessageRow) -> StoredMessage {
         sent_at: Some(to_timestamp(row.sent_at)),
         edited_at: row.edited_at.map(to_timestamp),
         deleted_at: row.deleted_at.map(to_timestamp),
+        reactions: Vec::new(),
     }
 }

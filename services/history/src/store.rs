@@ -15,12 +15,21 @@ use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::entry::{Deletion, Edit, Effect, Entry, NewMessage, Position};
+use crate::entry::{Deletion, Edit, Effect, Entry, NewMessage, Position, ReactionChange};
 use crate::error::Error;
 
 /// The columns of a message row, in `MessageRow`'s order.
 const COLUMNS: &str = "id, room_id, epoch, seq, sender_id, client_msg_id, content, \
                        reply_to, kind, sent_at, edited_at, deleted_at";
+
+/// How many gave one emoji to a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReactionCount {
+    pub emoji: String,
+    pub count: u32,
+    /// The viewer is among them.
+    pub reacted: bool,
+}
 
 /// One version of a message's content.
 #[derive(Debug, Clone, PartialEq)]
@@ -313,6 +322,38 @@ impl Store {
         Ok(any)
     }
 
+    /// The reactions of `messages` that are there, by message, each emoji in the order
+    /// it was first given, with whether `viewer` is among those who gave it.
+    #[tracing::instrument(skip(self, messages), fields(messages = messages.len()))]
+    pub async fn reactions(
+        &self,
+        messages: &[Uuid],
+        viewer: Option<Uuid>,
+    ) -> Result<HashMap<Uuid, Vec<ReactionCount>>, Error> {
+        if messages.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = sqlx::query_as::<_, (Uuid, String, i64, bool)>(
+            "SELECT message_id, emoji, count(*), coalesce(bool_or(user_id = $2), false)
+             FROM reactions WHERE message_id = ANY($1) AND present
+             GROUP BY message_id, emoji
+             ORDER BY message_id, min(ARRAY[epoch, seq])",
+        )
+        .bind(messages)
+        .bind(viewer)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut by_message: HashMap<Uuid, Vec<ReactionCount>> = HashMap::new();
+        for (message, emoji, count, reacted) in rows {
+            by_message.entry(message).or_default().push(ReactionCount {
+                emoji,
+                count: u32::try_from(count).unwrap_or(u32::MAX),
+                reacted,
+            });
+        }
+        Ok(by_message)
+    }
+
     /// The stored messages with these ids.
     #[tracing::instrument(skip(self, ids), fields(ids = ids.len()))]
     pub async fn messages_by_id(&self, ids: &[Uuid]) -> Result<Vec<MessageRow>, Error> {
@@ -457,6 +498,7 @@ async fn apply_changes(
     }
     apply_deletions(connection, &changes.deletions).await?;
     apply_edits(connection, &changes.edits).await?;
+    apply_reactions(connection, &changes.reactions).await?;
     Ok(())
 }
 
@@ -498,6 +540,8 @@ struct Changes {
     edits: HashMap<Uuid, (Uuid, Position, Edit)>,
     /// The first deletion of each message by position.
     deletions: HashMap<Uuid, (Uuid, Position, Deletion)>,
+    /// The latest change of each (message, user, emoji) by position.
+    reactions: HashMap<(Uuid, Uuid, String), (Uuid, Position, ReactionChange)>,
 }
 
 impl Changes {
@@ -521,9 +565,57 @@ impl Changes {
                     *slot = (entry.room_id, entry.position, deletion.clone());
                 }
             }
+            Effect::Reaction(reaction) => {
+                let key = (
+                    reaction.message_id,
+                    reaction.user_id,
+                    reaction.emoji.clone(),
+                );
+                let slot = self
+                    .reactions
+                    .entry(key)
+                    .or_insert_with(|| (entry.room_id, entry.position, reaction.clone()));
+                if slot.1 < entry.position {
+                    *slot = (entry.room_id, entry.position, reaction.clone());
+                }
+            }
             Effect::Message(_) | Effect::RoomEvent => {}
         }
     }
+}
+
+/// Applies the latest change of each reaction unless a later one is already applied;
+/// none on a deleted message.
+#[tracing::instrument(skip_all, fields(reactions = reactions.len()))]
+async fn apply_reactions(
+    connection: &mut PgConnection,
+    reactions: &HashMap<(Uuid, Uuid, String), (Uuid, Position, ReactionChange)>,
+) -> Result<(), sqlx::Error> {
+    if reactions.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = reactions.values().collect();
+    sqlx::query(
+        "INSERT INTO reactions (message_id, user_id, emoji, room_id, present, epoch, seq)
+         SELECT r.* FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::bool[],
+                                $6::int8[], $7::int8[])
+              AS r (message_id, user_id, emoji, room_id, present, epoch, seq)
+         WHERE NOT EXISTS (SELECT 1 FROM messages m
+                           WHERE m.id = r.message_id AND m.deleted_at IS NOT NULL)
+         ON CONFLICT (message_id, user_id, emoji) DO UPDATE
+         SET present = EXCLUDED.present, epoch = EXCLUDED.epoch, seq = EXCLUDED.seq
+         WHERE (reactions.epoch, reactions.seq) < (EXCLUDED.epoch, EXCLUDED.seq)",
+    )
+    .bind(column(&rows, |(_, _, r)| r.message_id))
+    .bind(column(&rows, |(_, _, r)| r.user_id))
+    .bind(column(&rows, |(_, _, r)| r.emoji.as_str()))
+    .bind(column(&rows, |(room_id, _, _)| *room_id))
+    .bind(column(&rows, |(_, _, r)| r.added))
+    .bind(column(&rows, |(_, position, _)| position.epoch))
+    .bind(column(&rows, |(_, position, _)| position.seq))
+    .execute(connection)
+    .await?;
+    Ok(())
 }
 
 /// Marks messages deleted and erases their content; a deletion is final.
@@ -548,6 +640,10 @@ async fn apply_deletions(
     .execute(&mut *connection)
     .await?;
     let ids: Vec<Uuid> = deletions.iter().map(|(_, _, d)| d.message_id).collect();
+    sqlx::query("DELETE FROM reactions WHERE message_id = ANY($1)")
+        .bind(&ids)
+        .execute(&mut *connection)
+        .await?;
     redact_entries(connection, &ids).await
 }
 

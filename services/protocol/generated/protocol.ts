@@ -20,7 +20,7 @@ position: number, };
 
 export type Timestamp = string;
 
-export type ErrorCode = "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "session_revoked" | "already_authenticated" | "malformed_json" | "malformed_frame" | "unknown_type" | "invalid_frame" | "invalid_body" | "invalid_query" | "validation_failed" | "empty_content" | "content_too_long" | "frame_too_large" | "payload_too_large" | "unsupported_media_type" | "not_found" | "method_not_allowed" | "room_not_found" | "user_not_found" | "member_not_found" | "message_not_found" | "not_a_member" | "forbidden" | "not_author" | "edit_window_closed" | "banned" | "user_banned" | "origin_not_allowed" | "username_taken" | "email_taken" | "direct_room" | "owner_must_transfer" | "message_deleted" | "conflict" | "rate_limited" | "too_many_attempts" | "unavailable" | "internal";
+export type ErrorCode = "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "session_revoked" | "already_authenticated" | "malformed_json" | "malformed_frame" | "unknown_type" | "invalid_frame" | "invalid_body" | "invalid_query" | "validation_failed" | "empty_content" | "content_too_long" | "frame_too_large" | "payload_too_large" | "unsupported_media_type" | "not_found" | "method_not_allowed" | "room_not_found" | "user_not_found" | "member_not_found" | "message_not_found" | "not_a_member" | "forbidden" | "not_author" | "edit_window_closed" | "banned" | "user_banned" | "origin_not_allowed" | "username_taken" | "email_taken" | "direct_room" | "owner_must_transfer" | "too_many_reactions" | "message_deleted" | "conflict" | "rate_limited" | "too_many_attempts" | "unavailable" | "internal";
 
 export type ErrorDetail = { code: ErrorCode, 
 /**
@@ -40,11 +40,22 @@ export type ErrorBody = { error: ErrorDetail, };
 
 export type MessageKind = "text" | "file" | "image";
 
+export type ReactionView = { emoji: string, count: number, 
+/**
+ * The reader is among them (always false in live `message.created`: nobody has
+ * reacted yet).
+ */
+me: boolean, };
+
 export type MessageView = { id: MessageId, room_id: RoomId, sender_id: UserId, client_msg_id: string, 
 /**
  * Empty when deleted.
  */
 content: string, reply_to: MessageId | null, kind: MessageKind, sent_at: Timestamp | null, edited_at: Timestamp | null, deleted_at: Timestamp | null, 
+/**
+ * Reactions by emoji, in the order first given (none on a deleted message).
+ */
+reactions: Array<ReactionView>, 
 /**
  * When the room's sequence began (milliseconds since 1970); 0 for a room without
  * any entry yet.
@@ -100,6 +111,12 @@ export type EditMessage = {
  * The same rules as a send's content.
  */
 content: string, };
+
+export type NewReaction = { 
+/**
+ * One Unicode emoji (a sequence, with skin tone or joiners, counts as one).
+ */
+emoji: string, };
 
 export type Revision = { content: string, 
 /**
@@ -355,7 +372,9 @@ content: string, };
 
 export type DeleteFrame = { id: string, message_id: MessageId, };
 
-export type ClientFrame = { "type": "auth" } & AuthFrame | { "type": "send" } & SendFrame | { "type": "history" } & HistoryFrame | { "type": "join" } & RoomRequest | { "type": "leave" } & RoomRequest | { "type": "ping" } & PingFrame | { "type": "typing" } & TypingFrame | { "type": "presence" } & PresenceFrame | { "type": "presence.subscribe" } & PresenceSubscribeFrame | { "type": "edit" } & EditFrame | { "type": "delete" } & DeleteFrame;
+export type ReactFrame = { id: string, message_id: MessageId, emoji: string, };
+
+export type ClientFrame = { "type": "auth" } & AuthFrame | { "type": "send" } & SendFrame | { "type": "history" } & HistoryFrame | { "type": "join" } & RoomRequest | { "type": "leave" } & RoomRequest | { "type": "ping" } & PingFrame | { "type": "typing" } & TypingFrame | { "type": "presence" } & PresenceFrame | { "type": "presence.subscribe" } & PresenceSubscribeFrame | { "type": "edit" } & EditFrame | { "type": "delete" } & DeleteFrame | { "type": "react" } & ReactFrame | { "type": "unreact" } & ReactFrame;
 
 export type PresenceStatus = "online" | "away" | "offline";
 
@@ -469,6 +488,12 @@ export type MessageEdited = { message_id: MessageId, content: string, edited_at:
 
 export type MessageDeleted = { message_id: MessageId, deleted_at: Timestamp | null, };
 
+export type ReactionChange = { message_id: MessageId, emoji: string, 
+/**
+ * Who reacted.
+ */
+user_id: UserId, };
+
 export type MemberChange = { user_id: UserId, actor_id: UserId, role?: Role, 
 /**
  * The end of a ban.
@@ -481,7 +506,7 @@ export type RoomChange = { actor_id: UserId,
  */
 details?: RoomDetails, };
 
-export type ServerFrame = { "type": "ready" } & Ready | { "type": "auth.renewed", expires_at: Timestamp, } | { "type": "ack" } & Ack | { "type": "history" } & HistoryPage | { "type": "joined" } & Answer | { "type": "left" } & Answer | { "type": "pong", ref?: string, } | { "type": "resumed" } & Resumed | { "type": "resync" } & Resync | { "type": "room.added" } & RoomAdded | { "type": "room.removed" } & RoomRemoved | { "type": "reconnect" } & Reconnect | { "type": "error" } & ErrorFrame | { "type": "typing" } & Typing | { "type": "presence" } & PresenceList | { "type": "done" } & Done | { "type": "message.created" } & Entry<MessageCreated> | { "type": "message.edited" } & Entry<MessageEdited> | { "type": "message.deleted" } & Entry<MessageDeleted> | { "type": "member.joined" } & Entry<MemberChange> | { "type": "member.left" } & Entry<MemberChange> | { "type": "member.invited" } & Entry<MemberChange> | { "type": "member.kicked" } & Entry<MemberChange> | { "type": "member.banned" } & Entry<MemberChange> | { "type": "member.unbanned" } & Entry<MemberChange> | { "type": "member.role_changed" } & Entry<MemberChange> | { "type": "room.created" } & Entry<RoomChange> | { "type": "room.updated" } & Entry<RoomChange> | { "type": "room.deleted" } & Entry<RoomChange>;
+export type ServerFrame = { "type": "ready" } & Ready | { "type": "auth.renewed", expires_at: Timestamp, } | { "type": "ack" } & Ack | { "type": "history" } & HistoryPage | { "type": "joined" } & Answer | { "type": "left" } & Answer | { "type": "pong", ref?: string, } | { "type": "resumed" } & Resumed | { "type": "resync" } & Resync | { "type": "room.added" } & RoomAdded | { "type": "room.removed" } & RoomRemoved | { "type": "reconnect" } & Reconnect | { "type": "error" } & ErrorFrame | { "type": "typing" } & Typing | { "type": "presence" } & PresenceList | { "type": "done" } & Done | { "type": "message.created" } & Entry<MessageCreated> | { "type": "message.edited" } & Entry<MessageEdited> | { "type": "message.deleted" } & Entry<MessageDeleted> | { "type": "reaction.added" } & Entry<ReactionChange> | { "type": "reaction.removed" } & Entry<ReactionChange> | { "type": "member.joined" } & Entry<MemberChange> | { "type": "member.left" } & Entry<MemberChange> | { "type": "member.invited" } & Entry<MemberChange> | { "type": "member.kicked" } & Entry<MemberChange> | { "type": "member.banned" } & Entry<MemberChange> | { "type": "member.unbanned" } & Entry<MemberChange> | { "type": "member.role_changed" } & Entry<MemberChange> | { "type": "room.created" } & Entry<RoomChange> | { "type": "room.updated" } & Entry<RoomChange> | { "type": "room.deleted" } & Entry<RoomChange>;
 
 export type Entry<B> = { room: RoomId, 
 /**

@@ -34,6 +34,10 @@ pub enum ClientFrame {
     Edit(EditFrame),
     /// `delete`: delete a message (one's own, or any as a room admin or owner).
     Delete(DeleteFrame),
+    /// `react`: add one's reaction to a message.
+    React(ReactFrame),
+    /// `unreact`: take one's reaction back.
+    Unreact(ReactFrame),
 }
 
 /// `auth`: the token (unless the upgrade request carried one) and the positions to resume.
@@ -217,6 +221,21 @@ pub struct DeleteFrame {
     #[serde(deserialize_with = "request_id")]
     pub id: String,
     pub message_id: MessageId,
+}
+
+/// `react` and `unreact`: answered with `done`; the room hears `reaction.added` /
+/// `reaction.removed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+#[serde(deny_unknown_fields)]
+pub struct ReactFrame {
+    #[serde(rename = "type", default, skip_serializing)]
+    #[schemars(skip)]
+    #[ts(skip)]
+    pub _type: TypeTag,
+    #[serde(deserialize_with = "request_id")]
+    pub id: String,
+    pub message_id: MessageId,
+    pub emoji: String,
 }
 
 fn presence_users<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<UserId>, D::Error> {
@@ -420,7 +439,7 @@ struct Probe {
     id: Option<serde_json::Value>,
 }
 
-const FRAME_TYPES: [&str; 11] = [
+const FRAME_TYPES: [&str; 13] = [
     "auth",
     "send",
     "history",
@@ -432,6 +451,8 @@ const FRAME_TYPES: [&str; 11] = [
     "presence.subscribe",
     "edit",
     "delete",
+    "react",
+    "unreact",
 ];
 
 /// Parses one text frame.
@@ -503,6 +524,8 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
         "presence.subscribe" => decode(text).map(ClientFrame::PresenceSubscribe),
         "edit" => decode(text).map(ClientFrame::Edit),
         "delete" => decode(text).map(ClientFrame::Delete),
+        "react" => decode(text).map(ClientFrame::React),
+        "unreact" => decode(text).map(ClientFrame::Unreact),
         _ => decode(text).map(ClientFrame::Ping),
     };
     frame.map_err(|mut err| {

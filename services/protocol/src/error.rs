@@ -133,6 +133,8 @@ error_codes! {
     DirectRoom = "direct_room" => 409,
     /// The owner must make another member owner first.
     OwnerMustTransfer = "owner_must_transfer" => 409,
+    /// A message has as many different reactions as it may (`MAX_REACTIONS`).
+    TooManyReactions = "too_many_reactions" => 409,
     /// The message was deleted: it can no longer change.
     MessageDeleted = "message_deleted" => 409,
     /// A concurrent change interfered, or the request conflicts with the state.

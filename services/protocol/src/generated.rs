@@ -11,13 +11,15 @@ use crate::account::{
 };
 use crate::client::{
     AuthFrame, ClientActivity, DeleteFrame, EditFrame, HistoryCursor, HistoryFrame, PingFrame,
-    PresenceFrame, PresenceSubscribeFrame, RoomRequest, SendFrame, TypingFrame, TypingState,
+    PresenceFrame, PresenceSubscribeFrame, ReactFrame, RoomRequest, SendFrame, TypingFrame,
+    TypingState,
 };
 use crate::error::{ErrorBody, ErrorCode, ErrorDetail};
 use crate::ids::{MessageId, RoomId, UserId};
 use crate::keys::{JsonWebKey, JwkSet};
 use crate::message::{
-    Ack, EditMessage, MessageKind, MessageView, MessagesPage, Revision, RevisionList, SendMessage,
+    Ack, EditMessage, MessageKind, MessageView, MessagesPage, NewReaction, ReactionView, Revision,
+    RevisionList, SendMessage,
 };
 use crate::position::Position;
 use crate::presence::{PresenceList, PresenceQuery, PresenceStatus, PresenceView};
@@ -27,8 +29,9 @@ use crate::room::{
 };
 use crate::server::{
     Answer, Done, Entry, ErrorFrame, HistoryPage, Limits, MemberChange, MessageCreated,
-    MessageDeleted, MessageEdited, Ready, Reconnect, ReconnectReason, RemovalReason, Resumed,
-    Resync, ResyncReason, RoomAdded, RoomChange, RoomPosition, RoomRemoved, Typing, UserRef,
+    MessageDeleted, MessageEdited, ReactionChange, Ready, Reconnect, ReconnectReason,
+    RemovalReason, Resumed, Resync, ResyncReason, RoomAdded, RoomChange, RoomPosition, RoomRemoved,
+    Typing, UserRef,
 };
 use crate::timestamp::Timestamp;
 use crate::{ClientFrame, Disconnect, ServerFrame};
@@ -52,11 +55,13 @@ macro_rules! each_type {
             ErrorDetail,
             ErrorBody,
             MessageKind,
+            ReactionView,
             MessageView,
             Ack,
             SendMessage,
             MessagesPage,
             EditMessage,
+            NewReaction,
             Revision,
             RevisionList,
             RoomKind,
@@ -96,6 +101,7 @@ macro_rules! each_type {
             PresenceSubscribeFrame,
             EditFrame,
             DeleteFrame,
+            ReactFrame,
             ClientFrame,
             PresenceStatus,
             PresenceView,
@@ -121,6 +127,7 @@ macro_rules! each_type {
             MessageCreated,
             MessageEdited,
             MessageDeleted,
+            ReactionChange,
             MemberChange,
             RoomChange,
             ServerFrame

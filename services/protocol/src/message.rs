@@ -52,8 +52,41 @@ pub struct MessageView {
     pub sent_at: Option<Timestamp>,
     pub edited_at: Option<Timestamp>,
     pub deleted_at: Option<Timestamp>,
+    /// Reactions by emoji, in the order first given (none on a deleted message).
+    #[serde(default)]
+    pub reactions: Vec<ReactionView>,
     #[serde(flatten)]
     pub position: Position,
+}
+
+/// How many gave one emoji to a message, and whether the reader did.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    ts_rs::TS,
+    utoipa::ToSchema,
+)]
+pub struct ReactionView {
+    pub emoji: String,
+    pub count: u32,
+    /// The reader is among them (always false in live `message.created`: nobody has
+    /// reacted yet).
+    pub me: bool,
+}
+
+/// `POST /api/messages/{id}/react`.
+#[derive(
+    Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct NewReaction {
+    /// One Unicode emoji (a sequence, with skin tone or joiners, counts as one).
+    pub emoji: String,
 }
 
 /// The `ack` of a send, and the body of `POST /api/messages`.

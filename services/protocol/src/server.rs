@@ -70,6 +70,10 @@ pub enum ServerFrame {
     MessageEdited(Entry<MessageEdited>),
     #[serde(rename = "message.deleted")]
     MessageDeleted(Entry<MessageDeleted>),
+    #[serde(rename = "reaction.added")]
+    ReactionAdded(Entry<ReactionChange>),
+    #[serde(rename = "reaction.removed")]
+    ReactionRemoved(Entry<ReactionChange>),
     #[serde(rename = "member.joined")]
     MemberJoined(Entry<MemberChange>),
     #[serde(rename = "member.left")]
@@ -105,6 +109,7 @@ impl ServerFrame {
             Self::MessageCreated(e) => at(e.room, e.position),
             Self::MessageEdited(e) => at(e.room, e.position),
             Self::MessageDeleted(e) => at(e.room, e.position),
+            Self::ReactionAdded(e) | Self::ReactionRemoved(e) => at(e.room, e.position),
             Self::MemberJoined(e)
             | Self::MemberLeft(e)
             | Self::MemberInvited(e)
@@ -334,6 +339,15 @@ pub struct MessageEdited {
 pub struct MessageDeleted {
     pub message_id: MessageId,
     pub deleted_at: Option<Timestamp>,
+}
+
+/// `reaction.added` and `reaction.removed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+pub struct ReactionChange {
+    pub message_id: MessageId,
+    pub emoji: String,
+    /// Who reacted.
+    pub user_id: UserId,
 }
 
 /// `member.*`: a change to one member.

@@ -70,8 +70,8 @@ fn every_frame_type_has_an_example() {
     }
     let client_types = schema_types::<ClientFrame>();
     let server_types = schema_types::<ServerFrame>();
-    assert_eq!(client_types.len(), 11, "{client_types:?}");
-    assert_eq!(server_types.len(), 29, "{server_types:?}");
+    assert_eq!(client_types.len(), 13, "{client_types:?}");
+    assert_eq!(server_types.len(), 31, "{server_types:?}");
     for kind in client_types {
         assert!(
             seen.contains(&("client", kind.clone())),

@@ -1,6 +1,7 @@
 import type { Member, Role, Room } from '@protocol';
+import { message } from '../test/frames';
 import { describe, expect, it } from 'vitest';
-import { canDeleteRoom, canManageRoom, memberActions, outranks } from './permissions';
+import { canDeleteRoom, canManageRoom, memberActions, messageActions, outranks } from './permissions';
 
 const room = (myRole: Role | null, kind: Room['kind'] = 'public'): Room => ({
   id: 'r',
@@ -45,5 +46,22 @@ describe('what a role may do', () => {
     });
     expect(memberActions(room('owner'), 'me', member('owner', 'me')).roles).toEqual([]);
     expect(memberActions(room('owner', 'direct'), 'me', member('member')).kick).toBe(false);
+  });
+});
+
+describe('what one may do to a message', () => {
+  const mine = message(1, { sender_id: 'me' });
+  const theirs = message(2, { sender_id: 'them' });
+  it('lets the author edit and delete, and admins and the owner delete anyone\'s', () => {
+    expect(messageActions('member', 'me', mine)).toEqual({ edit: true, delete: true });
+    expect(messageActions('member', 'me', theirs)).toEqual({ edit: false, delete: false });
+    expect(messageActions('admin', 'me', theirs)).toEqual({ edit: false, delete: true });
+    expect(messageActions('owner', 'me', theirs)).toEqual({ edit: false, delete: true });
+  });
+
+  it('offers nothing on a deleted message or without a user', () => {
+    const gone = message(3, { sender_id: 'me', deleted_at: '2026-12-01T08:00:00.000Z', content: '' });
+    expect(messageActions('owner', 'me', gone)).toEqual({ edit: false, delete: false });
+    expect(messageActions('owner', null, theirs)).toEqual({ edit: false, delete: false });
   });
 });

@@ -1,7 +1,7 @@
 // What the signed-in user may do in a room, as the rooms service decides it: the client
 // only offers what the server would allow (the server still checks every request).
 
-import type { Member, Role, Room, UserId } from '@protocol';
+import type { Member, MessageView, Role, Room, UserId } from '@protocol';
 
 const RANK: Record<Role, number> = { member: 0, admin: 1, owner: 2 };
 
@@ -40,4 +40,22 @@ export function memberActions(room: Room, me: UserId | null, member: Member): Me
 
 export function hasActions(actions: MemberActions): boolean {
   return actions.kick || actions.ban || actions.roles.length > 0;
+}
+
+/** What the user may do to one message: edit their own, delete their own or, as a room
+ * admin or owner, anyone's. Nothing once it is deleted. */
+export interface MessageActions {
+  edit: boolean;
+  delete: boolean;
+}
+
+export function messageActions(
+  myRole: Role | null,
+  me: UserId | null,
+  message: MessageView,
+): MessageActions {
+  if (message.deleted_at !== null || me === null) return { edit: false, delete: false };
+  const mine = message.sender_id === me;
+  const moderator = myRole !== null && RANK[myRole] >= RANK.admin;
+  return { edit: mine, delete: mine || moderator };
 }

@@ -152,6 +152,7 @@ export function messageFromAck(send: PendingSend, ack: Ack, me: UserId): Message
     sent_at: ack.sent_at,
     edited_at: null,
     deleted_at: null,
+    reactions: [],
     epoch: ack.epoch,
     position: ack.position,
   };

@@ -14,6 +14,7 @@ const message = (epoch: number, position: number, sentAt: string): MessageView =
   sent_at: sentAt,
   edited_at: null,
   deleted_at: null,
+  reactions: [],
   epoch,
   position,
 });
@@ -74,5 +75,17 @@ describe('a room preview', () => {
     expect(activityLabel(new Date(2026, 10, 2, 9, 5), now)).toBe(
       new Date(2026, 10, 2).toLocaleDateString(undefined, { month: 'short', day: 'numeric' }),
     );
+  });
+});
+
+describe('a preview of a message changed since', () => {
+  it('shows the edit, and no content once deleted', () => {
+    const last = { ...message(1, 5, '2026-11-21T06:00:00.000Z'), content: 'typo' };
+    const listed = room('2026-11-21T05:00:00.000Z', { last_message: last });
+    const id = last.id;
+    expect(roomPreview(listed, undefined, { [id]: { content: 'fixed', edited_at: '2026-11-21T06:01:00.000Z' } }).message?.content).toBe('fixed');
+    const gone = roomPreview(listed, undefined, { [id]: { content: '', deleted_at: '2026-11-21T06:02:00.000Z' } }).message;
+    expect(gone?.content).toBe('');
+    expect(gone?.deleted_at).not.toBeNull();
   });
 });

@@ -18,8 +18,15 @@ export interface RoomPreview {
   activeAt: Timestamp;
 }
 
-export function roomPreview(room: Room, live: MessageView | undefined): RoomPreview {
-  const message = newerMessage(room.last_message, live);
+export function roomPreview(
+  room: Room,
+  live: MessageView | undefined,
+  changed: Readonly<Record<string, Partial<MessageView>>> = {},
+): RoomPreview {
+  const newest = newerMessage(room.last_message, live);
+  // As it now is: edited or deleted since it was listed or arrived.
+  const change = newest ? changed[newest.id] : undefined;
+  const message = newest && change ? { ...newest, ...change } : newest;
   const listed = room.last_activity_at ?? room.created_at;
   const sent = message?.sent_at ?? null;
   return { message, activeAt: sent !== null && sent > listed ? sent : listed };

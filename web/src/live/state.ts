@@ -50,6 +50,9 @@ import {
   type TimelineStep,
 } from './timeline';
 
+/** What an edit or a deletion changed in a message. */
+export type MessageChange = Partial<Pick<MessageView, 'content' | 'edited_at' | 'deleted_at'>>;
+
 export interface LiveState {
   /** The signed-in user, as `ready` names them. */
   me: UserId | null;
@@ -62,6 +65,9 @@ export interface LiveState {
   unread: Record<RoomId, number>;
   /** The newest message that arrived live in each room, for the room list's preview. */
   latest: Record<RoomId, MessageView>;
+  /** Edits and deletions heard live, by message id: a preview shows a message as it now is
+   * even when its room's messages are not loaded. */
+  changed: Record<string, MessageChange>;
   /** The presence of the users this client follows (`presence.subscribe`). */
   presence: Record<UserId, PresenceView>;
   /** Who else is typing where (`typing` frames), until when. */
@@ -91,6 +97,7 @@ export const initialLiveState: LiveState = {
   pending: [],
   unread: {},
   latest: {},
+  changed: {},
   presence: {},
   typing: {},
   typingRenewMs: DEFAULT_TYPING.renewMs,
@@ -166,7 +173,16 @@ function absorb(state: LiveState, room: RoomId, step: TimelineStep): Step {
   let unread = state.unread;
   let latest = state.latest;
   let typing = state.typing;
+  let changed = state.changed;
   for (const entry of step.applied) {
+    if (entry.type === 'message.edited') {
+      changed = { ...changed, [entry.message_id]: { content: entry.content, edited_at: entry.edited_at } };
+      continue;
+    }
+    if (entry.type === 'message.deleted') {
+      changed = { ...changed, [entry.message_id]: { content: '', deleted_at: entry.deleted_at } };
+      continue;
+    }
     if (entry.type !== 'message.created') continue;
     pending = confirmByMessage(pending, entry.message, state.me);
     latest = { ...latest, [room]: entry.message };
@@ -176,14 +192,14 @@ function absorb(state: LiveState, room: RoomId, step: TimelineStep): Step {
     }
   }
   return {
-    state: { ...state, rooms: { ...state.rooms, [room]: step.timeline }, pending, unread, latest, typing },
+    state: { ...state, rooms: { ...state.rooms, [room]: step.timeline }, pending, unread, latest, changed, typing },
     effects: step.effects,
   };
 }
 
 export function onEntry(state: LiveState, entry: RoomEntry): Step {
   const timeline = state.rooms[entry.room] ?? newTimeline(null);
-  return absorb(state, entry.room, applyEntry(timeline, entry));
+  return absorb(state, entry.room, applyEntry(timeline, entry, state.me));
 }
 
 /** An `ack`: the send is confirmed and shows as sent, at its position, until its event comes. */
@@ -264,7 +280,7 @@ export function onFillPage(
 ): Step {
   const timeline = state.rooms[room];
   if (!timeline) return same(state);
-  return absorb(state, room, applyFillPage(timeline, room, page));
+  return absorb(state, room, applyFillPage(timeline, room, page, state.me));
 }
 
 export function onLatestPage(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EPOCH, ROOM, created, joined, message } from '../test/frames';
+import { ALICE, EPOCH, ME, ROOM, created, joined, message } from '../test/frames';
 import {
   applyEntry,
   applyFillPage,
@@ -11,6 +11,7 @@ import {
   type RoomEntry,
   type RoomTimeline,
   type TimelineEffect,
+  withReaction,
 } from './timeline';
 
 const at = (position: number, epoch = EPOCH) => ({ epoch, position });
@@ -241,5 +242,38 @@ describe('pages and messages', () => {
     );
     expect(positions(timeline)).toEqual([17, 18, 19, 20]);
     expect(timeline.hasOlder).toBe(false);
+  });
+});
+
+describe('reactions heard live', () => {
+  const reaction = (position: number, type: 'reaction.added' | 'reaction.removed', user: string, emoji = '👍'): RoomEntry => ({
+    type,
+    room: ROOM,
+    epoch: EPOCH,
+    position,
+    id: `r${position}`,
+    at: '2026-11-21T06:00:00.000Z',
+    message_id: message(1).id,
+    emoji,
+    user_id: user,
+  });
+
+  it('count each person once, mark the reader\'s own, and drop an emoji nobody gives any more', () => {
+    let timeline = applyEntry(newTimeline(null), created(1)).timeline;
+    timeline = applyEntry(timeline, reaction(2, 'reaction.added', ALICE), ME).timeline;
+    timeline = applyEntry(timeline, reaction(3, 'reaction.added', ME), ME).timeline;
+    timeline = applyEntry(timeline, reaction(4, 'reaction.added', ALICE, '🎉'), ME).timeline;
+    expect(timeline.messages[0]!.reactions).toEqual([
+      { emoji: '👍', count: 2, me: true },
+      { emoji: '🎉', count: 1, me: false },
+    ]);
+    timeline = applyEntry(timeline, reaction(5, 'reaction.removed', ME), ME).timeline;
+    timeline = applyEntry(timeline, reaction(6, 'reaction.removed', ALICE, '🎉'), ME).timeline;
+    expect(timeline.messages[0]!.reactions).toEqual([{ emoji: '👍', count: 1, me: false }]);
+  });
+
+  it('leave nothing on a deleted message', () => {
+    expect(withReaction([{ emoji: '👍', count: 1, me: true }], '👍', false, true)).toEqual([]);
+    expect(withReaction([], '👍', false, false)).toEqual([]);
   });
 });

@@ -2,7 +2,16 @@
 // reports), the messages loaded so far, and a gap being filled. Pure functions only; the
 // socket code around them is thin (docs/protocol.md, "Positions" and "Resume rules").
 
-import type { Entry, MessageView, MessagesPage, Position, RoomId, ServerFrame } from '@protocol';
+import type {
+  Entry,
+  MessageView,
+  MessagesPage,
+  Position,
+  ReactionView,
+  RoomId,
+  ServerFrame,
+  UserId,
+} from '@protocol';
 import { positionOf, succession } from './position';
 
 /** Every room event the server sends: the frames with a position and an `at`. */
@@ -120,7 +129,11 @@ const unchanged = (timeline: RoomTimeline): TimelineStep => ({
  * an entry of another epoch resets the room (the server announces a real epoch change
  * with `resync`, so this is the fallback).
  */
-export function applyEntry(timeline: RoomTimeline, entry: RoomEntry): TimelineStep {
+export function applyEntry(
+  timeline: RoomTimeline,
+  entry: RoomEntry,
+  me: UserId | null = null,
+): TimelineStep {
   if (timeline.fill) {
     return unchanged({ ...timeline, fill: hold(timeline.fill, entry) });
   }
@@ -130,7 +143,7 @@ export function applyEntry(timeline: RoomTimeline, entry: RoomEntry): TimelineSt
     case 'seen':
       return unchanged(timeline);
     case 'next':
-      return applyNext(timeline, entry);
+      return applyNext(timeline, entry, me);
     case 'gap': {
       const after = cursor!;
       return {
@@ -141,7 +154,7 @@ export function applyEntry(timeline: RoomTimeline, entry: RoomEntry): TimelineSt
     }
     case 'epoch': {
       const reset = resetTimeline(timeline, { epoch: entry.epoch, position: entry.position - 1 });
-      const step = applyNext(reset, entry);
+      const step = applyNext(reset, entry, me);
       return { ...step, effects: [...changedAll(entry.room), ...step.effects] };
     }
   }
@@ -160,7 +173,7 @@ function changedAll(room: RoomId): TimelineEffect[] {
   ];
 }
 
-function applyNext(timeline: RoomTimeline, entry: RoomEntry): TimelineStep {
+function applyNext(timeline: RoomTimeline, entry: RoomEntry, me: UserId | null): TimelineStep {
   const next: RoomTimeline = { ...timeline, cursor: positionOf(entry) };
   const effects: TimelineEffect[] = [];
   switch (entry.type) {
@@ -179,8 +192,18 @@ function applyNext(timeline: RoomTimeline, entry: RoomEntry): TimelineStep {
         ...m,
         content: '',
         deleted_at: entry.deleted_at,
+        reactions: [],
       }));
       break;
+    case 'reaction.added':
+    case 'reaction.removed': {
+      const added = entry.type === 'reaction.added';
+      next.messages = updateMessage(timeline.messages, entry.message_id, (m) => ({
+        ...m,
+        reactions: withReaction(m.reactions, entry.emoji, added, entry.user_id === me),
+      }));
+      break;
+    }
     case 'member.joined':
     case 'member.left':
     case 'member.invited':
@@ -201,6 +224,23 @@ function applyNext(timeline: RoomTimeline, entry: RoomEntry): TimelineStep {
   return { timeline: next, effects, applied: [entry] };
 }
 
+/** The reactions once one person's `emoji` is added or removed (`mine`: the reader's). */
+export function withReaction(
+  reactions: readonly ReactionView[],
+  emoji: string,
+  added: boolean,
+  mine: boolean,
+): ReactionView[] {
+  const at = reactions.findIndex((r) => r.emoji === emoji);
+  if (at < 0) return added ? [...reactions, { emoji, count: 1, me: mine }] : reactions.slice();
+  const current = reactions[at]!;
+  const count = current.count + (added ? 1 : -1);
+  const copy = reactions.slice();
+  if (count <= 0) copy.splice(at, 1);
+  else copy[at] = { emoji, count, me: mine ? added : current.me };
+  return copy;
+}
+
 /**
  * Takes the answer to a gap's `history` request. Asks again while history has more
  * before the first held entry; then moves the cursor to just before it and applies the
@@ -211,6 +251,7 @@ export function applyFillPage(
   timeline: RoomTimeline,
   room: RoomId,
   page: Pick<MessagesPage, 'messages' | 'has_newer'>,
+  me: UserId | null = null,
 ): TimelineStep {
   const messages = mergeMessages(timeline.messages, page.messages);
   const fill = timeline.fill;
@@ -243,7 +284,7 @@ export function applyFillPage(
     applied: [],
   };
   for (const entry of fill.held) {
-    const next = applyEntry(step.timeline, entry);
+    const next = applyEntry(step.timeline, entry, me);
     step = {
       timeline: next.timeline,
       effects: [...step.effects, ...next.effects],

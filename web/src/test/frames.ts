@@ -25,6 +25,7 @@ export function message(
     sent_at: '2026-11-21T06:00:00.123Z',
     edited_at: null,
     deleted_at: null,
+    reactions: [],
     epoch: EPOCH,
     position,
     ...overrides,

@@ -21,7 +21,8 @@ export function RoomList({ current }: { current: RoomId | null }) {
   const { rooms, isPending, isError, refetch, hasNextPage, fetchNextPage } = useMyRooms();
   const unread = useLive((s) => s.unread);
   const latest = useLive((s) => s.latest);
-  const listed: ListedRoom[] = rooms.map((room) => ({ room, preview: roomPreview(room, latest[room.id]) }));
+  const changed = useLive((s) => s.changed);
+  const listed: ListedRoom[] = rooms.map((room) => ({ room, preview: roomPreview(room, latest[room.id], changed) }));
   const newestFirst = (a: ListedRoom, b: ListedRoom) => byActivity(a.preview, b.preview);
   const groups = listed.filter((r) => r.room.kind !== 'direct').sort(newestFirst);
   const directs = listed.filter((r) => r.room.kind === 'direct').sort(newestFirst);

@@ -129,6 +129,8 @@ export function RoomView({ room }: { room: RoomId }) {
               pending={pending}
               hasOlder={timeline.hasOlder}
               me={me}
+              myRole={details?.my_role ?? null}
+              maxChars={maxChars}
               handle={handle}
             />
           ) : (

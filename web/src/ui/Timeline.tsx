@@ -2,11 +2,12 @@
 // scrolls to the top, the view follows new messages while at the bottom, and a button
 // jumps back to the latest otherwise.
 
-import type { MessageView, RoomId, UserId } from '@protocol';
+import type { MessageView, Role, RoomId, UserId } from '@protocol';
 import { useCallback, useEffect, useMemo, useRef, useState, type RefObject } from 'react';
 import { Virtuoso, type VirtuosoHandle } from 'react-virtuoso';
 import { useUser } from '../api/queries';
 import { displayName } from '../app/names';
+import { messageActions } from '../app/permissions';
 import { useConnection } from '../app/ConnectionContext';
 import { loadOlder } from '../live/history';
 import type { PendingSend } from '../live/pending';
@@ -15,6 +16,8 @@ import { nextFirstItemIndex, timelineRows, type TimelineRow } from './timelineRo
 import { useSession } from '../api/session';
 import { UserName } from './UserName';
 import { UserAvatar } from './Avatar';
+import { EditedMark, MessageEditor, MessageMenu } from './MessageActions';
+import { ReactionBar, ReactionPicker } from './Reactions';
 
 /** Virtuoso's index of the first row; far from 0 so that many older pages fit above. */
 const START_INDEX = 1_000_000_000;
@@ -26,17 +29,24 @@ interface TimelineProps {
   pending: PendingSend[];
   hasOlder: boolean;
   me: UserId | null;
+  /** The user's role in the room (admins and the owner may delete anyone's messages). */
+  myRole: Role | null;
+  /** The longest message content (an edit follows the send rules). */
+  maxChars: number;
   handle: RefObject<VirtuosoHandle | null>;
 }
 
 interface HeaderContext {
+  me: UserId | null;
+  myRole: Role | null;
+  maxChars: number;
   loadingOlder: boolean;
   hasOlder: boolean;
   olderError: boolean;
   retry: () => void;
 }
 
-export function Timeline({ room, label, messages, pending, hasOlder, me, handle }: TimelineProps) {
+export function Timeline({ room, label, messages, pending, hasOlder, me, myRole, maxChars, handle }: TimelineProps) {
   const rows = useMemo(() => timelineRows(messages, pending, me), [messages, pending, me]);
   const [atBottom, setAtBottom] = useState(true);
   const [loadingOlder, setLoadingOlder] = useState(false);
@@ -60,7 +70,7 @@ export function Timeline({ room, label, messages, pending, hasOlder, me, handle 
       .finally(() => setLoadingOlder(false));
   }, [room, hasOlder, loadingOlder]);
 
-  const context: HeaderContext = { loadingOlder, hasOlder, olderError, retry: older };
+  const context: HeaderContext = { me, myRole, maxChars, loadingOlder, hasOlder, olderError, retry: older };
 
   return (
     <div className="timeline">
@@ -83,11 +93,11 @@ export function Timeline({ room, label, messages, pending, hasOlder, me, handle 
         startReached={older}
         increaseViewportBy={{ top: 600, bottom: 200 }}
         computeItemKey={(_, row) => row.key}
-        itemContent={(index, row, { hasOlder: more }) => (
+        itemContent={(index, row, rowContext) => (
           <>
             {/* Right above the first message, not at the top of a short room's empty space. */}
-            {index === firstItemIndex && !more && <RoomStart />}
-            <Row row={row} />
+            {index === firstItemIndex && !rowContext.hasOlder && <RoomStart />}
+            <Row row={row} context={rowContext} />
           </>
         )}
         components={{ Header: TimelineHeader, EmptyPlaceholder: RoomStart }}
@@ -131,7 +141,7 @@ function RoomStart() {
   return <p className="timeline-edge">This is the beginning of the room.</p>;
 }
 
-function Row({ row }: { row: TimelineRow }) {
+function Row({ row, context }: { row: TimelineRow; context: HeaderContext }) {
   switch (row.kind) {
     case 'day':
       return (
@@ -140,16 +150,24 @@ function Row({ row }: { row: TimelineRow }) {
         </div>
       );
     case 'message':
-      return <MessageRow message={row.message} grouped={row.grouped} />;
+      return <MessageRow message={row.message} grouped={row.grouped} context={context} />;
     case 'pending':
       return <PendingRow send={row.send} grouped={row.grouped} />;
   }
 }
 
-function MessageRow({ message, grouped }: { message: MessageView; grouped: boolean }) {
+interface MessageRowProps {
+  message: MessageView;
+  grouped: boolean;
+  context: HeaderContext;
+}
+
+function MessageRow({ message, grouped, context }: MessageRowProps) {
   const deleted = message.deleted_at !== null;
+  const [editing, setEditing] = useState(false);
+  const actions = messageActions(context.myRole, context.me, message);
   return (
-    <article className={grouped ? 'message grouped' : 'message'}>
+    <article className={grouped ? 'message grouped' : 'message'} data-message-id={message.id}>
       {!grouped && <UserAvatar id={message.sender_id} />}
       {!grouped && (
         <header className="message-meta">
@@ -161,10 +179,23 @@ function MessageRow({ message, grouped }: { message: MessageView; grouped: boole
           )}
         </header>
       )}
-      <p className={deleted ? 'message-body deleted' : 'message-body'}>
-        {deleted ? 'This message was deleted.' : message.content}
-        {message.edited_at && !deleted && <span className="muted edited"> (edited)</span>}
-      </p>
+      {editing && !deleted ? (
+        <MessageEditor message={message} maxChars={context.maxChars} onDone={() => setEditing(false)} />
+      ) : (
+        <p className={deleted ? 'message-body deleted' : 'message-body'}>
+          <span>{deleted ? 'This message was deleted.' : message.content}</span>
+          {message.edited_at && !deleted && <EditedMark message={message} />}
+        </p>
+      )}
+      {!deleted && <ReactionBar message={message} />}
+      {!editing && !deleted && (
+        <div className="message-tools">
+          <ReactionPicker message={message} />
+          {(actions.edit || actions.delete) && (
+            <MessageMenu message={message} actions={actions} onEdit={() => setEditing(true)} />
+          )}
+        </div>
+      )}
     </article>
   );
 }
@@ -213,9 +244,11 @@ function Announcer({ messages, me }: { messages: MessageView[]; me: UserId | nul
     // eslint-disable-next-line react-hooks/exhaustive-deps -- once per new last message, not per edit
   }, [last?.id]);
   const { data: sender } = useUser(said?.sender_id);
+  // As it now is: a message deleted since is no longer read out (nor left in the page).
+  const now = said ? messages.find((m) => m.id === said.id) : undefined;
   return (
     <div className="visually-hidden" aria-live="polite">
-      {said ? `${displayName(sender)}: ${said.content}` : ''}
+      {now && now.deleted_at === null ? `${displayName(sender)}: ${now.content}` : ''}
     </div>
   );
 }

@@ -23,9 +23,7 @@ use std::time::{Duration, SystemTime};
 use chat_bus::ChangeMarks;
 use chat_proto::v1::history_service_client::HistoryServiceClient;
 use chat_proto::v1::room_item::Body;
-use chat_proto::v1::{
-    self as proto, GetMessagesRequest, ListRevisionsRequest, RoomItem, StoredMessage,
-};
+use chat_proto::v1::{self as proto, ListRevisionsRequest, RoomItem, StoredMessage};
 use chat_protocol::message::Revision;
 use chat_protocol::{ErrorCode, MessageView, Position, Role, Timestamp};
 use chat_runtime::grpc_trace::TracedChannel;
@@ -34,6 +32,7 @@ use uuid::Uuid;
 use crate::core::memberships::{Membership, Memberships};
 use crate::core::messages::{MessageError, Messages, validate_content};
 use crate::core::render;
+use crate::core::stored_messages::StoredMessages;
 
 /// How long a room's change marks are kept after its last change: longer than the
 /// Redis stream keeps any entry in practice (catch-up past it reads history, which has
@@ -42,8 +41,6 @@ pub const MARKS_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 /// A deletion mark this old whose deletion history does not show was left by an attempt
 /// that failed: a new attempt makes the deletion.
 const ABANDONED_AFTER: Duration = Duration::from_secs(10);
-/// How long a change waits for history to hold a message sent just before.
-const STORED_WAIT: Duration = Duration::from_secs(2);
 
 /// Why a change or a read was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,6 +63,12 @@ pub enum ChangeError {
     /// The message was deleted.
     #[error("the message was deleted")]
     Deleted,
+    /// Not one Unicode emoji.
+    #[error("{0}")]
+    InvalidEmoji(String),
+    /// The message has as many different reactions as it may.
+    #[error("this message has as many different reactions as it may have")]
+    TooManyReactions,
     /// A dependency failed; nothing changed; retry.
     #[error("the service is unavailable; nothing changed, retry")]
     Unavailable,
@@ -80,6 +83,8 @@ impl ChangeError {
             Self::Forbidden => ErrorCode::Forbidden,
             Self::WindowClosed(_) => ErrorCode::EditWindowClosed,
             Self::Deleted => ErrorCode::MessageDeleted,
+            Self::InvalidEmoji(_) => ErrorCode::ValidationFailed,
+            Self::TooManyReactions => ErrorCode::TooManyReactions,
             Self::Unavailable => ErrorCode::Unavailable,
         }
     }
@@ -91,6 +96,7 @@ pub struct MessageChanges {
     messages: Messages,
     memberships: Memberships,
     history: HistoryServiceClient<TracedChannel>,
+    stored: StoredMessages,
     marks: ChangeMarks,
     edit_window: Option<Duration>,
 }
@@ -100,6 +106,7 @@ impl MessageChanges {
         messages: Messages,
         memberships: Memberships,
         history: HistoryServiceClient<TracedChannel>,
+        stored: StoredMessages,
         marks: ChangeMarks,
         edit_window: Option<Duration>,
     ) -> Self {
@@ -107,6 +114,7 @@ impl MessageChanges {
             messages,
             memberships,
             history,
+            stored,
             marks,
             edit_window,
         }
@@ -279,14 +287,22 @@ impl MessageChanges {
         Ok(view)
     }
 
-    /// The message as stored, and the caller's role in its room; `NotFound` for anyone
-    /// outside the room.
-    async fn readable(
+    /// The message as stored (reactions as `user` sees them), and the caller's role in
+    /// its room; `NotFound` for anyone outside the room.
+    pub(crate) async fn readable(
         &self,
         user: Uuid,
         id: Uuid,
     ) -> Result<(StoredMessage, Option<Role>), ChangeError> {
-        let stored = self.stored(id).await?;
+        let stored = self
+            .stored
+            .get(id, user)
+            .await
+            .map_err(|err| {
+                tracing::warn!(error = %err, "cannot read the message");
+                ChangeError::Unavailable
+            })?
+            .ok_or(ChangeError::NotFound)?;
         let room: Uuid = stored
             .room_id
             .parse()
@@ -295,36 +311,6 @@ impl MessageChanges {
             Ok(Membership::Member(member)) => Ok((stored, member.role)),
             Ok(Membership::NotMember { .. }) => Err(ChangeError::NotFound),
             Err(status) => Err(unavailable(status)),
-        }
-    }
-
-    /// The message from history, waiting briefly for one that was just sent.
-    async fn stored(&self, id: Uuid) -> Result<StoredMessage, ChangeError> {
-        let deadline = tokio::time::Instant::now() + STORED_WAIT;
-        let mut pause = Duration::from_millis(20);
-        loop {
-            let found = self
-                .history
-                .clone()
-                .get_messages(GetMessagesRequest {
-                    ids: vec![id.to_string()],
-                })
-                .await
-                .map_err(unavailable)?
-                .into_inner()
-                .messages
-                .into_iter()
-                .next();
-            if let Some(message) = found {
-                return Ok(message);
-            }
-            // Only an id this gateway could have acknowledged recently is worth waiting
-            // for: a UUIDv7 from the last few seconds.
-            if tokio::time::Instant::now() + pause > deadline || !recent(id) {
-                return Err(ChangeError::NotFound);
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(500));
         }
     }
 }
@@ -350,17 +336,6 @@ fn change_item(
         occurred_at: Some(now),
         body: Some(body),
     }
-}
-
-/// Whether a UUIDv7 was made in the last minute.
-fn recent(id: Uuid) -> bool {
-    let Some(at) = id.get_timestamp() else {
-        return false;
-    };
-    let (seconds, nanos) = at.to_unix();
-    let made = SystemTime::UNIX_EPOCH + Duration::new(seconds, nanos);
-    made.elapsed()
-        .is_ok_and(|age| age < Duration::from_secs(60))
 }
 
 fn unavailable(status: tonic::Status) -> ChangeError {

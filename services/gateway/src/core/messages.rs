@@ -348,6 +348,7 @@ impl Messages {
                 before,
                 after,
                 limit,
+                viewer_id: user.to_string(),
             })
             .await
             .map_err(|status| {

@@ -16,8 +16,10 @@ use crate::core::memberships::Memberships;
 use crate::core::message_changes::{MARKS_TTL, MessageChanges};
 use crate::core::messages::{MessageLimits, Messages};
 use crate::core::presence::{Presence, PresenceConfig};
+use crate::core::reactions::Reactions;
 use crate::core::revocations::Revocations;
 use crate::core::rooms::Rooms;
+use crate::core::stored_messages::StoredMessages;
 use crate::core::typing::Typing;
 use crate::core::user_limit::UserLimit;
 use crate::settings::{BusConfig, WsConfig};
@@ -32,6 +34,7 @@ struct Inner {
     hub: Hub,
     messages: Messages,
     changes: MessageChanges,
+    reactions: Reactions,
     catchup: CatchUp,
     sequencer: Sequencer,
     rooms: Rooms,
@@ -115,13 +118,16 @@ impl Realtime {
             UserLimit::new(redis.clone(), prefix, "send", settings.sends_per_second),
         );
         let marks = ChangeMarks::new(redis.clone(), prefix.clone(), MARKS_TTL);
+        let stored = StoredMessages::new(history.clone(), marks.clone());
         let changes = MessageChanges::new(
             messages.clone(),
             memberships.clone(),
             history.clone(),
+            stored,
             marks.clone(),
             settings.edit_window,
         );
+        let reactions = Reactions::new(messages.clone(), changes.clone(), marks.clone());
         let catchup = CatchUp::new(
             sequencer.clone(),
             marks,
@@ -134,6 +140,7 @@ impl Realtime {
                 hub,
                 messages,
                 changes,
+                reactions,
                 catchup,
                 sequencer,
                 rooms: Rooms::new(rooms, memberships),
@@ -156,6 +163,10 @@ impl Realtime {
 
     pub fn changes(&self) -> &MessageChanges {
         &self.inner.changes
+    }
+
+    pub fn reactions(&self) -> &Reactions {
+        &self.inner.reactions
     }
 
     pub fn catchup(&self) -> &CatchUp {

@@ -8,9 +8,11 @@
 use chat_proto::v1 as proto;
 use chat_proto::v1::room_item::Body;
 use chat_proto::v1::{RoomEvent, RoomEventKind, RoomItem};
+use chat_protocol::message::ReactionView;
 use chat_protocol::room::RoomDetails;
 use chat_protocol::server::{
-    Entry, MemberChange, MessageCreated, MessageDeleted, MessageEdited, RemovalReason, RoomChange,
+    Entry, MemberChange, MessageCreated, MessageDeleted, MessageEdited, ReactionChange,
+    RemovalReason, RoomChange,
 };
 use chat_protocol::{
     MessageKind, MessageView, Position, Role, RoomId, RoomKind, ServerFrame, Timestamp,
@@ -89,6 +91,15 @@ pub fn stored_message(message: proto::StoredMessage) -> Option<MessageView> {
         sent_at: timestamp_of(message.sent_at.as_ref()),
         edited_at: timestamp_of(message.edited_at.as_ref()),
         deleted_at: timestamp_of(message.deleted_at.as_ref()),
+        reactions: message
+            .reactions
+            .into_iter()
+            .map(|reaction| ReactionView {
+                emoji: reaction.emoji,
+                count: reaction.count,
+                me: reaction.reacted,
+            })
+            .collect(),
         position,
     })
 }
@@ -143,6 +154,7 @@ pub fn room_item(position: Position, item: &RoomItem) -> Option<ServerFrame> {
                 sent_at: timestamp_of(message.sent_at.as_ref()),
                 edited_at: None,
                 deleted_at: None,
+                reactions: Vec::new(),
                 position,
             };
             ServerFrame::MessageCreated(with_body(entry(None), MessageCreated { message: view }))
@@ -162,6 +174,18 @@ pub fn room_item(position: Position, item: &RoomItem) -> Option<ServerFrame> {
                 deleted_at: timestamp_of(deleted.deleted_at.as_ref()),
             },
         )),
+        Body::Reaction(reaction) => {
+            let change = ReactionChange {
+                message_id: reaction.message_id.parse().ok()?,
+                emoji: reaction.emoji.clone(),
+                user_id: item.actor_id.parse().ok()?,
+            };
+            if reaction.added {
+                ServerFrame::ReactionAdded(with_body(entry(None), change))
+            } else {
+                ServerFrame::ReactionRemoved(with_body(entry(None), change))
+            }
+        }
         Body::RoomEvent(event) => room_event(entry(event.occurred_at.as_ref()), event)?,
     };
     Some(frame)

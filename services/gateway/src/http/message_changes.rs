@@ -1,8 +1,9 @@
-//! One message over REST: reading it and its earlier versions, editing and deleting it
-//! (the same path and promises as the socket's `edit` and `delete` frames).
+//! One message over REST: reading it and its earlier versions, editing, deleting and
+//! reacting to it (the same path and promises as the socket's `edit`, `delete`, `react`
+//! and `unreact` frames).
 
 use axum::extract::State;
-use chat_protocol::message::{EditMessage, RevisionList};
+use chat_protocol::message::{EditMessage, NewReaction, RevisionList};
 use chat_protocol::{ErrorBody, MessageView};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -19,6 +20,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_message, edit_message, delete_message))
         .routes(routes!(list_revisions))
+        .routes(routes!(add_reaction))
+        .routes(routes!(remove_reaction))
 }
 
 fn message_id(id: &str) -> Result<Uuid, ClientError> {
@@ -146,4 +149,76 @@ async fn list_revisions(
         .revisions(user_id.into(), message_id(&id)?)
         .await?;
     Ok(Json(RevisionList { revisions }))
+}
+
+/// Adds the caller's reaction to a message (one per emoji; giving it again changes
+/// nothing). The room hears `reaction.added`.
+#[utoipa::path(
+    post,
+    path = "/api/messages/{id}/react",
+    tag = "messages",
+    params(("id" = Uuid, Path, description = "The message")),
+    request_body = NewReaction,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The message with its reactions as they now are", body = MessageView),
+        (status = 400, description = "`malformed_json`", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`, `invalid_token` or `token_expired`", body = ErrorBody),
+        (status = 404, description = "`message_not_found`", body = ErrorBody),
+        (status = 409, description = "`message_deleted`, or `too_many_reactions` (50 different emoji)", body = ErrorBody),
+        (status = 422, description = "`invalid_body`, or `validation_failed` (field `emoji`: not one emoji)", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+        (status = 503, description = "`unavailable`: nothing changed; retry", body = ErrorBody),
+    )
+)]
+async fn add_reaction(
+    State(realtime): State<Realtime>,
+    user: AuthenticatedUser,
+    Path(id): Path<String>,
+    Json(body): Json<NewReaction>,
+) -> Result<Json<MessageView>, ClientError> {
+    let user_id = user.id()?;
+    let id = message_id(&id)?;
+    realtime.messages().admit_user(user_id).await?;
+    let message = realtime
+        .reactions()
+        .set(user_id.into(), id, &body.emoji, true)
+        .await?;
+    Ok(Json(message))
+}
+
+/// Takes the caller's reaction back (none given: nothing changes). The room hears
+/// `reaction.removed`.
+#[utoipa::path(
+    delete,
+    path = "/api/messages/{id}/reactions/{emoji}",
+    tag = "messages",
+    params(
+        ("id" = Uuid, Path, description = "The message"),
+        ("emoji" = String, Path, description = "The emoji, percent-encoded"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The message with its reactions as they now are", body = MessageView),
+        (status = 401, description = "`unauthenticated`, `invalid_token` or `token_expired`", body = ErrorBody),
+        (status = 404, description = "`message_not_found`", body = ErrorBody),
+        (status = 409, description = "`message_deleted`", body = ErrorBody),
+        (status = 422, description = "`validation_failed` (field `emoji`: not one emoji)", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+        (status = 503, description = "`unavailable`: nothing changed; retry", body = ErrorBody),
+    )
+)]
+async fn remove_reaction(
+    State(realtime): State<Realtime>,
+    user: AuthenticatedUser,
+    Path((id, emoji)): Path<(String, String)>,
+) -> Result<Json<MessageView>, ClientError> {
+    let user_id = user.id()?;
+    let id = message_id(&id)?;
+    realtime.messages().admit_user(user_id).await?;
+    let message = realtime
+        .reactions()
+        .set(user_id.into(), id, &emoji, false)
+        .await?;
+    Ok(Json(message))
 }

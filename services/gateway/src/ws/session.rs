@@ -303,6 +303,8 @@ impl Session {
             }
             ClientFrame::Edit(frame) => Box::pin(cmd::change::edit(self, frame)).await,
             ClientFrame::Delete(frame) => Box::pin(cmd::change::delete(self, frame)).await,
+            ClientFrame::React(frame) => Box::pin(cmd::change::react(self, frame, true)).await,
+            ClientFrame::Unreact(frame) => Box::pin(cmd::change::react(self, frame, false)).await,
         }
     }
 }

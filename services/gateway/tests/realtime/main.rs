@@ -8,6 +8,7 @@ mod failures;
 mod footprint;
 mod limits;
 mod presence;
+mod reactions;
 mod removal;
 mod rest;
 mod resume;

@@ -9,8 +9,8 @@ use chat_bus::persist::QueueNames;
 use chat_history::{App, Config};
 use chat_proto::v1::history_service_client::HistoryServiceClient;
 use chat_proto::v1::{
-    ChatMessage, MessageDeleted, MessageEdited, MessageKind, RoomEnvelope, RoomEvent,
-    RoomEventKind, RoomItem, room_item,
+    ChatMessage, MessageDeleted, MessageEdited, MessageKind, ReactionChanged, RoomEnvelope,
+    RoomEvent, RoomEventKind, RoomItem, room_item,
 };
 use chat_runtime::shutdown::CancellationToken;
 use clap::Parser as _;
@@ -356,6 +356,26 @@ impl Room {
             deleted_at: Some(now()),
         });
         self.envelope(Uuid::now_v7().to_string(), body)
+    }
+
+    /// `user` adds (or takes back) a reaction.
+    pub fn reaction(
+        &mut self,
+        message: &RoomEnvelope,
+        user: Uuid,
+        emoji: &str,
+        added: bool,
+    ) -> RoomEnvelope {
+        let body = room_item::Body::Reaction(ReactionChanged {
+            message_id: item_of(message).id,
+            emoji: emoji.to_owned(),
+            added,
+        });
+        let mut envelope = self.envelope(Uuid::now_v7().to_string(), body);
+        let mut item = item_of(&envelope);
+        item.actor_id = user.to_string();
+        envelope.item = item.encode_to_vec();
+        envelope
     }
 
     pub fn member_joined(&mut self) -> RoomEnvelope {

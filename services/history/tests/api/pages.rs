@@ -8,6 +8,7 @@ use chat_runtime::status::RemoteError;
 use tonic::Code;
 
 use crate::helpers::{Room, TestApp, TestEnv, spawn_app};
+use uuid::Uuid;
 
 fn at(epoch: u64, seq: u64) -> Option<Position> {
     Some(Position { epoch, seq })
@@ -26,6 +27,7 @@ async fn page(
             before,
             after,
             limit,
+            viewer_id: String::new(),
         })
         .await
         .expect("list messages")
@@ -227,6 +229,7 @@ async fn bad_requests_are_refused_with_every_bad_field_named() {
             before: None,
             after: None,
             limit: 101,
+            viewer_id: String::new(),
         })
         .await
         .expect_err("refused");
@@ -237,6 +240,7 @@ async fn bad_requests_are_refused_with_every_bad_field_named() {
             before: at(1, 5),
             after: at(1, 1),
             limit: 10,
+            viewer_id: String::new(),
         })
         .await
         .expect_err("refused");
@@ -284,4 +288,57 @@ async fn bad_requests_are_refused_with_every_bad_field_named() {
 
     app.stop().await;
     env.clean_up().await;
+}
+
+/// The reactions of the only message of `room`, as `viewer` sees them.
+async fn reactions_seen(app: &mut TestApp, room: &Room, viewer: Uuid) -> Vec<(String, u32, bool)> {
+    let page = app
+        .grpc
+        .list_messages(ListMessagesRequest {
+            room_id: room.id.to_string(),
+            before: None,
+            after: None,
+            limit: 10,
+            viewer_id: viewer.to_string(),
+        })
+        .await
+        .expect("list messages")
+        .into_inner();
+    page.messages[0]
+        .reactions
+        .iter()
+        .map(|r| (r.emoji.clone(), r.count, r.reacted))
+        .collect()
+}
+
+#[tokio::test]
+async fn reactions_replayed_in_any_order_leave_the_latest_and_a_deletion_clears_them() {
+    // Arrange: Ada adds then removes a heart; both add a thumbs up. The removal is
+    // delivered before the addition it follows.
+    let (env, mut app) = spawn_app().await;
+    let mut room = Room::new();
+    let (ada, bob) = (Uuid::now_v7(), Uuid::now_v7());
+    let message = room.message("react to me");
+    let thumbs_ada = room.reaction(&message, ada, "👍", true);
+    let heart = room.reaction(&message, ada, "❤\u{fe0f}", true);
+    let heart_gone = room.reaction(&message, ada, "❤\u{fe0f}", false);
+    let thumbs_bob = room.reaction(&message, bob, "👍", true);
+
+    // Act
+    store(&env, &room, &[message.clone(), heart_gone, thumbs_ada]).await;
+    store(&env, &room, &[heart, thumbs_bob]).await;
+
+    // Assert
+    assert_eq!(
+        reactions_seen(&mut app, &room, ada).await,
+        [("👍".to_owned(), 2, true)]
+    );
+    assert_eq!(
+        reactions_seen(&mut app, &room, Uuid::now_v7()).await,
+        [("👍".to_owned(), 2, false)]
+    );
+    let delete = room.delete(&message);
+    let late = room.reaction(&message, bob, "🎉", true);
+    store(&env, &room, &[delete, late]).await;
+    assert_eq!(reactions_seen(&mut app, &room, bob).await, []);
 }

@@ -1,7 +1,8 @@
-//! `edit` and `delete`: a change to a message, answered with `done` (the message as it
-//! now is) once durable; the room hears `message.edited` / `message.deleted`.
+//! `edit`, `delete`, `react` and `unreact`: a change to a message, answered with `done`
+//! (the message as it now is) once durable; the room hears `message.edited`,
+//! `message.deleted`, `reaction.added` or `reaction.removed`.
 
-use chat_protocol::client::{DeleteFrame, EditFrame};
+use chat_protocol::client::{DeleteFrame, EditFrame, ReactFrame};
 use chat_protocol::server::Done;
 use chat_protocol::{MessageView, ServerFrame};
 
@@ -30,6 +31,25 @@ pub async fn delete(session: &mut Session, frame: DeleteFrame) -> Flow {
             let changes = session.realtime.changes().clone();
             changes
                 .delete(session.user.into(), frame.message_id.into())
+                .await
+        }
+        Err(err) => Err(ChangeError::Content(err)),
+    };
+    answer(session, frame.id, outcome).await
+}
+
+/// `react` (`added`) and `unreact`.
+pub async fn react(session: &mut Session, frame: ReactFrame, added: bool) -> Flow {
+    let outcome = match Messages::admit(&session.limiter) {
+        Ok(()) => {
+            let reactions = session.realtime.reactions().clone();
+            reactions
+                .set(
+                    session.user.into(),
+                    frame.message_id.into(),
+                    &frame.emoji,
+                    added,
+                )
                 .await
         }
         Err(err) => Err(ChangeError::Content(err)),

@@ -186,6 +186,17 @@ test('Ada and Grace chat in a public room, through a dropped connection, in a di
     await screenshot(adaPage, 'reactions');
     await adaPage.keyboard.press('Escape');
 
+    // Grace answers that very message; both see what the answer is about.
+    await theirs.hover();
+    await theirs.getByRole('button', { name: 'Reply' }).click();
+    await expect(gracePage.getByRole('status').filter({ hasText: 'Replying to' })).toContainText(fixed);
+    const answerText = 'Lighthouse it is. Bring the good thermos!';
+    await say(gracePage, inRoom, answerText);
+    const answered = conversation(adaPage, inRoom).getByRole('article').filter({ hasText: answerText });
+    await expect(answered.getByRole('blockquote', { name: 'In reply to' })).toContainText(fixed);
+    await expect(gracePage.getByRole('status').filter({ hasText: 'Replying to' })).toHaveCount(0);
+    await screenshot(adaPage, 'reply');
+
     const oops = 'Oops, that was meant for someone else';
     await say(adaPage, inRoom, oops);
     await sees(gracePage, inRoom, oops);

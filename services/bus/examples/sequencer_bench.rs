@@ -94,6 +94,7 @@ fn item(room_id: &str, n: usize) -> RoomItem {
             client_msg_id: format!("c{n}"),
             content: "x".repeat(100),
             reply_to: None,
+            reply_preview: None,
             kind: MessageKind::Text as i32,
             sent_at: None,
         })),

@@ -280,6 +280,7 @@ fn envelope(rooms: &[Uuid], epoch: u64, n: u64, content: &str) -> RoomEnvelope {
             client_msg_id: format!("bench-{n}"),
             content: content.to_owned(),
             reply_to: None,
+            reply_preview: None,
             kind: MessageKind::Text as i32,
             sent_at: Some(now),
         })),

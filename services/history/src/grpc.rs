@@ -10,8 +10,8 @@ use chat_proto::v1::{
     EntryPage, FindSendRequest, FindSendResponse, GetMessagesRequest, GetMessagesResponse,
     LatestMessagesRequest, LatestMessagesResponse, LatestPositionRequest, LatestPositionResponse,
     ListEntriesAfterRequest, ListMessagesRequest, ListRevisionsRequest, ListRevisionsResponse,
-    MessagePage, ReactionCount, Revision, RoomItem, StoredBeforeRequest, StoredBeforeResponse,
-    StoredEntry, StoredMessage,
+    MessagePage, ReactionCount, ReplyPreview, Revision, RoomItem, StoredBeforeRequest,
+    StoredBeforeResponse, StoredEntry, StoredMessage,
 };
 use prost::Message as _;
 use tonic::{Request, Response, Status};
@@ -39,7 +39,8 @@ impl History {
         Self { store }
     }
 
-    /// The messages with their reactions, as `viewer` sees them.
+    /// The messages as `viewer` sees them: with their reactions and what each reply
+    /// answers, as it is now.
     async fn with_reactions(
         &self,
         rows: Vec<MessageRow>,
@@ -51,11 +52,21 @@ impl History {
             .map(|row| row.id)
             .collect();
         let mut reactions = self.store.reactions(&ids, viewer).await?;
+        let targets: Vec<Uuid> = rows.iter().filter_map(|row| row.reply_to).collect();
+        let previews = self.store.reply_previews(&targets).await?;
         Ok(rows
             .into_iter()
             .map(|row| {
                 let counts = reactions.remove(&row.id).unwrap_or_default();
+                let preview = row.reply_to.map(|target| {
+                    previews.get(&target).cloned().unwrap_or(ReplyPreview {
+                        message_id: target.to_string(),
+                        deleted: true,
+                        ..ReplyPreview::default()
+                    })
+                });
                 let mut message = stored_message(row);
+                message.reply_preview = preview;
                 message.reactions = counts
                     .into_iter()
                     .map(|count| ReactionCount {
@@ -336,5 +347,6 @@ fn stored_message(row: MessageRow) -> StoredMessage {
         edited_at: row.edited_at.map(to_timestamp),
         deleted_at: row.deleted_at.map(to_timestamp),
         reactions: Vec::new(),
+        reply_preview: None,
     }
 }

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use chat_proto::v1::{RoomEnvelope, RoomItem, room_item};
+use chat_proto::v1::{ReplyPreview, RoomEnvelope, RoomItem, room_item};
 use prost::Message as _;
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
@@ -38,6 +38,9 @@ pub struct Revision {
     pub content: String,
     pub at: Option<prost_types::Timestamp>,
 }
+
+/// The most characters of a message a reply shows.
+pub const EXCERPT_CHARS: usize = 100;
 
 /// What one batch changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -354,6 +357,38 @@ impl Store {
         Ok(by_message)
     }
 
+    /// What replies show of the messages `targets`, by id (deleted ones without
+    /// content).
+    #[tracing::instrument(skip(self, targets), fields(targets = targets.len()))]
+    pub async fn reply_previews(
+        &self,
+        targets: &[Uuid],
+    ) -> Result<HashMap<Uuid, ReplyPreview>, Error> {
+        if targets.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = sqlx::query_as::<_, (Uuid, Uuid, String, bool)>(
+            "SELECT id, sender_id, left(content, $2), deleted_at IS NOT NULL
+             FROM messages WHERE id = ANY($1)",
+        )
+        .bind(targets)
+        .bind(i32::try_from(EXCERPT_CHARS).unwrap_or(i32::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, sender, excerpt, deleted)| {
+                let preview = ReplyPreview {
+                    message_id: id.to_string(),
+                    sender_id: sender.to_string(),
+                    excerpt: if deleted { String::new() } else { excerpt },
+                    deleted,
+                };
+                (id, preview)
+            })
+            .collect())
+    }
+
     /// The stored messages with these ids.
     #[tracing::instrument(skip(self, ids), fields(ids = ids.len()))]
     pub async fn messages_by_id(&self, ids: &[Uuid]) -> Result<Vec<MessageRow>, Error> {
@@ -644,7 +679,69 @@ async fn apply_deletions(
         .bind(&ids)
         .execute(&mut *connection)
         .await?;
-    redact_entries(connection, &ids).await
+    redact_entries(connection, &ids).await?;
+    redact_reply_previews(connection, &ids).await
+}
+
+/// Erases the excerpt of deleted messages from the entries of the replies that quote
+/// them (a reply keeps what it answered as it was sent, for live delivery and catch-up).
+#[tracing::instrument(skip_all, fields(messages = ids.len()))]
+async fn redact_reply_previews(
+    connection: &mut PgConnection,
+    ids: &[Uuid],
+) -> Result<(), sqlx::Error> {
+    let rows = sqlx::query_as::<_, (Uuid, i64, i64, Vec<u8>)>(
+        "SELECT e.room_id, e.epoch, e.seq, e.item FROM messages m
+         JOIN room_entries e ON e.id = m.id AND e.kind = 'message'
+         WHERE m.reply_to = ANY($1)",
+    )
+    .bind(ids)
+    .fetch_all(&mut *connection)
+    .await?;
+    let redacted: Vec<(Uuid, i64, i64, Vec<u8>)> = rows
+        .into_iter()
+        .filter_map(|(room_id, epoch, seq, item)| {
+            Some((room_id, epoch, seq, without_reply_excerpt(&item)?))
+        })
+        .collect();
+    update_items(connection, &redacted).await
+}
+
+/// The item with its reply preview marked deleted; `None` when nothing changes.
+fn without_reply_excerpt(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut item = RoomItem::decode(bytes).ok()?;
+    let Some(room_item::Body::Message(message)) = item.body.as_mut() else {
+        return None;
+    };
+    let preview = message.reply_preview.as_mut()?;
+    if preview.deleted && preview.excerpt.is_empty() {
+        return None;
+    }
+    preview.excerpt.clear();
+    preview.deleted = true;
+    Some(item.encode_to_vec())
+}
+
+/// Rewrites stored items in place (erasing deleted content).
+async fn update_items(
+    connection: &mut PgConnection,
+    items: &[(Uuid, i64, i64, Vec<u8>)],
+) -> Result<(), sqlx::Error> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE room_entries e SET item = r.item
+         FROM UNNEST($1::uuid[], $2::int8[], $3::int8[], $4::bytea[]) AS r (room_id, epoch, seq, item)
+         WHERE e.room_id = r.room_id AND e.epoch = r.epoch AND e.seq = r.seq",
+    )
+    .bind(column(items, |r| r.0))
+    .bind(column(items, |r| r.1))
+    .bind(column(items, |r| r.2))
+    .bind(column(items, |r| r.3.as_slice()))
+    .execute(connection)
+    .await?;
+    Ok(())
 }
 
 /// Erases the content of deleted messages from the sequence itself (the message's entry
@@ -667,21 +764,7 @@ async fn redact_entries(connection: &mut PgConnection, ids: &[Uuid]) -> Result<(
             Some((room_id, epoch, seq, item))
         })
         .collect();
-    if redacted.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(
-        "UPDATE room_entries e SET item = r.item
-         FROM UNNEST($1::uuid[], $2::int8[], $3::int8[], $4::bytea[]) AS r (room_id, epoch, seq, item)
-         WHERE e.room_id = r.room_id AND e.epoch = r.epoch AND e.seq = r.seq",
-    )
-    .bind(column(&redacted, |r| r.0))
-    .bind(column(&redacted, |r| r.1))
-    .bind(column(&redacted, |r| r.2))
-    .bind(column(&redacted, |r| r.3.as_slice()))
-    .execute(connection)
-    .await?;
-    Ok(())
+    update_items(connection, &redacted).await
 }
 
 /// The item with its message or edit content erased; `None` when there is nothing to

@@ -47,11 +47,22 @@ export type ReactionView = { emoji: string, count: number,
  */
 me: boolean, };
 
+export type ReplyPreview = { id: MessageId, sender_id: UserId, 
+/**
+ * The start of its content (100 characters at most); empty when deleted.
+ */
+excerpt: string, deleted: boolean, };
+
 export type MessageView = { id: MessageId, room_id: RoomId, sender_id: UserId, client_msg_id: string, 
 /**
  * Empty when deleted.
  */
-content: string, reply_to: MessageId | null, kind: MessageKind, sent_at: Timestamp | null, edited_at: Timestamp | null, deleted_at: Timestamp | null, 
+content: string, reply_to: MessageId | null, 
+/**
+ * What the message replied to says (with `reply_to`): as it was when this one was
+ * sent in `message.created`, as it is now in pages and REST.
+ */
+reply_preview: ReplyPreview | null, kind: MessageKind, sent_at: Timestamp | null, edited_at: Timestamp | null, deleted_at: Timestamp | null, 
 /**
  * Reactions by emoji, in the order first given (none on a deleted message).
  */

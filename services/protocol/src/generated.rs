@@ -18,8 +18,8 @@ use crate::error::{ErrorBody, ErrorCode, ErrorDetail};
 use crate::ids::{MessageId, RoomId, UserId};
 use crate::keys::{JsonWebKey, JwkSet};
 use crate::message::{
-    Ack, EditMessage, MessageKind, MessageView, MessagesPage, NewReaction, ReactionView, Revision,
-    RevisionList, SendMessage,
+    Ack, EditMessage, MessageKind, MessageView, MessagesPage, NewReaction, ReactionView,
+    ReplyPreview, Revision, RevisionList, SendMessage,
 };
 use crate::position::Position;
 use crate::presence::{PresenceList, PresenceQuery, PresenceStatus, PresenceView};
@@ -56,6 +56,7 @@ macro_rules! each_type {
             ErrorBody,
             MessageKind,
             ReactionView,
+            ReplyPreview,
             MessageView,
             Ack,
             SendMessage,

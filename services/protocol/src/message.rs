@@ -48,6 +48,10 @@ pub struct MessageView {
     /// Empty when deleted.
     pub content: String,
     pub reply_to: Option<MessageId>,
+    /// What the message replied to says (with `reply_to`): as it was when this one was
+    /// sent in `message.created`, as it is now in pages and REST.
+    #[serde(default)]
+    pub reply_preview: Option<ReplyPreview>,
     pub kind: MessageKind,
     pub sent_at: Option<Timestamp>,
     pub edited_at: Option<Timestamp>,
@@ -57,6 +61,26 @@ pub struct MessageView {
     pub reactions: Vec<ReactionView>,
     #[serde(flatten)]
     pub position: Position,
+}
+
+/// What a reply shows of the message it answers.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    ts_rs::TS,
+    utoipa::ToSchema,
+)]
+pub struct ReplyPreview {
+    pub id: MessageId,
+    pub sender_id: UserId,
+    /// The start of its content (100 characters at most); empty when deleted.
+    pub excerpt: String,
+    pub deleted: bool,
 }
 
 /// How many gave one emoji to a message, and whether the reader did.

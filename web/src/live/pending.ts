@@ -148,6 +148,7 @@ export function messageFromAck(send: PendingSend, ack: Ack, me: UserId): Message
     client_msg_id: send.clientMsgId,
     content: send.content,
     reply_to: send.replyTo,
+    reply_preview: null,
     kind: 'text',
     sent_at: ack.sent_at,
     edited_at: null,

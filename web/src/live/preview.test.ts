@@ -10,6 +10,7 @@ const message = (epoch: number, position: number, sentAt: string): MessageView =
   client_msg_id: 'c',
   content: 'x',
   reply_to: null,
+  reply_preview: null,
   kind: 'text',
   sent_at: sentAt,
   edited_at: null,

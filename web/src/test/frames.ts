@@ -21,6 +21,7 @@ export function message(
     client_msg_id: `c-${position}`,
     content: `message ${position}`,
     reply_to: null,
+    reply_preview: null,
     kind: 'text',
     sent_at: '2026-11-21T06:00:00.123Z',
     edited_at: null,

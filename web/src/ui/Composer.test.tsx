@@ -1,7 +1,9 @@
 // @vitest-environment jsdom
 import { cleanup, fireEvent, render, screen } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ROOM } from '../test/frames';
+import { QueryClientProvider } from '@tanstack/react-query';
+import { createQueryClient } from '../api/queries';
+import { ROOM, message } from '../test/frames';
 import { Composer, characterCount } from './Composer';
 
 afterEach(cleanup);
@@ -48,5 +50,28 @@ describe('the composer', () => {
     fireEvent.keyDown(box, { key: 'Enter' });
     expect(onSend).toHaveBeenCalledTimes(1);
     expect(screen.getByText(/Too long: 4 of at most 3 characters/)).toBeTruthy();
+  });
+});
+
+describe('replying', () => {
+  it('shows what is answered, and Escape cancels it', () => {
+    const onCancelReply = vi.fn();
+    render(
+      <QueryClientProvider client={createQueryClient()}>
+        <Composer
+          room={ROOM}
+          label="#general"
+          maxChars={4000}
+          onSend={vi.fn()}
+          replyTo={message(3, { content: 'Who brings the map?' })}
+          onCancelReply={onCancelReply}
+        />
+      </QueryClientProvider>,
+    );
+    expect(screen.getByRole('status').textContent).toContain('Who brings the map?');
+    const box = screen.getByLabelText('Message #general');
+    expect(document.activeElement).toBe(box);
+    fireEvent.keyDown(box, { key: 'Escape' });
+    expect(onCancelReply).toHaveBeenCalled();
   });
 });

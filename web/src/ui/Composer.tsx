@@ -1,9 +1,10 @@
 // Writing a message: Enter sends, Shift+Enter starts a new line. Drafts are kept per room
 // while the app is open.
 
-import type { RoomId, TypingState } from '@protocol';
+import type { MessageView, RoomId, TypingState } from '@protocol';
 import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { TypingReporter } from '../live/typing';
+import { UserName } from './UserName';
 
 const drafts = new Map<RoomId, string>();
 
@@ -27,11 +28,28 @@ interface ComposerProps {
   onTyping?: (state: TypingState) => void;
   /** How often `start` is repeated while the user writes. */
   typingRenewMs?: number;
+  /** The message the next send answers, shown above the box. */
+  replyTo?: MessageView | null;
+  onCancelReply?: () => void;
 }
 
-export function Composer({ room, label, maxChars, onSend, onTyping, typingRenewMs = 3_000 }: ComposerProps) {
+export function Composer({
+  room,
+  label,
+  maxChars,
+  onSend,
+  onTyping,
+  typingRenewMs = 3_000,
+  replyTo = null,
+  onCancelReply,
+}: ComposerProps) {
   const [text, setText] = useState(() => drafts.get(room) ?? '');
   const id = useId();
+  const box = useRef<HTMLTextAreaElement>(null);
+  // Choosing a message to answer puts the cursor where the answer goes.
+  useEffect(() => {
+    if (replyTo) box.current?.focus();
+  }, [replyTo]);
   const renew = useRef(typingRenewMs);
   renew.current = typingRenewMs;
   const reporter = useRef<TypingReporter | null>(null);
@@ -75,6 +93,9 @@ export function Composer({ room, label, maxChars, onSend, onTyping, typingRenewM
     if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
       event.preventDefault();
       send();
+    } else if (event.key === 'Escape' && replyTo) {
+      event.preventDefault();
+      onCancelReply?.();
     }
   };
 
@@ -85,10 +106,22 @@ export function Composer({ room, label, maxChars, onSend, onTyping, typingRenewM
 
   return (
     <form className="composer" onSubmit={onSubmit}>
+      {replyTo && (
+        <div className="composer-reply" role="status">
+          <span>
+            Replying to <UserName id={replyTo.sender_id} />:{' '}
+            <span className="muted">{replyTo.content.slice(0, 100)}</span>
+          </span>
+          <button type="button" className="icon-button" aria-label="Cancel the reply" onClick={onCancelReply}>
+            ×
+          </button>
+        </div>
+      )}
       <label htmlFor={id} className="visually-hidden">
         Message {label}
       </label>
       <textarea
+        ref={box}
         id={id}
         rows={1}
         value={text}

@@ -1,6 +1,6 @@
 // One room: its header (name, topic, members, leave), the timeline and the composer.
 
-import type { RoomId } from '@protocol';
+import type { MessageView, RoomId } from '@protocol';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import type { VirtuosoHandle } from 'react-virtuoso';
@@ -40,6 +40,8 @@ export function RoomView({ room }: { room: RoomId }) {
   const [loadError, setLoadError] = useState<unknown>(null);
   const [leaving, setLeaving] = useState(false);
   const [settingsOpen, setSettingsOpen] = useState(false);
+  const [replyTo, setReplyTo] = useState<MessageView | null>(null);
+  useEffect(() => setReplyTo(null), [room]);
 
   const isMember = details ? details.my_role !== null : true;
   const loaded = timeline?.loaded ?? false;
@@ -57,7 +59,8 @@ export function RoomView({ room }: { room: RoomId }) {
   }, [room, loaded, generation, isMember]);
 
   const send = (content: string) => {
-    connection.send(room, content);
+    connection.send(room, content, replyTo?.id ?? null);
+    setReplyTo(null);
     requestAnimationFrame(() =>
       handle.current?.scrollToIndex({ index: 'LAST', align: 'end', behavior: 'smooth' }),
     );
@@ -130,6 +133,7 @@ export function RoomView({ room }: { room: RoomId }) {
               hasOlder={timeline.hasOlder}
               me={me}
               myRole={details?.my_role ?? null}
+              onReply={setReplyTo}
               maxChars={maxChars}
               handle={handle}
             />
@@ -148,6 +152,8 @@ export function RoomView({ room }: { room: RoomId }) {
               onSend={send}
               onTyping={(state) => connection.typing(room, state)}
               typingRenewMs={typingRenewMs}
+              replyTo={replyTo}
+              onCancelReply={() => setReplyTo(null)}
             />
           )}
         </section>

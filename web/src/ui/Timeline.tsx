@@ -2,7 +2,7 @@
 // scrolls to the top, the view follows new messages while at the bottom, and a button
 // jumps back to the latest otherwise.
 
-import type { MessageView, Role, RoomId, UserId } from '@protocol';
+import type { MessageView, ReplyPreview, Role, RoomId, UserId } from '@protocol';
 import { useCallback, useEffect, useMemo, useRef, useState, type RefObject } from 'react';
 import { Virtuoso, type VirtuosoHandle } from 'react-virtuoso';
 import { useUser } from '../api/queries';
@@ -33,6 +33,8 @@ interface TimelineProps {
   myRole: Role | null;
   /** The longest message content (an edit follows the send rules). */
   maxChars: number;
+  /** Starts a reply to the message. */
+  onReply: (message: MessageView) => void;
   handle: RefObject<VirtuosoHandle | null>;
 }
 
@@ -40,13 +42,25 @@ interface HeaderContext {
   me: UserId | null;
   myRole: Role | null;
   maxChars: number;
+  onReply: (message: MessageView) => void;
   loadingOlder: boolean;
   hasOlder: boolean;
   olderError: boolean;
   retry: () => void;
 }
 
-export function Timeline({ room, label, messages, pending, hasOlder, me, myRole, maxChars, handle }: TimelineProps) {
+export function Timeline({
+  room,
+  label,
+  messages,
+  pending,
+  hasOlder,
+  me,
+  myRole,
+  maxChars,
+  onReply,
+  handle,
+}: TimelineProps) {
   const rows = useMemo(() => timelineRows(messages, pending, me), [messages, pending, me]);
   const [atBottom, setAtBottom] = useState(true);
   const [loadingOlder, setLoadingOlder] = useState(false);
@@ -70,7 +84,16 @@ export function Timeline({ room, label, messages, pending, hasOlder, me, myRole,
       .finally(() => setLoadingOlder(false));
   }, [room, hasOlder, loadingOlder]);
 
-  const context: HeaderContext = { me, myRole, maxChars, loadingOlder, hasOlder, olderError, retry: older };
+  const context: HeaderContext = {
+    me,
+    myRole,
+    maxChars,
+    onReply,
+    loadingOlder,
+    hasOlder,
+    olderError,
+    retry: older,
+  };
 
   return (
     <div className="timeline">
@@ -179,6 +202,7 @@ function MessageRow({ message, grouped, context }: MessageRowProps) {
           )}
         </header>
       )}
+      {message.reply_preview && <ReplyQuote preview={message.reply_preview} />}
       {editing && !deleted ? (
         <MessageEditor message={message} maxChars={context.maxChars} onDone={() => setEditing(false)} />
       ) : (
@@ -190,6 +214,15 @@ function MessageRow({ message, grouped, context }: MessageRowProps) {
       {!deleted && <ReactionBar message={message} />}
       {!editing && !deleted && (
         <div className="message-tools">
+          <button
+            type="button"
+            className="icon-button"
+            aria-label="Reply"
+            title="Reply"
+            onClick={() => context.onReply(message)}
+          >
+            ↩
+          </button>
           <ReactionPicker message={message} />
           {(actions.edit || actions.delete) && (
             <MessageMenu message={message} actions={actions} onEdit={() => setEditing(true)} />
@@ -197,6 +230,21 @@ function MessageRow({ message, grouped, context }: MessageRowProps) {
         </div>
       )}
     </article>
+  );
+}
+
+/** What a reply answers, above it. */
+function ReplyQuote({ preview }: { preview: ReplyPreview }) {
+  return (
+    <blockquote className="reply-quote" aria-label="In reply to">
+      <span aria-hidden="true">↩ </span>
+      <UserName id={preview.sender_id} />{' '}
+      {preview.deleted ? (
+        <span className="muted">Original message deleted</span>
+      ) : (
+        <span className="reply-excerpt">{preview.excerpt}</span>
+      )}
+    </blockquote>
   );
 }
 

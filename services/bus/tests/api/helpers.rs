@@ -143,6 +143,7 @@ pub fn message(room_id: &str, sender_id: &str, client_msg_id: &str, content: &st
             client_msg_id: client_msg_id.to_owned(),
             content: content.to_owned(),
             reply_to: None,
+            reply_preview: None,
             kind: MessageKind::Text as i32,
             sent_at: None,
         })),

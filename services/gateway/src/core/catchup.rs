@@ -241,9 +241,9 @@ impl CatchUp {
 }
 
 impl CatchUp {
-    /// Erases the content of the messages (and their edits) among `items` that were
-    /// deleted since: the stream keeps entries as they were sequenced, and deleted
-    /// content is never sent again (history erases its own copy).
+    /// Erases the content of the messages (their edits, and replies' excerpts of them)
+    /// among `items` that were deleted since: the stream keeps entries as they were
+    /// sequenced, and deleted content is never sent again (history erases its own copy).
     async fn redact_deleted(
         &self,
         room_id: &str,
@@ -251,11 +251,17 @@ impl CatchUp {
     ) -> Result<(), BusError> {
         let subjects: Vec<String> = items
             .iter()
-            .filter_map(|(_, item)| match item.as_ref()?.body.as_ref()? {
-                Body::Message(message) => Some(message.id.clone()),
-                Body::Edited(edit) => Some(edit.message_id.clone()),
-                _ => None,
-            })
+            .flat_map(
+                |(_, item)| match item.as_ref().and_then(|item| item.body.as_ref()) {
+                    Some(Body::Message(message)) => {
+                        let quoted = message.reply_preview.as_ref().map(|p| p.message_id.clone());
+                        [Some(message.id.clone()), quoted]
+                    }
+                    Some(Body::Edited(edit)) => [Some(edit.message_id.clone()), None],
+                    _ => [None, None],
+                },
+            )
+            .flatten()
             .collect();
         let ids: Vec<&str> = subjects.iter().map(String::as_str).collect();
         let deleted = self.marks.deleted_among(room_id, &ids).await?;
@@ -269,8 +275,16 @@ impl CatchUp {
         }
         for (_, item) in items.iter_mut() {
             match item.as_mut().and_then(|item| item.body.as_mut()) {
-                Some(Body::Message(message)) if gone.contains(message.id.as_str()) => {
-                    message.content.clear();
+                Some(Body::Message(message)) => {
+                    if gone.contains(message.id.as_str()) {
+                        message.content.clear();
+                    }
+                    if let Some(preview) = message.reply_preview.as_mut()
+                        && gone.contains(preview.message_id.as_str())
+                    {
+                        preview.excerpt.clear();
+                        preview.deleted = true;
+                    }
                 }
                 Some(Body::Edited(edit)) if gone.contains(edit.message_id.as_str()) => {
                     edit.content.clear();

@@ -27,8 +27,8 @@ use chat_bus::{AppendOutcome, Appended, DurableAck, PersistPublisher, Sequencer}
 use chat_proto::v1::history_service_client::HistoryServiceClient;
 use chat_proto::v1::room_item::Body;
 use chat_proto::v1::{
-    ChatMessage, LatestPositionRequest, ListMessagesRequest, MessageKind, Position, RoomItem,
-    RoomKind,
+    ChatMessage, LatestPositionRequest, ListMessagesRequest, MessageKind, Position, ReplyPreview,
+    RoomItem, RoomKind,
 };
 use chat_runtime::grpc_trace::TracedChannel;
 use governor::clock::{Clock, DefaultClock};
@@ -40,12 +40,16 @@ use chat_protocol::{Ack, ErrorCode, HistoryCursor, MessageView, Timestamp, UserI
 use crate::core::memberships::{Membership, Memberships};
 use crate::core::render;
 use crate::core::send_lookup::SendLookup;
+use crate::core::stored_messages::StoredMessages;
 use crate::core::user_limit::UserLimit;
 
 /// Counter of sends, by `outcome` (`sent`, `duplicate`, `refused`, `failed`).
 pub const MESSAGES_SENT_METRIC: &str = "chat_gateway_messages_sent_total";
 /// Histogram of the time from a send's arrival to its ack.
 pub const SEND_DURATION_METRIC: &str = "chat_gateway_send_duration_seconds";
+
+/// The most characters of a message a reply shows.
+pub const EXCERPT_CHARS: usize = 100;
 
 /// Longest `client_msg_id`.
 pub const MAX_CLIENT_MSG_ID_CHARS: usize = 64;
@@ -110,6 +114,7 @@ pub struct Messages {
     memberships: Memberships,
     history: HistoryServiceClient<TracedChannel>,
     sends: SendLookup,
+    stored: StoredMessages,
     limits: MessageLimits,
     user_limit: UserLimit,
 }
@@ -120,6 +125,7 @@ impl Messages {
         publisher: PersistPublisher,
         memberships: Memberships,
         history: HistoryServiceClient<TracedChannel>,
+        stored: StoredMessages,
         limits: MessageLimits,
         user_limit: UserLimit,
     ) -> Self {
@@ -129,6 +135,7 @@ impl Messages {
             publisher,
             memberships,
             history,
+            stored,
             limits,
             user_limit,
         }
@@ -229,6 +236,10 @@ impl Messages {
             });
         }
 
+        let reply_preview = match request.reply_to {
+            Some(target) => Some(self.reply_preview(request.room, sender, target).await?),
+            None => None,
+        };
         let id = Uuid::now_v7();
         let now = prost_types::Timestamp::from(SystemTime::now());
         let room_id = request.room.to_string();
@@ -244,6 +255,7 @@ impl Messages {
                 client_msg_id: request.client_msg_id.clone(),
                 content: request.content,
                 reply_to: request.reply_to.map(|reply| reply.to_string()),
+                reply_preview,
                 kind: MessageKind::Text as i32,
                 sent_at: Some(now),
             })),
@@ -288,6 +300,39 @@ impl Messages {
         DurableAck::of(&appended.envelope).map_err(|err| {
             tracing::error!(error = %err, "the sequencer returned an undecodable item");
             MessageError::Unavailable
+        })
+    }
+
+    /// What a reply shows of `target`, which must be a message of `room`.
+    async fn reply_preview(
+        &self,
+        room: Uuid,
+        sender: Uuid,
+        target: Uuid,
+    ) -> Result<ReplyPreview, MessageError> {
+        let stored = self
+            .stored
+            .get(target, sender)
+            .await
+            .map_err(|err| {
+                tracing::warn!(error = %err, "cannot read the message replied to");
+                MessageError::Unavailable
+            })?
+            .filter(|stored| stored.room_id == room.to_string())
+            .ok_or_else(|| MessageError::InvalidField {
+                field: "reply_to",
+                message: "must be a message of this room".to_owned(),
+            })?;
+        let deleted = stored.deleted_at.is_some();
+        Ok(ReplyPreview {
+            message_id: stored.id,
+            sender_id: stored.sender_id,
+            excerpt: if deleted {
+                String::new()
+            } else {
+                stored.content.chars().take(EXCERPT_CHARS).collect()
+            },
+            deleted,
         })
     }
 

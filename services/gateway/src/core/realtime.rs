@@ -106,19 +106,20 @@ impl Realtime {
             },
             stop.clone(),
         );
+        let marks = ChangeMarks::new(redis.clone(), prefix.clone(), MARKS_TTL);
+        let stored = StoredMessages::new(history.clone(), marks.clone());
         let messages = Messages::new(
             sequencer.clone(),
             publisher,
             memberships.clone(),
             history.clone(),
+            stored.clone(),
             MessageLimits {
                 max_content_chars: settings.max_content_chars,
                 sends_per_second: settings.sends_per_second,
             },
             UserLimit::new(redis.clone(), prefix, "send", settings.sends_per_second),
         );
-        let marks = ChangeMarks::new(redis.clone(), prefix.clone(), MARKS_TTL);
-        let stored = StoredMessages::new(history.clone(), marks.clone());
         let changes = MessageChanges::new(
             messages.clone(),
             memberships.clone(),

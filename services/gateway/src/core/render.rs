@@ -8,7 +8,7 @@
 use chat_proto::v1 as proto;
 use chat_proto::v1::room_item::Body;
 use chat_proto::v1::{RoomEvent, RoomEventKind, RoomItem};
-use chat_protocol::message::ReactionView;
+use chat_protocol::message::{ReactionView, ReplyPreview};
 use chat_protocol::room::RoomDetails;
 use chat_protocol::server::{
     Entry, MemberChange, MessageCreated, MessageDeleted, MessageEdited, ReactionChange,
@@ -75,6 +75,16 @@ pub fn removal_reason(kind: RoomEventKind) -> Option<RemovalReason> {
     }
 }
 
+/// What a reply shows of the message it answers.
+pub fn reply_preview(preview: &proto::ReplyPreview) -> Option<ReplyPreview> {
+    Some(ReplyPreview {
+        id: preview.message_id.parse().ok()?,
+        sender_id: preview.sender_id.parse().ok()?,
+        excerpt: preview.excerpt.clone(),
+        deleted: preview.deleted,
+    })
+}
+
 /// A stored message as clients see it.
 pub fn stored_message(message: proto::StoredMessage) -> Option<MessageView> {
     let position = message
@@ -88,6 +98,7 @@ pub fn stored_message(message: proto::StoredMessage) -> Option<MessageView> {
         client_msg_id: message.client_msg_id,
         content: message.content,
         reply_to: message.reply_to.and_then(|id| id.parse().ok()),
+        reply_preview: message.reply_preview.as_ref().and_then(reply_preview),
         sent_at: timestamp_of(message.sent_at.as_ref()),
         edited_at: timestamp_of(message.edited_at.as_ref()),
         deleted_at: timestamp_of(message.deleted_at.as_ref()),
@@ -150,6 +161,7 @@ pub fn room_item(position: Position, item: &RoomItem) -> Option<ServerFrame> {
                 client_msg_id: message.client_msg_id.clone(),
                 content: message.content.clone(),
                 reply_to: message.reply_to.as_deref().and_then(|id| id.parse().ok()),
+                reply_preview: message.reply_preview.as_ref().and_then(reply_preview),
                 kind: message_kind(message.kind()),
                 sent_at: timestamp_of(message.sent_at.as_ref()),
                 edited_at: None,
@@ -272,6 +284,7 @@ mod tests {
                 client_msg_id: "c1".into(),
                 content: "hello".into(),
                 reply_to: None,
+                reply_preview: None,
                 kind: proto::MessageKind::Text as i32,
                 sent_at: Some(at),
             })),
@@ -284,9 +297,10 @@ mod tests {
                 "type": "message.created", "room": ROOM, "epoch": 7, "position": 42, "id": MESSAGE,
                 "at": "2023-11-14T22:13:20.123Z",
                 "message": {"id": MESSAGE, "room_id": ROOM, "sender_id": USER, "client_msg_id": "c1",
-                            "content": "hello", "reply_to": null, "kind": "text",
-                            "sent_at": "2023-11-14T22:13:20.123Z", "edited_at": null,
-                            "deleted_at": null, "epoch": 7, "position": 42}
+                            "content": "hello", "reply_to": null, "reply_preview": null,
+                            "kind": "text", "sent_at": "2023-11-14T22:13:20.123Z",
+                            "edited_at": null, "deleted_at": null, "reactions": [],
+                            "epoch": 7, "position": 42}
             })
         );
         let parsed: ServerFrame = serde_json::from_str(&text).unwrap();

@@ -153,6 +153,7 @@ fn item(room: Uuid, sender: &User, content: String) -> RoomItem {
             client_msg_id: Uuid::new_v4().simple().to_string(),
             content,
             reply_to: None,
+            reply_preview: None,
             kind: MessageKind::Text as i32,
             sent_at: Some(now),
         })),

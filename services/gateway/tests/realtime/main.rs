@@ -10,6 +10,7 @@ mod limits;
 mod presence;
 mod reactions;
 mod removal;
+mod replies;
 mod rest;
 mod resume;
 mod sessions_ended;

@@ -335,6 +335,7 @@ impl Room {
             client_msg_id: format!("c{}", self.sent),
             content: content.to_owned(),
             reply_to: None,
+            reply_preview: None,
             kind: MessageKind::Text as i32,
             sent_at: Some(now()),
         });

@@ -479,6 +479,7 @@ pub fn message(room: &str, sender: Uuid, content: &str) -> RoomItem {
             client_msg_id: Uuid::new_v4().to_string(),
             content: content.to_owned(),
             reply_to: None,
+            reply_preview: None,
             kind: MessageKind::Text as i32,
             sent_at,
         })),

@@ -87,11 +87,26 @@ impl AuthService for AuthGrpc {
     }
 
     async fn get_users(&self, request: Request<GetUsersRequest>) -> Reply<GetUsersResponse> {
-        let ids = parse_user_ids(&request.into_inner().user_ids)?;
-        if ids.is_empty() {
+        let request = request.into_inner();
+        let ids = parse_user_ids(&request.user_ids)?;
+        if request.usernames.len() > MAX_USERNAMES {
+            return Err(Error::invalid_field(
+                "usernames",
+                format!("at most {MAX_USERNAMES} usernames"),
+            )
+            .into());
+        }
+        if ids.is_empty() && request.usernames.is_empty() {
             return Ok(Response::new(GetUsersResponse::default()));
         }
-        let users = users::find_many(&self.pool, &ids).await?;
+        let mut users = users::find_many(&self.pool, &ids).await?;
+        if !request.usernames.is_empty() {
+            for user in users::find_by_usernames(&self.pool, &request.usernames).await? {
+                if !users.iter().any(|known| known.id == user.id) {
+                    users.push(user);
+                }
+            }
+        }
         Ok(Response::new(GetUsersResponse {
             users: users.into_iter().map(|u| u.into_proto(false)).collect(),
         }))
@@ -307,6 +322,9 @@ impl AuthGrpc {
         })
     }
 }
+
+/// The most usernames one `GetUsers` looks up.
+const MAX_USERNAMES: usize = 100;
 
 fn parse_user_ids(raw: &[String]) -> Result<Vec<Uuid>, Error> {
     if raw.len() > users::MAX_BATCH {

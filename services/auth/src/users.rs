@@ -150,6 +150,18 @@ pub async fn find_many(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<User>, Error> 
     Ok(found)
 }
 
+/// The users with these usernames, whatever their case.
+#[tracing::instrument(skip(pool, usernames), fields(usernames = usernames.len()))]
+pub async fn find_by_usernames(pool: &PgPool, usernames: &[String]) -> Result<Vec<User>, Error> {
+    let lowered: Vec<String> = usernames.iter().map(|name| name.to_lowercase()).collect();
+    Ok(sqlx::query_as::<_, User>(&format!(
+        r#"SELECT {USER_COLUMNS} FROM users WHERE lower(username) COLLATE "C" = ANY($1)"#
+    ))
+    .bind(&lowered)
+    .fetch_all(pool)
+    .await?)
+}
+
 /// Applies `changes`; the user as it now is.
 #[tracing::instrument(skip(pool, changes))]
 pub async fn update_profile(

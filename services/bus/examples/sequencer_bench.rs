@@ -95,6 +95,8 @@ fn item(room_id: &str, n: usize) -> RoomItem {
             content: "x".repeat(100),
             reply_to: None,
             reply_preview: None,
+            mentions: Vec::new(),
+            mentions_room: false,
             kind: MessageKind::Text as i32,
             sent_at: None,
         })),

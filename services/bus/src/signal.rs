@@ -42,6 +42,7 @@ mod tests {
         let payload = encode_signal(&signal);
         assert_eq!(decode_signal::<RoomSignal>(&payload), Some(Ok(signal)));
         let ended = UserSignal {
+            read: None,
             session_id: String::new(),
         };
         assert_eq!(

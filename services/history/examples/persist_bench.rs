@@ -281,6 +281,8 @@ fn envelope(rooms: &[Uuid], epoch: u64, n: u64, content: &str) -> RoomEnvelope {
             content: content.to_owned(),
             reply_to: None,
             reply_preview: None,
+            mentions: Vec::new(),
+            mentions_room: false,
             kind: MessageKind::Text as i32,
             sent_at: Some(now),
         })),

@@ -4,7 +4,7 @@
 //! become a row (bad protobuf, a malformed UUID, a missing field, a position out of range)
 //! is refused with the reason, so the consumer can dead-letter it and carry on.
 
-use chat_proto::v1::{MessageKind, RoomEnvelope, RoomItem, room_item};
+use chat_proto::v1::{MessageKind, RoomEnvelope, RoomEventKind, RoomItem, room_item};
 use prost::Message as _;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -64,8 +64,9 @@ pub enum Effect {
     Deleted(Deletion),
     /// A reaction added or removed.
     Reaction(ReactionChange),
-    /// A membership or room change: kept in the sequence only.
-    RoomEvent,
+    /// A membership or room change: kept in the sequence; a user it makes a member
+    /// has read the room up to it.
+    RoomEvent(Option<Uuid>),
 }
 
 impl Effect {
@@ -76,7 +77,7 @@ impl Effect {
             Self::Edited(_) => "message_edited",
             Self::Deleted(_) => "message_deleted",
             Self::Reaction(_) => "reaction",
-            Self::RoomEvent => "room_event",
+            Self::RoomEvent(_) => "room_event",
         }
     }
 
@@ -86,7 +87,7 @@ impl Effect {
             Self::Edited(edit) => Some(edit.message_id),
             Self::Deleted(deletion) => Some(deletion.message_id),
             Self::Reaction(reaction) => Some(reaction.message_id),
-            Self::Message(_) | Self::RoomEvent => None,
+            Self::Message(_) | Self::RoomEvent(_) => None,
         }
     }
 }
@@ -100,6 +101,8 @@ pub struct NewMessage {
     /// `chat.v1.MessageKind`, unspecified read as text.
     pub kind: i16,
     pub sent_at: OffsetDateTime,
+    pub mentions: Vec<Uuid>,
+    pub mentions_room: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -107,6 +110,8 @@ pub struct Edit {
     pub message_id: Uuid,
     pub content: String,
     pub edited_at: OffsetDateTime,
+    pub mentions: Vec<Uuid>,
+    pub mentions_room: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -188,6 +193,8 @@ impl Entry {
                     kind: kind as i16,
                     sent_at: optional_timestamp("message.sent_at", message.sent_at.as_ref())?
                         .unwrap_or(occurred_at),
+                    mentions: uuids("message.mentions", &message.mentions)?,
+                    mentions_room: message.mentions_room,
                 })
             }
             Some(room_item::Body::Edited(edited)) => Effect::Edited(Edit {
@@ -195,6 +202,8 @@ impl Entry {
                 content: text("edited.content", edited.content)?,
                 edited_at: optional_timestamp("edited.edited_at", edited.edited_at.as_ref())?
                     .unwrap_or(occurred_at),
+                mentions: uuids("edited.mentions", &edited.mentions)?,
+                mentions_room: edited.mentions_room,
             }),
             Some(room_item::Body::Deleted(deleted)) => Effect::Deleted(Deletion {
                 message_id: uuid("deleted.message_id", &deleted.message_id)?,
@@ -212,7 +221,17 @@ impl Entry {
                     added: reaction.added,
                 })
             }
-            Some(room_item::Body::RoomEvent(_)) => Effect::RoomEvent,
+            Some(room_item::Body::RoomEvent(event)) => {
+                let joins = matches!(
+                    event.kind(),
+                    RoomEventKind::MemberJoined | RoomEventKind::MemberInvited
+                );
+                Effect::RoomEvent(if joins {
+                    Uuid::parse_str(&event.user_id).ok()
+                } else {
+                    None
+                })
+            }
             None => return Err(Undecodable::Missing("item.body")),
         };
         Ok(Self {
@@ -225,6 +244,10 @@ impl Entry {
             effect,
         })
     }
+}
+
+fn uuids(field: &'static str, values: &[String]) -> Result<Vec<Uuid>, Undecodable> {
+    values.iter().map(|value| uuid(field, value)).collect()
 }
 
 fn uuid(field: &'static str, value: &str) -> Result<Uuid, Undecodable> {

@@ -10,7 +10,8 @@ use chat_proto::v1::{
     EntryPage, FindSendRequest, FindSendResponse, GetMessagesRequest, GetMessagesResponse,
     LatestMessagesRequest, LatestMessagesResponse, LatestPositionRequest, LatestPositionResponse,
     ListEntriesAfterRequest, ListMessagesRequest, ListRevisionsRequest, ListRevisionsResponse,
-    MessagePage, ReactionCount, ReplyPreview, Revision, RoomItem, StoredBeforeRequest,
+    MarkReadRequest, MarkReadResponse, MessagePage, ReactionCount, ReadState, ReadStatesRequest,
+    ReadStatesResponse, ReplyPreview, Revision, RoomItem, StoredBeforeRequest,
     StoredBeforeResponse, StoredEntry, StoredMessage,
 };
 use prost::Message as _;
@@ -253,6 +254,74 @@ impl HistoryService for History {
         Ok(Response::new(StoredBeforeResponse { any }))
     }
 
+    async fn mark_read(
+        &self,
+        request: Request<MarkReadRequest>,
+    ) -> Result<Response<MarkReadResponse>, Status> {
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        let user = violations.check(
+            Uuid::parse_str(&request.user_id)
+                .map_err(|_| ("user_id".to_owned(), "must be a UUID".to_owned())),
+        );
+        let room = violations.check(room_id(&request.room_id));
+        let at = violations.check(match request.position {
+            Some(at) if at.epoch > 0 => position("position", at),
+            _ => Err(("position".to_owned(), "must be a position".to_owned())),
+        });
+        let ((user, room), at) = violations.into_result(user.zip(room).zip(at))?;
+        let (now, moved) = self.store.mark_read(user, room, at).await?;
+        Ok(Response::new(MarkReadResponse {
+            position: Some(now.to_wire()),
+            moved,
+        }))
+    }
+
+    async fn read_states(
+        &self,
+        request: Request<ReadStatesRequest>,
+    ) -> Result<Response<ReadStatesResponse>, Status> {
+        let request = request.into_inner();
+        let user = Uuid::parse_str(&request.user_id).map_err(|_| {
+            Error::from_violation(("user_id".to_owned(), "must be a UUID".to_owned()))
+        })?;
+        if request.room_ids.len() > MAX_READ_STATE_ROOMS {
+            return Err(Error::invalid_field(
+                "room_ids",
+                format!("at most {MAX_READ_STATE_ROOMS} rooms"),
+            )
+            .into());
+        }
+        let rooms = request
+            .room_ids
+            .iter()
+            .map(|id| room_id(id).map_err(|(_, why)| ("room_ids".to_owned(), why)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Error::from_violation)?;
+        let rows = self.store.read_states(user, &rooms).await?;
+        let wire = |epoch: Option<i64>, seq: Option<i64>| {
+            Some(
+                Position {
+                    epoch: epoch?,
+                    seq: seq?,
+                }
+                .to_wire(),
+            )
+        };
+        Ok(Response::new(ReadStatesResponse {
+            states: rows
+                .into_iter()
+                .map(|row| ReadState {
+                    room_id: row.room_id.to_string(),
+                    last: wire(row.last_epoch, row.last_seq),
+                    read: wire(row.read_epoch, row.read_seq),
+                    unread: u32::try_from(row.unread).unwrap_or(0),
+                    mentions: u32::try_from(row.mentions).unwrap_or(0),
+                })
+                .collect(),
+        }))
+    }
+
     async fn get_messages(
         &self,
         request: Request<GetMessagesRequest>,
@@ -298,6 +367,9 @@ impl HistoryService for History {
         }))
     }
 }
+
+/// The most rooms one `ReadStates` call takes.
+const MAX_READ_STATE_ROOMS: usize = 1000;
 
 /// The most rooms one `LatestMessages` call takes (a page of a room list).
 const MAX_LATEST_ROOMS: usize = 100;
@@ -348,5 +420,7 @@ fn stored_message(row: MessageRow) -> StoredMessage {
         deleted_at: row.deleted_at.map(to_timestamp),
         reactions: Vec::new(),
         reply_preview: None,
+        mentions: row.mentions.iter().map(Uuid::to_string).collect(),
+        mentions_room: row.mentions_room,
     }
 }

@@ -20,7 +20,7 @@ use crate::error::Error;
 
 /// The columns of a message row, in `MessageRow`'s order.
 const COLUMNS: &str = "id, room_id, epoch, seq, sender_id, client_msg_id, content, \
-                       reply_to, kind, sent_at, edited_at, deleted_at";
+                       reply_to, kind, sent_at, edited_at, deleted_at, mentions, mentions_room";
 
 /// How many gave one emoji to a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +37,21 @@ pub struct Revision {
     pub position: Position,
     pub content: String,
     pub at: Option<prost_types::Timestamp>,
+}
+
+/// Unread and mention counts stop here (a client shows "99+").
+pub const MAX_COUNTED: i64 = 100;
+
+/// A user's read state in one room.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReadStateRow {
+    pub room_id: Uuid,
+    pub last_epoch: Option<i64>,
+    pub last_seq: Option<i64>,
+    pub read_epoch: Option<i64>,
+    pub read_seq: Option<i64>,
+    pub unread: i64,
+    pub mentions: i64,
 }
 
 /// The most characters of a message a reply shows.
@@ -85,6 +100,8 @@ pub struct MessageRow {
     pub sent_at: OffsetDateTime,
     pub edited_at: Option<OffsetDateTime>,
     pub deleted_at: Option<OffsetDateTime>,
+    pub mentions: Vec<Uuid>,
+    pub mentions_room: bool,
 }
 
 impl MessageRow {
@@ -299,11 +316,10 @@ impl Store {
         sender_id: Uuid,
         client_msg_id: &str,
     ) -> Result<Option<MessageRow>, Error> {
-        let row = sqlx::query_as::<_, MessageRow>(
-            "SELECT id, room_id, epoch, seq, sender_id, client_msg_id, content, reply_to, kind,
-                    sent_at, edited_at, deleted_at
-             FROM messages WHERE room_id = $1 AND sender_id = $2 AND client_msg_id = $3",
-        )
+        let row = sqlx::query_as::<_, MessageRow>(&format!(
+            "SELECT {COLUMNS} FROM messages
+                 WHERE room_id = $1 AND sender_id = $2 AND client_msg_id = $3"
+        ))
         .bind(room_id)
         .bind(sender_id)
         .bind(client_msg_id)
@@ -434,6 +450,85 @@ impl Store {
         Ok(revisions)
     }
 
+    /// Moves `user`'s read position in `room` to `position` unless it is already there
+    /// or beyond; the position now, and whether it moved.
+    #[tracing::instrument(skip(self))]
+    pub async fn mark_read(
+        &self,
+        user: Uuid,
+        room: Uuid,
+        position: Position,
+    ) -> Result<(Position, bool), Error> {
+        let moved = sqlx::query_as::<_, (i64, i64)>(
+            "INSERT INTO read_positions (user_id, room_id, epoch, seq) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (user_id, room_id) DO UPDATE
+             SET epoch = EXCLUDED.epoch, seq = EXCLUDED.seq, updated_at = now()
+             WHERE (read_positions.epoch, read_positions.seq) < (EXCLUDED.epoch, EXCLUDED.seq)
+             RETURNING epoch, seq",
+        )
+        .bind(user)
+        .bind(room)
+        .bind(position.epoch)
+        .bind(position.seq)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some((epoch, seq)) = moved {
+            return Ok((Position { epoch, seq }, true));
+        }
+        let (epoch, seq) = sqlx::query_as::<_, (i64, i64)>(
+            "SELECT epoch, seq FROM read_positions WHERE user_id = $1 AND room_id = $2",
+        )
+        .bind(user)
+        .bind(room)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((Position { epoch, seq }, false))
+    }
+
+    /// The read state of `user` in each of `rooms`: one query, each room an index range
+    /// after the read position, each count stopping at [`MAX_COUNTED`].
+    #[tracing::instrument(skip(self, rooms), fields(rooms = rooms.len()))]
+    pub async fn read_states(
+        &self,
+        user: Uuid,
+        rooms: &[Uuid],
+    ) -> Result<Vec<ReadStateRow>, Error> {
+        if rooms.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(sqlx::query_as::<_, ReadStateRow>(
+            "SELECT r.room_id, last.epoch AS last_epoch, last.seq AS last_seq,
+                    rp.epoch AS read_epoch, rp.seq AS read_seq,
+                    (SELECT count(*) FROM (
+                        SELECT 1 FROM messages m
+                        WHERE m.room_id = r.room_id
+                          AND (m.epoch, m.seq) > (coalesce(rp.epoch, 0), coalesce(rp.seq, 0))
+                          AND m.sender_id <> $1 AND m.deleted_at IS NULL
+                        LIMIT $3) u) AS unread,
+                    (SELECT count(*) FROM (
+                        SELECT mn.message_id FROM mentions mn
+                        WHERE mn.user_id = $1 AND mn.room_id = r.room_id
+                          AND (mn.epoch, mn.seq) > (coalesce(rp.epoch, 0), coalesce(rp.seq, 0))
+                        UNION
+                        SELECT m.id FROM messages m
+                        WHERE m.room_id = r.room_id AND m.mentions_room
+                          AND (m.epoch, m.seq) > (coalesce(rp.epoch, 0), coalesce(rp.seq, 0))
+                          AND m.sender_id <> $1 AND m.deleted_at IS NULL
+                        LIMIT $3) x) AS mentions
+             FROM UNNEST($2::uuid[]) AS r (room_id)
+             LEFT JOIN read_positions rp ON rp.user_id = $1 AND rp.room_id = r.room_id
+             LEFT JOIN LATERAL (
+                 SELECT epoch, seq FROM room_entries e WHERE e.room_id = r.room_id
+                 ORDER BY epoch DESC, seq DESC LIMIT 1
+             ) AS last ON true",
+        )
+        .bind(user)
+        .bind(rooms)
+        .bind(MAX_COUNTED)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// The latest stored position of a room's sequence.
     #[tracing::instrument(skip(self))]
     pub async fn latest_position(&self, room_id: Uuid) -> Result<Option<Position>, Error> {
@@ -491,11 +586,25 @@ async fn insert_messages(
     if messages.is_empty() {
         return Ok(());
     }
+    // Mentions travel as one text per message (PostgreSQL has no arrays of arrays).
+    let mentions: Vec<String> = messages
+        .iter()
+        .map(|(_, m)| {
+            let ids: Vec<String> = m.mentions.iter().map(Uuid::to_string).collect();
+            format!("{{{}}}", ids.join(","))
+        })
+        .collect();
     sqlx::query(
         "INSERT INTO messages
-             (id, room_id, epoch, seq, sender_id, client_msg_id, content, reply_to, kind, sent_at)
-         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::int8[], $5::uuid[],
-                              $6::text[], $7::text[], $8::uuid[], $9::int2[], $10::timestamptz[])
+             (id, room_id, epoch, seq, sender_id, client_msg_id, content, reply_to, kind, sent_at,
+              mentions, mentions_room)
+         SELECT id, room_id, epoch, seq, sender_id, client_msg_id, content, reply_to, kind,
+                sent_at, mentions::uuid[], mentions_room
+         FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::int8[], $5::uuid[],
+                     $6::text[], $7::text[], $8::uuid[], $9::int2[], $10::timestamptz[],
+                     $11::text[], $12::bool[])
+              AS m (id, room_id, epoch, seq, sender_id, client_msg_id, content, reply_to, kind,
+                    sent_at, mentions, mentions_room)
          ON CONFLICT DO NOTHING",
     )
     .bind(column(&messages, |(e, _)| e.id))
@@ -508,6 +617,45 @@ async fn insert_messages(
     .bind(column(&messages, |(_, m)| m.reply_to))
     .bind(column(&messages, |(_, m)| m.kind))
     .bind(column(&messages, |(_, m)| m.sent_at))
+    .bind(&mentions)
+    .bind(column(&messages, |(_, m)| m.mentions_room))
+    .execute(&mut *connection)
+    .await?;
+    // A sender has read their room up to what they sent.
+    let readers: Vec<(Uuid, Uuid, Position)> = messages
+        .iter()
+        .map(|(e, m)| (m.sender_id, e.room_id, e.position))
+        .collect();
+    move_read_positions(connection, &readers).await
+}
+
+/// Moves read positions forward (never back): one per (user, room), the furthest.
+async fn move_read_positions(
+    connection: &mut PgConnection,
+    readers: &[(Uuid, Uuid, Position)],
+) -> Result<(), sqlx::Error> {
+    let mut furthest: HashMap<(Uuid, Uuid), Position> = HashMap::new();
+    for (user, room, position) in readers {
+        let slot = furthest.entry((*user, *room)).or_insert(*position);
+        if *slot < *position {
+            *slot = *position;
+        }
+    }
+    if furthest.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = furthest.into_iter().collect();
+    sqlx::query(
+        "INSERT INTO read_positions (user_id, room_id, epoch, seq)
+         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::int8[])
+         ON CONFLICT (user_id, room_id) DO UPDATE
+         SET epoch = EXCLUDED.epoch, seq = EXCLUDED.seq, updated_at = now()
+         WHERE (read_positions.epoch, read_positions.seq) < (EXCLUDED.epoch, EXCLUDED.seq)",
+    )
+    .bind(column(&rows, |((user, _), _)| *user))
+    .bind(column(&rows, |((_, room), _)| *room))
+    .bind(column(&rows, |(_, position)| position.epoch))
+    .bind(column(&rows, |(_, position)| position.seq))
     .execute(connection)
     .await?;
     Ok(())
@@ -534,6 +682,23 @@ async fn apply_changes(
     apply_deletions(connection, &changes.deletions).await?;
     apply_edits(connection, &changes.edits).await?;
     apply_reactions(connection, &changes.reactions).await?;
+    let mentioning = entries.iter().filter_map(|entry| match &entry.effect {
+        Effect::Message(message) if !message.mentions.is_empty() => Some(entry.id),
+        _ => None,
+    });
+    let touched: Vec<Uuid> = mentioning
+        .chain(changes.edits.keys().copied())
+        .chain(changes.deletions.keys().copied())
+        .collect();
+    sync_mentions(connection, &touched).await?;
+    let joined: Vec<(Uuid, Uuid, Position)> = entries
+        .iter()
+        .filter_map(|entry| match entry.effect {
+            Effect::RoomEvent(Some(user)) => Some((user, entry.room_id, entry.position)),
+            _ => None,
+        })
+        .collect();
+    move_read_positions(connection, &joined).await?;
     Ok(())
 }
 
@@ -614,7 +779,7 @@ impl Changes {
                     *slot = (entry.room_id, entry.position, reaction.clone());
                 }
             }
-            Effect::Message(_) | Effect::RoomEvent => {}
+            Effect::Message(_) | Effect::RoomEvent(_) => {}
         }
     }
 }
@@ -792,12 +957,21 @@ async fn apply_edits(
         return Ok(());
     }
     let edits: Vec<_> = edits.values().collect();
+    let mentions: Vec<String> = edits
+        .iter()
+        .map(|(_, _, e)| {
+            let ids: Vec<String> = e.mentions.iter().map(Uuid::to_string).collect();
+            format!("{{{}}}", ids.join(","))
+        })
+        .collect();
     sqlx::query(
         "UPDATE messages m
          SET content = e.content, edited_at = e.edited_at,
-             edit_epoch = e.epoch, edit_seq = e.seq
-         FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::int8[], $6::int8[])
-              AS e (id, room_id, content, edited_at, epoch, seq)
+             edit_epoch = e.epoch, edit_seq = e.seq,
+             mentions = e.mentions::uuid[], mentions_room = e.mentions_room
+         FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::int8[], $6::int8[],
+                     $7::text[], $8::bool[])
+              AS e (id, room_id, content, edited_at, epoch, seq, mentions, mentions_room)
          WHERE m.id = e.id AND m.room_id = e.room_id AND m.deleted_at IS NULL
            AND (m.epoch, m.seq) < (e.epoch, e.seq)
            AND (m.edit_epoch IS NULL OR (m.edit_epoch, m.edit_seq) < (e.epoch, e.seq))",
@@ -808,6 +982,36 @@ async fn apply_edits(
     .bind(column(&edits, |(_, _, e)| e.edited_at))
     .bind(column(&edits, |(_, position, _)| position.epoch))
     .bind(column(&edits, |(_, position, _)| position.seq))
+    .bind(&mentions)
+    .bind(column(&edits, |(_, _, e)| e.mentions_room))
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+/// Makes the mention rows of these messages match what each mentions now (none once
+/// deleted). Idempotent: a user mentioned again by an edit keeps their one row.
+#[tracing::instrument(skip_all, fields(messages = ids.len()))]
+async fn sync_mentions(connection: &mut PgConnection, ids: &[Uuid]) -> Result<(), sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "DELETE FROM mentions mn USING messages m
+         WHERE mn.message_id = ANY($1) AND m.id = mn.message_id
+           AND (m.deleted_at IS NOT NULL OR NOT (mn.user_id = ANY(m.mentions)))",
+    )
+    .bind(ids)
+    .execute(&mut *connection)
+    .await?;
+    sqlx::query(
+        "INSERT INTO mentions (user_id, message_id, room_id, epoch, seq)
+         SELECT u.user_id, m.id, m.room_id, m.epoch, m.seq
+         FROM messages m CROSS JOIN LATERAL UNNEST(m.mentions) AS u (user_id)
+         WHERE m.id = ANY($1) AND m.deleted_at IS NULL
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(ids)
     .execute(connection)
     .await?;
     Ok(())

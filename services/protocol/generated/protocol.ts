@@ -68,6 +68,14 @@ reply_preview: ReplyPreview | null, kind: MessageKind, sent_at: Timestamp | null
  */
 reactions: Array<ReactionView>, 
 /**
+ * The members it mentions by `@username`.
+ */
+mentions: Array<UserId>, 
+/**
+ * It mentions everyone in the room (`@room`).
+ */
+mentions_room: boolean, 
+/**
  * When the room's sequence began (milliseconds since 1970); 0 for a room without
  * any entry yet.
  */
@@ -230,6 +238,24 @@ expires_in: number, };
 
 export type UserList = { users: Array<User>, };
 
+export type ReadState = { 
+/**
+ * The room's last stored entry.
+ */
+last_position: Position | null, 
+/**
+ * How far the caller has read (null: never).
+ */
+read_position: Position | null, 
+/**
+ * Messages of others after the read position, not deleted (at most 100).
+ */
+unread: number, 
+/**
+ * Of those, the ones mentioning the caller (at most 100).
+ */
+mentions: number, };
+
 export type Room = { id: RoomId, kind: RoomKind, 
 /**
  * Empty for direct rooms.
@@ -255,13 +281,19 @@ last_message?: MessageView,
  * `GET /api/rooms/mine` only: when the room last changed (its newest message, else
  * its creation), for ordering a room list.
  */
-last_activity_at?: Timestamp, };
+last_activity_at?: Timestamp, 
+/**
+ * `GET /api/rooms/mine` only: how far the caller has read, and what is left.
+ */
+read_state?: ReadState, };
 
 export type RoomList = { rooms: Array<Room>, 
 /**
  * Pass as `cursor` for the next page; null on the last page.
  */
 next_cursor: string | null, };
+
+export type MarkRead = { epoch: number, position: number, };
 
 export type NewRoomKind = "public" | "private";
 
@@ -385,7 +417,18 @@ export type DeleteFrame = { id: string, message_id: MessageId, };
 
 export type ReactFrame = { id: string, message_id: MessageId, emoji: string, };
 
-export type ClientFrame = { "type": "auth" } & AuthFrame | { "type": "send" } & SendFrame | { "type": "history" } & HistoryFrame | { "type": "join" } & RoomRequest | { "type": "leave" } & RoomRequest | { "type": "ping" } & PingFrame | { "type": "typing" } & TypingFrame | { "type": "presence" } & PresenceFrame | { "type": "presence.subscribe" } & PresenceSubscribeFrame | { "type": "edit" } & EditFrame | { "type": "delete" } & DeleteFrame | { "type": "react" } & ReactFrame | { "type": "unreact" } & ReactFrame;
+export type ReadFrame = { room: RoomId, 
+/**
+ * When the room's sequence began (milliseconds since 1970); 0 for a room without
+ * any entry yet.
+ */
+epoch: number, 
+/**
+ * The entry's number within its epoch, from 1; 0 before the first entry.
+ */
+position: number, };
+
+export type ClientFrame = { "type": "auth" } & AuthFrame | { "type": "send" } & SendFrame | { "type": "history" } & HistoryFrame | { "type": "join" } & RoomRequest | { "type": "leave" } & RoomRequest | { "type": "ping" } & PingFrame | { "type": "typing" } & TypingFrame | { "type": "presence" } & PresenceFrame | { "type": "presence.subscribe" } & PresenceSubscribeFrame | { "type": "edit" } & EditFrame | { "type": "delete" } & DeleteFrame | { "type": "react" } & ReactFrame | { "type": "unreact" } & ReactFrame | { "type": "read" } & ReadFrame;
 
 export type PresenceStatus = "online" | "away" | "offline";
 
@@ -408,6 +451,18 @@ export type UserRef = { id: UserId, };
 export type Limits = { max_content_chars: number, max_frame_bytes: number, sends_per_second: number, };
 
 export type RoomPosition = { id: RoomId, 
+/**
+ * How far the user has read (absent: never, or unknown right now).
+ */
+read_position?: Position, 
+/**
+ * Messages of others after the read position (at most 100: show "99+").
+ */
+unread: number, 
+/**
+ * Of those, the ones mentioning the user (`@username` or `@room`).
+ */
+mentions: number, 
 /**
  * When the room's sequence began (milliseconds since 1970); 0 for a room without
  * any entry yet.
@@ -437,6 +492,17 @@ export type HistoryPage = { ref: string, room: RoomId, messages: Array<MessageVi
 export type Answer = { ref: string, room: RoomId, };
 
 export type Done = { ref: string, message: MessageView, };
+
+export type ReadMark = { room: RoomId, 
+/**
+ * When the room's sequence began (milliseconds since 1970); 0 for a room without
+ * any entry yet.
+ */
+epoch: number, 
+/**
+ * The entry's number within its epoch, from 1; 0 before the first entry.
+ */
+position: number, };
 
 export type Resumed = { room: RoomId, 
 /**
@@ -495,7 +561,11 @@ export type Typing = { room: RoomId, user_id: UserId, state: TypingState, };
 
 export type MessageCreated = { message: MessageView, };
 
-export type MessageEdited = { message_id: MessageId, content: string, edited_at: Timestamp | null, };
+export type MessageEdited = { message_id: MessageId, content: string, edited_at: Timestamp | null, 
+/**
+ * Who the new content mentions.
+ */
+mentions: Array<UserId>, mentions_room: boolean, };
 
 export type MessageDeleted = { message_id: MessageId, deleted_at: Timestamp | null, };
 
@@ -517,7 +587,7 @@ export type RoomChange = { actor_id: UserId,
  */
 details?: RoomDetails, };
 
-export type ServerFrame = { "type": "ready" } & Ready | { "type": "auth.renewed", expires_at: Timestamp, } | { "type": "ack" } & Ack | { "type": "history" } & HistoryPage | { "type": "joined" } & Answer | { "type": "left" } & Answer | { "type": "pong", ref?: string, } | { "type": "resumed" } & Resumed | { "type": "resync" } & Resync | { "type": "room.added" } & RoomAdded | { "type": "room.removed" } & RoomRemoved | { "type": "reconnect" } & Reconnect | { "type": "error" } & ErrorFrame | { "type": "typing" } & Typing | { "type": "presence" } & PresenceList | { "type": "done" } & Done | { "type": "message.created" } & Entry<MessageCreated> | { "type": "message.edited" } & Entry<MessageEdited> | { "type": "message.deleted" } & Entry<MessageDeleted> | { "type": "reaction.added" } & Entry<ReactionChange> | { "type": "reaction.removed" } & Entry<ReactionChange> | { "type": "member.joined" } & Entry<MemberChange> | { "type": "member.left" } & Entry<MemberChange> | { "type": "member.invited" } & Entry<MemberChange> | { "type": "member.kicked" } & Entry<MemberChange> | { "type": "member.banned" } & Entry<MemberChange> | { "type": "member.unbanned" } & Entry<MemberChange> | { "type": "member.role_changed" } & Entry<MemberChange> | { "type": "room.created" } & Entry<RoomChange> | { "type": "room.updated" } & Entry<RoomChange> | { "type": "room.deleted" } & Entry<RoomChange>;
+export type ServerFrame = { "type": "ready" } & Ready | { "type": "auth.renewed", expires_at: Timestamp, } | { "type": "ack" } & Ack | { "type": "history" } & HistoryPage | { "type": "joined" } & Answer | { "type": "left" } & Answer | { "type": "pong", ref?: string, } | { "type": "resumed" } & Resumed | { "type": "resync" } & Resync | { "type": "room.added" } & RoomAdded | { "type": "room.removed" } & RoomRemoved | { "type": "reconnect" } & Reconnect | { "type": "error" } & ErrorFrame | { "type": "typing" } & Typing | { "type": "presence" } & PresenceList | { "type": "read" } & ReadMark | { "type": "done" } & Done | { "type": "message.created" } & Entry<MessageCreated> | { "type": "message.edited" } & Entry<MessageEdited> | { "type": "message.deleted" } & Entry<MessageDeleted> | { "type": "reaction.added" } & Entry<ReactionChange> | { "type": "reaction.removed" } & Entry<ReactionChange> | { "type": "member.joined" } & Entry<MemberChange> | { "type": "member.left" } & Entry<MemberChange> | { "type": "member.invited" } & Entry<MemberChange> | { "type": "member.kicked" } & Entry<MemberChange> | { "type": "member.banned" } & Entry<MemberChange> | { "type": "member.unbanned" } & Entry<MemberChange> | { "type": "member.role_changed" } & Entry<MemberChange> | { "type": "room.created" } & Entry<RoomChange> | { "type": "room.updated" } & Entry<RoomChange> | { "type": "room.deleted" } & Entry<RoomChange>;
 
 export type Entry<B> = { room: RoomId, 
 /**

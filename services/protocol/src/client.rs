@@ -38,6 +38,8 @@ pub enum ClientFrame {
     React(ReactFrame),
     /// `unreact`: take one's reaction back.
     Unreact(ReactFrame),
+    /// `read`: the user has read a room up to a position.
+    Read(ReadFrame),
 }
 
 /// `auth`: the token (unless the upgrade request carried one) and the positions to resume.
@@ -236,6 +238,20 @@ pub struct ReactFrame {
     pub id: String,
     pub message_id: MessageId,
     pub emoji: String,
+}
+
+/// `read`: moves the user's read position forward (a position before the current one
+/// changes nothing); the user's sockets, this one included, get `read`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+#[serde(deny_unknown_fields)]
+pub struct ReadFrame {
+    #[serde(rename = "type", default, skip_serializing)]
+    #[schemars(skip)]
+    #[ts(skip)]
+    pub _type: TypeTag,
+    pub room: RoomId,
+    #[serde(flatten)]
+    pub position: Position,
 }
 
 fn presence_users<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<UserId>, D::Error> {
@@ -439,7 +455,7 @@ struct Probe {
     id: Option<serde_json::Value>,
 }
 
-const FRAME_TYPES: [&str; 13] = [
+const FRAME_TYPES: [&str; 14] = [
     "auth",
     "send",
     "history",
@@ -453,6 +469,7 @@ const FRAME_TYPES: [&str; 13] = [
     "delete",
     "react",
     "unreact",
+    "read",
 ];
 
 /// Parses one text frame.
@@ -526,6 +543,7 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
         "delete" => decode(text).map(ClientFrame::Delete),
         "react" => decode(text).map(ClientFrame::React),
         "unreact" => decode(text).map(ClientFrame::Unreact),
+        "read" => decode(text).map(ClientFrame::Read),
         _ => decode(text).map(ClientFrame::Ping),
     };
     frame.map_err(|mut err| {

@@ -11,8 +11,8 @@ use crate::account::{
 };
 use crate::client::{
     AuthFrame, ClientActivity, DeleteFrame, EditFrame, HistoryCursor, HistoryFrame, PingFrame,
-    PresenceFrame, PresenceSubscribeFrame, ReactFrame, RoomRequest, SendFrame, TypingFrame,
-    TypingState,
+    PresenceFrame, PresenceSubscribeFrame, ReactFrame, ReadFrame, RoomRequest, SendFrame,
+    TypingFrame, TypingState,
 };
 use crate::error::{ErrorBody, ErrorCode, ErrorDetail};
 use crate::ids::{MessageId, RoomId, UserId};
@@ -24,12 +24,12 @@ use crate::message::{
 use crate::position::Position;
 use crate::presence::{PresenceList, PresenceQuery, PresenceStatus, PresenceView};
 use crate::room::{
-    DirectRoomRequest, Member, MemberList, NewBan, NewRoom, NewRoomKind, Role, RoleChange, Room,
-    RoomChanges, RoomDetails, RoomKind, RoomList, TargetUser,
+    DirectRoomRequest, MarkRead, Member, MemberList, NewBan, NewRoom, NewRoomKind, ReadState, Role,
+    RoleChange, Room, RoomChanges, RoomDetails, RoomKind, RoomList, TargetUser,
 };
 use crate::server::{
     Answer, Done, Entry, ErrorFrame, HistoryPage, Limits, MemberChange, MessageCreated,
-    MessageDeleted, MessageEdited, ReactionChange, Ready, Reconnect, ReconnectReason,
+    MessageDeleted, MessageEdited, ReactionChange, ReadMark, Ready, Reconnect, ReconnectReason,
     RemovalReason, Resumed, Resync, ResyncReason, RoomAdded, RoomChange, RoomPosition, RoomRemoved,
     Typing, UserRef,
 };
@@ -76,8 +76,10 @@ macro_rules! each_type {
             Me,
             Session,
             UserList,
+            ReadState,
             Room,
             RoomList,
+            MarkRead,
             NewRoomKind,
             NewRoom,
             RoomChanges,
@@ -103,6 +105,7 @@ macro_rules! each_type {
             EditFrame,
             DeleteFrame,
             ReactFrame,
+            ReadFrame,
             ClientFrame,
             PresenceStatus,
             PresenceView,
@@ -115,6 +118,7 @@ macro_rules! each_type {
             HistoryPage,
             Answer,
             Done,
+            ReadMark,
             Resumed,
             ResyncReason,
             Resync,

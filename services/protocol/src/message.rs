@@ -59,6 +59,12 @@ pub struct MessageView {
     /// Reactions by emoji, in the order first given (none on a deleted message).
     #[serde(default)]
     pub reactions: Vec<ReactionView>,
+    /// The members it mentions by `@username`.
+    #[serde(default)]
+    pub mentions: Vec<UserId>,
+    /// It mentions everyone in the room (`@room`).
+    #[serde(default)]
+    pub mentions_room: bool,
     #[serde(flatten)]
     pub position: Position,
 }

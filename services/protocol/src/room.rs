@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{RoomId, UserId};
 use crate::message::MessageView;
+use crate::position::Position;
 use crate::presence::PresenceView;
 use crate::timestamp::Timestamp;
 
@@ -114,6 +115,43 @@ pub struct Room {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub last_activity_at: Option<Timestamp>,
+    /// `GET /api/rooms/mine` only: how far the caller has read, and what is left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub read_state: Option<ReadState>,
+}
+
+/// A member's read state in a room.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    ts_rs::TS,
+    utoipa::ToSchema,
+)]
+pub struct ReadState {
+    /// The room's last stored entry.
+    pub last_position: Option<Position>,
+    /// How far the caller has read (null: never).
+    pub read_position: Option<Position>,
+    /// Messages of others after the read position, not deleted (at most 100).
+    pub unread: u32,
+    /// Of those, the ones mentioning the caller (at most 100).
+    pub mentions: u32,
+}
+
+/// `POST /api/rooms/{id}/read`: the caller has read the room up to `position`.
+#[derive(
+    Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct MarkRead {
+    pub epoch: u64,
+    pub position: u64,
 }
 
 /// One page of rooms.

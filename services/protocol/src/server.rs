@@ -59,6 +59,9 @@ pub enum ServerFrame {
     /// frame per second; also the answer to `presence.subscribe`.
     #[serde(rename = "presence")]
     Presence(PresenceList),
+    /// The user's read position in a room moved (on this device or another).
+    #[serde(rename = "read")]
+    Read(ReadMark),
     /// The answer to `edit` and `delete`: the message as it now is.
     #[serde(rename = "done")]
     Done(Done),
@@ -180,6 +183,16 @@ pub struct RoomPosition {
     pub id: RoomId,
     #[serde(flatten)]
     pub position: Position,
+    /// How far the user has read (absent: never, or unknown right now).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub read_position: Option<Position>,
+    /// Messages of others after the read position (at most 100: show "99+").
+    #[serde(default)]
+    pub unread: u32,
+    /// Of those, the ones mentioning the user (`@username` or `@room`).
+    #[serde(default)]
+    pub mentions: u32,
 }
 
 /// The `history` reply.
@@ -199,6 +212,14 @@ pub struct Answer {
     #[serde(rename = "ref")]
     pub reference: String,
     pub room: RoomId,
+}
+
+/// `read` (server): how far the user has read a room now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+pub struct ReadMark {
+    pub room: RoomId,
+    #[serde(flatten)]
+    pub position: Position,
 }
 
 /// `done`: a change to a message went through (or had already: a retry gets the same).
@@ -332,6 +353,11 @@ pub struct MessageEdited {
     pub message_id: MessageId,
     pub content: String,
     pub edited_at: Option<Timestamp>,
+    /// Who the new content mentions.
+    #[serde(default)]
+    pub mentions: Vec<UserId>,
+    #[serde(default)]
+    pub mentions_room: bool,
 }
 
 /// `message.deleted`.

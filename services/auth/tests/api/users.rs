@@ -105,6 +105,7 @@ async fn users_are_fetched_in_batches_in_the_order_asked() {
                 alice.clone(),
                 bob.clone(),
             ],
+            usernames: Vec::new(),
         })
         .await
         .unwrap()
@@ -114,6 +115,20 @@ async fn users_are_fetched_in_batches_in_the_order_asked() {
     let ids: Vec<_> = users.iter().map(|u| u.id.as_str()).collect();
     assert_eq!(ids, [bob.as_str(), alice.as_str()]);
     assert!(users.iter().all(|u| u.email.is_none()));
+
+    // By username too, whatever the case, each user once.
+    let by_name = app
+        .client()
+        .get_users(GetUsersRequest {
+            user_ids: vec![alice.clone()],
+            usernames: vec!["ALICE".into(), "Bob".into(), "nobody".into()],
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .users;
+    let ids: Vec<_> = by_name.iter().map(|u| u.id.as_str()).collect();
+    assert_eq!(ids, [alice.as_str(), bob.as_str()]);
 }
 
 #[tokio::test]
@@ -124,6 +139,7 @@ async fn batches_are_bounded_and_checked() {
         app.client()
             .get_users(GetUsersRequest {
                 user_ids: (0..201).map(|_| Uuid::new_v4().to_string()).collect(),
+                usernames: Vec::new(),
             })
             .await,
     );
@@ -131,6 +147,7 @@ async fn batches_are_bounded_and_checked() {
         app.client()
             .get_users(GetUsersRequest {
                 user_ids: vec![Uuid::new_v4().to_string(), "nope".into()],
+                usernames: Vec::new(),
             })
             .await,
     );
@@ -142,6 +159,7 @@ async fn batches_are_bounded_and_checked() {
         .client()
         .get_users(GetUsersRequest {
             user_ids: (0..200).map(|_| Uuid::new_v4().to_string()).collect(),
+            usernames: Vec::new(),
         })
         .await;
     assert!(full.unwrap().into_inner().users.is_empty());
@@ -365,6 +383,7 @@ async fn presence_can_be_hidden_and_last_seen_is_kept_latest_first() {
         .client()
         .get_users(GetUsersRequest {
             user_ids: vec![id.clone(), other.clone()],
+            usernames: Vec::new(),
         })
         .await
         .unwrap()

@@ -144,6 +144,8 @@ pub fn message(room_id: &str, sender_id: &str, client_msg_id: &str, content: &st
             content: content.to_owned(),
             reply_to: None,
             reply_preview: None,
+            mentions: Vec::new(),
+            mentions_room: false,
             kind: MessageKind::Text as i32,
             sent_at: None,
         })),

@@ -33,14 +33,15 @@ use chat_bus::{
     room_channel, user_channel,
 };
 use chat_proto::v1::room_item::Body;
-use chat_proto::v1::{RoomEvent, RoomEventKind, RoomSignal, UserSignal};
+use chat_proto::v1::{ReadMoved, RoomEvent, RoomEventKind, RoomSignal, UserSignal};
+use chat_protocol::server::ReadMark;
 use chat_runtime::shutdown::CancellationToken;
 use dashmap::DashMap;
 use futures::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use chat_protocol::Position;
+use chat_protocol::{Position, RoomId, ServerFrame};
 
 use crate::core::memberships::Memberships;
 use crate::core::outbox::{Closing, Outbound, Outbox, Pushed, Removal, RoomDelivery};
@@ -621,6 +622,9 @@ impl Inner {
     fn dispatch_user(&self, user: Uuid, payload: &[u8]) {
         if let Some(signal) = decode_signal::<UserSignal>(payload) {
             match signal {
+                Ok(UserSignal {
+                    read: Some(read), ..
+                }) => self.read_moved(user, &read),
                 Ok(signal) => self.end_sessions(user, &signal.session_id),
                 Err(err) => tracing::warn!(%user, error = %err, "undecodable user signal"),
             }
@@ -660,6 +664,27 @@ impl Inner {
         let change = Arc::new(change);
         for outbox in sockets.iter() {
             self.push(outbox, Outbound::Presence(Arc::clone(&change)));
+        }
+    }
+
+    /// `user`'s read position in a room moved: every local socket of theirs is told.
+    fn read_moved(&self, user: Uuid, read: &ReadMoved) {
+        let Ok(room) = read.room_id.parse::<RoomId>() else {
+            tracing::warn!(%user, "read signal without a room");
+            return;
+        };
+        let Some(sockets) = self.users.get(&user) else {
+            return;
+        };
+        let frame = Utf8Bytes::from(
+            ServerFrame::Read(ReadMark {
+                room,
+                position: Position::new(read.epoch, read.seq),
+            })
+            .to_text(),
+        );
+        for outbox in sockets.iter() {
+            self.push(outbox, Outbound::Read(frame.clone()));
         }
     }
 

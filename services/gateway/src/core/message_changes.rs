@@ -204,6 +204,11 @@ impl MessageChanges {
             None if stored.content == content => return Ok(view),
             _ => {}
         }
+        let room: Uuid = stored
+            .room_id
+            .parse()
+            .map_err(|_| ChangeError::Unavailable)?;
+        let mentioned = self.messages.mentioned(room, &content).await;
         let now = SystemTime::now();
         let at = prost_types::Timestamp::from(now);
         let item = change_item(
@@ -214,6 +219,8 @@ impl MessageChanges {
                 message_id: id.to_string(),
                 content: content.clone(),
                 edited_at: Some(at),
+                mentions: mentioned.users.iter().map(Uuid::to_string).collect(),
+                mentions_room: mentioned.room,
             }),
         );
         self.messages
@@ -229,6 +236,8 @@ impl MessageChanges {
         }
         view.content = content;
         view.edited_at = render::timestamp(&at);
+        view.mentions = mentioned.users.into_iter().map(Into::into).collect();
+        view.mentions_room = mentioned.room;
         Ok(view)
     }
 

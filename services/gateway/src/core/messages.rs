@@ -38,6 +38,7 @@ use uuid::Uuid;
 use chat_protocol::{Ack, ErrorCode, HistoryCursor, MessageView, Timestamp, UserId};
 
 use crate::core::memberships::{Membership, Memberships};
+use crate::core::mentions::{Mentioned, Mentions};
 use crate::core::render;
 use crate::core::send_lookup::SendLookup;
 use crate::core::stored_messages::StoredMessages;
@@ -106,6 +107,14 @@ pub enum MessageError {
     Unavailable,
 }
 
+/// What a send looks up beyond membership: the message it replies to, and the people
+/// it mentions.
+#[derive(Clone)]
+pub struct SendLookups {
+    pub stored: StoredMessages,
+    pub mentions: Mentions,
+}
+
 /// The message operations. Cheap to clone.
 #[derive(Clone)]
 pub struct Messages {
@@ -114,7 +123,7 @@ pub struct Messages {
     memberships: Memberships,
     history: HistoryServiceClient<TracedChannel>,
     sends: SendLookup,
-    stored: StoredMessages,
+    lookups: SendLookups,
     limits: MessageLimits,
     user_limit: UserLimit,
 }
@@ -125,7 +134,7 @@ impl Messages {
         publisher: PersistPublisher,
         memberships: Memberships,
         history: HistoryServiceClient<TracedChannel>,
-        stored: StoredMessages,
+        lookups: SendLookups,
         limits: MessageLimits,
         user_limit: UserLimit,
     ) -> Self {
@@ -135,7 +144,7 @@ impl Messages {
             publisher,
             memberships,
             history,
-            stored,
+            lookups,
             limits,
             user_limit,
         }
@@ -236,6 +245,11 @@ impl Messages {
             });
         }
 
+        let mentioned = self
+            .lookups
+            .mentions
+            .resolve(request.room, &request.content)
+            .await;
         let reply_preview = match request.reply_to {
             Some(target) => Some(self.reply_preview(request.room, sender, target).await?),
             None => None,
@@ -256,6 +270,8 @@ impl Messages {
                 content: request.content,
                 reply_to: request.reply_to.map(|reply| reply.to_string()),
                 reply_preview,
+                mentions: mentioned.users.iter().map(Uuid::to_string).collect(),
+                mentions_room: mentioned.room,
                 kind: MessageKind::Text as i32,
                 sent_at: Some(now),
             })),
@@ -311,6 +327,7 @@ impl Messages {
         target: Uuid,
     ) -> Result<ReplyPreview, MessageError> {
         let stored = self
+            .lookups
             .stored
             .get(target, sender)
             .await
@@ -334,6 +351,11 @@ impl Messages {
             },
             deleted,
         })
+    }
+
+    /// Who `content`, written in `room`, mentions.
+    pub async fn mentioned(&self, room: Uuid, content: &str) -> Mentioned {
+        self.lookups.mentions.resolve(room, content).await
     }
 
     /// Forgets the cached membership of `user` in `room` (the user just left).

@@ -94,6 +94,8 @@ pub enum Outbound {
     SessionEnded(Arc<str>),
     /// A presence change of a user the socket follows.
     Presence(Arc<PresenceView>),
+    /// The user's read position moved: the `read` frame.
+    Read(Utf8Bytes),
     /// The hub lost its Redis subscription for a while: compare every cursor with the
     /// room's current position and fill what was missed, then compare the socket's rooms
     /// with the user's memberships (membership events may have been missed too).

@@ -13,10 +13,12 @@ use crate::core::catchup::CatchUp;
 use crate::core::clients::{AuthClient, HistoryClient, RoomsClient};
 use crate::core::fanout::Hub;
 use crate::core::memberships::Memberships;
+use crate::core::mentions::Mentions;
 use crate::core::message_changes::{MARKS_TTL, MessageChanges};
-use crate::core::messages::{MessageLimits, Messages};
+use crate::core::messages::{MessageLimits, Messages, SendLookups};
 use crate::core::presence::{Presence, PresenceConfig};
 use crate::core::reactions::Reactions;
+use crate::core::read_state::ReadStates;
 use crate::core::revocations::Revocations;
 use crate::core::rooms::Rooms;
 use crate::core::stored_messages::StoredMessages;
@@ -35,6 +37,7 @@ struct Inner {
     messages: Messages,
     changes: MessageChanges,
     reactions: Reactions,
+    read_states: ReadStates,
     catchup: CatchUp,
     sequencer: Sequencer,
     rooms: Rooms,
@@ -98,7 +101,7 @@ impl Realtime {
         let presence = Presence::start(
             redis.clone(),
             prefix.clone(),
-            auth,
+            auth.clone(),
             PresenceConfig {
                 grace: settings.presence_grace,
                 heartbeat: settings.presence_heartbeat,
@@ -113,7 +116,10 @@ impl Realtime {
             publisher,
             memberships.clone(),
             history.clone(),
-            stored.clone(),
+            SendLookups {
+                stored: stored.clone(),
+                mentions: Mentions::new(auth.clone(), memberships.clone()),
+            },
             MessageLimits {
                 max_content_chars: settings.max_content_chars,
                 sends_per_second: settings.sends_per_second,
@@ -129,6 +135,7 @@ impl Realtime {
             settings.edit_window,
         );
         let reactions = Reactions::new(messages.clone(), changes.clone(), marks.clone());
+        let read_states = ReadStates::new(history.clone(), redis.clone(), prefix.clone());
         let catchup = CatchUp::new(
             sequencer.clone(),
             marks,
@@ -142,6 +149,7 @@ impl Realtime {
                 messages,
                 changes,
                 reactions,
+                read_states,
                 catchup,
                 sequencer,
                 rooms: Rooms::new(rooms, memberships),
@@ -168,6 +176,10 @@ impl Realtime {
 
     pub fn reactions(&self) -> &Reactions {
         &self.inner.reactions
+    }
+
+    pub fn read_states(&self) -> &ReadStates {
+        &self.inner.read_states
     }
 
     pub fn catchup(&self) -> &CatchUp {

@@ -15,7 +15,7 @@ use chat_protocol::server::{
     RemovalReason, RoomChange,
 };
 use chat_protocol::{
-    MessageKind, MessageView, Position, Role, RoomId, RoomKind, ServerFrame, Timestamp,
+    MessageKind, MessageView, Position, Role, RoomId, RoomKind, ServerFrame, Timestamp, UserId,
 };
 
 /// A protobuf timestamp as clients read it.
@@ -75,6 +75,11 @@ pub fn removal_reason(kind: RoomEventKind) -> Option<RemovalReason> {
     }
 }
 
+/// The user ids a service sent that are UUIDs.
+fn user_ids(ids: &[String]) -> Vec<UserId> {
+    ids.iter().filter_map(|id| id.parse().ok()).collect()
+}
+
 /// What a reply shows of the message it answers.
 pub fn reply_preview(preview: &proto::ReplyPreview) -> Option<ReplyPreview> {
     Some(ReplyPreview {
@@ -111,6 +116,8 @@ pub fn stored_message(message: proto::StoredMessage) -> Option<MessageView> {
                 me: reaction.reacted,
             })
             .collect(),
+        mentions: user_ids(&message.mentions),
+        mentions_room: message.mentions_room,
         position,
     })
 }
@@ -167,6 +174,8 @@ pub fn room_item(position: Position, item: &RoomItem) -> Option<ServerFrame> {
                 edited_at: None,
                 deleted_at: None,
                 reactions: Vec::new(),
+                mentions: user_ids(&message.mentions),
+                mentions_room: message.mentions_room,
                 position,
             };
             ServerFrame::MessageCreated(with_body(entry(None), MessageCreated { message: view }))
@@ -177,6 +186,8 @@ pub fn room_item(position: Position, item: &RoomItem) -> Option<ServerFrame> {
                 message_id: edited.message_id.parse().ok()?,
                 content: edited.content.clone(),
                 edited_at: timestamp_of(edited.edited_at.as_ref()),
+                mentions: user_ids(&edited.mentions),
+                mentions_room: edited.mentions_room,
             },
         )),
         Body::Deleted(deleted) => ServerFrame::MessageDeleted(with_body(
@@ -285,6 +296,8 @@ mod tests {
                 content: "hello".into(),
                 reply_to: None,
                 reply_preview: None,
+                mentions: Vec::new(),
+                mentions_room: false,
                 kind: proto::MessageKind::Text as i32,
                 sent_at: Some(at),
             })),

@@ -65,6 +65,7 @@ impl Revocations {
             Ended::Every { at } => (self.user_key(&user), at.to_string(), ""),
         };
         let signal = encode_signal(&UserSignal {
+            read: None,
             session_id: session.to_owned(),
         });
         let done: redis::RedisResult<()> = redis::pipe()

@@ -14,6 +14,7 @@ pub mod messages;
 pub mod my_rooms;
 pub mod openapi;
 pub mod presence;
+pub mod read_state;
 pub mod refresh_cookie;
 pub mod room_params;
 pub mod rooms;
@@ -54,6 +55,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(rooms::router())
         .merge(members::router())
         .merge(presence::router())
+        .merge(read_state::router())
         .split_for_parts();
     openapi::complete_responses(&mut document);
     (router, document)

@@ -1,7 +1,8 @@
-//! What a room list shows beyond the rooms themselves: each room's newest message and
-//! last activity (from history, one request for the page), and a direct room named for
-//! the other person (from auth, one request for the page). Either service being down
-//! leaves these out rather than failing the list.
+//! What a room list shows beyond the rooms themselves: each room's newest message, last
+//! activity and the caller's read state with unread counts (from history, one request
+//! each for the page), and a direct room named for the other person (from auth, one
+//! request for the page). Either service being down leaves these out rather than failing
+//! the list.
 
 use std::collections::HashMap;
 
@@ -12,13 +13,24 @@ use chat_protocol::{RoomId, RoomKind, UserId};
 use crate::core::render;
 use crate::state::AppState;
 
-/// Fills `last_message`, `last_activity_at` and direct rooms' names of `rooms`.
+/// Fills `last_message`, `last_activity_at`, `read_state` and direct rooms' names of
+/// `rooms`.
 pub async fn add_previews(state: &AppState, caller: UserId, rooms: &mut [Room]) {
     if rooms.is_empty() {
         return;
     }
-    let latest = latest_messages(state, rooms).await;
+    let ids: Vec<uuid::Uuid> = rooms.iter().map(|room| room.id.as_uuid()).collect();
+    let (latest, mut read_states) = futures::join!(
+        latest_messages(state, rooms),
+        state.realtime.read_states().states(caller.as_uuid(), &ids)
+    );
+    if let Err(status) = &read_states {
+        tracing::warn!(code = ?status.code(), message = %status.message(), "read states unavailable");
+    }
     for room in rooms.iter_mut() {
+        if let Ok(states) = read_states.as_mut() {
+            room.read_state = states.remove(&room.id.as_uuid());
+        }
         room.last_message = latest.get(&room.id).cloned();
         room.last_activity_at = Some(
             room.last_message
@@ -73,6 +85,7 @@ async fn name_direct_rooms(state: &AppState, caller: UserId, rooms: &mut [Room])
         .clone()
         .get_users(GetUsersRequest {
             user_ids: others.iter().map(ToString::to_string).collect(),
+            usernames: Vec::new(),
         })
         .await;
     let names: HashMap<String, String> = match answer {

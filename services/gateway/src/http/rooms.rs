@@ -84,6 +84,7 @@ fn room_view(room: proto::Room) -> Result<Room, ClientError> {
         direct_user_ids,
         last_message: None,
         last_activity_at: None,
+        read_state: None,
     })
 }
 

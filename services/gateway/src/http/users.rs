@@ -204,6 +204,7 @@ async fn users_by_id(state: &AppState, ids: &str) -> Result<UserList, ClientErro
         .clone()
         .get_users(GetUsersRequest {
             user_ids: ids.iter().map(ToString::to_string).collect(),
+            usernames: Vec::new(),
         })
         .await?
         .into_inner();

@@ -276,6 +276,7 @@ impl Session {
                         return Err(Ended);
                     }
                 }
+                Outbound::Read(frame) => self.connection.feed_text(frame).await?,
                 Outbound::Typing(typing) => {
                     // Only while the room is still the socket's.
                     if self.cursors.contains_key(&RoomId::from(typing.room)) {

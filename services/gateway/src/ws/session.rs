@@ -131,6 +131,14 @@ impl Session {
                 .map(|room| async move { sequencer.current_position(*room).await }),
         )
         .await;
+        // Best effort: without history the socket starts, with no read state.
+        let mut read_states = self
+            .realtime
+            .read_states()
+            .states(self.user.as_uuid(), &uuids)
+            .await
+            .inspect_err(|status| tracing::warn!(error = %status, "read states unavailable"))
+            .unwrap_or_default();
         let mut views = Vec::with_capacity(rooms.len());
         for (room, position) in rooms.iter().zip(positions) {
             let Ok(position) = position else {
@@ -141,9 +149,13 @@ impl Session {
             };
             let position = position.unwrap_or_default();
             self.cursors.insert(*room, position);
+            let read = read_states.remove(&room.as_uuid());
             views.push(RoomPosition {
                 id: *room,
                 position,
+                read_position: read.as_ref().and_then(|read| read.read_position),
+                unread: read.as_ref().map_or(0, |read| read.unread),
+                mentions: read.as_ref().map_or(0, |read| read.mentions),
             });
         }
         let settings = self.sockets.settings();
@@ -305,6 +317,7 @@ impl Session {
             ClientFrame::Delete(frame) => Box::pin(cmd::change::delete(self, frame)).await,
             ClientFrame::React(frame) => Box::pin(cmd::change::react(self, frame, true)).await,
             ClientFrame::Unreact(frame) => Box::pin(cmd::change::react(self, frame, false)).await,
+            ClientFrame::Read(frame) => Box::pin(cmd::read::read(self, frame)).await,
         }
     }
 }

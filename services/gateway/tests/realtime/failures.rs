@@ -154,6 +154,8 @@ fn item(room: Uuid, sender: &User, content: String) -> RoomItem {
             content,
             reply_to: None,
             reply_preview: None,
+            mentions: Vec::new(),
+            mentions_room: false,
             kind: MessageKind::Text as i32,
             sent_at: Some(now),
         })),

@@ -9,6 +9,7 @@ mod footprint;
 mod limits;
 mod presence;
 mod reactions;
+mod read_state;
 mod removal;
 mod replies;
 mod rest;

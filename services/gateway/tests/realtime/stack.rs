@@ -178,6 +178,26 @@ impl Stack {
         User { id, token }
     }
 
+    /// A user with an account (a username others can mention), signed in.
+    pub async fn registered(&self, username: &str) -> User {
+        let mut auth = chat_proto::v1::auth_service_client::AuthServiceClient::new(channel(
+            &self.services.auth_url(),
+        ));
+        let answer = auth
+            .register(chat_proto::v1::RegisterRequest {
+                username: username.to_owned(),
+                email: format!("{username}@example.com"),
+                password: "correct horse battery".to_owned(),
+                ..Default::default()
+            })
+            .await
+            .expect("registered")
+            .into_inner();
+        let id: Uuid = answer.user.expect("a user").id.parse().expect("a UUID");
+        let token = self.signer.issue(id, Uuid::now_v7()).expect("token").token;
+        User { id, token }
+    }
+
     /// The same user signed in again: a token of another session (another device).
     pub fn another_session(&self, user: &User) -> User {
         let token = self

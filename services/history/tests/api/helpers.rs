@@ -336,6 +336,8 @@ impl Room {
             content: content.to_owned(),
             reply_to: None,
             reply_preview: None,
+            mentions: Vec::new(),
+            mentions_room: false,
             kind: MessageKind::Text as i32,
             sent_at: Some(now()),
         });
@@ -347,6 +349,7 @@ impl Room {
             message_id: item_of(message).id,
             content: content.to_owned(),
             edited_at: Some(now()),
+            ..MessageEdited::default()
         });
         self.envelope(Uuid::now_v7().to_string(), body)
     }

@@ -480,6 +480,8 @@ pub fn message(room: &str, sender: Uuid, content: &str) -> RoomItem {
             content: content.to_owned(),
             reply_to: None,
             reply_preview: None,
+            mentions: Vec::new(),
+            mentions_room: false,
             kind: MessageKind::Text as i32,
             sent_at,
         })),

@@ -7,5 +7,6 @@ pub mod join;
 pub mod leave;
 pub mod ping;
 pub mod presence;
+pub mod read;
 pub mod send;
 pub mod typing;

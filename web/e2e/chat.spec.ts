@@ -296,6 +296,29 @@ test('Ada and Grace chat in a public room, through a dropped connection, in a di
     await expect(adaRooms.getByRole('img', { name: 'Online' })).toBeVisible();
   });
 
+  await test.step('Grace mentions Ada in the room; Ada sees it in her room list, and reading clears it', async () => {
+    const graceRooms = gracePage.getByRole('navigation', { name: 'Your rooms' });
+    await graceRooms.getByRole('link', { name: new RegExp(`^${room}`) }).click();
+    const ask = `@${ada.username} can you bring the map too?`;
+    await say(gracePage, inRoom, ask);
+    const adaRooms = adaPage.getByRole('navigation', { name: 'Your rooms' });
+    const hiking = adaRooms.getByRole('link', { name: new RegExp(`^${room}`) });
+    await expect(hiking).toHaveAccessibleName(/1 unread, 1 mentioning you/);
+    await expect(hiking.getByText('@ 1')).toBeVisible();
+    await screenshot(adaPage, 'unread');
+    await hiking.click();
+    const mentioned = conversation(adaPage, inRoom).getByRole('article').filter({ hasText: 'can you bring the map too?' });
+    await expect(mentioned).toHaveClass(/mentioned/);
+    await expect(hiking).not.toHaveAccessibleName(/unread/);
+    // Read here, read everywhere: a reload (a fresh start from the server) shows nothing unread.
+    await adaPage.getByRole('link', { name: new RegExp(`^${grace.displayName}`) }).click();
+    await adaPage.reload();
+    await expect(adaRooms.getByRole('link', { name: new RegExp(`^${room}`) })).toBeVisible();
+    await expect(adaRooms.getByRole('link', { name: new RegExp(`^${room}`) })).not.toHaveAccessibleName(/unread/);
+    await graceRooms.getByRole('link', { name: new RegExp(`^${ada.displayName}`) }).click();
+    await expect(gracePage.getByRole('heading', { level: 1, name: ada.displayName })).toBeVisible();
+  });
+
   await test.step("a sender's name opens their profile", async () => {
     await conversation(gracePage, ada.displayName)
       .getByRole('button', { name: ada.displayName, exact: true })

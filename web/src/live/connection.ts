@@ -3,7 +3,16 @@
 // reconnects after a close as the close code says (docs/protocol.md). Decisions live in
 // state.ts, pending.ts and reconnect.ts; this file only moves frames and timers.
 
-import type { ClientActivity, ClientFrame, MessageId, RoomId, ServerFrame, TypingState, UserId } from '@protocol';
+import type {
+  ClientActivity,
+  ClientFrame,
+  MessageId,
+  Position,
+  RoomId,
+  ServerFrame,
+  TypingState,
+  UserId,
+} from '@protocol';
 import { dueSends, newPending, nextDue } from './pending';
 import { historyCursor } from './position';
 import { CloseCode, backoffDelay, decideClose } from './reconnect';
@@ -21,6 +30,7 @@ import {
   onRoomAdded,
   onRoomRemoved,
   onPresence,
+  onRead,
   onSendError,
   onTyping,
   onWritten,
@@ -107,6 +117,8 @@ export class LiveConnection {
   private resumed: RoomId[] = [];
   /** The users whose presence this client follows, sorted. */
   private following: UserId[] = [];
+  /** The read position last reported per room (not reported twice). */
+  private toldRead = new Map<RoomId, Position>();
   private activity: ClientActivity = 'active';
   /** Gap fills in flight: request id -> room. */
   private readonly fills = new Map<string, RoomId>();
@@ -209,6 +221,20 @@ export class LiveConnection {
     if (this.ready) this.write({ type: 'typing', room, state });
   }
 
+  /**
+   * Tells the server the user has read `room` up to `position` (nothing when already
+   * told, or further); every device of the user hears it back as `read`.
+   */
+  markRead(room: RoomId, position: Position): void {
+    const told = this.toldRead.get(room);
+    if (told && told.epoch === position.epoch && told.position >= position.position) return;
+    const known = useLive.getState().readPositions[room];
+    if (known && known.epoch === position.epoch && known.position >= position.position) return;
+    if (!this.ready) return;
+    this.toldRead.set(room, position);
+    this.write({ type: 'read', room, epoch: position.epoch, position: position.position });
+  }
+
   /** Renews the session of the open socket with a new access token (`auth.renewed`). */
   renew(token: string): void {
     if (this.ready) this.write({ type: 'auth', token });
@@ -292,7 +318,11 @@ export class LiveConnection {
       case 'presence':
         run((s) => onPresence(s, frame));
         return;
+      case 'read':
+        run((s) => onRead(s, frame));
+        return;
       case 'auth.renewed':
+      case 'done':
       case 'joined':
       case 'left':
       case 'pong':

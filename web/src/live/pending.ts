@@ -154,6 +154,8 @@ export function messageFromAck(send: PendingSend, ack: Ack, me: UserId): Message
     edited_at: null,
     deleted_at: null,
     reactions: [],
+    mentions: [],
+    mentions_room: false,
     epoch: ack.epoch,
     position: ack.position,
   };

@@ -16,6 +16,8 @@ const message = (epoch: number, position: number, sentAt: string): MessageView =
   edited_at: null,
   deleted_at: null,
   reactions: [],
+  mentions: [],
+  mentions_room: false,
   epoch,
   position,
 });

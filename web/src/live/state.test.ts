@@ -9,6 +9,7 @@ import {
   onEntry,
   onOpenRoom,
   onQueued,
+  onRead,
   onReady,
   onRetry,
   onRoomRemoved,
@@ -171,6 +172,36 @@ describe('unread counts', () => {
     expect(state.unread).toEqual({});
     state = onEntry(state, created(13)).state;
     expect(state.unread).toEqual({});
+  });
+});
+
+describe('read state', () => {
+  it('starts from the counts ready gives, and counts mentions of the user apart', () => {
+    let state = onReady(
+      initialLiveState,
+      ready([
+        { id: ROOM, epoch: EPOCH, position: 10, unread: 4, mentions: 1 },
+        { id: OTHER_ROOM, epoch: EPOCH, position: 3 },
+      ]),
+      [],
+    ).state;
+    expect(state.unread).toEqual({ [ROOM]: 4 });
+    expect(state.mentions).toEqual({ [ROOM]: 1 });
+    state = onEntry(state, created(11, { mentions: [ME] })).state;
+    state = onEntry(state, created(12, { mentions_room: true })).state;
+    state = onEntry(state, created(13)).state;
+    expect(state.unread).toEqual({ [ROOM]: 7 });
+    expect(state.mentions).toEqual({ [ROOM]: 3 });
+  });
+
+  it('clears what another device read, and never goes back', () => {
+    let state = onReady(initialLiveState, ready([{ id: ROOM, epoch: EPOCH, position: 10, unread: 2 }]), []).state;
+    state = onEntry(state, created(11)).state;
+    state = onRead(state, { room: ROOM, epoch: EPOCH, position: 11 }).state;
+    expect(state.unread).toEqual({});
+    expect(state.readPositions[ROOM]).toEqual({ epoch: EPOCH, position: 11 });
+    const before = onRead(state, { room: ROOM, epoch: EPOCH, position: 5 }).state;
+    expect(before.readPositions[ROOM]).toEqual({ epoch: EPOCH, position: 11 });
   });
 });
 

@@ -11,6 +11,7 @@ import type {
   Position,
   PresenceList,
   PresenceView,
+  ReadMark,
   Ready,
   RemovalReason,
   Resumed,
@@ -61,8 +62,12 @@ export interface LiveState {
   rooms: Record<RoomId, RoomTimeline>;
   /** Sends not yet acknowledged, oldest first. */
   pending: PendingSend[];
-  /** Messages of others received while their room was not open. */
+  /** Messages of others after the user's read position (from `ready`, then live). */
   unread: Record<RoomId, number>;
+  /** Of those, the ones mentioning the user (`@username` or `@room`). */
+  mentions: Record<RoomId, number>;
+  /** How far the user has read each room, as the server last said. */
+  readPositions: Record<RoomId, Position>;
   /** The newest message that arrived live in each room, for the room list's preview. */
   latest: Record<RoomId, MessageView>;
   /** Edits and deletions heard live, by message id: a preview shows a message as it now is
@@ -96,6 +101,8 @@ export const initialLiveState: LiveState = {
   rooms: {},
   pending: [],
   unread: {},
+  mentions: {},
+  readPositions: {},
   latest: {},
   changed: {},
   presence: {},
@@ -160,17 +167,61 @@ export function onReady(state: LiveState, ready: Ready, resumed: readonly RoomId
       typingTimeoutMs: ready.typing_timeout_ms,
       rooms,
       pending: state.pending.filter((p) => p.room in rooms),
-      unread: Object.fromEntries(Object.entries(state.unread).filter(([room]) => room in rooms)),
+      unread: counted(ready, state.openRoom, (r) => r.unread),
+      mentions: counted(ready, state.openRoom, (r) => r.mentions),
+      readPositions: Object.fromEntries(
+        ready.rooms.flatMap((r) => (r.read_position ? [[r.id, r.read_position] as const] : [])),
+      ),
       latest: Object.fromEntries(Object.entries(state.latest).filter(([room]) => room in rooms)),
     },
     effects,
   };
 }
 
+/** A count per room from `ready`; none for the room on screen (it is being read). */
+function counted(ready: Ready, open: RoomId | null, count: (room: Ready['rooms'][number]) => number) {
+  return Object.fromEntries(ready.rooms.filter((r) => r.id !== open && count(r) > 0).map((r) => [r.id, count(r)]));
+}
+
+/** Whether a message mentions `me` (by name, or the whole room). */
+export function mentionsOf(message: MessageView, me: UserId | null): boolean {
+  return message.mentions_room || (me !== null && message.mentions.includes(me));
+}
+
+/**
+ * `read`: the user's read position in a room moved (maybe on another device). What is
+ * left unread is counted again from the loaded messages; a room read to its end has none.
+ */
+export function onRead(state: LiveState, read: ReadMark): Step {
+  const at = { epoch: read.epoch, position: read.position };
+  const timeline = state.rooms[read.room];
+  const known = state.readPositions[read.room];
+  if (known && known.epoch === at.epoch && known.position >= at.position) return same(state);
+  const readPositions = { ...state.readPositions, [read.room]: at };
+  let left: MessageView[] | null = null;
+  if (timeline?.cursor && isAtOrAfter(at, timeline.cursor)) {
+    left = [];
+  } else if (timeline && timeline.loaded) {
+    left = timeline.messages.filter(
+      (m) => m.epoch === at.epoch && m.position > at.position && m.sender_id !== state.me && m.deleted_at === null,
+    );
+  }
+  if (left === null) return same({ ...state, readPositions });
+  const unread = left.length > 0 ? { ...state.unread, [read.room]: left.length } : without(state.unread, read.room);
+  const mentioned = left.filter((m) => mentionsOf(m, state.me)).length;
+  const mentions = mentioned > 0 ? { ...state.mentions, [read.room]: mentioned } : without(state.mentions, read.room);
+  return same({ ...state, readPositions, unread, mentions });
+}
+
+function isAtOrAfter(a: Position, b: Position): boolean {
+  return a.epoch === b.epoch && a.position >= b.position;
+}
+
 /** Folds a room's timeline step into the state: own messages confirm pending sends. */
 function absorb(state: LiveState, room: RoomId, step: TimelineStep): Step {
   let pending = state.pending;
   let unread = state.unread;
+  let mentions = state.mentions;
   let latest = state.latest;
   let typing = state.typing;
   let changed = state.changed;
@@ -189,10 +240,20 @@ function absorb(state: LiveState, room: RoomId, step: TimelineStep): Step {
     typing = messageFrom(typing, room, entry.message.sender_id);
     if (entry.message.sender_id !== state.me && room !== state.openRoom) {
       unread = { ...unread, [room]: (unread[room] ?? 0) + 1 };
+      if (mentionsOf(entry.message, state.me)) mentions = { ...mentions, [room]: (mentions[room] ?? 0) + 1 };
     }
   }
   return {
-    state: { ...state, rooms: { ...state.rooms, [room]: step.timeline }, pending, unread, latest, changed, typing },
+    state: {
+      ...state,
+      rooms: { ...state.rooms, [room]: step.timeline },
+      pending,
+      unread,
+      mentions,
+      latest,
+      changed,
+      typing,
+    },
     effects: step.effects,
   };
 }
@@ -260,6 +321,8 @@ export function onRoomRemoved(state: LiveState, removed: RoomRemoved): Step {
       ...state,
       rooms: without(state.rooms, removed.room),
       unread: without(state.unread, removed.room),
+      mentions: without(state.mentions, removed.room),
+      readPositions: without(state.readPositions, removed.room),
       latest: without(state.latest, removed.room),
       typing: without(state.typing, removed.room),
       pending: state.pending.filter((p) => p.room !== removed.room),
@@ -346,5 +409,10 @@ export function onDiscard(state: LiveState, clientMsgId: string): Step {
 
 export function onOpenRoom(state: LiveState, room: RoomId | null): Step {
   if (room === null) return same({ ...state, openRoom: null });
-  return same({ ...state, openRoom: room, unread: without(state.unread, room) });
+  return same({
+    ...state,
+    openRoom: room,
+    unread: without(state.unread, room),
+    mentions: without(state.mentions, room),
+  });
 }

@@ -78,6 +78,8 @@ describe('applying live entries', () => {
       message_id: id,
       content: 'edited',
       edited_at: '2026-11-21T06:01:00.000Z',
+      mentions: [],
+      mentions_room: false,
     }).timeline;
     expect(timeline.messages[0]).toMatchObject({ content: 'edited', edited_at: '2026-11-21T06:01:00.000Z' });
     timeline = applyEntry(timeline, {

@@ -27,6 +27,8 @@ export function message(
     edited_at: null,
     deleted_at: null,
     reactions: [],
+    mentions: [],
+    mentions_room: false,
     epoch: EPOCH,
     position,
     ...overrides,
@@ -71,7 +73,10 @@ export function ack(clientMsgId: string, position: number, duplicate = false): A
   };
 }
 
-export function ready(rooms: Array<{ id: string; epoch: number; position: number }>): Ready {
+export function ready(
+  listed: Array<{ id: string; epoch: number; position: number; unread?: number; mentions?: number }>,
+): Ready {
+  const rooms = listed.map((room) => ({ unread: 0, mentions: 0, ...room }));
   return {
     protocol: 1,
     connection_id: '0193a6c1-0000-7000-8000-0000000000aa',

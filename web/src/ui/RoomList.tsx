@@ -20,6 +20,7 @@ interface ListedRoom {
 export function RoomList({ current }: { current: RoomId | null }) {
   const { rooms, isPending, isError, refetch, hasNextPage, fetchNextPage } = useMyRooms();
   const unread = useLive((s) => s.unread);
+  const mentions = useLive((s) => s.mentions);
   const latest = useLive((s) => s.latest);
   const changed = useLive((s) => s.changed);
   const listed: ListedRoom[] = rooms.map((room) => ({ room, preview: roomPreview(room, latest[room.id], changed) }));
@@ -53,7 +54,7 @@ export function RoomList({ current }: { current: RoomId | null }) {
         )}
         <ul>
           {groups.map(({ room, preview }) => (
-            <RoomLink key={room.id} room={room} preview={preview} current={current} unread={unread[room.id] ?? 0} />
+            <RoomLink key={room.id} room={room} preview={preview} current={current} unread={unread[room.id] ?? 0} mentions={mentions[room.id] ?? 0} />
           ))}
         </ul>
         {!isPending && groups.length === 0 && <p className="muted list-note">No rooms yet.</p>}
@@ -76,7 +77,7 @@ export function RoomList({ current }: { current: RoomId | null }) {
         </div>
         <ul>
           {directs.map(({ room, preview }) => (
-            <RoomLink key={room.id} room={room} preview={preview} current={current} unread={unread[room.id] ?? 0} />
+            <RoomLink key={room.id} room={room} preview={preview} current={current} unread={unread[room.id] ?? 0} mentions={mentions[room.id] ?? 0} />
           ))}
         </ul>
         {!isPending && directs.length === 0 && (
@@ -97,18 +98,21 @@ function RoomLink({
   preview,
   current,
   unread,
+  mentions,
 }: {
   room: Room;
   preview: RoomPreview;
   current: RoomId | null;
   unread: number;
+  mentions: number;
 }) {
   const name = useRoomName(room);
   const isCurrent = room.id === current;
   const description = [
     name,
     room.kind === 'private' ? 'private' : null,
-    unread > 0 ? `${unread} unread` : null,
+    unread > 0 ? `${unread > 99 ? 'over 99' : unread} unread` : null,
+    mentions > 0 ? `${mentions > 99 ? 'over 99' : mentions} mentioning you` : null,
   ]
     .filter(Boolean)
     .join(', ');
@@ -141,19 +145,11 @@ function RoomLink({
           {preview.message && (
             <span className="room-line">
               <Preview message={preview.message} direct={room.kind === 'direct'} />
-              {unread > 0 && (
-                <span className="badge" aria-hidden="true">
-                  {unread > 99 ? '99+' : unread}
-                </span>
-              )}
+              <UnreadBadge unread={unread} mentions={mentions} />
             </span>
           )}
         </span>
-        {!preview.message && unread > 0 && (
-          <span className="badge" aria-hidden="true">
-            {unread > 99 ? '99+' : unread}
-          </span>
-        )}
+        {!preview.message && <UnreadBadge unread={unread} mentions={mentions} />}
       </a>
     </li>
   );
@@ -194,4 +190,16 @@ export function useRoomName(room: Room | undefined): string {
   if (!room) return '…';
   if (room.kind === 'direct') return displayName(user);
   return room.name;
+}
+
+/** The count of unread messages; marked "@" when some of them mention the user. */
+function UnreadBadge({ unread, mentions }: { unread: number; mentions: number }) {
+  if (unread <= 0 && mentions <= 0) return null;
+  const count = Math.max(unread, mentions);
+  return (
+    <span className={mentions > 0 ? 'badge mention' : 'badge'} aria-hidden="true">
+      {mentions > 0 ? '@ ' : ''}
+      {count > 99 ? '99+' : count}
+    </span>
+  );
 }

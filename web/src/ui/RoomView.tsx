@@ -25,6 +25,17 @@ import { useRoomName } from './RoomList';
 import { Timeline } from './Timeline';
 import { TypingLine } from './TypingLine';
 
+/** Whether the page is on screen (not a background tab or a minimised window). */
+function usePageVisible(): boolean {
+  const [visible, setVisible] = useState(() => document.visibilityState === 'visible');
+  useEffect(() => {
+    const update = () => setVisible(document.visibilityState === 'visible');
+    document.addEventListener('visibilitychange', update);
+    return () => document.removeEventListener('visibilitychange', update);
+  }, []);
+  return visible;
+}
+
 export function RoomView({ room }: { room: RoomId }) {
   const { data: details, error: detailsError } = useRoom(room);
   const name = useRoomName(details);
@@ -57,6 +68,15 @@ export function RoomView({ room }: { room: RoomId }) {
     setLoadError(null);
     loadLatest(room).catch(setLoadError);
   }, [room, loaded, generation, isMember]);
+
+  // What is on screen is read: the room up to its latest entry, while the page is seen.
+  const cursor = timeline?.cursor ?? null;
+  const visible = usePageVisible();
+  useEffect(() => {
+    if (!loaded || !isMember || !visible || !cursor || cursor.epoch === 0) return;
+    const timer = setTimeout(() => connection.markRead(room, cursor), 300);
+    return () => clearTimeout(timer);
+  }, [connection, room, loaded, isMember, visible, cursor]);
 
   const send = (content: string) => {
     connection.send(room, content, replyTo?.id ?? null);

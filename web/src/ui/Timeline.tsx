@@ -10,6 +10,7 @@ import { displayName } from '../app/names';
 import { messageActions } from '../app/permissions';
 import { useConnection } from '../app/ConnectionContext';
 import { loadOlder } from '../live/history';
+import { mentionsOf } from '../live/state';
 import type { PendingSend } from '../live/pending';
 import { timeLabel } from '../time';
 import { nextFirstItemIndex, timelineRows, type TimelineRow } from './timelineRows';
@@ -189,8 +190,12 @@ function MessageRow({ message, grouped, context }: MessageRowProps) {
   const deleted = message.deleted_at !== null;
   const [editing, setEditing] = useState(false);
   const actions = messageActions(context.myRole, context.me, message);
+  const mentioned = !deleted && message.sender_id !== context.me && mentionsOf(message, context.me);
   return (
-    <article className={grouped ? 'message grouped' : 'message'} data-message-id={message.id}>
+    <article
+      className={`message${grouped ? ' grouped' : ''}${mentioned ? ' mentioned' : ''}`}
+      data-message-id={message.id}
+    >
       {!grouped && <UserAvatar id={message.sender_id} />}
       {!grouped && (
         <header className="message-meta">

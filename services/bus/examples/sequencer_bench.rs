@@ -97,6 +97,7 @@ fn item(room_id: &str, n: usize) -> RoomItem {
             reply_preview: None,
             mentions: Vec::new(),
             mentions_room: false,
+            thread_root: None,
             kind: MessageKind::Text as i32,
             sent_at: None,
         })),

@@ -283,6 +283,7 @@ fn envelope(rooms: &[Uuid], epoch: u64, n: u64, content: &str) -> RoomEnvelope {
             reply_preview: None,
             mentions: Vec::new(),
             mentions_room: false,
+            thread_root: None,
             kind: MessageKind::Text as i32,
             sent_at: Some(now),
         })),

@@ -103,6 +103,7 @@ pub struct NewMessage {
     pub sent_at: OffsetDateTime,
     pub mentions: Vec<Uuid>,
     pub mentions_room: bool,
+    pub thread_root: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -195,6 +196,11 @@ impl Entry {
                         .unwrap_or(occurred_at),
                     mentions: uuids("message.mentions", &message.mentions)?,
                     mentions_room: message.mentions_room,
+                    thread_root: message
+                        .thread_root
+                        .as_deref()
+                        .map(|root| uuid("message.thread_root", root))
+                        .transpose()?,
                 })
             }
             Some(room_item::Body::Edited(edited)) => Effect::Edited(Edit {

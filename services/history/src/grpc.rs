@@ -12,7 +12,7 @@ use chat_proto::v1::{
     ListEntriesAfterRequest, ListMessagesRequest, ListRevisionsRequest, ListRevisionsResponse,
     MarkReadRequest, MarkReadResponse, MessagePage, ReactionCount, ReadState, ReadStatesRequest,
     ReadStatesResponse, ReplyPreview, Revision, RoomItem, StoredBeforeRequest,
-    StoredBeforeResponse, StoredEntry, StoredMessage,
+    StoredBeforeResponse, StoredEntry, StoredMessage, ThreadSummary,
 };
 use prost::Message as _;
 use tonic::{Request, Response, Status};
@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use crate::entry::{Position, from_timestamp, to_timestamp};
 use crate::error::{Error, FieldViolation};
-use crate::store::{MessageRow, PageBound, Store};
+use crate::store::{MessageRow, PageBound, Scope, Store};
 
 /// Most entries `ListEntriesAfter` returns at once (and its default).
 pub const MAX_ENTRIES: u32 = 1000;
@@ -55,6 +55,12 @@ impl History {
         let mut reactions = self.store.reactions(&ids, viewer).await?;
         let targets: Vec<Uuid> = rows.iter().filter_map(|row| row.reply_to).collect();
         let previews = self.store.reply_previews(&targets).await?;
+        let roots: Vec<Uuid> = rows
+            .iter()
+            .filter(|row| row.thread_root.is_none())
+            .map(|row| row.id)
+            .collect();
+        let mut threads = self.store.threads(&roots).await?;
         Ok(rows
             .into_iter()
             .map(|row| {
@@ -66,8 +72,14 @@ impl History {
                         ..ReplyPreview::default()
                     })
                 });
+                let thread = threads.remove(&row.id).map(|thread| ThreadSummary {
+                    reply_count: thread.reply_count,
+                    last_reply_at: Some(to_timestamp(thread.last_reply_at)),
+                    participants: thread.participants.iter().map(Uuid::to_string).collect(),
+                });
                 let mut message = stored_message(row);
                 message.reply_preview = preview;
+                message.thread = thread;
                 message.reactions = counts
                     .into_iter()
                     .map(|count| ReactionCount {
@@ -166,9 +178,17 @@ impl HistoryService for History {
             limit => Ok(limit),
         });
         let viewer = violations.check(viewer_id(&request.viewer_id));
-        let (((room_id, bound), limit), viewer) =
-            violations.into_result(room_id.zip(bound).zip(limit).zip(viewer))?;
-        let page = self.store.messages(room_id, bound, limit).await?;
+        let scope = violations.check(match request.thread_root.as_deref() {
+            Some(root) => Uuid::parse_str(root)
+                .map(Scope::Thread)
+                .map_err(|_| ("thread_root".to_owned(), "must be a UUID".to_owned())),
+            None => Ok(Scope::Room {
+                with_thread_replies: !request.without_thread_replies,
+            }),
+        });
+        let ((((room_id, bound), limit), viewer), scope) =
+            violations.into_result(room_id.zip(bound).zip(limit).zip(viewer).zip(scope))?;
+        let page = self.store.messages(room_id, scope, bound, limit).await?;
         Ok(Response::new(MessagePage {
             messages: self.with_reactions(page.messages, viewer).await?,
             has_older: page.has_older,
@@ -422,5 +442,7 @@ fn stored_message(row: MessageRow) -> StoredMessage {
         reply_preview: None,
         mentions: row.mentions.iter().map(Uuid::to_string).collect(),
         mentions_room: row.mentions_room,
+        thread_root: row.thread_root.map(|root| root.to_string()),
+        thread: None,
     }
 }

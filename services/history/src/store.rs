@@ -20,7 +20,8 @@ use crate::error::Error;
 
 /// The columns of a message row, in `MessageRow`'s order.
 const COLUMNS: &str = "id, room_id, epoch, seq, sender_id, client_msg_id, content, \
-                       reply_to, kind, sent_at, edited_at, deleted_at, mentions, mentions_room";
+                       reply_to, kind, sent_at, edited_at, deleted_at, mentions, mentions_room, \
+                       thread_root";
 
 /// How many gave one emoji to a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +67,41 @@ pub struct Stored {
     pub duplicates: u64,
 }
 
+/// Which messages of a room a page holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The room's, thread replies included (or not).
+    Room { with_thread_replies: bool },
+    /// The replies of one thread.
+    Thread(Uuid),
+}
+
+impl Scope {
+    /// The SQL condition, the thread's root bound as parameter `$n`.
+    fn predicate(self, n: u8) -> String {
+        match self {
+            Self::Room {
+                with_thread_replies: true,
+            } => String::new(),
+            Self::Room {
+                with_thread_replies: false,
+            } => " AND thread_root IS NULL".to_owned(),
+            Self::Thread(_) => format!(" AND thread_root = ${n}"),
+        }
+    }
+}
+
+/// What a thread holds so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadRow {
+    pub reply_count: u32,
+    pub last_reply_at: OffsetDateTime,
+    pub participants: Vec<Uuid>,
+}
+
+/// The most repliers a thread summary names.
+pub const THREAD_PARTICIPANTS: usize = 5;
+
 /// Which page of messages to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PageBound {
@@ -102,6 +138,7 @@ pub struct MessageRow {
     pub deleted_at: Option<OffsetDateTime>,
     pub mentions: Vec<Uuid>,
     pub mentions_room: bool,
+    pub thread_root: Option<Uuid>,
 }
 
 impl MessageRow {
@@ -226,30 +263,27 @@ impl Store {
     pub async fn messages(
         &self,
         room_id: Uuid,
+        scope: Scope,
         bound: PageBound,
         limit: u32,
     ) -> Result<MessagePage, Error> {
-        let (sql, cursor) = match bound {
-            PageBound::Newest => (
-                format!(
-                    "SELECT {COLUMNS} FROM messages WHERE room_id = $1
-                     ORDER BY epoch DESC, seq DESC LIMIT $2"
-                ),
-                None,
+        let cursor = match bound {
+            PageBound::Newest => None,
+            PageBound::Before(position) | PageBound::After(position) => Some(position),
+        };
+        let only = scope.predicate(if cursor.is_some() { 5 } else { 3 });
+        let sql = match bound {
+            PageBound::Newest => format!(
+                "SELECT {COLUMNS} FROM messages WHERE room_id = $1{only}
+                 ORDER BY epoch DESC, seq DESC LIMIT $2"
             ),
-            PageBound::Before(position) => (
-                format!(
-                    "SELECT {COLUMNS} FROM messages WHERE room_id = $1 AND (epoch, seq) < ($3, $4)
-                     ORDER BY epoch DESC, seq DESC LIMIT $2"
-                ),
-                Some(position),
+            PageBound::Before(_) => format!(
+                "SELECT {COLUMNS} FROM messages WHERE room_id = $1 AND (epoch, seq) < ($3, $4){only}
+                 ORDER BY epoch DESC, seq DESC LIMIT $2"
             ),
-            PageBound::After(position) => (
-                format!(
-                    "SELECT {COLUMNS} FROM messages WHERE room_id = $1 AND (epoch, seq) > ($3, $4)
-                     ORDER BY epoch, seq LIMIT $2"
-                ),
-                Some(position),
+            PageBound::After(_) => format!(
+                "SELECT {COLUMNS} FROM messages WHERE room_id = $1 AND (epoch, seq) > ($3, $4){only}
+                 ORDER BY epoch, seq LIMIT $2"
             ),
         };
         let mut query = sqlx::query_as::<_, MessageRow>(&sql)
@@ -257,6 +291,9 @@ impl Store {
             .bind(i64::from(limit) + 1);
         if let Some(position) = cursor {
             query = query.bind(position.epoch).bind(position.seq);
+        }
+        if let Scope::Thread(root) = scope {
+            query = query.bind(root);
         }
         let mut messages = query.fetch_all(&self.pool).await?;
         let more_beyond = messages.len() > limit as usize;
@@ -276,36 +313,86 @@ impl Store {
                 MessagePage {
                     messages,
                     has_older: more_beyond,
-                    has_newer: self.message_exists(room_id, position, ">=").await?,
+                    has_newer: self.message_exists(room_id, scope, position, ">=").await?,
                 }
             }
             PageBound::After(position) => MessagePage {
                 messages,
-                has_older: self.message_exists(room_id, position, "<=").await?,
+                has_older: self.message_exists(room_id, scope, position, "<=").await?,
                 has_newer: more_beyond,
             },
         };
         Ok(page)
     }
 
-    /// Whether a message of the room lies on the given side of `position` (`>=` or `<=`).
+    /// Whether a message of the room (in `scope`) lies on the given side of `position`
+    /// (`>=` or `<=`).
     async fn message_exists(
         &self,
         room_id: Uuid,
+        scope: Scope,
         position: Position,
         side: &'static str,
     ) -> Result<bool, Error> {
+        let only = scope.predicate(4);
         let sql = format!(
             "SELECT EXISTS (SELECT 1 FROM messages
-                            WHERE room_id = $1 AND (epoch, seq) {side} ($2, $3))"
+                            WHERE room_id = $1 AND (epoch, seq) {side} ($2, $3){only})"
         );
-        let exists = sqlx::query_scalar::<_, bool>(&sql)
+        let mut query = sqlx::query_scalar::<_, bool>(&sql)
             .bind(room_id)
             .bind(position.epoch)
-            .bind(position.seq)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(exists)
+            .bind(position.seq);
+        if let Scope::Thread(root) = scope {
+            query = query.bind(root);
+        }
+        Ok(query.fetch_one(&self.pool).await?)
+    }
+
+    /// What the threads rooted at `roots` hold so far, by root: replies that are not
+    /// deleted, the last one's time, and the first repliers (at most
+    /// [`THREAD_PARTICIPANTS`]).
+    #[tracing::instrument(skip(self, roots), fields(roots = roots.len()))]
+    pub async fn threads(&self, roots: &[Uuid]) -> Result<HashMap<Uuid, ThreadRow>, Error> {
+        if roots.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let counts = sqlx::query_as::<_, (Uuid, i64, OffsetDateTime)>(
+            "SELECT thread_root, count(*), max(sent_at) FROM messages
+             WHERE thread_root = ANY($1) AND deleted_at IS NULL
+             GROUP BY thread_root",
+        )
+        .bind(roots)
+        .fetch_all(&self.pool)
+        .await?;
+        let repliers = sqlx::query_as::<_, (Uuid, Uuid)>(
+            "SELECT thread_root, sender_id FROM messages
+             WHERE thread_root = ANY($1) AND deleted_at IS NULL
+             GROUP BY thread_root, sender_id
+             ORDER BY thread_root, min(ARRAY[epoch, seq])",
+        )
+        .bind(roots)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut threads: HashMap<Uuid, ThreadRow> = counts
+            .into_iter()
+            .map(|(root, count, last)| {
+                let row = ThreadRow {
+                    reply_count: u32::try_from(count).unwrap_or(u32::MAX),
+                    last_reply_at: last,
+                    participants: Vec::new(),
+                };
+                (root, row)
+            })
+            .collect();
+        for (root, sender) in repliers {
+            if let Some(thread) = threads.get_mut(&root)
+                && thread.participants.len() < THREAD_PARTICIPANTS
+            {
+                thread.participants.push(sender);
+            }
+        }
+        Ok(threads)
     }
 
     /// The message stored for one send, if any (the unique index of a send).
@@ -597,14 +684,14 @@ async fn insert_messages(
     sqlx::query(
         "INSERT INTO messages
              (id, room_id, epoch, seq, sender_id, client_msg_id, content, reply_to, kind, sent_at,
-              mentions, mentions_room)
+              mentions, mentions_room, thread_root)
          SELECT id, room_id, epoch, seq, sender_id, client_msg_id, content, reply_to, kind,
-                sent_at, mentions::uuid[], mentions_room
+                sent_at, mentions::uuid[], mentions_room, thread_root
          FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::int8[], $5::uuid[],
                      $6::text[], $7::text[], $8::uuid[], $9::int2[], $10::timestamptz[],
-                     $11::text[], $12::bool[])
+                     $11::text[], $12::bool[], $13::uuid[])
               AS m (id, room_id, epoch, seq, sender_id, client_msg_id, content, reply_to, kind,
-                    sent_at, mentions, mentions_room)
+                    sent_at, mentions, mentions_room, thread_root)
          ON CONFLICT DO NOTHING",
     )
     .bind(column(&messages, |(e, _)| e.id))
@@ -619,6 +706,7 @@ async fn insert_messages(
     .bind(column(&messages, |(_, m)| m.sent_at))
     .bind(&mentions)
     .bind(column(&messages, |(_, m)| m.mentions_room))
+    .bind(column(&messages, |(_, m)| m.thread_root))
     .execute(&mut *connection)
     .await?;
     // A sender has read their room up to what they sent.

@@ -53,6 +53,16 @@ export type ReplyPreview = { id: MessageId, sender_id: UserId,
  */
 excerpt: string, deleted: boolean, };
 
+export type ThreadSummary = { 
+/**
+ * Replies not deleted.
+ */
+reply_count: number, last_reply_at: Timestamp | null, 
+/**
+ * Who replied, the first repliers first (at most 5).
+ */
+participants: Array<UserId>, };
+
 export type MessageView = { id: MessageId, room_id: RoomId, sender_id: UserId, client_msg_id: string, 
 /**
  * Empty when deleted.
@@ -75,6 +85,14 @@ mentions: Array<UserId>,
  * It mentions everyone in the room (`@room`).
  */
 mentions_room: boolean, 
+/**
+ * The root message of the thread it replies in.
+ */
+thread_root: MessageId | null, 
+/**
+ * A thread's root: its replies so far (null when it has none).
+ */
+thread: ThreadSummary | null, 
 /**
  * When the room's sequence began (milliseconds since 1970); 0 for a room without
  * any entry yet.
@@ -113,7 +131,11 @@ content: string,
  * Chosen by the client for each message: 1 to 64 of `A-Z a-z 0-9 _ -`. A retry
  * with the same id returns the original ack and stores nothing new.
  */
-client_msg_id: string, reply_to?: MessageId, };
+client_msg_id: string, reply_to?: MessageId, 
+/**
+ * Reply in the thread of this message (of the same room, not itself in a thread).
+ */
+thread_root?: MessageId, };
 
 export type MessagesPage = { messages: Array<MessageView>, 
 /**
@@ -377,7 +399,11 @@ export type SendFrame = { room: RoomId,
 /**
  * Chosen by the client; a retry with the same id is answered with the first `ack`.
  */
-client_msg_id: string, content: string, reply_to?: MessageId, };
+client_msg_id: string, content: string, reply_to?: MessageId, 
+/**
+ * Reply in the thread of this message (of the same room, not itself in a thread).
+ */
+thread_root?: MessageId, };
 
 export type HistoryFrame = { id: string, room: RoomId, 
 /**

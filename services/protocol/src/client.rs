@@ -76,6 +76,10 @@ pub struct SendFrame {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub reply_to: Option<MessageId>,
+    /// Reply in the thread of this message (of the same room, not itself in a thread).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub thread_root: Option<MessageId>,
 }
 
 /// `history`: a page of a room's messages.
@@ -283,6 +287,7 @@ impl SendFrame {
             client_msg_id: client_msg_id.into(),
             content: content.into(),
             reply_to: None,
+            thread_root: None,
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::ids::{MessageId, RoomId, UserId};
 use crate::keys::{JsonWebKey, JwkSet};
 use crate::message::{
     Ack, EditMessage, MessageKind, MessageView, MessagesPage, NewReaction, ReactionView,
-    ReplyPreview, Revision, RevisionList, SendMessage,
+    ReplyPreview, Revision, RevisionList, SendMessage, ThreadSummary,
 };
 use crate::position::Position;
 use crate::presence::{PresenceList, PresenceQuery, PresenceStatus, PresenceView};
@@ -57,6 +57,7 @@ macro_rules! each_type {
             MessageKind,
             ReactionView,
             ReplyPreview,
+            ThreadSummary,
             MessageView,
             Ack,
             SendMessage,

@@ -65,8 +65,34 @@ pub struct MessageView {
     /// It mentions everyone in the room (`@room`).
     #[serde(default)]
     pub mentions_room: bool,
+    /// The root message of the thread it replies in.
+    #[serde(default)]
+    pub thread_root: Option<MessageId>,
+    /// A thread's root: its replies so far (null when it has none).
+    #[serde(default)]
+    pub thread: Option<ThreadSummary>,
     #[serde(flatten)]
     pub position: Position,
+}
+
+/// What a thread holds so far, on its root message.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    ts_rs::TS,
+    utoipa::ToSchema,
+)]
+pub struct ThreadSummary {
+    /// Replies not deleted.
+    pub reply_count: u32,
+    pub last_reply_at: Option<Timestamp>,
+    /// Who replied, the first repliers first (at most 5).
+    pub participants: Vec<UserId>,
 }
 
 /// What a reply shows of the message it answers.
@@ -158,6 +184,10 @@ pub struct SendMessage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub reply_to: Option<MessageId>,
+    /// Reply in the thread of this message (of the same room, not itself in a thread).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub thread_root: Option<MessageId>,
 }
 
 /// A page of a room's messages, oldest first (`GET /api/rooms/{id}/messages`).

@@ -146,6 +146,7 @@ pub fn message(room_id: &str, sender_id: &str, client_msg_id: &str, content: &st
             reply_preview: None,
             mentions: Vec::new(),
             mentions_room: false,
+            thread_root: None,
             kind: MessageKind::Text as i32,
             sent_at: None,
         })),

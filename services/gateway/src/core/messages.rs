@@ -73,6 +73,16 @@ pub struct SendRequest {
     pub client_msg_id: String,
     pub content: String,
     pub reply_to: Option<Uuid>,
+    pub thread_root: Option<Uuid>,
+}
+
+/// Which of a room's messages a page holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageScope {
+    /// The room's messages, thread replies included or not.
+    Room { with_thread_replies: bool },
+    /// The replies of the thread of this message.
+    Thread(Uuid),
 }
 
 /// A page of a room's messages.
@@ -250,6 +260,9 @@ impl Messages {
             .mentions
             .resolve(request.room, &request.content)
             .await;
+        if let Some(root) = request.thread_root {
+            self.check_thread_root(request.room, sender, root).await?;
+        }
         let reply_preview = match request.reply_to {
             Some(target) => Some(self.reply_preview(request.room, sender, target).await?),
             None => None,
@@ -272,6 +285,7 @@ impl Messages {
                 reply_preview,
                 mentions: mentioned.users.iter().map(Uuid::to_string).collect(),
                 mentions_room: mentioned.room,
+                thread_root: request.thread_root.map(|root| root.to_string()),
                 kind: MessageKind::Text as i32,
                 sent_at: Some(now),
             })),
@@ -353,6 +367,40 @@ impl Messages {
         })
     }
 
+    /// Refuses a thread whose root is not a message of `room`, is deleted, or is itself
+    /// a reply in a thread.
+    async fn check_thread_root(
+        &self,
+        room: Uuid,
+        sender: Uuid,
+        root: Uuid,
+    ) -> Result<(), MessageError> {
+        let refuse = |why: &str| MessageError::InvalidField {
+            field: "thread_root",
+            message: why.to_owned(),
+        };
+        let stored = self
+            .lookups
+            .stored
+            .get(root, sender)
+            .await
+            .map_err(|err| {
+                tracing::warn!(error = %err, "cannot read the thread's root");
+                MessageError::Unavailable
+            })?
+            .filter(|stored| stored.room_id == room.to_string())
+            .ok_or_else(|| refuse("must be a message of this room"))?;
+        if stored.deleted_at.is_some() {
+            return Err(refuse("names a deleted message"));
+        }
+        if stored.thread_root.is_some() {
+            return Err(refuse(
+                "names a reply in a thread; reply in that thread instead",
+            ));
+        }
+        Ok(())
+    }
+
     /// Who `content`, written in `room`, mentions.
     pub async fn mentioned(&self, room: Uuid, content: &str) -> Mentioned {
         self.lookups.mentions.resolve(room, content).await
@@ -381,6 +429,7 @@ impl Messages {
         &self,
         user: Uuid,
         room: Uuid,
+        scope: PageScope,
         before: Option<HistoryCursor>,
         after: Option<HistoryCursor>,
         limit: Option<u32>,
@@ -416,6 +465,14 @@ impl Messages {
                 after,
                 limit,
                 viewer_id: user.to_string(),
+                thread_root: match scope {
+                    PageScope::Thread(root) => Some(root.to_string()),
+                    PageScope::Room { .. } => None,
+                },
+                without_thread_replies: scope
+                    == PageScope::Room {
+                        with_thread_replies: false,
+                    },
             })
             .await
             .map_err(|status| {

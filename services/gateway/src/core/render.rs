@@ -8,7 +8,7 @@
 use chat_proto::v1 as proto;
 use chat_proto::v1::room_item::Body;
 use chat_proto::v1::{RoomEvent, RoomEventKind, RoomItem};
-use chat_protocol::message::{ReactionView, ReplyPreview};
+use chat_protocol::message::{ReactionView, ReplyPreview, ThreadSummary};
 use chat_protocol::room::RoomDetails;
 use chat_protocol::server::{
     Entry, MemberChange, MessageCreated, MessageDeleted, MessageEdited, ReactionChange,
@@ -118,6 +118,12 @@ pub fn stored_message(message: proto::StoredMessage) -> Option<MessageView> {
             .collect(),
         mentions: user_ids(&message.mentions),
         mentions_room: message.mentions_room,
+        thread_root: message.thread_root.and_then(|root| root.parse().ok()),
+        thread: message.thread.map(|thread| ThreadSummary {
+            reply_count: thread.reply_count,
+            last_reply_at: timestamp_of(thread.last_reply_at.as_ref()),
+            participants: user_ids(&thread.participants),
+        }),
         position,
     })
 }
@@ -176,6 +182,11 @@ pub fn room_item(position: Position, item: &RoomItem) -> Option<ServerFrame> {
                 reactions: Vec::new(),
                 mentions: user_ids(&message.mentions),
                 mentions_room: message.mentions_room,
+                thread_root: message
+                    .thread_root
+                    .as_deref()
+                    .and_then(|root| root.parse().ok()),
+                thread: None,
                 position,
             };
             ServerFrame::MessageCreated(with_body(entry(None), MessageCreated { message: view }))
@@ -298,6 +309,7 @@ mod tests {
                 reply_preview: None,
                 mentions: Vec::new(),
                 mentions_room: false,
+                thread_root: None,
                 kind: proto::MessageKind::Text as i32,
                 sent_at: Some(at),
             })),
@@ -313,7 +325,8 @@ mod tests {
                             "content": "hello", "reply_to": null, "reply_preview": null,
                             "kind": "text", "sent_at": "2023-11-14T22:13:20.123Z",
                             "edited_at": null, "deleted_at": null, "reactions": [],
-                            "epoch": 7, "position": 42}
+                            "mentions": [], "mentions_room": false, "thread_root": null,
+                            "thread": null, "epoch": 7, "position": 42}
             })
         );
         let parsed: ServerFrame = serde_json::from_str(&text).unwrap();

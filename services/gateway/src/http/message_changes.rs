@@ -3,16 +3,18 @@
 //! and `unreact` frames).
 
 use axum::extract::State;
-use chat_protocol::message::{EditMessage, NewReaction, RevisionList};
+use chat_protocol::message::{EditMessage, MessagesPage, NewReaction, RevisionList};
 use chat_protocol::{ErrorBody, MessageView};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::extract::{Json, Path};
+use super::extract::{Json, Path, Query};
+use super::messages::{PageQuery, cursor};
 use crate::access::AuthenticatedUser;
 use crate::client_error::ClientError;
 use crate::core::message_changes::ChangeError;
+use crate::core::messages::PageScope;
 use crate::core::realtime::Realtime;
 use crate::state::AppState;
 
@@ -20,6 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_message, edit_message, delete_message))
         .routes(routes!(list_revisions))
+        .routes(routes!(list_thread))
         .routes(routes!(add_reaction))
         .routes(routes!(remove_reaction))
 }
@@ -221,4 +224,51 @@ async fn remove_reaction(
         .set(user_id.into(), id, &emoji, false)
         .await?;
     Ok(Json(message))
+}
+
+/// A page of the replies in the thread of a message, oldest first, by position cursor
+/// like a room's history (the root itself is `GET /api/messages/{id}`).
+#[utoipa::path(
+    get,
+    path = "/api/messages/{id}/thread",
+    tag = "messages",
+    params(("id" = Uuid, Path, description = "The thread's root message"), PageQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = MessagesPage),
+        (status = 401, description = "`unauthenticated`, `invalid_token` or `token_expired`", body = ErrorBody),
+        (status = 404, description = "`message_not_found`", body = ErrorBody),
+        (status = 422, description = "`invalid_query` or `validation_failed`", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
+async fn list_thread(
+    State(realtime): State<Realtime>,
+    user: AuthenticatedUser,
+    Path(id): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<MessagesPage>, ClientError> {
+    let user_id = user.id()?;
+    let root = realtime
+        .changes()
+        .get(user_id.into(), message_id(&id)?)
+        .await?;
+    let before = cursor(query.before.as_deref(), "before")?;
+    let after = cursor(query.after.as_deref(), "after")?;
+    let page = realtime
+        .messages()
+        .history(
+            user_id.into(),
+            root.room_id.into(),
+            PageScope::Thread(root.id.into()),
+            before,
+            after,
+            query.limit,
+        )
+        .await?;
+    Ok(Json(MessagesPage {
+        messages: page.messages,
+        has_older: page.has_older,
+        has_newer: page.has_newer,
+    }))
 }

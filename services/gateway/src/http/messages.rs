@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::extract::{Json, Path, Query};
 use crate::access::AuthenticatedUser;
 use crate::client_error::ClientError;
-use crate::core::messages::SendRequest;
+use crate::core::messages::{PageScope, SendRequest};
 use crate::core::realtime::Realtime;
 use crate::state::AppState;
 
@@ -62,6 +62,7 @@ async fn send_message(
                 client_msg_id: body.client_msg_id,
                 content: body.content,
                 reply_to: body.reply_to.map(Into::into),
+                thread_root: body.thread_root.map(Into::into),
             },
         )
         .await?;
@@ -85,6 +86,8 @@ pub struct PageQuery {
     pub after: Option<String>,
     /// 1 to 100, default 50.
     pub limit: Option<u32>,
+    /// `false` leaves thread replies out (a room's main timeline); default `true`.
+    pub threads: Option<bool>,
 }
 
 /// A page of a room's messages for one of its members. With neither bound, the newest.
@@ -115,7 +118,16 @@ async fn list_messages(
     let after = cursor(query.after.as_deref(), "after")?;
     let page = realtime
         .messages()
-        .history(user_id.into(), room, before, after, query.limit)
+        .history(
+            user_id.into(),
+            room,
+            PageScope::Room {
+                with_thread_replies: query.threads.unwrap_or(true),
+            },
+            before,
+            after,
+            query.limit,
+        )
         .await?;
     Ok(Json(MessagesPage {
         messages: page.messages,
@@ -124,7 +136,7 @@ async fn list_messages(
     }))
 }
 
-fn cursor(value: Option<&str>, field: &str) -> Result<Option<HistoryCursor>, ClientError> {
+pub fn cursor(value: Option<&str>, field: &str) -> Result<Option<HistoryCursor>, ClientError> {
     value
         .map(|value| {
             value.parse::<HistoryCursor>().map_err(|why| {

@@ -156,6 +156,7 @@ fn item(room: Uuid, sender: &User, content: String) -> RoomItem {
             reply_preview: None,
             mentions: Vec::new(),
             mentions_room: false,
+            thread_root: None,
             kind: MessageKind::Text as i32,
             sent_at: Some(now),
         })),

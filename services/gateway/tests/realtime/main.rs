@@ -16,5 +16,6 @@ mod rest;
 mod resume;
 mod sessions_ended;
 mod stack;
+mod threads;
 mod typing;
 mod unreadable;

@@ -338,6 +338,7 @@ impl Room {
             reply_preview: None,
             mentions: Vec::new(),
             mentions_room: false,
+            thread_root: None,
             kind: MessageKind::Text as i32,
             sent_at: Some(now()),
         });

@@ -28,6 +28,7 @@ async fn page(
             after,
             limit,
             viewer_id: String::new(),
+            ..Default::default()
         })
         .await
         .expect("list messages")
@@ -230,6 +231,7 @@ async fn bad_requests_are_refused_with_every_bad_field_named() {
             after: None,
             limit: 101,
             viewer_id: String::new(),
+            ..Default::default()
         })
         .await
         .expect_err("refused");
@@ -241,6 +243,7 @@ async fn bad_requests_are_refused_with_every_bad_field_named() {
             after: at(1, 1),
             limit: 10,
             viewer_id: String::new(),
+            ..Default::default()
         })
         .await
         .expect_err("refused");
@@ -300,6 +303,7 @@ async fn reactions_seen(app: &mut TestApp, room: &Room, viewer: Uuid) -> Vec<(St
             after: None,
             limit: 10,
             viewer_id: viewer.to_string(),
+            ..Default::default()
         })
         .await
         .expect("list messages")

@@ -482,6 +482,7 @@ pub fn message(room: &str, sender: Uuid, content: &str) -> RoomItem {
             reply_preview: None,
             mentions: Vec::new(),
             mentions_room: false,
+            thread_root: None,
             kind: MessageKind::Text as i32,
             sent_at,
         })),

@@ -5,6 +5,7 @@ use chat_protocol::client::HistoryFrame;
 use chat_protocol::server::HistoryPage;
 
 use crate::client_error::ClientError;
+use crate::core::messages::PageScope;
 use crate::ws::connection::Flow;
 use crate::ws::socket::Session;
 
@@ -14,6 +15,9 @@ pub async fn history(session: &mut Session, frame: HistoryFrame) -> Flow {
         .history(
             session.user.into(),
             frame.room.into(),
+            PageScope::Room {
+                with_thread_replies: true,
+            },
             frame.before,
             frame.after,
             frame.limit,

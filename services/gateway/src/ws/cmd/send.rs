@@ -19,6 +19,7 @@ pub async fn send(session: &mut Session, frame: SendFrame) -> Flow {
         client_msg_id: frame.client_msg_id,
         content: frame.content,
         reply_to: frame.reply_to.map(Into::into),
+        thread_root: frame.thread_root.map(Into::into),
     };
     let outcome = match Messages::admit(&session.limiter) {
         Ok(()) => {

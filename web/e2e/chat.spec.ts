@@ -197,6 +197,23 @@ test('Ada and Grace chat in a public room, through a dropped connection, in a di
     await expect(gracePage.getByRole('status').filter({ hasText: 'Replying to' })).toHaveCount(0);
     await screenshot(adaPage, 'reply');
 
+    // Grace starts a thread on the plan; Ada follows it from the count under the message.
+    await theirs.hover();
+    await theirs.getByRole('button', { name: 'Reply in a thread' }).click();
+    const graceThread = gracePage.getByRole('complementary', { name: 'Thread' });
+    const inThread = 'Shall I book the café at the top for lunch?';
+    await graceThread.getByRole('textbox', { name: 'Message the thread' }).fill(inThread);
+    await graceThread.getByRole('textbox', { name: 'Message the thread' }).press('Enter');
+    await expect(graceThread.getByText(inThread)).toBeVisible();
+    await mine.getByRole('button', { name: /^1 reply/ }).click();
+    const adaThread = adaPage.getByRole('complementary', { name: 'Thread' });
+    await expect(adaThread.getByText(inThread)).toBeVisible();
+    await expect(conversation(adaPage, inRoom).getByText(inThread)).toHaveCount(0);
+    await expectAccessible(adaPage, 'a thread beside the room');
+    await screenshot(adaPage, 'thread');
+    await adaThread.getByRole('button', { name: 'Close the thread' }).click();
+    await graceThread.getByRole('button', { name: 'Close the thread' }).click();
+
     const oops = 'Oops, that was meant for someone else';
     await say(adaPage, inRoom, oops);
     await sees(gracePage, inRoom, oops);

@@ -43,3 +43,9 @@ export const addReaction = (id: MessageId, emoji: string) =>
 /** Takes one's reaction back. */
 export const removeReaction = (id: MessageId, emoji: string) =>
   request<MessageView>('DELETE', `/messages/${id}/reactions/${encodeURIComponent(emoji)}`);
+
+/** A page of the replies in a message's thread, oldest first; with no bound, the newest. */
+export const listThread = (root: MessageId, bounds: PageBounds = {}) =>
+  request<MessagesPage>('GET', `/messages/${root}/thread`, {
+    query: { before: bounds.before, after: bounds.after, limit: bounds.limit ?? 50 },
+  });

@@ -184,9 +184,14 @@ export class LiveConnection {
   };
 
   /** Sends a message: it shows as pending at once and goes out as soon as the socket is ready. */
-  send(room: RoomId, content: string, replyTo: MessageId | null = null): string {
+  send(
+    room: RoomId,
+    content: string,
+    replyTo: MessageId | null = null,
+    threadRoot: MessageId | null = null,
+  ): string {
     const clientMsgId = crypto.randomUUID();
-    run((s) => onQueued(s, newPending(room, content, clientMsgId, new Date(this.now()), replyTo)));
+    run((s) => onQueued(s, newPending(room, content, clientMsgId, new Date(this.now()), replyTo, threadRoot)));
     this.flushSends();
     return clientMsgId;
   }
@@ -382,6 +387,7 @@ export class LiveConnection {
         content: send.content,
       };
       if (send.replyTo !== null) frame.reply_to = send.replyTo;
+      if (send.threadRoot !== null) frame.thread_root = send.threadRoot;
       if (this.write(frame)) written.push(send.clientMsgId);
     }
     if (written.length) run((s) => onWritten(s, written));

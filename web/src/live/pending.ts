@@ -18,6 +18,8 @@ export interface PendingSend {
   room: RoomId;
   content: string;
   replyTo: MessageId | null;
+  /** The thread it replies in. */
+  threadRoot: MessageId | null;
   state: PendingState;
   /** When the user sent it (ISO 8601), for ordering and the day separator. */
   createdAt: string;
@@ -38,12 +40,14 @@ export function newPending(
   clientMsgId: string,
   now: Date,
   replyTo: MessageId | null = null,
+  threadRoot: MessageId | null = null,
 ): PendingSend {
   return {
     clientMsgId,
     room,
     content,
     replyTo,
+    threadRoot,
     state: 'queued',
     createdAt: now.toISOString(),
     notBefore: 0,
@@ -148,6 +152,8 @@ export function messageFromAck(send: PendingSend, ack: Ack, me: UserId): Message
     client_msg_id: send.clientMsgId,
     content: send.content,
     reply_to: send.replyTo,
+    thread_root: send.threadRoot,
+    thread: null,
     reply_preview: null,
     kind: 'text',
     sent_at: ack.sent_at,

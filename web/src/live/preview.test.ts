@@ -18,6 +18,8 @@ const message = (epoch: number, position: number, sentAt: string): MessageView =
   reactions: [],
   mentions: [],
   mentions_room: false,
+  thread_root: null,
+  thread: null,
   epoch,
   position,
 });

@@ -12,6 +12,7 @@ import {
   type RoomTimeline,
   type TimelineEffect,
   withReaction,
+  withThreadReply,
 } from './timeline';
 
 const at = (position: number, epoch = EPOCH) => ({ epoch, position });
@@ -277,5 +278,21 @@ describe('reactions heard live', () => {
   it('leave nothing on a deleted message', () => {
     expect(withReaction([{ emoji: '👍', count: 1, me: true }], '👍', false, true)).toEqual([]);
     expect(withReaction([], '👍', false, false)).toEqual([]);
+  });
+});
+
+describe('threads heard live', () => {
+  it('count each reply on its root, naming the first five repliers once', () => {
+    let timeline = applyEntry(newTimeline(null), created(1)).timeline;
+    const root = message(1).id;
+    timeline = applyEntry(timeline, created(2, { thread_root: root, sender_id: ALICE })).timeline;
+    timeline = applyEntry(timeline, created(3, { thread_root: root, sender_id: ME })).timeline;
+    timeline = applyEntry(timeline, created(4, { thread_root: root, sender_id: ALICE })).timeline;
+    expect(timeline.messages[0]!.thread).toEqual({
+      reply_count: 3,
+      last_reply_at: message(4).sent_at,
+      participants: [ALICE, ME],
+    });
+    expect(withThreadReply(null, message(5)).reply_count).toBe(1);
   });
 });

@@ -10,6 +10,7 @@ import type {
   ReactionView,
   RoomId,
   ServerFrame,
+  ThreadSummary,
   UserId,
 } from '@protocol';
 import { positionOf, succession } from './position';
@@ -177,9 +178,17 @@ function applyNext(timeline: RoomTimeline, entry: RoomEntry, me: UserId | null):
   const next: RoomTimeline = { ...timeline, cursor: positionOf(entry) };
   const effects: TimelineEffect[] = [];
   switch (entry.type) {
-    case 'message.created':
+    case 'message.created': {
       next.messages = insertMessage(timeline.messages, entry.message);
+      const root = entry.message.thread_root;
+      if (root) {
+        next.messages = updateMessage(next.messages, root, (m) => ({
+          ...m,
+          thread: withThreadReply(m.thread, entry.message),
+        }));
+      }
       break;
+    }
     case 'message.edited':
       next.messages = updateMessage(timeline.messages, entry.message_id, (m) => ({
         ...m,
@@ -222,6 +231,19 @@ function applyNext(timeline: RoomTimeline, entry: RoomEntry, me: UserId | null):
       break;
   }
   return { timeline: next, effects, applied: [entry] };
+}
+
+/** A thread's summary once `reply` joined it. */
+export function withThreadReply(thread: ThreadSummary | null, reply: MessageView): ThreadSummary {
+  const participants = thread?.participants ?? [];
+  return {
+    reply_count: (thread?.reply_count ?? 0) + 1,
+    last_reply_at: reply.sent_at,
+    participants:
+      participants.includes(reply.sender_id) || participants.length >= 5
+        ? participants
+        : [...participants, reply.sender_id],
+  };
 }
 
 /** The reactions once one person's `emoji` is added or removed (`mine`: the reader's). */

@@ -29,6 +29,8 @@ export function message(
     reactions: [],
     mentions: [],
     mentions_room: false,
+    thread_root: null,
+    thread: null,
     epoch: EPOCH,
     position,
     ...overrides,

@@ -6,7 +6,7 @@ import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent 
 import { TypingReporter } from '../live/typing';
 import { UserName } from './UserName';
 
-const drafts = new Map<RoomId, string>();
+const drafts = new Map<string, string>();
 
 /** Characters as the server counts them (Unicode scalar values, not UTF-16 units). */
 export function characterCount(text: string): number {
@@ -31,6 +31,8 @@ interface ComposerProps {
   /** The message the next send answers, shown above the box. */
   replyTo?: MessageView | null;
   onCancelReply?: () => void;
+  /** Where the draft is kept (default: the room's). */
+  draftKey?: string;
 }
 
 export function Composer({
@@ -42,8 +44,9 @@ export function Composer({
   typingRenewMs = 3_000,
   replyTo = null,
   onCancelReply,
+  draftKey = room,
 }: ComposerProps) {
-  const [text, setText] = useState(() => drafts.get(room) ?? '');
+  const [text, setText] = useState(() => drafts.get(draftKey) ?? '');
   const id = useId();
   const box = useRef<HTMLTextAreaElement>(null);
   // Choosing a message to answer puts the cursor where the answer goes.
@@ -72,8 +75,8 @@ export function Composer({
 
   const change = (value: string) => {
     setText(value);
-    if (value) drafts.set(room, value);
-    else drafts.delete(room);
+    if (value) drafts.set(draftKey, value);
+    else drafts.delete(draftKey);
   };
 
   const edit = (value: string) => {

@@ -1,6 +1,6 @@
 // One room: its header (name, topic, members, leave), the timeline and the composer.
 
-import type { MessageView, RoomId } from '@protocol';
+import type { MessageId, MessageView, RoomId } from '@protocol';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import type { VirtuosoHandle } from 'react-virtuoso';
@@ -20,6 +20,7 @@ import { Composer } from './Composer';
 import { Dialog } from './Dialog';
 import { DialogActions, FormError, formProblem } from './forms';
 import { MembersPanel } from './MembersPanel';
+import { ThreadPanel } from './ThreadPanel';
 import { RoomSettingsDialog } from './RoomSettingsDialog';
 import { useRoomName } from './RoomList';
 import { Timeline } from './Timeline';
@@ -52,7 +53,13 @@ export function RoomView({ room }: { room: RoomId }) {
   const [leaving, setLeaving] = useState(false);
   const [settingsOpen, setSettingsOpen] = useState(false);
   const [replyTo, setReplyTo] = useState<MessageView | null>(null);
-  useEffect(() => setReplyTo(null), [room]);
+  const [threadRootId, setThreadRootId] = useState<MessageId | null>(null);
+  useEffect(() => {
+    setReplyTo(null);
+    setThreadRootId(null);
+  }, [room]);
+  // The root as it now is (edits, its thread count), from the room's messages.
+  const threadRoot = timeline?.messages.find((m) => m.id === threadRootId) ?? null;
 
   const isMember = details ? details.my_role !== null : true;
   const loaded = timeline?.loaded ?? false;
@@ -154,6 +161,7 @@ export function RoomView({ room }: { room: RoomId }) {
               me={me}
               myRole={details?.my_role ?? null}
               onReply={setReplyTo}
+              onOpenThread={(message) => setThreadRootId(message.id)}
               maxChars={maxChars}
               handle={handle}
             />
@@ -177,7 +185,11 @@ export function RoomView({ room }: { room: RoomId }) {
             />
           )}
         </section>
-        {membersOpen && details && isMember && <MembersPanel room={details} />}
+        {threadRoot && isMember ? (
+          <ThreadPanel room={room} root={threadRoot} maxChars={maxChars} onClose={() => setThreadRootId(null)} />
+        ) : (
+          membersOpen && details && isMember && <MembersPanel room={details} />
+        )}
       </div>
 
       <LeaveDialog room={room} label={label} open={leaving} onClose={() => setLeaving(false)} />

@@ -36,6 +36,8 @@ interface TimelineProps {
   maxChars: number;
   /** Starts a reply to the message. */
   onReply: (message: MessageView) => void;
+  /** Opens the thread of the message. */
+  onOpenThread: (message: MessageView) => void;
   handle: RefObject<VirtuosoHandle | null>;
 }
 
@@ -44,6 +46,7 @@ interface HeaderContext {
   myRole: Role | null;
   maxChars: number;
   onReply: (message: MessageView) => void;
+  onOpenThread: (message: MessageView) => void;
   loadingOlder: boolean;
   hasOlder: boolean;
   olderError: boolean;
@@ -60,9 +63,19 @@ export function Timeline({
   myRole,
   maxChars,
   onReply,
+  onOpenThread,
   handle,
 }: TimelineProps) {
-  const rows = useMemo(() => timelineRows(messages, pending, me), [messages, pending, me]);
+  // Thread replies live in their thread; the room shows them on their root.
+  const rows = useMemo(
+    () =>
+      timelineRows(
+        messages.filter((m) => m.thread_root === null),
+        pending.filter((p) => p.threadRoot === null),
+        me,
+      ),
+    [messages, pending, me],
+  );
   const [atBottom, setAtBottom] = useState(true);
   const [loadingOlder, setLoadingOlder] = useState(false);
   const [olderError, setOlderError] = useState(false);
@@ -90,6 +103,7 @@ export function Timeline({
     myRole,
     maxChars,
     onReply,
+    onOpenThread,
     loadingOlder,
     hasOlder,
     olderError,
@@ -217,6 +231,14 @@ function MessageRow({ message, grouped, context }: MessageRowProps) {
         </p>
       )}
       {!deleted && <ReactionBar message={message} />}
+      {message.thread && message.thread.reply_count > 0 && (
+        <button type="button" className="link-button thread-link" onClick={() => context.onOpenThread(message)}>
+          {message.thread.reply_count === 1 ? '1 reply' : `${message.thread.reply_count} replies`}
+          {message.thread.last_reply_at && (
+            <span className="muted"> · last {timeLabel(message.thread.last_reply_at)}</span>
+          )}
+        </button>
+      )}
       {!editing && !deleted && (
         <div className="message-tools">
           <button
@@ -228,6 +250,17 @@ function MessageRow({ message, grouped, context }: MessageRowProps) {
           >
             ↩
           </button>
+          {message.thread_root === null && (
+            <button
+              type="button"
+              className="icon-button"
+              aria-label="Reply in a thread"
+              title="Reply in a thread"
+              onClick={() => context.onOpenThread(message)}
+            >
+              💬
+            </button>
+          )}
           <ReactionPicker message={message} />
           {(actions.edit || actions.delete) && (
             <MessageMenu message={message} actions={actions} onEdit={() => setEditing(true)} />

@@ -305,30 +305,46 @@ async fn edit_and_delete_frames_are_answered_with_done() {
     assert_eq!(refused["code"], "invalid_frame");
 }
 
-/// The state a client builds from room entries: message id to (content, edited,
-/// deleted).
-fn replay(frames: &[Value]) -> Vec<(String, String, bool, bool)> {
-    let mut state: Vec<(String, String, bool, bool)> = Vec::new();
+/// What a client holds of one message after applying room entries.
+#[derive(Debug, PartialEq)]
+struct Seen {
+    id: String,
+    content: String,
+    edited: bool,
+    deleted: bool,
+    /// Emoji and how many gave each.
+    reactions: std::collections::BTreeMap<String, i64>,
+}
+
+/// The state a client builds from room entries.
+fn replay(frames: &[Value]) -> Vec<Seen> {
+    let mut state: Vec<Seen> = Vec::new();
     for frame in frames {
-        match frame["type"].as_str() {
-            Some("message.created") => state.push((
-                frame["message"]["id"].as_str().unwrap().to_owned(),
-                frame["message"]["content"].as_str().unwrap().to_owned(),
-                false,
-                false,
-            )),
-            Some("message.edited") => {
-                let id = frame["message_id"].as_str().unwrap();
-                if let Some(entry) = state.iter_mut().find(|entry| entry.0 == id) {
-                    entry.1 = frame["content"].as_str().unwrap().to_owned();
-                    entry.2 = true;
-                }
+        let target = frame["message_id"].as_str().unwrap_or_default();
+        let found = state.iter_mut().find(|seen| seen.id == target);
+        match (frame["type"].as_str(), found) {
+            (Some("message.created"), _) => state.push(Seen {
+                id: frame["message"]["id"].as_str().unwrap().to_owned(),
+                content: frame["message"]["content"].as_str().unwrap().to_owned(),
+                edited: false,
+                deleted: false,
+                reactions: Default::default(),
+            }),
+            (Some("message.edited"), Some(seen)) => {
+                seen.content = frame["content"].as_str().unwrap().to_owned();
+                seen.edited = true;
             }
-            Some("message.deleted") => {
-                let id = frame["message_id"].as_str().unwrap();
-                if let Some(entry) = state.iter_mut().find(|entry| entry.0 == id) {
-                    entry.1.clear();
-                    entry.3 = true;
+            (Some("message.deleted"), Some(seen)) => {
+                seen.content.clear();
+                seen.deleted = true;
+                seen.reactions.clear();
+            }
+            (Some(kind @ ("reaction.added" | "reaction.removed")), Some(seen)) => {
+                let emoji = frame["emoji"].as_str().unwrap().to_owned();
+                let count = seen.reactions.entry(emoji.clone()).or_default();
+                *count += if kind == "reaction.added" { 1 } else { -1 };
+                if *count == 0 {
+                    seen.reactions.remove(&emoji);
                 }
             }
             _ => {}
@@ -369,6 +385,36 @@ async fn catch_up_after_changes(trim_to: Option<usize>) {
         "before, edited",
     )
     .await;
+    for (who, path, body) in [
+        (
+            &cleo,
+            format!("{kept_id}/react"),
+            Some(json!({"emoji": "👍"})),
+        ),
+        (
+            &ada,
+            format!("{kept_id}/react"),
+            Some(json!({"emoji": "🎉"})),
+        ),
+        (
+            &ada,
+            format!("{secret_id}/react"),
+            Some(json!({"emoji": "👀"})),
+        ),
+    ] {
+        let (status, _) = call(&stack, who, Method::POST, &path, "", body).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (status, _) = call(
+        &stack,
+        &ada,
+        Method::DELETE,
+        kept_id,
+        "/reactions/%F0%9F%8E%89",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
     let (status, _) = delete(&stack, &ada, secret_id).await;
     assert_eq!(status, StatusCode::OK);
     let (mut live, deleted) = cleo_socket.until("message.deleted").await;
@@ -393,15 +439,15 @@ async fn catch_up_after_changes(trim_to: Option<usize>) {
     let text = serde_json::to_string(&replayed).unwrap();
     assert!(!text.contains("secret"), "deleted content replayed: {text}");
     let mut expected = replay(&live);
-    expected.retain(|entry| entry.0 != first["id"].as_str().unwrap());
+    expected.retain(|seen| seen.id != first["id"].as_str().unwrap());
     let caught: Vec<_> = replay(&replayed);
     assert_eq!(caught, expected, "catch-up and live delivery agree");
     assert_eq!(
         caught
             .iter()
-            .map(|entry| (entry.1.as_str(), entry.3))
+            .map(|seen| (seen.content.as_str(), seen.deleted, seen.reactions.len()))
             .collect::<Vec<_>>(),
-        [("kept, edited", false), ("", true)]
+        [("kept, edited", false, 1), ("", true, 0)]
     );
 }
 

@@ -118,6 +118,36 @@ async fn a_thread_is_counted_on_its_root_and_paged_apart() {
         (older["has_older"].clone(), older["has_newer"].clone()),
         (json!(true), json!(true))
     );
+
+    // A deleted reply leaves a tombstone in the thread and no longer counts.
+    let response = reqwest::Client::new()
+        .delete(format!(
+            "{}/api/messages/{}",
+            stack.gateways[0].url(),
+            last["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&bob.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let deadline = tokio::time::Instant::now() + stack::PATIENCE;
+    loop {
+        let (_, thread) = get(&stack, &bob, &format!("messages/{root_id}/thread")).await;
+        let (_, main) = get(
+            &stack,
+            &bob,
+            &format!("rooms/{room}/messages?threads=false"),
+        )
+        .await;
+        if contents(&thread) == ["Coast path", "Agreed", ""]
+            && main["messages"][0]["thread"]["reply_count"] == 2
+        {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{thread} {main}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]

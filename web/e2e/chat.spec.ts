@@ -188,7 +188,7 @@ test('Ada and Grace chat in a public room, through a dropped connection, in a di
 
     // Grace answers that very message; both see what the answer is about.
     await theirs.hover();
-    await theirs.getByRole('button', { name: 'Reply' }).click();
+    await theirs.getByRole('button', { name: 'Reply', exact: true }).click();
     await expect(gracePage.getByRole('status').filter({ hasText: 'Replying to' })).toContainText(fixed);
     const answerText = 'Lighthouse it is. Bring the good thermos!';
     await say(gracePage, inRoom, answerText);

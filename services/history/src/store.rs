@@ -240,13 +240,15 @@ impl Store {
         Ok((rows, has_more))
     }
 
-    /// The newest message of each of `rooms` that has one; one index probe per room.
+    /// The newest message (not a thread reply) of each of `rooms` that has one; one index
+    /// range per room.
     #[tracing::instrument(skip(self, rooms), fields(rooms = rooms.len()))]
     pub async fn latest_messages(&self, rooms: &[Uuid]) -> Result<Vec<MessageRow>, Error> {
         let sql = format!(
             "SELECT m.* FROM UNNEST($1::uuid[]) AS r(room_id)
              CROSS JOIN LATERAL (
-                 SELECT {COLUMNS} FROM messages WHERE messages.room_id = r.room_id
+                 SELECT {COLUMNS} FROM messages
+                 WHERE messages.room_id = r.room_id AND messages.thread_root IS NULL
                  ORDER BY epoch DESC, seq DESC LIMIT 1
              ) AS m"
         );

@@ -236,7 +236,8 @@ function absorb(state: LiveState, room: RoomId, step: TimelineStep): Step {
     }
     if (entry.type !== 'message.created') continue;
     pending = confirmByMessage(pending, entry.message, state.me);
-    latest = { ...latest, [room]: entry.message };
+    // A room's preview is its main timeline's latest; thread replies stay in their thread.
+    if (entry.message.thread_root === null) latest = { ...latest, [room]: entry.message };
     typing = messageFrom(typing, room, entry.message.sender_id);
     if (entry.message.sender_id !== state.me && room !== state.openRoom) {
       unread = { ...unread, [room]: (unread[room] ?? 0) + 1 };

@@ -67,14 +67,15 @@ export function Timeline({
   handle,
 }: TimelineProps) {
   // Thread replies live in their thread; the room shows them on their root.
+  const main = useMemo(() => messages.filter((m) => m.thread_root === null), [messages]);
   const rows = useMemo(
     () =>
       timelineRows(
-        messages.filter((m) => m.thread_root === null),
+        main,
         pending.filter((p) => p.threadRoot === null),
         me,
       ),
-    [messages, pending, me],
+    [main, pending, me],
   );
   const [atBottom, setAtBottom] = useState(true);
   const [loadingOlder, setLoadingOlder] = useState(false);
@@ -149,7 +150,7 @@ export function Timeline({
           Jump to latest ↓
         </button>
       )}
-      <Announcer messages={messages} me={me} />
+      <Announcer messages={main} me={me} />
     </div>
   );
 }

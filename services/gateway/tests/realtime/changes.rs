@@ -19,18 +19,9 @@ async fn call(
     suffix: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let mut request = reqwest::Client::new()
-        .request(
-            method,
-            format!("{}/api/messages/{id}{suffix}", stack.gateways[0].url()),
-        )
-        .bearer_auth(&user.token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("gateway answers");
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
+    stack
+        .api(0, user, method, &format!("messages/{id}{suffix}"), body)
+        .await
 }
 
 async fn edit(stack: &Stack, user: &User, id: &str, content: &str) -> (StatusCode, Value) {

@@ -14,18 +14,9 @@ async fn call(
     path: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let mut request = reqwest::Client::new()
-        .request(
-            method,
-            format!("{}/api/messages/{path}", stack.gateways[1].url()),
-        )
-        .bearer_auth(&user.token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("gateway answers");
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
+    stack
+        .api(1, user, method, &format!("messages/{path}"), body)
+        .await
 }
 
 async fn react(stack: &Stack, user: &User, id: &str, emoji: &str) -> (StatusCode, Value) {

@@ -5,35 +5,28 @@
 
 use std::time::Duration;
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::stack::{self, Stack, User};
 
 async fn mark_read(stack: &Stack, user: &User, room: Uuid, at: &Value) -> (StatusCode, Value) {
-    let response = reqwest::Client::new()
-        .post(format!("{}/api/rooms/{room}/read", stack.gateways[0].url()))
-        .bearer_auth(&user.token)
-        .json(&json!({"epoch": at["epoch"], "position": at["position"]}))
-        .send()
+    let body = json!({"epoch": at["epoch"], "position": at["position"]});
+    stack
+        .api(
+            0,
+            user,
+            Method::POST,
+            &format!("rooms/{room}/read"),
+            Some(body),
+        )
         .await
-        .expect("gateway answers");
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 /// `read_state` of `room` in the user's room list.
 async fn read_state(stack: &Stack, user: &User, room: Uuid) -> Value {
-    let list: Value = reqwest::Client::new()
-        .get(format!("{}/api/rooms/mine", stack.gateways[1].url()))
-        .bearer_auth(&user.token)
-        .send()
-        .await
-        .expect("gateway answers")
-        .json()
-        .await
-        .expect("a room list");
+    let (_, list) = stack.api(1, user, Method::GET, "rooms/mine", None).await;
     list["rooms"]
         .as_array()
         .expect("rooms")

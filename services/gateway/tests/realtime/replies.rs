@@ -2,37 +2,29 @@
 //! carries what it answers (`reply_preview`), as it is now in pages and without the
 //! content once the answered message is deleted, in catch-up too.
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::stack::{self, Stack, User};
 
 async fn post(stack: &Stack, user: &User, body: Value) -> (StatusCode, Value) {
-    let response = reqwest::Client::new()
-        .post(format!("{}/api/messages", stack.gateways[0].url()))
-        .bearer_auth(&user.token)
-        .json(&body)
-        .send()
+    stack
+        .api(0, user, Method::POST, "messages", Some(body))
         .await
-        .expect("gateway answers");
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 async fn page(stack: &Stack, user: &User, room: Uuid) -> Value {
-    reqwest::Client::new()
-        .get(format!(
-            "{}/api/rooms/{room}/messages",
-            stack.gateways[1].url()
-        ))
-        .bearer_auth(&user.token)
-        .send()
-        .await
-        .expect("gateway answers")
-        .json()
-        .await
-        .expect("a page")
+    let (_, page) = stack
+        .api(
+            1,
+            user,
+            Method::GET,
+            &format!("rooms/{room}/messages"),
+            None,
+        )
+        .await;
+    page
 }
 
 #[tokio::test]

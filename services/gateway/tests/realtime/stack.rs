@@ -178,6 +178,30 @@ impl Stack {
         User { id, token }
     }
 
+    /// `METHOD /api/{path}` on gateway `index` as `user`, with a JSON body when given:
+    /// the status and the JSON answer (null when there is none).
+    pub async fn api(
+        &self,
+        index: usize,
+        user: &User,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let mut request = reqwest::Client::new()
+            .request(method, format!("{}/api/{path}", self.gateways[index].url()))
+            .bearer_auth(&user.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("gateway answers");
+        let status = response.status();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+
     /// A user with an account (a username others can mention), signed in.
     pub async fn registered(&self, username: &str) -> User {
         let mut auth = chat_proto::v1::auth_service_client::AuthServiceClient::new(channel(

@@ -2,33 +2,20 @@
 //! thread), take positions like any entry, are counted on the root, are paged apart, and
 //! can be left out of the room's main timeline.
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::stack::{self, Stack, User};
 
 async fn get(stack: &Stack, user: &User, path: &str) -> (StatusCode, Value) {
-    let response = reqwest::Client::new()
-        .get(format!("{}/api/{path}", stack.gateways[1].url()))
-        .bearer_auth(&user.token)
-        .send()
-        .await
-        .expect("gateway answers");
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
+    stack.api(1, user, Method::GET, path, None).await
 }
 
 async fn post(stack: &Stack, user: &User, body: Value) -> (StatusCode, Value) {
-    let response = reqwest::Client::new()
-        .post(format!("{}/api/messages", stack.gateways[0].url()))
-        .bearer_auth(&user.token)
-        .json(&body)
-        .send()
+    stack
+        .api(0, user, Method::POST, "messages", Some(body))
         .await
-        .expect("gateway answers");
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 fn contents(page: &Value) -> Vec<String> {

@@ -363,7 +363,7 @@ mod tests {
 
         let mut grown = message_created(room, 7, "hello");
         grown["reactions"] = json!([]);
-        grown["message"]["thread"] = json!({"replies": 0});
+        grown["message"]["pinned_by"] = json!({"user": 0});
         assert_eq!(
             parse("r", &grown.to_string()).expect("unknown fields are ignored"),
             ServerFrame::Event {

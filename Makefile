@@ -24,7 +24,8 @@ fmt:
 
 ## test: every test: unit and integration tests against the local PostgreSQL, Redis and
 ## RabbitMQ, the web client's type check and unit tests, the end-to-end run through nginx
-## and two gateways, the web client in Chromium (Playwright), the fault test (its own Redis, PostgreSQL and RabbitMQ restarted
+## and two gateways, the web client in Chromium (Playwright), the REST API against its
+## OpenAPI document (schemathesis, seeded), the fault test (its own Redis, PostgreSQL and RabbitMQ restarted
 ## under load) and the deployment checks
 test: deps
 ifneq ($(NEXTEST),)
@@ -38,11 +39,19 @@ endif
 	npm run --prefix web --silent test
 	deploy/local/e2e.sh
 	deploy/local/web-e2e.sh
+	deploy/local/api-fuzz.sh
 	deploy/local/faults.sh
 	deploy/check-manifests.sh
 
+## fuzz: the generated-input tests run long (the frame parser with 200,000 cases each,
+## the cursor with 20,000); `make test` runs them short
+.PHONY: fuzz
+fuzz:
+	PROPTEST_CASES=200000 $(CARGO) test -p chat-protocol --locked --release --test frame_fuzz
+	PROPTEST_CASES=20000 $(CARGO) test -p chat-gateway --locked --release --lib ws::cursor
+
 ## deps: PostgreSQL, Redis and RabbitMQ answering (installed and started when missing), and
-## the tools the tests use (nginx, Node.js, psql, jq, Chromium)
+## the tools the tests use (nginx, Node.js, psql, jq, Chromium, SeaweedFS answering S3)
 .PHONY: deps
 deps:
 	deploy/local/services.sh

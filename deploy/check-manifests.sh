@@ -10,7 +10,8 @@
 #     keeps the rules every workload must follow (non-root, read-only root, no
 #     privileges, requests and limits, probes, PDB and HPA, no placeholder secrets);
 #   * every environment variable set for a chat container is one a service reads;
-#   * the Prometheus alert rules (promtool when installed, and their structure).
+#   * the Prometheus alert rules: promtool's check and unit tests (alerts.test.yaml), and
+#     their structure.
 # Tools go into .run/venv once (kubernetes-validate ships its schemas, so later runs need
 # no network); a second run takes a few seconds. Rendered manifests: .run/manifests/.
 set -euo pipefail
@@ -75,6 +76,10 @@ check_rendering() {
 }
 check_rendering compose deploy/nginx/compose.conf
 check_rendering kubernetes k8s/base/nginx/nginx.conf
+
+step "Grafana dashboard"
+cmp -s deploy/grafana/chat.json k8s/base/grafana/chat.json ||
+  fail "k8s/base/grafana/chat.json is stale: cp deploy/grafana/chat.json k8s/base/grafana/chat.json"
 
 step "compose file"
 if docker compose version >/dev/null 2>&1; then
@@ -270,8 +275,13 @@ step "alert rules"
 PROMTOOL=$(command -v promtool || true)
 if [ -n "$PROMTOOL" ]; then
   "$PROMTOOL" check rules deploy/prometheus/alerts.yaml
+  # Each alert fires on the series that should trigger it and stays quiet otherwise.
+  "$PROMTOOL" test rules deploy/prometheus/alerts.test.yaml
+elif [ "${CI:-}" = true ]; then
+  echo "promtool is missing (deploy/local/install-tools.sh installs it)" >&2
+  exit 1
 else
-  echo "(promtool not installed: structure only)"
+  echo "(promtool not installed: structure only; deploy/local/install-tools.sh installs it)"
 fi
 "$PY" - deploy/prometheus/alerts.yaml k8s/prometheus-adapter/values.yaml deploy/otel/collector.yaml <<'PY'
 import sys

@@ -11,6 +11,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "chat/v1/rooms.proto",
         "chat/v1/events.proto",
         "chat/v1/history.proto",
+        "chat/v1/files.proto",
+        "chat/v1/notifications.proto",
     ];
     for proto in protos {
         println!("cargo:rerun-if-changed={proto}");
@@ -18,6 +20,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)
+        // Upload and download pieces pass through without a copy.
+        .bytes(".chat.v1.UploadChunk")
+        .bytes(".chat.v1.DownloadChunk")
         .compile_protos(&protos, &["."])?;
     Ok(())
 }

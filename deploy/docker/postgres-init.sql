@@ -4,3 +4,4 @@
 CREATE DATABASE chat_auth;
 CREATE DATABASE chat_rooms;
 CREATE DATABASE chat_history;
+CREATE DATABASE chat_files;

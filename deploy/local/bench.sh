@@ -5,10 +5,18 @@
 #   fanout   deliveries per CPU-second of ONE gateway process: sockets in rooms of 50,
 #            100-byte messages at a steady rate, driven by chat-loadtest in other processes;
 #            the gateway's CPU time (utime + stime from /proc) and its delivery counter over
-#            a window of the steady phase; delivery latency as the clients saw it.
+#            a window of the steady phase; delivery latency as the clients saw it. Then, at
+#            each rate, the same load on the peer (Node.js + Socket.IO 4.8 + its Redis
+#            adapter, loadtest/peers/socketio) and on the floor (chat-floor: a WebSocket
+#            broadcaster with no logic), both driven by loadtest/peers/socketio/driver.js:
+#            server CPU from /proc, deliveries and latency counted at the clients, and the
+#            three side by side.
 #   persist  messages/s through RabbitMQ into PostgreSQL (chat-history's persist_bench).
 #   memory   resident memory of ONE gateway process before and after 15,000 idle,
-#            authenticated sockets held by chat-loadtest in several other processes.
+#            authenticated sockets held by chat-loadtest in several other processes; then
+#            the same sockets on the peer and on the floor.
+#   search   p50/p99 of message searches over 1,000,000 stored messages in 1,000 rooms
+#            for a user in 50 of them (chat-history's search_bench, on its own database).
 #   presence what presence costs in a reconnect storm: 10,000 sockets in direct pairs
 #            (each following its partner) on ONE gateway, all dropped at once and resumed
 #            a second later; presence publishes and gateway + Redis CPU-seconds over the
@@ -20,7 +28,7 @@
 # only the first run pays an Argon2 hash per user; rooms and history start empty each run.
 #
 # Settings (environment):
-#   BENCH=fanout,persist,memory,presence   which benchmarks (default: all four)
+#   BENCH=fanout,persist,memory,presence,search   which benchmarks (default: all five)
 #   BENCH_SOCKETS                 sockets for fanout, memory and presence (defaults 5000,
 #                                 15000 and 10000)
 #   BENCH_FANOUT_SOCKETS, BENCH_IDLE_SOCKETS, BENCH_STORM_SOCKETS   the same, one at a time
@@ -32,6 +40,7 @@
 #                                 and presence)
 #   BENCH_PERSIST_MESSAGES=200000 envelopes per persist phase
 #   BENCH_PERSIST_ARGS            more persist_bench flags (e.g. "--batch-size 1000")
+#   BENCH_SEARCH_MESSAGES=1000000 messages stored for search
 #   LOADTEST                      the load tool binary (default: this tree's release build),
 #                                 e.g. another version's, to compare gateways with one client
 #
@@ -42,7 +51,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 
-BENCH=${BENCH:-fanout,persist,memory,presence}
+BENCH=${BENCH:-fanout,persist,memory,presence,search}
 BENCH_DIR=${BENCH_DIR:-$ROOT/.run/bench}
 FANOUT_SOCKETS=${BENCH_FANOUT_SOCKETS:-${BENCH_SOCKETS:-5000}}
 IDLE_SOCKETS=${BENCH_IDLE_SOCKETS:-${BENCH_SOCKETS:-15000}}
@@ -50,6 +59,7 @@ STORM_SOCKETS=${BENCH_STORM_SOCKETS:-${BENCH_SOCKETS:-10000}}
 FANOUT_RATES=${BENCH_FANOUT_RATE:-500,1000}
 WINDOW=${BENCH_WINDOW:-30}
 PERSIST_MESSAGES=${BENCH_PERSIST_MESSAGES:-200000}
+SEARCH_MESSAGES=${BENCH_SEARCH_MESSAGES:-1000000}
 ROOM_SIZE=50
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
 # The bench stack's ports, apart from `make run` (8080...) and the end-to-end test (18080...).
@@ -61,13 +71,17 @@ LOADTEST=${LOADTEST:-$ROOT/target/release/chat-loadtest}
 CLK_TCK=$(getconf CLK_TCK)
 run_id=$(date +%s)-$$
 
-# Baselines and targets (DESIGN.md, "Numbers to beat").
-SOCKETIO_DELIVERIES_LOW=32000
-SOCKETIO_DELIVERIES_HIGH=49000
-FANOUT_FACTOR=5
+# Targets (DESIGN.md, "Numbers to beat"); the peer and the floor are measured each run.
+FANOUT_PEER_FACTOR=2
+FANOUT_FLOOR_FACTOR=1.3
 PERSIST_TARGET=20000
-SOCKETIO_SOCKET_BYTES=15000
-SOCKET_TARGET_BYTES=6000
+SOCKET_TARGET_BYTES=4000
+# The peer and the floor, on ports of their own.
+PEER_DIR=$ROOT/loadtest/peers/socketio
+PEER_PORT=$((STACK_PORT + 100))
+FLOOR_PORT=$((STACK_PORT + 110))
+FLOOR=$ROOT/target/release/chat-floor
+REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 
 summary=()
 stack_pid=""
@@ -93,6 +107,21 @@ verdict() {
 }
 add_summary() { summary+=("$(printf '%-8s | %-34s | %-30s | %-16s | %s' "$@")"); }
 
+server_pid=""
+driver_pids=()
+
+stop_server() {
+  if [ "${#driver_pids[@]}" -gt 0 ]; then
+    kill -TERM "${driver_pids[@]}" 2>/dev/null || true
+    wait "${driver_pids[@]}" 2>/dev/null || true
+    driver_pids=()
+  fi
+  [ -n "$server_pid" ] || return 0
+  kill -TERM "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+}
+
 stop_loadtest() {
   [ -n "$loadtest_pid" ] || return 0
   # The load tool's worker processes are its children.
@@ -116,6 +145,7 @@ stop_stack() {
 cleanup() {
   stop_loadtest
   stop_stack
+  stop_server
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -125,7 +155,7 @@ start_stack() {
   local name=$1
   export RUN_DIR=$BENCH_DIR/$name
   export PORT=$STACK_PORT GATEWAY_PORTS="$REST_GATEWAY $MEASURED_GATEWAY"
-  export GRPC_PORT_BASE=52050 OPS_PORT_BASE=29100
+  export GRPC_PORT_BASE=29050 OPS_PORT_BASE=29100
   export PROFILE=release DB_SUFFIX=_bench
   export REDIS_KEY_PREFIX="chat-bench:$run_id:$name:"
   export PERSIST_QUEUE="chat.messages.persist.bench-$run_id-$name"
@@ -138,7 +168,7 @@ start_stack() {
   rm -rf "$RUN_DIR"
   mkdir -p "$RUN_DIR"
   # Rooms and history start empty; accounts (chat_auth_bench) are kept for the next run.
-  for db in chat_rooms chat_history; do
+  for db in chat_rooms chat_history chat_files; do
     PGOPTIONS=--client-min-messages=warning psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS ${db}${DB_SUFFIX} WITH (FORCE)" >/dev/null
   done
   deploy/local/run.sh >"$RUN_DIR/stack.log" 2>&1 &
@@ -234,12 +264,16 @@ wait_for_connections() {
 bench_fanout() {
   local groups=$((FANOUT_SOCKETS / ROOM_SIZE))
   [ "$groups" -ge 1 ] || fail "BENCH_FANOUT_SOCKETS must be at least $ROOM_SIZE"
-  start_stack fanout
   local rate
   for rate in ${FANOUT_RATES//,/ }; do
+    start_stack fanout
     fanout_at "$groups" "$rate"
+    stop_stack
+    log "fanout at $rate messages/s: the peer and the floor, same sockets, rooms and rate"
+    peer_at peer "$groups" "$rate"
+    peer_at floor "$groups" "$rate"
+    side_by_side "$rate"
   done
-  stop_stack
 }
 
 # fanout_at GROUPS RATE: one measurement on the running stack, with fresh rooms.
@@ -325,18 +359,120 @@ TOML
     "$(calc "($l1 - $l0) / $CLK_TCK / $seconds")" \
     "$(calc "(($busy1 - $busy0) - ($c1 - $c0) - ($l1 - $l0)) / $CLK_TCK / $seconds")" "$load"
   printf '  deliveries per CPU-second of the gateway: %s\n' "$(grouped "$per_cpu")"
-  printf '  vs Node.js + Socket.IO + Redis adapter (%s-%s): %.1fx-%.1fx; target %sx\n' \
-    "$(grouped $SOCKETIO_DELIVERIES_LOW)" "$(grouped $SOCKETIO_DELIVERIES_HIGH)" \
-    "$(calc "$per_cpu / $SOCKETIO_DELIVERIES_HIGH")" "$(calc "$per_cpu / $SOCKETIO_DELIVERIES_LOW")" "$FANOUT_FACTOR"
   printf '  delivery latency    p50 %.2f ms, p99 %.2f ms (whole run); window: median per-second p50 %.2f ms, worst per-second p99 %.2f ms\n' \
     "$p50" "$p99" "$window_p50" "$window_p99"
   printf '  exactness           lost %s, duplicated %s, out of order %s (whole run)\n' "$lost" "$duplicated" "$out_of_order"
   printf '  load tool CPU       %.1f s over the whole run (%s processes)\n' "$client_cpu" "$processes"
-  local ratio
-  ratio=$(calc "$per_cpu / $SOCKETIO_DELIVERIES_HIGH")
-  add_summary fanout "$(grouped "$per_cpu") deliveries/CPU-s" \
-    ">= ${FANOUT_FACTOR}x Socket.IO (49,000)" "$(printf '%.1fx' "$ratio")" \
-    "$(verdict "$ratio" "$FANOUT_FACTOR" above); $rate msg/s, p50 $(printf '%.1f' "$p50") ms, p99 $(printf '%.1f' "$p99") ms, lost $lost"
+  gateway_row=("$per_cpu" "$window_p50" "$window_p99" "$client_rate" "$(calc "100 * ($busy1 - $busy0) / ($total1 - $total0)")")
+  gateway_lost=$lost
+}
+
+# port_free PORT: fails when something already listens there (a server left behind).
+port_free() {
+  if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+    fail "something already listens on 127.0.0.1:$1"
+  fi
+}
+
+# Waits until the server just started listens on 127.0.0.1:PORT.
+wait_port() {
+  local port=$1
+  for _ in $(seq 1 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      kill -0 "$server_pid" 2>/dev/null || fail "the server for :$port exited"
+      return 0
+    fi
+    kill -0 "$server_pid" 2>/dev/null || fail "the server for :$port exited"
+    sleep 0.2
+  done
+  fail "nothing listens on :$port"
+}
+
+# start_server peer|floor: the peer (Node.js + Socket.IO + Redis adapter) or the floor.
+start_server() {
+  case $1 in
+  peer)
+    port_free "$PEER_PORT"
+    PEER_REDIS_PREFIX="chat-bench:$run_id:peer" node "$PEER_DIR/server.js" "$PEER_PORT" "$REDIS_URL" \
+      >"$BENCH_DIR/peer.log" 2>&1 &
+    server_pid=$! server_url="http://127.0.0.1:$PEER_PORT" transport=socketio
+    wait_port "$PEER_PORT" ;;
+  floor)
+    port_free "$FLOOR_PORT"
+    "$FLOOR" "127.0.0.1:$FLOOR_PORT" >"$BENCH_DIR/floor.log" 2>&1 &
+    server_pid=$! server_url="ws://127.0.0.1:$FLOOR_PORT" transport=ws
+    wait_port "$FLOOR_PORT" ;;
+  esac
+}
+
+# start_drivers SOCKETS RATE START_AT_MS WINDOW PROCESSES: the peers' load, split over
+# PROCESSES driver processes; their JSON lines go to $BENCH_DIR/driver-N.json.
+start_drivers() {
+  local sockets=$1 rate=$2 start_at=$3 window=$4 processes=$5 i share first=0
+  driver_pids=()
+  for i in $(seq 1 "$processes"); do
+    share=$(((sockets * i / processes) - first))
+    # Whole rooms per process, as the rooms of chat-loadtest's processes.
+    node "$PEER_DIR/driver.js" --transport "$transport" --url "$server_url" --sockets "$share" \
+      --first-socket "$first" --all-sockets "$sockets" --room-size "$ROOM_SIZE" --rate "$rate" \
+      --bytes 100 --start-at "$start_at" --warmup 5 --window "$window" \
+      >"$BENCH_DIR/driver-$i.json" 2>"$BENCH_DIR/driver-$i.log" &
+    driver_pids+=($!)
+    first=$((first + share))
+  done
+}
+
+# peer_at NAME GROUPS RATE: the fanout load on the peer or the floor; sets NAME_row.
+peer_at() {
+  local name=$1 groups=$2 rate=$3
+  local sockets=$((groups * ROOM_SIZE)) processes=${BENCH_PROCESSES:-2}
+  start_server "$name"
+  local start_at=$(($(date +%s%3N) + 15000 + sockets * 4))
+  start_drivers "$sockets" "$rate" "$start_at" "$WINDOW" "$processes"
+  # Until the window opens (5 s after the start), then the server's CPU over it.
+  local wait_ms=$((start_at + 5000 - $(date +%s%3N)))
+  sleep "$(calc "$wait_ms / 1000")"
+  local c0 c1 m0 m1 busy0 total0 busy1 total1
+  c0=$(cpu_ticks "$server_pid") m0=$(machine_ticks)
+  sleep "$WINDOW"
+  c1=$(cpu_ticks "$server_pid") m1=$(machine_ticks)
+  wait "${driver_pids[@]}" || fail "a $name driver failed (see $BENCH_DIR/driver-*.log)"
+  driver_pids=()
+  stop_server
+  local cpu deliveries p50 p99
+  cpu=$(calc "($c1 - $c0) / $CLK_TCK")
+  deliveries=$(cat "$BENCH_DIR"/driver-*.json | jq -s 'map(.window_deliveries) | add')
+  # Per-process percentiles: the median of the p50s, the worst p99.
+  p50=$(cat "$BENCH_DIR"/driver-*.json | jq -s 'map(.p50_ms) | sort | .[length / 2 | floor]')
+  p99=$(cat "$BENCH_DIR"/driver-*.json | jq -s 'map(.p99_ms) | max')
+  read -r busy0 total0 <<<"$m0"
+  read -r busy1 total1 <<<"$m1"
+  local row=("$(calc "$deliveries / $cpu")" "$p50" "$p99" "$(calc "$deliveries / $WINDOW")" \
+    "$(calc "100 * ($busy1 - $busy0) / ($total1 - $total0)")")
+  printf '  %-8s %s deliveries in %s s, server CPU %.2f s: %s per CPU-second; p50 %.2f ms, p99 %.2f ms\n' \
+    "$name" "$(grouped "$deliveries")" "$WINDOW" "$cpu" "$(grouped "${row[0]}")" "$p50" "$p99"
+  if [ "$name" = peer ]; then peer_row=("${row[@]}"); else floor_row=("${row[@]}"); fi
+}
+
+# side_by_side RATE: the three-way table of one load, and its summary line.
+side_by_side() {
+  local rate=$1
+  local to_peer to_floor
+  to_peer=$(calc "${gateway_row[0]} / ${peer_row[0]}")
+  # How much more CPU a delivery costs the gateway than the floor.
+  to_floor=$(calc "${floor_row[0]} / ${gateway_row[0]}")
+  printf '\n  %-9s | %-22s | %-10s | %-10s | %-14s | %s\n' server "deliveries/CPU-second" "p50 ms" "p99 ms" "deliveries/s" "machine busy"
+  local name
+  for name in gateway peer floor; do
+    local -n r="${name}_row"
+    printf '  %-9s | %-22s | %-10.2f | %-10.2f | %-14s | %.0f%%\n' "$name" "$(grouped "${r[0]}")" "${r[1]}" "${r[2]}" "$(grouped "${r[3]}")" "${r[4]}"
+  done
+  printf '  gateway vs peer: %.2fx the deliveries per CPU-second (target >= %sx); CPU per delivery %.2fx the floor'"'"'s (target <= %sx)\n' \
+    "$to_peer" "$FANOUT_PEER_FACTOR" "$to_floor" "$FANOUT_FLOOR_FACTOR"
+  add_summary fanout "$(grouped "${gateway_row[0]}") deliveries/CPU-s" \
+    ">= ${FANOUT_PEER_FACTOR}x peer, <= ${FANOUT_FLOOR_FACTOR}x floor" \
+    "$(printf '%.2fx peer, %.2fx floor' "$to_peer" "$to_floor")" \
+    "$(verdict "$to_peer" "$FANOUT_PEER_FACTOR" above) / $(verdict "$FANOUT_FLOOR_FACTOR" "$to_floor" above); $rate msg/s, p99 $(printf '%.1f' "${gateway_row[2]}") ms (peer $(printf '%.1f' "${peer_row[2]}"), floor $(printf '%.1f' "${floor_row[2]}")), lost $gateway_lost"
 }
 
 bench_memory() {
@@ -387,12 +523,40 @@ TOML
   printf '  gateway resident memory  %s KiB before, %s KiB with %s sockets (+%s KiB)\n' \
     "$(grouped "$before")" "$(grouped "$after")" "$(grouped "$held")" "$(grouped $((after - before)))"
   printf '  per idle socket          %s bytes (%.2f KB)\n' "$(grouped "$per_socket")" "$(calc "$per_socket / 1000")"
-  printf '  vs Node.js + Socket.IO (15 KB): %.2fx the memory, %.1fx less; target under 6 KB\n' \
-    "$(calc "$per_socket / $SOCKETIO_SOCKET_BYTES")" "$(calc "$SOCKETIO_SOCKET_BYTES / $per_socket")"
-  add_summary memory "$(grouped "$per_socket") B per idle socket" "< 6 KB (Socket.IO 15 KB)" \
-    "$(printf '%.2fx of 15 KB' "$(calc "$per_socket / $SOCKETIO_SOCKET_BYTES")")" \
-    "$(verdict "$per_socket" "$SOCKET_TARGET_BYTES" below); $(grouped "$held") sockets"
   stop_stack
+  local peer_socket floor_socket
+  peer_socket=$(idle_at peer "$users")
+  floor_socket=$(idle_at floor "$users")
+  printf '  per idle socket          gateway %s B, peer %s B, floor %s B: the gateway holds %.2fx the peer'"'"'s, %.2fx the floor'"'"'s; target under 4 KB\n' \
+    "$(grouped "$per_socket")" "$(grouped "$peer_socket")" "$(grouped "$floor_socket")" \
+    "$(calc "$per_socket / $peer_socket")" "$(calc "$per_socket / $floor_socket")"
+  add_summary memory "$(grouped "$per_socket") B per idle socket" "< 4 KB (peer, floor measured)" \
+    "$(printf '%.2fx peer, %.2fx floor' "$(calc "$per_socket / $peer_socket")" "$(calc "$per_socket / $floor_socket")")" \
+    "$(verdict "$per_socket" "$SOCKET_TARGET_BYTES" below); $(grouped "$held") sockets; peer $(grouped "$peer_socket") B, floor $(grouped "$floor_socket") B"
+}
+
+# idle_at peer|floor SOCKETS: bytes of resident memory per idle socket on that server
+# (printed on stdout; the details on stderr).
+idle_at() {
+  local name=$1 sockets=$2 processes=${BENCH_PROCESSES:-4}
+  start_server "$name"
+  sleep 1
+  local before after connected=0
+  before=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$server_pid/status")
+  # No messages: the drivers connect, join and wait out the window.
+  start_drivers "$sockets" 0 "$(($(date +%s%3N) + 5000))" 600 "$processes"
+  local deadline=$(($(date +%s) + 180))
+  while [ "$connected" -lt "$sockets" ]; do
+    connected=$(cat "$BENCH_DIR"/driver-*.log 2>/dev/null | awk '/sockets connected/ { sum += $1 } END { print sum + 0 }')
+    [ "$(date +%s)" -lt "$deadline" ] || fail "only $connected of $sockets sockets reached the $name"
+    sleep 1
+  done
+  sleep 5
+  after=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$server_pid/status")
+  stop_server
+  printf '  %-8s resident memory %s KiB before, %s KiB with %s sockets\n' "$name" \
+    "$(grouped "$before")" "$(grouped "$after")" "$(grouped "$sockets")" >&2
+  calc "($after - $before) * 1024 / $sockets"
 }
 
 bench_presence() {
@@ -489,17 +653,38 @@ bench_persist() {
     "$(verdict "$live" "$PERSIST_TARGET" above); backlog drain $(grouped "$drain") msg/s"
 }
 
+bench_search() {
+  log "search: $SEARCH_MESSAGES stored messages in 1,000 rooms, a user in 50 of them"
+  mkdir -p "$BENCH_DIR"
+  local output=$BENCH_DIR/search.log
+  "$ROOT/target/release/examples/search_bench" --messages "$SEARCH_MESSAGES" 2>&1 |
+    tee "$output" ||
+    fail "search_bench failed"
+  local p50 p99
+  p50=$(sed -nE 's/^search over .*: p50 ([0-9.]+) ms, p99 ([0-9.]+) ms$/\1/p' "$output")
+  p99=$(sed -nE 's/^search over .*: p50 ([0-9.]+) ms, p99 ([0-9.]+) ms$/\2/p' "$output")
+  [ -n "$p50" ] && [ -n "$p99" ] || fail "search_bench printed no latencies"
+  add_summary search "p50 $p50 ms, p99 $p99 ms" "(no baseline)" "-" \
+    "$(grouped "$SEARCH_MESSAGES") messages, user in 50 of 1,000 rooms"
+}
+
 for name in ${BENCH//,/ }; do
   case $name in
-  fanout | persist | memory | presence) ;;
-  *) fail "unknown benchmark '$name' (BENCH=fanout,persist,memory,presence)" ;;
+  fanout | persist | memory | presence | search) ;;
+  *) fail "unknown benchmark '$name' (BENCH=fanout,persist,memory,presence,search)" ;;
   esac
 done
 
 log "building (release)"
 cargo build --release --bins
+if wanted fanout || wanted memory; then
+  npm ci --prefix "$PEER_DIR" --no-audit --no-fund --loglevel=error
+fi
 if wanted persist; then
   cargo build --release -p chat-history --example persist_bench
+fi
+if wanted search; then
+  cargo build --release -p chat-history --example search_bench
 fi
 mkdir -p "$BENCH_DIR" "$LOADTEST_OUT"
 if [ ! -f "$BENCH_DIR/jwt-ed25519.pem" ]; then
@@ -511,6 +696,7 @@ wanted persist && bench_persist
 wanted fanout && bench_fanout
 wanted memory && bench_memory
 wanted presence && bench_presence
+wanted search && bench_search
 
 log "summary ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -r))"
 printf '%-8s | %-34s | %-30s | %-16s | %s\n' bench figure "target (baseline)" ratio verdict

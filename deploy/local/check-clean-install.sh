@@ -585,7 +585,7 @@ stop_make_run() {
   grep -qx stopped "$LOGS/make-run.log" || { echo "make run did not say stopped" >&2; return 1; }
   local listening
   listening=$(in_root 'ss -Hltn' | awk '{ print $4 }' |
-    grep -E ':(8080|8081|8082|9101|9102|9103|50051|50052|50053)$' || true)
+    grep -E ':(8080|8081|8082|9101|9102|9103|9104|15051|15052|15053|15054)$' || true)
   if [ -n "$listening" ]; then
     echo "still listening after make run stopped: $listening" >&2
     return 1

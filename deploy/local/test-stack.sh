@@ -23,7 +23,7 @@ test_stack_up() {
   mkdir -p "$RUN_DIR"
   # PostgreSQL is started first when it is down: run.sh would, but only after the drop.
   "$ROOT/deploy/local/services.sh" >/dev/null
-  for db in chat_auth chat_rooms chat_history; do
+  for db in chat_auth chat_rooms chat_history chat_files; do
     psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS ${db}${DB_SUFFIX} WITH (FORCE)" >/dev/null
   done
   test_stack_clean

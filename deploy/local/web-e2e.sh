@@ -20,6 +20,8 @@ export DB_SUFFIX=_webe2e
 export REDIS_KEY_PREFIX="chatwebe2e:"
 export PERSIST_QUEUE="chat.messages.persist.webe2e"
 export RUST_LOG=${RUST_LOG:-warn}
+# The auth service writes its mail here; the account test reads the links in it.
+export MAIL_DIR=$RUN_DIR/mail
 # shellcheck source=deploy/local/test-stack.sh
 source "$ROOT/deploy/local/test-stack.sh"
 
@@ -32,7 +34,7 @@ if ! curl -fsS "http://127.0.0.1:$PORT/" | grep -q 'id="root"'; then
 fi
 
 status=0
-CHAT_WEB_URL="http://127.0.0.1:$PORT" npm run --prefix web --silent e2e -- "$@" || status=$?
+CHAT_WEB_URL="http://127.0.0.1:$PORT" CHAT_MAIL_DIR="$MAIL_DIR" npm run --prefix web --silent e2e -- "$@" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "browser tests failed (traces: web/test-results, npx --prefix web playwright show-trace <trace.zip>); the stack's log:" >&2
   test_stack_log

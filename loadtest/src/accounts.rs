@@ -256,6 +256,10 @@ async fn register(
                 Readiness::LoggedIn,
             ))
         }
+        Err(err) if err.is("too_many_attempts") => Err(anyhow::anyhow!(
+            "{err}: the stack limits new accounts per address; raise \
+             AUTH_REGISTER_MAX_PER_ADDRESS (make run's stack allows a million)"
+        )),
         Err(err) => Err(err.into()),
     }
 }

@@ -1,4 +1,4 @@
-//! The schemas shared between processes: gRPC services of auth, rooms and history, and
+//! The schemas shared between processes: gRPC services of auth, rooms, history and files, and
 //! the payloads carried by Redis and RabbitMQ.
 
 /// Version 1 of the chat schemas (`package chat.v1`).

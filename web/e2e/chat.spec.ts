@@ -40,6 +40,51 @@ async function sees(page: Page, label: string, text: string): Promise<void> {
   await expect(conversation(page, label).getByText(text, { exact: true })).toHaveCount(1);
 }
 
+/** A PNG drawn in the page: a landscape (sky, hills, sun) or a portrait (a face-like disc). */
+async function drawPicture(page: Page, kind: 'landscape' | 'portrait'): Promise<Buffer> {
+  const data = await page.evaluate((kind) => {
+    const canvas = document.createElement('canvas');
+    canvas.width = kind === 'landscape' ? 1200 : 400;
+    canvas.height = kind === 'landscape' ? 800 : 400;
+    const g = canvas.getContext('2d')!;
+    if (kind === 'landscape') {
+      const sky = g.createLinearGradient(0, 0, 0, 800);
+      sky.addColorStop(0, '#5b8def');
+      sky.addColorStop(1, '#f7c59f');
+      g.fillStyle = sky;
+      g.fillRect(0, 0, 1200, 800);
+      g.fillStyle = '#ffd166';
+      g.beginPath();
+      g.arc(900, 220, 90, 0, Math.PI * 2);
+      g.fill();
+      g.fillStyle = '#2d6a4f';
+      g.beginPath();
+      g.moveTo(0, 800);
+      g.lineTo(0, 520);
+      g.quadraticCurveTo(300, 330, 600, 520);
+      g.quadraticCurveTo(850, 650, 1200, 450);
+      g.lineTo(1200, 800);
+      g.fill();
+      g.fillStyle = '#f8f9fa';
+      g.fillRect(560, 380, 36, 150);
+      g.fillStyle = '#d62828';
+      g.fillRect(552, 360, 52, 26);
+    } else {
+      g.fillStyle = '#7b2cbf';
+      g.fillRect(0, 0, 400, 400);
+      g.fillStyle = '#ffddd2';
+      g.beginPath();
+      g.arc(200, 170, 90, 0, Math.PI * 2);
+      g.fill();
+      g.beginPath();
+      g.ellipse(200, 400, 150, 120, 0, 0, Math.PI * 2);
+      g.fill();
+    }
+    return canvas.toDataURL('image/png').split(',')[1]!;
+  }, kind);
+  return Buffer.from(data, 'base64');
+}
+
 test('Ada and Grace chat in a public room, through a dropped connection, in a direct conversation and on a phone', async ({
   browser,
   baseURL,
@@ -110,6 +155,9 @@ test('Ada and Grace chat in a public room, through a dropped connection, in a di
   await test.step('they write to each other and each sees the other', async () => {
     await say(adaPage, inRoom, hello);
     await sees(gracePage, inRoom, hello);
+    // Grace has read it: Ada sees so under her message (a read receipt).
+    const adaHello = conversation(adaPage, inRoom).getByRole('article').filter({ hasText: hello });
+    await expect(adaHello.getByText(`Seen by ${grace.displayName}`)).toBeVisible();
     await say(gracePage, inRoom, answer);
     await sees(adaPage, inRoom, answer);
   });
@@ -300,6 +348,8 @@ test('Ada and Grace chat in a public room, through a dropped connection, in a di
     await fromAda.click();
     await expect(gracePage.getByRole('heading', { level: 1, name: ada.displayName })).toBeVisible();
     await sees(gracePage, ada.displayName, dm);
+    const adaDm = conversation(adaPage, grace.displayName).getByRole('article').filter({ hasText: dm });
+    await expect(adaDm.getByText('Seen', { exact: true })).toBeVisible();
     // Grace writes: Ada sees that she does, until her message arrives.
     await gracePage.getByRole('textbox', { name: `Message ${ada.displayName}` }).fill('Happy to');
     const typingLine = adaPage.getByText('Grace is typing…');
@@ -311,6 +361,41 @@ test('Ada and Grace chat in a public room, through a dropped connection, in a di
     // Ada sees Grace online beside their conversation.
     const adaRooms = adaPage.getByRole('navigation', { name: 'Your rooms' });
     await expect(adaRooms.getByRole('img', { name: 'Online' })).toBeVisible();
+  });
+
+  await test.step('Grace stops showing that she has read; Ada\'s next message stays without "Seen"', async () => {
+    await gracePage.getByRole('button', { name: `Your profile (${grace.displayName})` }).click();
+    const mine = gracePage.getByRole('dialog', { name: 'Your profile' });
+    const receipts = mine.getByLabel('Show others when I have read their messages');
+    await expect(receipts).toBeChecked();
+    await receipts.uncheck();
+    await mine.getByRole('button', { name: 'Save' }).click();
+    await expect(mine).toBeHidden();
+    const unseen = 'One more thing: the notes on Bernoulli numbers are in the blue folder.';
+    await say(adaPage, grace.displayName, unseen);
+    await sees(gracePage, ada.displayName, unseen);
+    // Grace has it on screen, so it is read; receipts go out within a second when they go
+    // out at all: an absence cannot be awaited, only given the time to be wrong.
+    await adaPage.waitForTimeout(2_500);
+    const adaUnseen = conversation(adaPage, grace.displayName).getByRole('article').filter({ hasText: unseen });
+    await expect(adaUnseen.getByText('Seen', { exact: true })).toHaveCount(0);
+  });
+
+  await test.step('Grace finds where they meet by a word in it, and the result opens its room', async () => {
+    await gracePage.getByRole('button', { name: 'Search messages' }).click();
+    const dialog = gracePage.getByRole('dialog', { name: 'Search messages' });
+    await dialog.getByLabel('Words to find').fill('lighthouse -thermos');
+    const found = dialog.getByRole('list', { name: 'Messages found' });
+    const meeting = found.getByRole('button').filter({ hasText: 'Shall we meet at the lighthouse car park' });
+    await expect(meeting).toBeVisible();
+    await expect(meeting.locator('mark')).toHaveText(['lighthouse']);
+    // The exclusion holds: the reply about the thermos is not among them.
+    await expect(found.getByRole('button').filter({ hasText: 'thermos' })).toHaveCount(0);
+    await expectAccessible(gracePage, 'message search');
+    await screenshot(gracePage, 'search');
+    await meeting.click();
+    await expect(dialog).toBeHidden();
+    await expect(gracePage.getByRole('heading', { level: 1, name: inRoom })).toBeVisible();
   });
 
   await test.step('Grace mentions Ada in the room; Ada sees it in her room list, and reading clears it', async () => {
@@ -351,6 +436,61 @@ test('Ada and Grace chat in a public room, through a dropped connection, in a di
     await screenshot(gracePage, 'profile');
     await profile.getByRole('button', { name: 'Close' }).click();
     await expect(profile).toBeHidden();
+  });
+
+  await test.step('Ada adds her picture and shares a photo and her notes; Grace sees the photo, downloads the notes, and both find it by a word', async () => {
+    await adaPage.getByRole('button', { name: `Your profile (${ada.displayName})` }).click();
+    const mine = adaPage.getByRole('dialog', { name: 'Your profile' });
+    await mine.getByTestId('avatar-input').setInputFiles({
+      name: 'ada.png',
+      mimeType: 'image/png',
+      buffer: await drawPicture(adaPage, 'portrait'),
+    });
+    await expect(mine.getByRole('button', { name: 'Change picture' })).toBeVisible();
+    await expect(mine.locator('img.avatar')).toBeVisible();
+    await mine.getByRole('button', { name: 'Cancel' }).click();
+    await expect(mine).toBeHidden();
+    const accountPicture = adaPage.getByRole('button', { name: `Your profile (${ada.displayName})` }).locator('img');
+    await expect.poll(() => accountPicture.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+
+    const notes = 'Route: car park, lighthouse, cliff path, summit cairn. Bring water.';
+    await adaPage.getByTestId('attach-input').setInputFiles([
+      { name: 'summit.png', mimeType: 'image/png', buffer: await drawPicture(adaPage, 'landscape') },
+      { name: 'route-notes.txt', mimeType: 'text/plain', buffer: Buffer.from(notes) },
+    ]);
+    const drafts = adaPage.getByRole('list', { name: 'Files to send' });
+    await expect(drafts.getByRole('listitem')).toHaveCount(2);
+    await expect(drafts.getByText('Uploading…')).toHaveCount(0);
+    await expect(drafts.locator('img')).toBeVisible();
+    await screenshot(adaPage, 'files-draft');
+    const caption = 'The view from the summit, and my route notes';
+    await say(adaPage, grace.displayName, caption);
+    await expect(drafts).toBeHidden();
+
+    const shared = conversation(gracePage, ada.displayName).getByRole('article').filter({ hasText: caption });
+    const photo = shared.getByRole('button', { name: 'Open the picture summit.png' }).locator('img');
+    await expect(photo).toBeVisible();
+    await expect.poll(() => photo.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+    const downloading = gracePage.waitForEvent('download');
+    await shared.getByRole('button', { name: 'Download route-notes.txt' }).click();
+    const download = await downloading;
+    expect(download.suggestedFilename()).toBe('route-notes.txt');
+    const saved = await download.createReadStream();
+    const chunks: Buffer[] = [];
+    for await (const chunk of saved) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).toString()).toBe(notes);
+    await expectAccessible(gracePage, 'a message with files');
+    await screenshot(gracePage, 'files');
+
+    for (const page of [adaPage, gracePage]) {
+      await page.getByRole('button', { name: 'Search messages' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Search messages' });
+      await dialog.getByLabel('Words to find').fill('summit');
+      const found = dialog.getByRole('list', { name: 'Messages found' });
+      await expect(found.getByRole('button').filter({ hasText: caption })).toBeVisible();
+      await dialog.getByRole('button', { name: 'Close' }).click();
+      await expect(dialog).toBeHidden();
+    }
   });
 
   const phoneContext = await browser.newContext({ baseURL, viewport: PHONE, isMobile: true, hasTouch: true });

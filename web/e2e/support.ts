@@ -4,6 +4,8 @@
 import AxeBuilder from '@axe-core/playwright';
 import { expect, type APIRequestContext, type Page, type Response } from '@playwright/test';
 import type { Me, ProfileChanges, Session } from '@protocol';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
 /** Someone in the story. `username` is unique to the run, the rest reads well on screen. */
@@ -115,3 +117,49 @@ export function recordScripts(page: Page): () => Promise<{ files: number; raw: n
 }
 
 export const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+
+/**
+ * The newest mail to `to` whose subject contains `subject`, as a mail client shows it
+ * (quoted-printable decoded): the stack's auth service writes mail as files in
+ * CHAT_MAIL_DIR (deploy/local/web-e2e.sh). Waits for it.
+ */
+export async function mailTo(to: string, subject: string): Promise<string> {
+  const dir = process.env.CHAT_MAIL_DIR;
+  if (!dir) throw new Error('CHAT_MAIL_DIR is not set (deploy/local/web-e2e.sh sets it)');
+  let found = '';
+  await expect
+    .poll(
+      () => {
+        const mails = readdirSync(dir)
+          .filter((name) => name.endsWith('.eml'))
+          .map((name) => ({ path: join(dir, name), at: statSync(join(dir, name)).mtimeMs }))
+          .sort((a, b) => b.at - a.at)
+          .map(({ path }) => decodeMail(readFileSync(path, 'utf8')));
+        found =
+          mails.find((mail) => mail.includes(`To: ${to}`) && new RegExp(`^Subject: .*${subject}`, 'm').test(mail)) ??
+          '';
+        return found !== '';
+      },
+      { message: `a mail "${subject}" to ${to}`, timeout: 20_000 },
+    )
+    .toBe(true);
+  return found;
+}
+
+function decodeMail(mail: string): string {
+  const text = mail.replace(/\r\n/g, '\n');
+  const split = text.indexOf('\n\n');
+  if (split < 0 || !/^Content-Transfer-Encoding: quoted-printable$/m.test(text.slice(0, split))) return text;
+  const body = text
+    .slice(split + 2)
+    .replace(/=\n/g, '')
+    .replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  return `${text.slice(0, split)}\n\n${body}`;
+}
+
+/** The page of the first link to `action` in a mail (`#/<action>/<token>`). */
+export function linkIn(mail: string, action: string): string {
+  const match = new RegExp(`/#/${action}/[A-Za-z0-9_-]+`).exec(mail);
+  if (!match) throw new Error(`no ${action} link in ${mail}`);
+  return match[0];
+}

@@ -58,3 +58,20 @@ export function activityLabel(value: Timestamp | Date, now: Date = new Date()): 
     ...(date.getFullYear() === now.getFullYear() ? {} : { year: 'numeric' }),
   });
 }
+
+/** A moment ahead, for "until …": "15:05" today, "tomorrow at 09:00", else "Fri 5 Dec at 14:05". */
+export function untilLabel(value: Timestamp | Date, now: Date = new Date()): string {
+  const date = typeof value === 'string' ? parseTimestamp(value) : value;
+  const time = timeLabel(date);
+  if (dayKey(date) === dayKey(now)) return time;
+  const tomorrow = new Date(now);
+  tomorrow.setDate(now.getDate() + 1);
+  if (dayKey(date) === dayKey(tomorrow)) return `tomorrow at ${time}`;
+  const day = date.toLocaleDateString(undefined, {
+    weekday: 'short',
+    month: 'short',
+    day: 'numeric',
+    ...(date.getFullYear() === now.getFullYear() ? {} : { year: 'numeric' }),
+  });
+  return `${day} at ${time}`;
+}

@@ -48,6 +48,12 @@ pub struct Config {
     #[command(flatten)]
     pub limits: LoginLimitConfig,
 
+    #[command(flatten)]
+    pub mail: MailConfig,
+
+    #[command(flatten)]
+    pub recovery: RecoveryConfig,
+
     /// Lifetime of an access token (JWT). Logout cannot recall an access token, so keep
     /// this short.
     #[arg(
@@ -145,13 +151,24 @@ pub struct SigningConfig {
 /// Login-attempt limits, counted in fixed windows in Redis and shared by every replica.
 #[derive(clap::Args, Debug, Clone)]
 pub struct LoginLimitConfig {
-    /// Failed logins allowed per account per window; a successful login resets the count.
+    /// Failed logins allowed per account from one client address per window; past it that
+    /// address is refused for the account (others are not). A successful login resets it.
     #[arg(
         long = "login-max-account-failures",
         env = "AUTH_LOGIN_MAX_ACCOUNT_FAILURES",
         default_value_t = 5
     )]
     pub max_account_failures: u32,
+
+    /// Failed logins of an account from all addresses in a window after which each attempt
+    /// waits a little longer (250 ms more per failure, at most 5 s) before the password is
+    /// checked: guessing spread over many addresses slows down, the owner is never refused.
+    #[arg(
+        long = "login-delay-after-account-failures",
+        env = "AUTH_LOGIN_DELAY_AFTER_ACCOUNT_FAILURES",
+        default_value_t = 20
+    )]
+    pub delay_after_account_failures: u32,
 
     /// Login attempts (failed or not) allowed per client address per window.
     #[arg(
@@ -161,6 +178,14 @@ pub struct LoginLimitConfig {
     )]
     pub max_address_attempts: u32,
 
+    /// Accounts one client address may create per window (every replica counts together).
+    #[arg(
+        long = "register-max-per-address",
+        env = "AUTH_REGISTER_MAX_PER_ADDRESS",
+        default_value_t = 10
+    )]
+    pub max_registrations_per_address: u32,
+
     /// Length of the counting window; it starts with the first counted attempt.
     #[arg(
         long = "login-limit-window",
@@ -169,4 +194,89 @@ pub struct LoginLimitConfig {
         value_parser = humantime_duration
     )]
     pub window: Duration,
+}
+
+/// How mail reaches account holders: an SMTP server, or (with none) `.eml` files in a
+/// directory.
+#[derive(clap::Args, Debug, Clone)]
+pub struct MailConfig {
+    /// SMTP server host. Unset: mails go to `--mail-dir` (or nowhere, with a warning).
+    #[arg(long = "smtp-host", env = "SMTP_HOST")]
+    pub smtp_host: Option<String>,
+
+    /// SMTP server port (587 for STARTTLS, 465 for TLS, 25 without).
+    #[arg(long = "smtp-port", env = "SMTP_PORT", default_value_t = 587)]
+    pub smtp_port: u16,
+
+    /// How the connection to the SMTP server is secured.
+    #[arg(long = "smtp-security", env = "SMTP_SECURITY", value_enum, default_value_t = SmtpSecurity::Starttls)]
+    pub smtp_security: SmtpSecurity,
+
+    #[arg(long = "smtp-username", env = "SMTP_USERNAME")]
+    pub smtp_username: Option<String>,
+
+    #[arg(long = "smtp-password", env = "SMTP_PASSWORD")]
+    pub smtp_password: Option<SecretString>,
+
+    /// The longest wait for the SMTP server.
+    #[arg(
+        long = "smtp-timeout",
+        env = "SMTP_TIMEOUT",
+        default_value = "10s",
+        value_parser = humantime_duration
+    )]
+    pub smtp_timeout: Duration,
+
+    /// Sender of every mail (`Name <address>` or an address).
+    #[arg(
+        long = "mail-from",
+        env = "MAIL_FROM",
+        default_value = "Chat <no-reply@localhost>"
+    )]
+    pub from: String,
+
+    /// Directory mails are written to as `.eml` files when no SMTP host is set.
+    #[arg(long = "mail-dir", env = "MAIL_DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// How the SMTP connection is secured.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// Plain text (a local relay only).
+    None,
+    /// Upgraded with STARTTLS, which the server must offer.
+    Starttls,
+    /// TLS from the first byte (implicit TLS, port 465).
+    Tls,
+}
+
+/// Password resets and email verification by mailed links.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RecoveryConfig {
+    /// The web client's address, which mailed links open (`<url>/#/reset-password/<token>`).
+    #[arg(
+        long = "public-url",
+        env = "PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub public_url: String,
+
+    /// How long a password-reset link works.
+    #[arg(
+        long = "password-reset-ttl",
+        env = "AUTH_PASSWORD_RESET_TTL",
+        default_value = "30m",
+        value_parser = humantime_duration
+    )]
+    pub reset_ttl: Duration,
+
+    /// How long an email-verification link works.
+    #[arg(
+        long = "email-verification-ttl",
+        env = "AUTH_EMAIL_VERIFICATION_TTL",
+        default_value = "7days",
+        value_parser = humantime_duration
+    )]
+    pub verification_ttl: Duration,
 }

@@ -29,6 +29,8 @@ pub enum Error {
     SessionRevoked,
     #[error("no such user")]
     UserNotFound,
+    #[error("the link is invalid, expired or already used")]
+    InvalidAccountToken,
     #[error("database error")]
     Database(#[from] sqlx::Error),
     #[error("redis error")]
@@ -84,6 +86,11 @@ impl From<Error> for Status {
                 "the session was revoked",
             ),
             Error::UserNotFound => status::error(Code::NotFound, "user_not_found", "no such user"),
+            Error::InvalidAccountToken => status::error(
+                Code::FailedPrecondition,
+                "invalid_link",
+                "the link is invalid, expired or already used; ask for a new one",
+            ),
             Error::Database(sqlx::Error::PoolTimedOut) | Error::Redis(_) => {
                 tracing::error!(error = %err, source = ?std::error::Error::source(&err), "dependency unavailable");
                 status::error(

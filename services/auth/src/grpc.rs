@@ -6,10 +6,12 @@ use std::time::Duration;
 
 use chat_proto::v1::auth_service_server::AuthService;
 use chat_proto::v1::{
-    AuthResponse, GetSigningKeysRequest, GetUserRequest, GetUsersRequest, GetUsersResponse,
-    LoginRequest, LogoutRequest, LogoutResponse, RecordLastSeenRequest, RecordLastSeenResponse,
-    RefreshRequest, RegisterRequest, SearchUsersRequest, SearchUsersResponse, SigningKeys,
-    UpdateProfileRequest, User,
+    AuthResponse, ChangeEmailRequest, ForgotPasswordRequest, ForgotPasswordResponse,
+    GetSigningKeysRequest, GetUserRequest, GetUsersRequest, GetUsersResponse, ListSessionsRequest,
+    ListSessionsResponse, LoginRequest, LogoutRequest, LogoutResponse, RecordLastSeenRequest,
+    RecordLastSeenResponse, RefreshRequest, RegisterRequest, ResetPasswordRequest,
+    ResetPasswordResponse, SearchUsersRequest, SearchUsersResponse, SessionInfo, SigningKeys,
+    UpdateProfileRequest, User, VerifyEmailRequest, VerifyEmailResponse,
 };
 use secrecy::SecretString;
 use sqlx::PgPool;
@@ -19,6 +21,7 @@ use uuid::Uuid;
 use crate::error::Error;
 use crate::login_limit::{Account, LoginLimits};
 use crate::password::{Passwords, Verification};
+use crate::recovery::Recovery;
 use crate::sessions::{self, Device, Refresh};
 use crate::signing::TokenSigner;
 use crate::users::{self, NewUser, ProfileChanges};
@@ -31,6 +34,7 @@ pub struct AuthGrpc {
     pub passwords: Passwords,
     pub signer: TokenSigner,
     pub limits: LoginLimits,
+    pub recovery: Recovery,
     pub refresh_ttl: Duration,
 }
 
@@ -72,7 +76,87 @@ impl AuthService for AuthGrpc {
         } else {
             sessions::logout(&self.pool, user_id, session_id).await?;
         }
-        Ok(Response::new(LogoutResponse {}))
+        Ok(Response::new(LogoutResponse {
+            ended_at_ms: now_ms(),
+        }))
+    }
+
+    async fn forgot_password(
+        &self,
+        request: Request<ForgotPasswordRequest>,
+    ) -> Reply<ForgotPasswordResponse> {
+        let request = request.into_inner();
+        let device = Device::from(request.device);
+        self.recovery.forgot(&request.login, &device).await?;
+        Ok(Response::new(ForgotPasswordResponse {}))
+    }
+
+    async fn reset_password(
+        &self,
+        request: Request<ResetPasswordRequest>,
+    ) -> Reply<ResetPasswordResponse> {
+        let request = request.into_inner();
+        let device = Device::from(request.device);
+        let user_id = self
+            .recovery
+            .reset(&request.token, request.password, &device)
+            .await?;
+        Ok(Response::new(ResetPasswordResponse {
+            user_id: user_id.to_string(),
+            ended_at_ms: now_ms(),
+        }))
+    }
+
+    async fn change_email(&self, request: Request<ChangeEmailRequest>) -> Reply<User> {
+        let request = request.into_inner();
+        let user_id = validation::uuid(&request.user_id)
+            .map_err(|why| Error::invalid_field("user_id", why))?;
+        let device = Device::from(request.device);
+        let user = self
+            .recovery
+            .change_email(
+                user_id,
+                request.email.trim(),
+                SecretString::from(request.password),
+                &device,
+            )
+            .await?;
+        Ok(Response::new(user.into_proto(true)))
+    }
+
+    async fn verify_email(
+        &self,
+        request: Request<VerifyEmailRequest>,
+    ) -> Reply<VerifyEmailResponse> {
+        let (user_id, email) = self
+            .recovery
+            .verify_email(&request.into_inner().token)
+            .await?;
+        Ok(Response::new(VerifyEmailResponse {
+            user_id: user_id.to_string(),
+            email,
+        }))
+    }
+
+    async fn list_sessions(
+        &self,
+        request: Request<ListSessionsRequest>,
+    ) -> Reply<ListSessionsResponse> {
+        let user_id = validation::uuid(&request.into_inner().user_id)
+            .map_err(|why| Error::invalid_field("user_id", why))?;
+        let open = sessions::list(&self.pool, user_id).await?;
+        Ok(Response::new(ListSessionsResponse {
+            sessions: open
+                .into_iter()
+                .map(|session| SessionInfo {
+                    id: session.id.to_string(),
+                    user_agent: session.user_agent,
+                    ip_address: session.ip_address,
+                    created_at: Some(chat_runtime::time::to_proto(session.created_at)),
+                    last_used_at: Some(chat_runtime::time::to_proto(session.last_used_at)),
+                })
+                .collect(),
+        }))
     }
 
     async fn get_user(&self, request: Request<GetUserRequest>) -> Reply<User> {
@@ -132,6 +216,7 @@ impl AuthService for AuthGrpc {
                 .bio
                 .map(|v| violations.check("bio", validation::bio(&v)).flatten()),
             show_presence: request.show_presence,
+            send_read_receipts: request.send_read_receipts,
         };
         violations.finish()?;
         let id = id.expect("finish() refuses a missing id");
@@ -215,6 +300,8 @@ impl AuthGrpc {
         });
         violations.finish()?;
         let username = username.expect("finish() refuses an invalid username");
+        let device = Device::from(request.device);
+        self.limits.check_registration(&device.ip_address).await?;
         let display_name = display_name
             .or_else(|| validation::display_name_from_username(&request.username, &username));
 
@@ -222,7 +309,6 @@ impl AuthGrpc {
             .passwords
             .hash(SecretString::from(request.password))
             .await?;
-        let device = Device::from(request.device);
         let mut tx = self.pool.begin().await?;
         let user = users::insert(
             &mut tx,
@@ -238,6 +324,7 @@ impl AuthGrpc {
         tx.commit().await?;
         metrics::counter!("auth_registrations_total").increment(1);
         tracing::info!(user_id = %user.id, "registered");
+        self.recovery.send_verification(&user);
         self.respond(user, refresh)
     }
 
@@ -274,7 +361,9 @@ impl AuthGrpc {
             Some(found) => Account::User(found.user.id),
             None => Account::UnknownLogin(&login),
         };
-        self.limits.check_account(account).await?;
+        self.limits
+            .check_account(account, &device.ip_address)
+            .await?;
 
         let password = SecretString::from(request.password);
         let (stored, user) = match credentials {
@@ -286,7 +375,9 @@ impl AuthGrpc {
             (Some(user), Verification::Match { needs_rehash }) => (user, needs_rehash),
             _ => return Err(Error::InvalidCredentials),
         };
-        self.limits.clear_account(Account::User(user.id)).await?;
+        self.limits
+            .clear_account(Account::User(user.id), &device.ip_address)
+            .await?;
         if needs_rehash {
             let hash = self.passwords.hash(password).await?;
             users::set_password_hash(&self.pool, user.id, &hash).await?;
@@ -344,4 +435,10 @@ fn parse_user_ids(raw: &[String]) -> Result<Vec<Uuid>, Error> {
     }
     violations.finish()?;
     Ok(ids)
+}
+
+/// Now, in Unix milliseconds: when sessions revoked a moment ago ended.
+fn now_ms() -> i64 {
+    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
+        .unwrap_or(i64::MAX)
 }

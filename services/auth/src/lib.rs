@@ -2,11 +2,14 @@
 //! served as `chat.v1.AuthService` over gRPC. Only the gateway calls it; gateways verify
 //! access tokens locally with the public keys published by `GetSigningKeys`.
 
+pub mod account_tokens;
 pub mod config;
 pub mod error;
 pub mod grpc;
 pub mod login_limit;
+pub mod mail;
 pub mod password;
+pub mod recovery;
 pub mod sessions;
 pub mod signing;
 pub mod startup;

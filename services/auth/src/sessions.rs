@@ -220,6 +220,45 @@ pub async fn logout_everywhere(pool: &PgPool, user_id: Uuid) -> Result<(), Error
     Ok(())
 }
 
+/// An open session, as its user reviews it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OpenSession {
+    pub id: Uuid,
+    pub user_agent: String,
+    pub ip_address: String,
+    pub created_at: time::OffsetDateTime,
+    pub last_used_at: time::OffsetDateTime,
+}
+
+/// The sessions of `user_id` neither revoked nor expired, most recently used first.
+#[tracing::instrument(skip(pool))]
+pub async fn list(pool: &PgPool, user_id: Uuid) -> Result<Vec<OpenSession>, Error> {
+    let sessions = sqlx::query_as::<_, OpenSession>(
+        "SELECT id, user_agent, ip_address, created_at, last_used_at FROM sessions
+          WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
+          ORDER BY last_used_at DESC
+          LIMIT 100",
+    )
+    .bind(user_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(sessions)
+}
+
+/// Revokes every open session of `user_id` for `reason` (a password reset), inside the
+/// caller's transaction.
+pub async fn revoke_all(conn: &mut PgConnection, user_id: Uuid, reason: &str) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE sessions SET revoked_at = now(), revoked_reason = $2
+          WHERE user_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 async fn revoke_session(pool: &PgPool, session_id: Uuid, reason: &str) -> Result<(), Error> {
     sqlx::query(
         "UPDATE sessions SET revoked_at = now(), revoked_reason = $2
@@ -242,6 +281,8 @@ pub async fn sweep_expired(pool: &PgPool) -> Result<u64, Error> {
              SELECT token_hash FROM refresh_tokens WHERE expires_at < now() LIMIT $1)",
         "DELETE FROM sessions WHERE id IN (
              SELECT id FROM sessions WHERE expires_at < now() LIMIT $1)",
+        "DELETE FROM account_tokens WHERE token_hash IN (
+             SELECT token_hash FROM account_tokens WHERE expires_at < now() LIMIT $1)",
     ] {
         loop {
             let batch = sqlx::query(statement)
@@ -277,13 +318,15 @@ async fn insert_token(
 }
 
 /// 32 random bytes from the OS, base64url without padding (43 characters).
-fn new_token() -> String {
+/// 32 random bytes in base64url: a refresh token, or a mailed account token.
+pub(crate) fn new_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn token_hash(token: &str) -> Vec<u8> {
+/// What is stored of a token: its SHA-256.
+pub(crate) fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 

@@ -20,7 +20,9 @@ use sqlx::migrate::Migrator;
 use crate::config::Config;
 use crate::grpc::AuthGrpc;
 use crate::login_limit::LoginLimits;
+use crate::mail::Mailer;
 use crate::password::Passwords;
+use crate::recovery::Recovery;
 use crate::sessions;
 use crate::signing::TokenSigner;
 
@@ -47,6 +49,8 @@ impl App {
     /// and Redis, and binds the gRPC and ops listeners.
     pub async fn build(config: Config) -> anyhow::Result<App> {
         ops::metrics_handle();
+        // Exported from the start, so the reuse alert reads 0 rather than nothing.
+        metrics::counter!("auth_refresh_token_reuse_total").increment(0);
         let signer = TokenSigner::from_config(&config.signing, config.access_token_ttl)?;
         let pool = connect_and_migrate(&config.database, &MIGRATOR)
             .await
@@ -59,6 +63,16 @@ impl App {
             redis.clone(),
             &config.redis.redis_key_prefix,
             &config.limits,
+        );
+
+        let mailer = Mailer::new(&config.mail)?;
+        tracing::info!(mail = %mailer.describe(), "mail transport");
+        let recovery = Recovery::new(
+            pool.clone(),
+            passwords.clone(),
+            limits.clone(),
+            mailer,
+            config.recovery.clone(),
         );
 
         let server = GrpcServer::bind(config.grpc_addr, config.ops.ops_addr).await?;
@@ -76,6 +90,7 @@ impl App {
                 passwords,
                 signer,
                 limits,
+                recovery,
                 refresh_ttl: config.refresh_token_ttl,
             },
             readiness,

@@ -27,6 +27,8 @@ pub struct User {
     pub created_at: OffsetDateTime,
     pub show_presence: bool,
     pub last_seen_at: Option<OffsetDateTime>,
+    pub send_read_receipts: bool,
+    pub email_verified_at: Option<OffsetDateTime>,
 }
 
 impl User {
@@ -42,6 +44,8 @@ impl User {
             email: include_email.then_some(self.email),
             show_presence: self.show_presence,
             last_seen_at: self.last_seen_at.map(chat_runtime::time::to_proto),
+            send_read_receipts: self.send_read_receipts,
+            email_verified: include_email && self.email_verified_at.is_some(),
         }
     }
 }
@@ -70,10 +74,11 @@ pub struct ProfileChanges {
     pub avatar_url: Option<Option<String>>,
     pub bio: Option<Option<String>>,
     pub show_presence: Option<bool>,
+    pub send_read_receipts: Option<bool>,
 }
 
-const USER_COLUMNS: &str =
-    "id, username, email, display_name, avatar_url, bio, created_at, show_presence, last_seen_at";
+const USER_COLUMNS: &str = "id, username, email, display_name, avatar_url, bio, created_at, show_presence, last_seen_at, \
+     send_read_receipts, email_verified_at";
 
 /// Stores a new account; a taken username or email (in any case) is a domain error.
 #[tracing::instrument(skip(conn, new), fields(username = %new.username))]
@@ -95,6 +100,38 @@ pub async fn insert(conn: &mut PgConnection, new: NewUser) -> Result<User, Error
         Some("users_email_key") => Error::EmailTaken,
         _ => err.into(),
     })
+}
+
+/// The account `id` with its password hash.
+pub async fn credentials_of(pool: &PgPool, id: Uuid) -> Result<Credentials, Error> {
+    sqlx::query_as::<_, Credentials>(&format!(
+        "SELECT {USER_COLUMNS}, password_hash FROM users WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or(Error::UserNotFound)
+}
+
+/// Gives the account a new email, not yet verified.
+pub async fn set_email(pool: &PgPool, id: Uuid, email: &str) -> Result<User, Error> {
+    let result = sqlx::query_as::<_, User>(&format!(
+        "UPDATE users SET email = $2, email_verified_at = NULL, updated_at = now()
+         WHERE id = $1
+         RETURNING {USER_COLUMNS}"
+    ))
+    .bind(id)
+    .bind(email)
+    .fetch_optional(pool)
+    .await;
+    match result {
+        Ok(Some(user)) => Ok(user),
+        Ok(None) => Err(Error::UserNotFound),
+        Err(err) => Err(match unique_violation(&err) {
+            Some("users_email_key") => Error::EmailTaken,
+            _ => err.into(),
+        }),
+    }
 }
 
 /// The account whose username or email is `login` (compared without regard to case, so
@@ -178,6 +215,7 @@ pub async fn update_profile(
              avatar_url = CASE WHEN $4 THEN $5 ELSE avatar_url END,
              bio = CASE WHEN $6 THEN $7 ELSE bio END,
              show_presence = COALESCE($8, show_presence),
+             send_read_receipts = COALESCE($9, send_read_receipts),
              updated_at = now()
          WHERE id = $1
          RETURNING {USER_COLUMNS}"
@@ -190,6 +228,7 @@ pub async fn update_profile(
     .bind(set_bio)
     .bind(bio)
     .bind(changes.show_presence)
+    .bind(changes.send_read_receipts)
     .fetch_optional(pool)
     .await?
     .ok_or(Error::UserNotFound)

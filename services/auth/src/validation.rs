@@ -134,12 +134,21 @@ pub fn display_name(value: &str) -> Result<Option<String>, String> {
     Ok((!value.is_empty()).then(|| value.to_owned()))
 }
 
-/// An `http` or `https` URL with a host, at most 2048 characters, no spaces. `Ok(None)`
-/// when empty (clears the avatar).
+/// An `http` or `https` URL with a host, at most 2048 characters, no spaces, or the
+/// thumbnail of an uploaded avatar (`/api/files/{id}/thumbnail`). `Ok(None)` when empty
+/// (clears the avatar).
 pub fn avatar_url(value: &str) -> Result<Option<String>, String> {
     let value = value.trim();
     if value.is_empty() {
         return Ok(None);
+    }
+    if let Some(id) = value
+        .strip_prefix("/api/files/")
+        .and_then(|rest| rest.strip_suffix("/thumbnail"))
+    {
+        return uuid::Uuid::parse_str(id)
+            .map(|_| Some(value.to_owned()))
+            .map_err(|_| "must name an uploaded file by its id".to_owned());
     }
     if char_count(value) > AVATAR_URL_MAX {
         return Err(format!("must be at most {AVATAR_URL_MAX} characters long"));
@@ -286,6 +295,10 @@ mod tests {
         );
         assert!(avatar_url("HTTP://example.com").is_ok());
         assert_eq!(avatar_url(""), Ok(None));
+        let uploaded = "/api/files/0193a6c1-0000-7000-8000-0000000000f1/thumbnail";
+        assert_eq!(avatar_url(uploaded), Ok(Some(uploaded.to_owned())));
+        assert!(avatar_url("/api/files/nope/thumbnail").is_err());
+        assert!(avatar_url("/api/rooms").is_err());
         for bad in [
             "ftp://example.com/a.png",
             "javascript:alert(1)",

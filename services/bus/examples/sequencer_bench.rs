@@ -98,6 +98,7 @@ fn item(room_id: &str, n: usize) -> RoomItem {
             mentions: Vec::new(),
             mentions_room: false,
             thread_root: None,
+            attachments: Vec::new(),
             kind: MessageKind::Text as i32,
             sent_at: None,
         })),

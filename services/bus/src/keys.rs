@@ -55,6 +55,18 @@ impl RoomKeys {
     }
 }
 
+/// Presence: one field per open socket of `user` on any gateway (`<instance>:<socket>`),
+/// `a` (active) or `i` (idle). Written by the gateways' presence scripts.
+pub fn presence_conns_key(prefix: &str, user: &str) -> String {
+    format!("{prefix}presence:conns:{user}")
+}
+
+/// Focus: the room each socket of `user` shows (same fields as [`presence_conns_key`]),
+/// from its last `focus` frame. Read by the notifier.
+pub fn focus_key(prefix: &str, user: &str) -> String {
+    format!("{prefix}presence:focus:{user}")
+}
+
 /// When this Redis began holding the deployment's keys (its own clock, milliseconds):
 /// lost with everything else when Redis loses its data, which is how a newer one shows.
 pub fn born_key(prefix: &str) -> String {

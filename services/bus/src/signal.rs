@@ -38,6 +38,7 @@ mod tests {
         let signal = RoomSignal {
             user_id: "0193a6c1-0000-7000-8000-000000000077".into(),
             typing: true,
+            receipts: Vec::new(),
         };
         let payload = encode_signal(&signal);
         assert_eq!(decode_signal::<RoomSignal>(&payload), Some(Ok(signal)));

@@ -21,6 +21,9 @@ use tonic::Code;
 use crate::core::message_changes::ChangeError;
 use crate::core::messages::MessageError;
 
+/// Counter of `error` frames sent on sockets, by `code` (every code starts at 0).
+pub const FRAME_ERRORS_METRIC: &str = "chat_gateway_frame_errors_total";
+
 /// A failed request or frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientError {
@@ -133,6 +136,13 @@ impl ClientError {
         self
     }
 
+    /// The `error` frame of this error for a socket, counted in
+    /// [`FRAME_ERRORS_METRIC`] by code.
+    pub fn to_counted_frame(&self, reference: Option<&str>) -> ServerFrame {
+        metrics::counter!(FRAME_ERRORS_METRIC, "code" => self.code.as_str()).increment(1);
+        self.to_frame(reference)
+    }
+
     /// The `error` frame answering the request `reference`.
     pub fn to_frame(&self, reference: Option<&str>) -> ServerFrame {
         ServerFrame::Error(ErrorFrame {
@@ -236,6 +246,21 @@ impl From<RemoteError> for ClientError {
             retry_after: remote
                 .retry_after
                 .filter(|_| matches!(code, ErrorCode::RateLimited | ErrorCode::TooManyAttempts)),
+        }
+    }
+}
+
+/// A file operation's refusal: the files service's own codes pass through.
+impl From<crate::core::files::FileError> for ClientError {
+    fn from(error: crate::core::files::FileError) -> Self {
+        use crate::core::files::FileError;
+        match error {
+            FileError::NotFound => Self::new(ErrorCode::FileNotFound, "no such file"),
+            FileError::BodyBroken(why) => Self::new(
+                ErrorCode::ValidationFailed,
+                format!("the upload broke off: {why}"),
+            ),
+            FileError::Remote(status) => Self::from(status),
         }
     }
 }

@@ -4,7 +4,7 @@
 //! Layers point one way (docs/architecture.md): `settings` (every clap type) ->
 //! `core` (the hub, messages, catch-up, memberships, rooms) -> the edge (`access`,
 //! `client_error`, `client_addr`, `state`, then `http/` and `ws/`, which never import
-//! each other) -> `startup`, which wires them.
+//! each other) -> `server` (the HTTP listener's bounds) and `startup`, which wires them.
 
 pub mod settings;
 
@@ -18,6 +18,7 @@ pub mod state;
 pub mod http;
 pub mod ws;
 
+pub mod server;
 pub mod startup;
 
 pub use settings::Config;

@@ -3,6 +3,7 @@
 //! of the gateway is here; the layers above take these as plain values.
 
 use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use chat_bus::{PersistConfig, StreamConfig};
@@ -70,6 +71,14 @@ pub struct UpstreamConfig {
     )]
     pub history_url: String,
 
+    /// gRPC URL of the files service (uploads and downloads).
+    #[arg(
+        long = "files-url",
+        env = "FILES_URL",
+        default_value = "http://127.0.0.1:50054"
+    )]
+    pub files_url: String,
+
     /// Longest wait for a TCP connection to a service.
     #[arg(long = "grpc-connect-timeout", env = "GRPC_CONNECT_TIMEOUT", default_value = "2s", value_parser = humantime_duration)]
     pub connect_timeout: Duration,
@@ -123,6 +132,36 @@ pub struct HttpConfig {
         default_value_t = CookieSecurity::Auto
     )]
     pub secure_cookies: CookieSecurity,
+
+    /// API requests that only read (`GET`) one user may make per second, on all gateways
+    /// together (a burst of as many); more get 429 `rate_limited`.
+    #[arg(long = "rest-reads-per-second", env = "REST_READS_PER_SECOND", default_value_t = NonZeroU32::new(50).expect("non-zero"))]
+    pub rest_reads_per_second: NonZeroU32,
+
+    /// API requests that change something (`POST`, `PUT`, `PATCH`, `DELETE`) one user may
+    /// make per second, on all gateways together; more get 429 `rate_limited`.
+    #[arg(long = "rest-writes-per-second", env = "REST_WRITES_PER_SECOND", default_value_t = NonZeroU32::new(20).expect("non-zero"))]
+    pub rest_writes_per_second: NonZeroU32,
+
+    /// The longest a client may take to send a request's head (line and headers); a
+    /// connection slower than this is closed (slow-header attacks).
+    #[arg(
+        long = "header-timeout",
+        env = "HTTP_HEADER_TIMEOUT",
+        default_value = "10s",
+        value_parser = humantime_duration
+    )]
+    pub header_timeout: Duration,
+
+    /// The longest a request body may stall between two pieces; a body that stalls longer
+    /// fails the request (a slow upload that keeps moving is fine).
+    #[arg(
+        long = "body-timeout",
+        env = "HTTP_BODY_TIMEOUT",
+        default_value = "30s",
+        value_parser = humantime_duration
+    )]
+    pub body_timeout: Duration,
 }
 
 /// When a cookie is marked `Secure` (sent over HTTPS only).
@@ -163,6 +202,21 @@ pub struct WsConfig {
         default_value_t = 256
     )]
     pub outbound_queue: usize,
+
+    /// `history`, `search` and `presence.subscribe` frames a socket may send per second
+    /// (reads that cost); more get `rate_limited`.
+    #[arg(long = "ws-requests-per-second", env = "WS_REQUESTS_PER_SECOND", default_value_t = NonZeroU32::new(10).expect("non-zero"))]
+    pub requests_per_second: NonZeroU32,
+
+    /// `join` and `leave` frames a socket may send per second (each is a room entry every
+    /// member receives and history keeps); more get `rate_limited`.
+    #[arg(long = "ws-membership-changes-per-second", env = "WS_MEMBERSHIP_CHANGES_PER_SECOND", default_value_t = NonZeroU32::new(2).expect("non-zero"))]
+    pub membership_changes_per_second: NonZeroU32,
+
+    /// `typing`, `presence`, `read` and `ping` frames a socket may send per second; more
+    /// get `rate_limited`.
+    #[arg(long = "ws-signals-per-second", env = "WS_SIGNALS_PER_SECOND", default_value_t = NonZeroU32::new(20).expect("non-zero"))]
+    pub signals_per_second: NonZeroU32,
 
     /// Largest client frame handled; a larger one gets `frame_too_large` and the socket
     /// stays open.
@@ -234,6 +288,16 @@ pub struct WsConfig {
         default_value_t = 100
     )]
     pub typing_max_room_size: u32,
+
+    /// Rooms with more members than this have no read receipts (direct rooms always
+    /// have them: two members). At most 100.
+    #[arg(
+        long = "receipts-max-room-size",
+        env = "RECEIPTS_MAX_ROOM_SIZE",
+        default_value_t = 50,
+        value_parser = clap::value_parser!(u32).range(2..=100)
+    )]
+    pub receipts_max_room_size: u32,
 
     /// A user whose last socket closed is announced offline only after this long, and
     /// only if no socket of theirs opened meanwhile (a reconnect causes no flapping).

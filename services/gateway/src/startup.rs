@@ -2,7 +2,6 @@
 //! tests run many gateways side by side) and wires clients, verifier and routes;
 //! `run_until` serves until the token is cancelled, then drains within the grace period.
 
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -18,8 +17,8 @@ use crate::core::clients::Clients;
 use crate::core::realtime::Realtime;
 use crate::core::sockets::Sockets;
 use crate::settings::Config;
-use crate::state::AppState;
-use crate::{http, ws};
+use crate::state::{AppState, RestLimits};
+use crate::{http, server, ws};
 
 /// A gateway with its listener bound, ready to serve.
 pub struct App {
@@ -30,6 +29,7 @@ pub struct App {
     realtime: Realtime,
     sockets: Sockets,
     grace: Duration,
+    limits: server::Limits,
 }
 
 impl App {
@@ -38,6 +38,7 @@ impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         // Install the recorder before the first request records anything.
         ops::metrics_handle();
+        zero_counters();
 
         let clients = Clients::connect_lazy(&config.upstreams)?;
         let verifier = TokenVerifier::new(
@@ -50,6 +51,7 @@ impl App {
             clients.auth.clone(),
             clients.rooms.clone(),
             clients.history.clone(),
+            clients.files.clone(),
         )
         .await?;
         let sockets = Sockets::new(
@@ -85,6 +87,10 @@ impl App {
             realtime: realtime.clone(),
             sockets: sockets.clone(),
             secure_cookies: config.http.secure_cookies,
+            rest_limits: RestLimits {
+                reads: realtime.user_limit("rest-read", config.http.rest_reads_per_second),
+                writes: realtime.user_limit("rest-write", config.http.rest_writes_per_second),
+            },
         };
         let router = http::router(state, ws::router(), readiness.clone(), &config.http)?;
 
@@ -100,6 +106,10 @@ impl App {
             realtime,
             sockets,
             grace: config.shutdown.grace,
+            limits: server::Limits {
+                header_timeout: config.http.header_timeout,
+                body_timeout: config.http.body_timeout,
+            },
         })
     }
 
@@ -136,22 +146,16 @@ impl App {
                 realtime.stop();
             }
         });
-        let serve = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        let serve = server::serve(self.listener, self.router, self.limits, async move {
             signal.cancelled().await;
             readiness.set_draining();
             tracing::info!("draining HTTP connections");
-        })
-        .into_future();
+        });
         tokio::pin!(serve);
 
         let grace = self.grace;
         tokio::select! {
-            result = &mut serve => result.context("the HTTP server failed")?,
+            () = &mut serve => {}
             () = async {
                 shutdown.cancelled().await;
                 tokio::time::sleep(grace).await;
@@ -163,4 +167,16 @@ impl App {
         let _ = sockets.await;
         Ok(())
     }
+}
+
+/// Counters of what goes wrong start at 0, so they are exported (alerts and dashboards
+/// can tell "none" from "not measured") before the first failure.
+fn zero_counters() {
+    for code in chat_protocol::ErrorCode::ALL {
+        metrics::counter!(crate::client_error::FRAME_ERRORS_METRIC, "code" => code.as_str())
+            .increment(0);
+    }
+    metrics::counter!(crate::core::fanout::SLOW_CONSUMER_CLOSES_METRIC).increment(0);
+    metrics::counter!(chat_bus::persist::PUBLISH_FAILURES_METRIC).increment(0);
+    metrics::counter!(chat_bus::room_events::PUBLISH_FAILURES_METRIC).increment(0);
 }

@@ -8,6 +8,7 @@ use crate::client_addr::TrustedProxies;
 use crate::core::clients::Clients;
 use crate::core::realtime::Realtime;
 use crate::core::sockets::Sockets;
+use crate::core::user_limit::UserLimit;
 use crate::settings::CookieSecurity;
 
 /// The state of the gateway's routers.
@@ -24,4 +25,13 @@ pub struct AppState {
     pub sockets: Sockets,
     /// When the refresh-token cookie is marked `Secure`.
     pub secure_cookies: CookieSecurity,
+    /// How often one user may call the API.
+    pub rest_limits: RestLimits,
+}
+
+/// Per-user rates of API calls, shared by every gateway: reads and writes apart.
+#[derive(Clone)]
+pub struct RestLimits {
+    pub reads: UserLimit,
+    pub writes: UserLimit,
 }

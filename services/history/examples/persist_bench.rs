@@ -284,6 +284,7 @@ fn envelope(rooms: &[Uuid], epoch: u64, n: u64, content: &str) -> RoomEnvelope {
             mentions: Vec::new(),
             mentions_room: false,
             thread_root: None,
+            attachments: Vec::new(),
             kind: MessageKind::Text as i32,
             sent_at: Some(now),
         })),

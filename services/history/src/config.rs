@@ -47,6 +47,9 @@ pub struct Config {
     // Redis holds the room sequences and their pending records.
     #[command(flatten)]
     pub redis: RedisConfig,
+
+    #[command(flatten)]
+    pub notify: crate::notify::NotifyConfig,
 }
 
 /// Subcommands of the `chat-history` binary.
@@ -54,6 +57,9 @@ pub struct Config {
 pub enum Command {
     /// Applies pending database migrations and exits (for a Kubernetes Job).
     Migrate,
+    /// Prints a new VAPID private key (base64url) for `VAPID_PRIVATE_KEY`, and its public
+    /// key, and exits.
+    VapidKey,
 }
 
 /// How the persist queue is consumed.

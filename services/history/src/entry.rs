@@ -104,6 +104,8 @@ pub struct NewMessage {
     pub mentions: Vec<Uuid>,
     pub mentions_room: bool,
     pub thread_root: Option<Uuid>,
+    /// The encoded `chat.v1.Attachments`, when it carries files.
+    pub attachments: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -201,6 +203,12 @@ impl Entry {
                         .as_deref()
                         .map(|root| uuid("message.thread_root", root))
                         .transpose()?,
+                    attachments: (!message.attachments.is_empty()).then(|| {
+                        chat_proto::v1::Attachments {
+                            files: message.attachments,
+                        }
+                        .encode_to_vec()
+                    }),
                 })
             }
             Some(room_item::Body::Edited(edited)) => Effect::Edited(Edit {

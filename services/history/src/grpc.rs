@@ -7,12 +7,14 @@
 
 use chat_proto::v1::history_service_server::HistoryService;
 use chat_proto::v1::{
-    EntryPage, FindSendRequest, FindSendResponse, GetMessagesRequest, GetMessagesResponse,
-    LatestMessagesRequest, LatestMessagesResponse, LatestPositionRequest, LatestPositionResponse,
-    ListEntriesAfterRequest, ListMessagesRequest, ListRevisionsRequest, ListRevisionsResponse,
-    MarkReadRequest, MarkReadResponse, MessagePage, ReactionCount, ReadState, ReadStatesRequest,
-    ReadStatesResponse, ReplyPreview, Revision, RoomItem, StoredBeforeRequest,
-    StoredBeforeResponse, StoredEntry, StoredMessage, ThreadSummary,
+    Attachments, EntryPage, FindSendRequest, FindSendResponse, GetMessagesRequest,
+    GetMessagesResponse, LatestMessagesRequest, LatestMessagesResponse, LatestPositionRequest,
+    LatestPositionResponse, ListEntriesAfterRequest, ListMessagesRequest, ListRevisionsRequest,
+    ListRevisionsResponse, MarkReadRequest, MarkReadResponse, MemberRead, MessagePage,
+    ReactionCount, ReadState, ReadStatesRequest, ReadStatesResponse, ReplyPreview, Revision,
+    RoomItem, RoomReadsRequest, RoomReadsResponse, SearchHit, SearchMessagesRequest,
+    SearchMessagesResponse, SnippetPart, StoredBeforeRequest, StoredBeforeResponse, StoredEntry,
+    StoredMessage, ThreadSummary,
 };
 use prost::Message as _;
 use tonic::{Request, Response, Status};
@@ -20,6 +22,7 @@ use uuid::Uuid;
 
 use crate::entry::{Position, from_timestamp, to_timestamp};
 use crate::error::{Error, FieldViolation};
+use crate::search::{self, SearchQuery};
 use crate::store::{MessageRow, PageBound, Scope, Store};
 
 /// Most entries `ListEntriesAfter` returns at once (and its default).
@@ -342,6 +345,67 @@ impl HistoryService for History {
         }))
     }
 
+    async fn room_reads(
+        &self,
+        request: Request<RoomReadsRequest>,
+    ) -> Result<Response<RoomReadsResponse>, Status> {
+        let request = request.into_inner();
+        let room = room_id(&request.room_id).map_err(Error::from_violation)?;
+        if request.user_ids.len() > MAX_READ_STATE_ROOMS {
+            return Err(Error::invalid_field(
+                "user_ids",
+                format!("at most {MAX_READ_STATE_ROOMS} users"),
+            )
+            .into());
+        }
+        let users = request
+            .user_ids
+            .iter()
+            .map(|id| {
+                Uuid::parse_str(id).map_err(|_| ("user_ids".to_owned(), "must be UUIDs".to_owned()))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Error::from_violation)?;
+        let reads = self.store.room_reads(room, &users).await?;
+        Ok(Response::new(RoomReadsResponse {
+            reads: reads
+                .into_iter()
+                .map(|(user, at)| MemberRead {
+                    user_id: user.to_string(),
+                    position: Some(at.to_wire()),
+                })
+                .collect(),
+        }))
+    }
+
+    async fn search_messages(
+        &self,
+        request: Request<SearchMessagesRequest>,
+    ) -> Result<Response<SearchMessagesResponse>, Status> {
+        let request = request.into_inner();
+        let query = search_query(&request)?;
+        let viewer = viewer_id(&request.viewer_id).map_err(Error::from_violation)?;
+        let (hits, more) = self.store.search(&query).await?;
+        let snippets: Vec<_> = hits.iter().map(|hit| hit.snippet.clone()).collect();
+        let messages = self
+            .with_reactions(hits.into_iter().map(|hit| hit.message).collect(), viewer)
+            .await?;
+        Ok(Response::new(SearchMessagesResponse {
+            hits: messages
+                .into_iter()
+                .zip(snippets)
+                .map(|(message, snippet)| SearchHit {
+                    message: Some(message),
+                    snippet: snippet
+                        .into_iter()
+                        .map(|(text, matched)| SnippetPart { text, matched })
+                        .collect(),
+                })
+                .collect(),
+            more,
+        }))
+    }
+
     async fn get_messages(
         &self,
         request: Request<GetMessagesRequest>,
@@ -388,7 +452,76 @@ impl HistoryService for History {
     }
 }
 
-/// The most rooms one `ReadStates` call takes.
+/// A search request, validated.
+fn search_query(request: &SearchMessagesRequest) -> Result<SearchQuery, Error> {
+    let mut violations = Violations::default();
+    let text = request.query.trim();
+    if text.is_empty() || text.chars().count() > search::MAX_QUERY_CHARS || text.contains('\0') {
+        violations.check::<()>(Err((
+            "q".to_owned(),
+            format!(
+                "must be 1 to {} characters, without NUL",
+                search::MAX_QUERY_CHARS
+            ),
+        )));
+    }
+    if request.room_ids.len() > MAX_READ_STATE_ROOMS {
+        violations.check::<()>(Err((
+            "room_ids".to_owned(),
+            format!("at most {MAX_READ_STATE_ROOMS} rooms"),
+        )));
+    }
+    let rooms = violations.check(
+        request
+            .room_ids
+            .iter()
+            .map(|id| room_id(id))
+            .collect::<Result<Vec<_>, _>>(),
+    );
+    let uuid = |field: &str, value: &Option<String>| match value {
+        None => Ok(None),
+        Some(id) => Uuid::parse_str(id)
+            .map(Some)
+            .map_err(|_| (field.to_owned(), "must be a UUID".to_owned())),
+    };
+    let sender = violations.check(uuid("sender", &request.sender_id));
+    let older_than = violations.check(uuid("cursor", &request.older_than));
+    let time = |field: &str, value: &Option<prost_types::Timestamp>| match value {
+        None => Ok(None),
+        Some(at) => from_timestamp(at)
+            .map(Some)
+            .ok_or_else(|| (field.to_owned(), "must be a valid time".to_owned())),
+    };
+    let before = violations.check(time("before", &request.before));
+    let after = violations.check(time("after", &request.after));
+    let limit = violations.check(match request.limit {
+        0 => Ok(search::DEFAULT_LIMIT),
+        limit if limit > search::MAX_LIMIT => Err((
+            "limit".to_owned(),
+            format!("must be between 1 and {}", search::MAX_LIMIT),
+        )),
+        limit => Ok(limit),
+    });
+    let validated = rooms
+        .zip(sender)
+        .zip(older_than)
+        .zip(before)
+        .zip(after)
+        .zip(limit);
+    let (((((rooms, sender), older_than), before), after), limit) =
+        violations.into_result(validated)?;
+    Ok(SearchQuery {
+        text: text.to_owned(),
+        rooms,
+        sender,
+        before,
+        after,
+        older_than,
+        limit,
+    })
+}
+
+/// The most rooms one `ReadStates` call takes, and users one `RoomReads` call.
 const MAX_READ_STATE_ROOMS: usize = 1000;
 
 /// The most rooms one `LatestMessages` call takes (a page of a room list).
@@ -444,5 +577,10 @@ fn stored_message(row: MessageRow) -> StoredMessage {
         mentions_room: row.mentions_room,
         thread_root: row.thread_root.map(|root| root.to_string()),
         thread: None,
+        attachments: row
+            .attachments
+            .as_deref()
+            .map(|bytes| Attachments::decode(bytes).unwrap_or_default().files)
+            .unwrap_or_default(),
     }
 }

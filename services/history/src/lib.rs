@@ -12,6 +12,8 @@ pub mod consumer;
 pub mod entry;
 pub mod error;
 pub mod grpc;
+pub mod notify;
+pub mod search;
 pub mod startup;
 pub mod store;
 pub mod sweeper;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use chat_bus::sequencer::{Sequencer, SequencerConfig};
 use chat_proto::v1::history_service_server::HistoryServiceServer;
+use chat_proto::v1::notifications_service_server::NotificationsServiceServer;
 use chat_runtime::config::DatabaseConfig;
 use chat_runtime::database::{connect_and_migrate, ping};
 use chat_runtime::grpc_server::{GrpcServer, GrpcServices};
@@ -22,6 +23,13 @@ use sqlx::migrate::Migrator;
 use crate::config::Config;
 use crate::consumer::{ConsumerStatus, PersistConsumer, Session};
 use crate::grpc::History;
+use crate::notify;
+use crate::notify::directory::Directory;
+use crate::notify::dispatcher::Dispatcher;
+use crate::notify::focus::Focus;
+use crate::notify::grpc::NotificationsApi;
+use crate::notify::planner::Planner;
+use crate::notify::webpush::Pusher;
 use crate::store::Store;
 use crate::sweeper::PendingSweeper;
 
@@ -37,6 +45,7 @@ pub async fn migrate(database: &DatabaseConfig) -> anyhow::Result<()> {
 /// A built, not yet running, history service.
 pub struct App {
     server: GrpcServer,
+    notifier: Notifier,
     store: Store,
     consumer: PersistConsumer,
     session: Session,
@@ -51,6 +60,7 @@ impl App {
     /// binds the gRPC and ops listeners.
     pub async fn build(config: Config) -> anyhow::Result<App> {
         ops::metrics_handle();
+        zero_counters();
         let pool = connect_and_migrate(&config.database, &MIGRATOR)
             .await
             .context("connecting to the database")?;
@@ -75,8 +85,10 @@ impl App {
         );
 
         let consumer_status = consumer.status();
+        let notifier = Notifier::build(&config, pool.clone(), redis.clone())?;
         Ok(App {
             server,
+            notifier,
             sweeper: PendingSweeper::new(sequencer, store.clone(), config.sweeper.clone()),
             store,
             consumer,
@@ -103,15 +115,28 @@ impl App {
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let consumer = tokio::spawn(self.consumer.run(self.session, shutdown.clone()));
         let sweeper = tokio::spawn(self.sweeper.run(shutdown.clone()));
+        let notifier = tokio::spawn(notify::run(
+            self.notifier.planner,
+            self.notifier.dispatcher,
+            self.notifier.interval,
+            shutdown.clone(),
+        ));
         let history = HistoryServiceServer::new(History::new(self.store.clone()));
+        let notifications = NotificationsServiceServer::new(self.notifier.api);
         let served = self
             .server
             .serve(
-                GrpcServices::new().add_service(history),
+                GrpcServices::new()
+                    .add_service(history)
+                    .add_service(notifications),
                 self.readiness,
                 shutdown,
                 self.grace,
-                vec![("consumer", consumer), ("sweeper", sweeper)],
+                vec![
+                    ("consumer", consumer),
+                    ("sweeper", sweeper),
+                    ("notifier", notifier),
+                ],
             )
             .await;
         self.store.pool().close().await;
@@ -120,9 +145,59 @@ impl App {
     }
 }
 
+/// The notifier's parts (see [`crate::notify`]).
+struct Notifier {
+    planner: Planner,
+    dispatcher: Dispatcher,
+    api: NotificationsApi,
+    interval: Duration,
+}
+
+impl Notifier {
+    fn build(config: &Config, pool: PgPool, redis: ConnectionManager) -> anyhow::Result<Self> {
+        let pusher = Pusher::from_config(&config.notify)?;
+        if pusher.is_none() {
+            tracing::info!("no VAPID_PRIVATE_KEY: push notifications are off");
+        }
+        let directory = Directory::connect_lazy(&config.notify)?;
+        let focus = Focus::new(redis, config.redis.redis_key_prefix.clone());
+        Ok(Self {
+            planner: Planner::new(
+                pool.clone(),
+                directory.clone(),
+                config.notify.delay,
+                config.notify.push_ttl,
+            ),
+            dispatcher: Dispatcher::new(pool.clone(), directory, focus, pusher.clone()),
+            api: NotificationsApi::new(pool, pusher),
+            interval: config.notify.interval,
+        })
+    }
+}
+
 fn readiness(pool: PgPool, redis: ConnectionManager, consumer: ConsumerStatus) -> Readiness {
     Readiness::new()
         .with_check("database", move || ping(pool.clone()))
         .with_check("redis", move || redis_connection::ping(redis.clone()))
         .with_check("rabbitmq", move || std::future::ready(consumer.check()))
+}
+
+/// Counters of what goes wrong (or has not happened yet) start at 0, so they are exported
+/// before the first occurrence.
+fn zero_counters() {
+    use crate::consumer::{DEAD_LETTERED_METRIC, DUPLICATES_METRIC, STORE_FAILURES_METRIC};
+    use crate::notify::{PUSHES_METRIC, SKIPPED_METRIC};
+    for name in [
+        DEAD_LETTERED_METRIC,
+        DUPLICATES_METRIC,
+        STORE_FAILURES_METRIC,
+    ] {
+        metrics::counter!(name).increment(0);
+    }
+    for outcome in ["sent", "gone", "failed"] {
+        metrics::counter!(PUSHES_METRIC, "outcome" => outcome).increment(0);
+    }
+    for reason in ["read", "in_view", "level", "push_off", "no_subscription"] {
+        metrics::counter!(SKIPPED_METRIC, "reason" => reason).increment(0);
+    }
 }

@@ -19,9 +19,9 @@ use crate::entry::{Deletion, Edit, Effect, Entry, NewMessage, Position, Reaction
 use crate::error::Error;
 
 /// The columns of a message row, in `MessageRow`'s order.
-const COLUMNS: &str = "id, room_id, epoch, seq, sender_id, client_msg_id, content, \
+pub(crate) const COLUMNS: &str = "id, room_id, epoch, seq, sender_id, client_msg_id, content, \
                        reply_to, kind, sent_at, edited_at, deleted_at, mentions, mentions_room, \
-                       thread_root";
+                       thread_root, attachments";
 
 /// How many gave one emoji to a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,6 +139,8 @@ pub struct MessageRow {
     pub mentions: Vec<Uuid>,
     pub mentions_room: bool,
     pub thread_root: Option<Uuid>,
+    /// The encoded `chat.v1.Attachments`; none once deleted.
+    pub attachments: Option<Vec<u8>>,
 }
 
 impl MessageRow {
@@ -161,7 +163,7 @@ pub struct EntryRow {
 /// The history database.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 
 impl Store {
@@ -574,6 +576,28 @@ impl Store {
         Ok((Position { epoch, seq }, false))
     }
 
+    /// The read positions in `room` of those of `users` who have one, furthest first.
+    #[tracing::instrument(skip(self, users), fields(users = users.len()))]
+    pub async fn room_reads(
+        &self,
+        room: Uuid,
+        users: &[Uuid],
+    ) -> Result<Vec<(Uuid, Position)>, Error> {
+        let rows = sqlx::query_as::<_, (Uuid, i64, i64)>(
+            "SELECT user_id, epoch, seq FROM read_positions
+             WHERE room_id = $1 AND user_id = ANY($2)
+             ORDER BY epoch DESC, seq DESC",
+        )
+        .bind(room)
+        .bind(users)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(user, epoch, seq)| (user, Position { epoch, seq }))
+            .collect())
+    }
+
     /// The read state of `user` in each of `rooms`: one query, each room an index range
     /// after the read position, each count stopping at [`MAX_COUNTED`].
     #[tracing::instrument(skip(self, rooms), fields(rooms = rooms.len()))]
@@ -683,18 +707,19 @@ async fn insert_messages(
             format!("{{{}}}", ids.join(","))
         })
         .collect();
-    sqlx::query(
+    let stored: Vec<Uuid> = sqlx::query_scalar(
         "INSERT INTO messages
              (id, room_id, epoch, seq, sender_id, client_msg_id, content, reply_to, kind, sent_at,
-              mentions, mentions_room, thread_root)
+              mentions, mentions_room, thread_root, attachments)
          SELECT id, room_id, epoch, seq, sender_id, client_msg_id, content, reply_to, kind,
-                sent_at, mentions::uuid[], mentions_room, thread_root
+                sent_at, mentions::uuid[], mentions_room, thread_root, attachments
          FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::int8[], $5::uuid[],
                      $6::text[], $7::text[], $8::uuid[], $9::int2[], $10::timestamptz[],
-                     $11::text[], $12::bool[], $13::uuid[])
+                     $11::text[], $12::bool[], $13::uuid[], $14::bytea[])
               AS m (id, room_id, epoch, seq, sender_id, client_msg_id, content, reply_to, kind,
-                    sent_at, mentions, mentions_room, thread_root)
-         ON CONFLICT DO NOTHING",
+                    sent_at, mentions, mentions_room, thread_root, attachments)
+         ON CONFLICT DO NOTHING
+         RETURNING id",
     )
     .bind(column(&messages, |(e, _)| e.id))
     .bind(column(&messages, |(e, _)| e.room_id))
@@ -709,8 +734,11 @@ async fn insert_messages(
     .bind(&mentions)
     .bind(column(&messages, |(_, m)| m.mentions_room))
     .bind(column(&messages, |(_, m)| m.thread_root))
-    .execute(&mut *connection)
+    .bind(column(&messages, |(_, m)| m.attachments.as_deref()))
+    .fetch_all(&mut *connection)
     .await?;
+    // Only messages stored now are to be planned: a redelivered one was planned already.
+    crate::notify::outbox::add(connection, &stored).await?;
     // A sender has read their room up to what they sent.
     let readers: Vec<(Uuid, Uuid, Position)> = messages
         .iter()
@@ -920,7 +948,7 @@ async fn apply_deletions(
     let deletions: Vec<_> = deletions.values().collect();
     sqlx::query(
         "UPDATE messages m
-         SET deleted_at = d.deleted_at, content = ''
+         SET deleted_at = d.deleted_at, content = '', attachments = NULL
          FROM UNNEST($1::uuid[], $2::uuid[], $3::timestamptz[]) AS d (id, room_id, deleted_at)
          WHERE m.id = d.id AND m.room_id = d.room_id AND m.deleted_at IS NULL",
     )
@@ -1022,13 +1050,17 @@ async fn redact_entries(connection: &mut PgConnection, ids: &[Uuid]) -> Result<(
     update_items(connection, &redacted).await
 }
 
-/// The item with its message or edit content erased; `None` when there is nothing to
-/// erase (already erased, or unreadable: kept as it is for an operator to look at).
+/// The item with its message or edit content (and a message's attachments) erased;
+/// `None` when there is nothing to erase (already erased, or unreadable: kept as it is
+/// for an operator to look at).
 fn redacted_item(bytes: &[u8]) -> Option<Vec<u8>> {
     let mut item = RoomItem::decode(bytes).ok()?;
     match item.body.as_mut()? {
-        room_item::Body::Message(message) if !message.content.is_empty() => {
+        room_item::Body::Message(message)
+            if !message.content.is_empty() || !message.attachments.is_empty() =>
+        {
             message.content.clear();
+            message.attachments.clear();
         }
         room_item::Body::Edited(edit) if !edit.content.is_empty() => edit.content.clear(),
         _ => return None,

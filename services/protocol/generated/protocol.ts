@@ -7,6 +7,8 @@ export type UserId = string;
 
 export type MessageId = string;
 
+export type FileId = string;
+
 export type Position = { 
 /**
  * When the room's sequence began (milliseconds since 1970); 0 for a room without
@@ -20,7 +22,7 @@ position: number, };
 
 export type Timestamp = string;
 
-export type ErrorCode = "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "session_revoked" | "already_authenticated" | "malformed_json" | "malformed_frame" | "unknown_type" | "invalid_frame" | "invalid_body" | "invalid_query" | "validation_failed" | "empty_content" | "content_too_long" | "frame_too_large" | "payload_too_large" | "unsupported_media_type" | "not_found" | "method_not_allowed" | "room_not_found" | "user_not_found" | "member_not_found" | "message_not_found" | "not_a_member" | "forbidden" | "not_author" | "edit_window_closed" | "banned" | "user_banned" | "origin_not_allowed" | "username_taken" | "email_taken" | "direct_room" | "owner_must_transfer" | "too_many_reactions" | "message_deleted" | "conflict" | "rate_limited" | "too_many_attempts" | "unavailable" | "internal";
+export type ErrorCode = "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "session_revoked" | "invalid_link" | "wrong_password" | "already_authenticated" | "malformed_json" | "malformed_frame" | "unknown_type" | "invalid_frame" | "invalid_body" | "invalid_query" | "validation_failed" | "empty_content" | "content_too_long" | "frame_too_large" | "payload_too_large" | "unsupported_media_type" | "file_too_large" | "image_too_large" | "invalid_image" | "not_an_image" | "range_not_satisfiable" | "push_disabled" | "not_found" | "method_not_allowed" | "room_not_found" | "user_not_found" | "member_not_found" | "message_not_found" | "file_not_found" | "not_a_member" | "forbidden" | "not_author" | "edit_window_closed" | "banned" | "user_banned" | "origin_not_allowed" | "username_taken" | "email_taken" | "direct_room" | "owner_must_transfer" | "too_many_reactions" | "message_deleted" | "conflict" | "rate_limited" | "too_many_attempts" | "unavailable" | "internal";
 
 export type ErrorDetail = { code: ErrorCode, 
 /**
@@ -94,6 +96,11 @@ thread_root: MessageId | null,
  */
 thread: ThreadSummary | null, 
 /**
+ * The files it carries (`kind` `file` or `image`), as they were when sent; none on
+ * a deleted message. `url` and `thumbnail.url` are fetched with the access token.
+ */
+attachments?: Array<FileView>, 
+/**
  * When the room's sequence began (milliseconds since 1970); 0 for a room without
  * any entry yet.
  */
@@ -124,7 +131,8 @@ position: number, };
 
 export type SendMessage = { room_id: RoomId, 
 /**
- * 1 to 4,000 characters (configurable), not only whitespace.
+ * 1 to 4,000 characters (configurable), not only whitespace; may be empty (or left
+ * out) when the message carries attachments.
  */
 content: string, 
 /**
@@ -135,7 +143,11 @@ client_msg_id: string, reply_to?: MessageId,
 /**
  * Reply in the thread of this message (of the same room, not itself in a thread).
  */
-thread_root?: MessageId, };
+thread_root?: MessageId, 
+/**
+ * Up to 10 of the sender's uploads (`POST /api/uploads`) not yet sent.
+ */
+attachments?: Array<FileId>, };
 
 export type MessagesPage = { messages: Array<MessageView>, 
 /**
@@ -224,7 +236,17 @@ export type ProfileChanges = { display_name?: string, avatar_url?: string, bio?:
 /**
  * `false` hides the user's presence from everyone.
  */
-show_presence?: boolean, };
+show_presence?: boolean, 
+/**
+ * `false` stops showing the user's read positions to others (read receipts).
+ */
+send_read_receipts?: boolean, 
+/**
+ * The account's notification level: what rooms without their own level tell the
+ * user while away (`mentions` at first). Direct rooms notify every message unless
+ * this is `none`.
+ */
+notification_level?: NotificationLevel, };
 
 export type User = { id: UserId, username: string, display_name: string | null, avatar_url: string | null, bio: string | null, created_at: Timestamp, 
 /**
@@ -237,7 +259,20 @@ export type Me = { email: string,
  * Whether others see the user's presence; hidden, they look offline with no
  * last-seen time.
  */
-show_presence: boolean, id: UserId, username: string, display_name: string | null, avatar_url: string | null, bio: string | null, created_at: Timestamp, 
+show_presence: boolean, 
+/**
+ * Whether the other members of direct and small rooms see how far the user has read.
+ */
+send_read_receipts: boolean, 
+/**
+ * Whether `email` was confirmed by a mailed link (`POST /api/auth/email/verify`).
+ */
+email_verified: boolean, 
+/**
+ * The account's notification level (`PATCH /api/auth/me`); absent where not asked
+ * (sign-in answers) or when the notifier cannot be reached.
+ */
+notification_level?: NotificationLevel, id: UserId, username: string, display_name: string | null, avatar_url: string | null, bio: string | null, created_at: Timestamp, 
 /**
  * `GET /api/users/{id}` only: where the user is now.
  */
@@ -259,6 +294,48 @@ refresh_token?: string, token_type: string,
 expires_in: number, };
 
 export type UserList = { users: Array<User>, };
+
+export type ForgotPassword = { 
+/**
+ * Username or email.
+ */
+login: string, };
+
+export type PasswordReset = { 
+/**
+ * From the link in the mail (`#/reset-password/<token>`).
+ */
+token: string, 
+/**
+ * 8 to 128 characters.
+ */
+password: string, };
+
+export type EmailChange = { email: string, password: string, };
+
+export type EmailVerification = { 
+/**
+ * From the link in the mail (`#/verify-email/<token>`).
+ */
+token: string, };
+
+export type EmailVerified = { email: string, email_verified: boolean, };
+
+export type SessionView = { id: string, 
+/**
+ * The browser or client that signed in, as it named itself.
+ */
+user_agent: string, 
+/**
+ * The address it signed in from.
+ */
+ip_address: string, created_at: Timestamp | null, last_used_at: Timestamp | null, 
+/**
+ * This is the session of the request.
+ */
+current: boolean, };
+
+export type SessionList = { sessions: Array<SessionView>, };
 
 export type ReadState = { 
 /**
@@ -399,11 +476,19 @@ export type SendFrame = { room: RoomId,
 /**
  * Chosen by the client; a retry with the same id is answered with the first `ack`.
  */
-client_msg_id: string, content: string, reply_to?: MessageId, 
+client_msg_id: string, 
+/**
+ * May be empty (or left out) when the message carries attachments.
+ */
+content: string, reply_to?: MessageId, 
 /**
  * Reply in the thread of this message (of the same room, not itself in a thread).
  */
-thread_root?: MessageId, };
+thread_root?: MessageId, 
+/**
+ * Up to 10 of the sender's uploads (`POST /api/uploads`) not yet sent.
+ */
+attachments?: Array<FileId>, };
 
 export type HistoryFrame = { id: string, room: RoomId, 
 /**
@@ -454,7 +539,9 @@ epoch: number,
  */
 position: number, };
 
-export type ClientFrame = { "type": "auth" } & AuthFrame | { "type": "send" } & SendFrame | { "type": "history" } & HistoryFrame | { "type": "join" } & RoomRequest | { "type": "leave" } & RoomRequest | { "type": "ping" } & PingFrame | { "type": "typing" } & TypingFrame | { "type": "presence" } & PresenceFrame | { "type": "presence.subscribe" } & PresenceSubscribeFrame | { "type": "edit" } & EditFrame | { "type": "delete" } & DeleteFrame | { "type": "react" } & ReactFrame | { "type": "unreact" } & ReactFrame | { "type": "read" } & ReadFrame;
+export type FocusFrame = { room?: RoomId, };
+
+export type ClientFrame = { "type": "auth" } & AuthFrame | { "type": "send" } & SendFrame | { "type": "history" } & HistoryFrame | { "type": "join" } & RoomRequest | { "type": "leave" } & RoomRequest | { "type": "ping" } & PingFrame | { "type": "typing" } & TypingFrame | { "type": "presence" } & PresenceFrame | { "type": "presence.subscribe" } & PresenceSubscribeFrame | { "type": "edit" } & EditFrame | { "type": "delete" } & DeleteFrame | { "type": "react" } & ReactFrame | { "type": "unreact" } & ReactFrame | { "type": "read" } & ReadFrame | { "type": "search" } & SearchFrame | { "type": "focus" } & FocusFrame;
 
 export type PresenceStatus = "online" | "away" | "offline";
 
@@ -529,6 +616,229 @@ epoch: number,
  * The entry's number within its epoch, from 1; 0 before the first entry.
  */
 position: number, };
+
+export type MemberRead = { user_id: UserId, 
+/**
+ * When the room's sequence began (milliseconds since 1970); 0 for a room without
+ * any entry yet.
+ */
+epoch: number, 
+/**
+ * The entry's number within its epoch, from 1; 0 before the first entry.
+ */
+position: number, };
+
+export type RoomReads = { 
+/**
+ * Whether the room has read receipts at all (direct rooms and rooms up to the
+ * configured size); when false, `reads` is empty and no `receipts` frames come.
+ */
+receipts: boolean, 
+/**
+ * Furthest first; members who turned receipts off are left out.
+ */
+reads: Array<MemberRead>, };
+
+export type Receipts = { room: RoomId, reads: Array<MemberRead>, };
+
+export type FileKind = "file" | "image";
+
+export type ThumbnailView = { 
+/**
+ * `GET` it with the access token.
+ */
+url: string, width: number, height: number, };
+
+export type FileView = { id: FileId, 
+/**
+ * The name it was uploaded with, without any directory.
+ */
+name: string, 
+/**
+ * Bytes (an image's as stored, without its metadata).
+ */
+size: number, 
+/**
+ * Detected from the bytes, not taken from the client.
+ */
+content_type: string, kind: FileKind, width?: number, height?: number, 
+/**
+ * `GET` it with the access token.
+ */
+url: string, thumbnail?: ThumbnailView, };
+
+export type SearchQuery = { 
+/**
+ * 1 to 200 characters.
+ */
+q: string, 
+/**
+ * Only this room (the caller must be a member).
+ */
+room?: RoomId, 
+/**
+ * Only messages of this user.
+ */
+sender?: UserId, 
+/**
+ * Only messages sent before this time (RFC 3339).
+ */
+before?: Timestamp, 
+/**
+ * Only messages sent after this time (RFC 3339).
+ */
+after?: Timestamp, 
+/**
+ * `next_cursor` of the previous page.
+ */
+cursor?: string, 
+/**
+ * 1 to 50, default 20.
+ */
+limit?: number, };
+
+export type SnippetPart = { text: string, matched: boolean, };
+
+export type SearchHit = { message: MessageView, snippet: Array<SnippetPart>, };
+
+export type SearchResults = { results: Array<SearchHit>, 
+/**
+ * The cursor of the next (older) page; null on the last.
+ */
+next_cursor: string | null, };
+
+export type SearchFrame = { id: string, 
+/**
+ * 1 to 200 characters.
+ */
+q: string, 
+/**
+ * Only this room (the caller must be a member).
+ */
+room?: RoomId, 
+/**
+ * Only messages of this user.
+ */
+sender?: UserId, 
+/**
+ * Only messages sent before this time (RFC 3339).
+ */
+before?: Timestamp, 
+/**
+ * Only messages sent after this time (RFC 3339).
+ */
+after?: Timestamp, 
+/**
+ * `next_cursor` of the previous page.
+ */
+cursor?: string, 
+/**
+ * 1 to 50, default 20.
+ */
+limit?: number, };
+
+export type SearchAnswer = { ref: string, results: Array<SearchHit>, 
+/**
+ * The cursor of the next (older) page; null on the last.
+ */
+next_cursor: string | null, };
+
+export type NotificationLevel = "all" | "mentions" | "none";
+
+export type RoomNotificationsUpdate = { 
+/**
+ * Absent or `null`: the default (the account's level; `all` in direct rooms unless
+ * that is `none`).
+ */
+level?: NotificationLevel, 
+/**
+ * Nothing of this room until then (a time in the future); absent or `null`: not
+ * muted.
+ */
+muted_until?: Timestamp, };
+
+export type RoomNotifications = { room_id: RoomId, 
+/**
+ * The room's own level; absent when the default applies.
+ */
+level?: NotificationLevel, 
+/**
+ * Muted until then; absent when not muted (or the time has passed).
+ */
+muted_until?: Timestamp, 
+/**
+ * The level that applies now (the room's, else the default; `none` while muted).
+ */
+effective: NotificationLevel, };
+
+export type PushConfig = { 
+/**
+ * Whether this server sends Web Push notifications at all.
+ */
+enabled: boolean, 
+/**
+ * The VAPID public key (RFC 8292): an uncompressed P-256 point, base64url without
+ * padding, to pass as `applicationServerKey` to `PushManager.subscribe`.
+ */
+vapid_public_key?: string, };
+
+export type PushKeys = { 
+/**
+ * The browser's P-256 public key, base64url (65 bytes decoded).
+ */
+p256dh: string, 
+/**
+ * The authentication secret, base64url (16 bytes decoded).
+ */
+auth: string, };
+
+export type NewPushSubscription = { 
+/**
+ * The push service's URL for this browser (https).
+ */
+endpoint: string, keys: PushKeys, 
+/**
+ * When the browser says it expires (ms since 1970); kept for information.
+ */
+expirationTime?: number | null, };
+
+export type PushEndpoint = { endpoint: string, };
+
+export type PushSubscriptionView = { id: string, endpoint: string, created_at: Timestamp, };
+
+export type PushNotification = { 
+/**
+ * Always `message`.
+ */
+type: string, room_id: RoomId, 
+/**
+ * The room's name (the other person's name for a direct room).
+ */
+room_name: string, 
+/**
+ * The newest message's id.
+ */
+message_id: MessageId, 
+/**
+ * Who wrote it (display name).
+ */
+sender_name: string, 
+/**
+ * The start of its text (or what it carries, `📎 file`).
+ */
+excerpt: string, 
+/**
+ * How many messages of the room this notification stands for (1 or more).
+ */
+count: number, 
+/**
+ * Whether one of them mentions the person.
+ */
+mention: boolean, sent_at: Timestamp, 
+/**
+ * Where clicking it leads, relative to the web client (`/#/rooms/<id>`).
+ */
+url: string, };
 
 export type Resumed = { room: RoomId, 
 /**
@@ -613,7 +923,7 @@ export type RoomChange = { actor_id: UserId,
  */
 details?: RoomDetails, };
 
-export type ServerFrame = { "type": "ready" } & Ready | { "type": "auth.renewed", expires_at: Timestamp, } | { "type": "ack" } & Ack | { "type": "history" } & HistoryPage | { "type": "joined" } & Answer | { "type": "left" } & Answer | { "type": "pong", ref?: string, } | { "type": "resumed" } & Resumed | { "type": "resync" } & Resync | { "type": "room.added" } & RoomAdded | { "type": "room.removed" } & RoomRemoved | { "type": "reconnect" } & Reconnect | { "type": "error" } & ErrorFrame | { "type": "typing" } & Typing | { "type": "presence" } & PresenceList | { "type": "read" } & ReadMark | { "type": "done" } & Done | { "type": "message.created" } & Entry<MessageCreated> | { "type": "message.edited" } & Entry<MessageEdited> | { "type": "message.deleted" } & Entry<MessageDeleted> | { "type": "reaction.added" } & Entry<ReactionChange> | { "type": "reaction.removed" } & Entry<ReactionChange> | { "type": "member.joined" } & Entry<MemberChange> | { "type": "member.left" } & Entry<MemberChange> | { "type": "member.invited" } & Entry<MemberChange> | { "type": "member.kicked" } & Entry<MemberChange> | { "type": "member.banned" } & Entry<MemberChange> | { "type": "member.unbanned" } & Entry<MemberChange> | { "type": "member.role_changed" } & Entry<MemberChange> | { "type": "room.created" } & Entry<RoomChange> | { "type": "room.updated" } & Entry<RoomChange> | { "type": "room.deleted" } & Entry<RoomChange>;
+export type ServerFrame = { "type": "ready" } & Ready | { "type": "auth.renewed", expires_at: Timestamp, } | { "type": "ack" } & Ack | { "type": "history" } & HistoryPage | { "type": "joined" } & Answer | { "type": "left" } & Answer | { "type": "pong", ref?: string, } | { "type": "resumed" } & Resumed | { "type": "resync" } & Resync | { "type": "room.added" } & RoomAdded | { "type": "room.removed" } & RoomRemoved | { "type": "reconnect" } & Reconnect | { "type": "error" } & ErrorFrame | { "type": "typing" } & Typing | { "type": "presence" } & PresenceList | { "type": "read" } & ReadMark | { "type": "receipts" } & Receipts | { "type": "search.results" } & SearchAnswer | { "type": "done" } & Done | { "type": "message.created" } & Entry<MessageCreated> | { "type": "message.edited" } & Entry<MessageEdited> | { "type": "message.deleted" } & Entry<MessageDeleted> | { "type": "reaction.added" } & Entry<ReactionChange> | { "type": "reaction.removed" } & Entry<ReactionChange> | { "type": "member.joined" } & Entry<MemberChange> | { "type": "member.left" } & Entry<MemberChange> | { "type": "member.invited" } & Entry<MemberChange> | { "type": "member.kicked" } & Entry<MemberChange> | { "type": "member.banned" } & Entry<MemberChange> | { "type": "member.unbanned" } & Entry<MemberChange> | { "type": "member.role_changed" } & Entry<MemberChange> | { "type": "room.created" } & Entry<RoomChange> | { "type": "room.updated" } & Entry<RoomChange> | { "type": "room.deleted" } & Entry<RoomChange>;
 
 export type Entry<B> = { room: RoomId, 
 /**

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::UserId;
+use crate::notification::NotificationLevel;
 use crate::presence::PresenceView;
 use crate::timestamp::Timestamp;
 
@@ -85,6 +86,16 @@ pub struct ProfileChanges {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub show_presence: Option<bool>,
+    /// `false` stops showing the user's read positions to others (read receipts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub send_read_receipts: Option<bool>,
+    /// The account's notification level: what rooms without their own level tell the
+    /// user while away (`mentions` at first). Direct rooms notify every message unless
+    /// this is `none`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub notification_level: Option<NotificationLevel>,
 }
 
 /// A signed-in session: who, and the tokens to act as them.
@@ -155,6 +166,16 @@ pub struct Me {
     /// Whether others see the user's presence; hidden, they look offline with no
     /// last-seen time.
     pub show_presence: bool,
+    /// Whether the other members of direct and small rooms see how far the user has read.
+    pub send_read_receipts: bool,
+    /// Whether `email` was confirmed by a mailed link (`POST /api/auth/email/verify`).
+    #[serde(default)]
+    pub email_verified: bool,
+    /// The account's notification level (`PATCH /api/auth/me`); absent where not asked
+    /// (sign-in answers) or when the notifier cannot be reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub notification_level: Option<NotificationLevel>,
 }
 
 /// Matches of a user search.
@@ -163,4 +184,84 @@ pub struct Me {
 )]
 pub struct UserList {
     pub users: Vec<User>,
+}
+
+/// `POST /api/auth/password/forgot`: mail a reset link to this account.
+#[derive(
+    Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct ForgotPassword {
+    /// Username or email.
+    #[schema(example = "alice")]
+    pub login: String,
+}
+
+/// `POST /api/auth/password/reset`: a new password, with the mailed token.
+#[derive(
+    Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordReset {
+    /// From the link in the mail (`#/reset-password/<token>`).
+    pub token: String,
+    /// 8 to 128 characters.
+    #[schema(format = Password)]
+    pub password: String,
+}
+
+/// `PUT /api/auth/me/email`: a new address for the account, with the current password.
+#[derive(
+    Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct EmailChange {
+    #[schema(example = "alice@example.org")]
+    pub email: String,
+    #[schema(format = Password)]
+    pub password: String,
+}
+
+/// `POST /api/auth/email/verify`: the mailed token.
+#[derive(
+    Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct EmailVerification {
+    /// From the link in the mail (`#/verify-email/<token>`).
+    pub token: String,
+}
+
+/// An address confirmed.
+#[derive(
+    Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema,
+)]
+pub struct EmailVerified {
+    #[schema(example = "alice@example.com")]
+    pub email: String,
+    pub email_verified: bool,
+}
+
+/// One signed-in device of the user.
+#[derive(
+    Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema,
+)]
+pub struct SessionView {
+    pub id: String,
+    /// The browser or client that signed in, as it named itself.
+    pub user_agent: String,
+    /// The address it signed in from.
+    pub ip_address: String,
+    pub created_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+    /// This is the session of the request.
+    pub current: bool,
+}
+
+/// `GET /api/auth/sessions`: the user's open sessions, most recently used first.
+#[derive(
+    Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema,
+)]
+pub struct SessionList {
+    pub sessions: Vec<SessionView>,
 }

@@ -8,7 +8,7 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::ErrorCode;
-use crate::ids::{MessageId, RoomId, UserId};
+use crate::ids::{FileId, MessageId, RoomId, UserId};
 use crate::position::Position;
 
 /// Longest accepted request id (`id` of `history`, `join`, `leave`, `ping`).
@@ -40,6 +40,35 @@ pub enum ClientFrame {
     Unreact(ReactFrame),
     /// `read`: the user has read a room up to a position.
     Read(ReadFrame),
+    /// `search`: full-text search over the user's rooms; answered by `search.results`.
+    Search(SearchFrame),
+    /// `focus`: the room this client shows (or none), so nobody is notified of what they
+    /// are looking at.
+    Focus(FocusFrame),
+}
+
+/// `focus`: the room this client has in view, or none (`room` absent or `null`: the
+/// window is hidden, or shows no room). While an active client of a user has a room in
+/// view, that room's messages notify nobody; send it again whenever it changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+#[serde(deny_unknown_fields)]
+pub struct FocusFrame {
+    #[serde(rename = "type", default, skip_serializing)]
+    #[schemars(skip)]
+    #[ts(skip)]
+    pub _type: TypeTag,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub room: Option<RoomId>,
+}
+
+impl FocusFrame {
+    pub fn new(room: Option<RoomId>) -> Self {
+        Self {
+            _type: TypeTag,
+            room,
+        }
+    }
 }
 
 /// `auth`: the token (unless the upgrade request carried one) and the positions to resume.
@@ -72,6 +101,8 @@ pub struct SendFrame {
     pub room: RoomId,
     /// Chosen by the client; a retry with the same id is answered with the first `ack`.
     pub client_msg_id: String,
+    /// May be empty (or left out) when the message carries attachments.
+    #[serde(default)]
     pub content: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
@@ -80,6 +111,10 @@ pub struct SendFrame {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub thread_root: Option<MessageId>,
+    /// Up to 10 of the sender's uploads (`POST /api/uploads`) not yet sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(as = "Option<Vec<FileId>>", optional)]
+    pub attachments: Vec<FileId>,
 }
 
 /// `history`: a page of a room's messages.
@@ -258,6 +293,19 @@ pub struct ReadFrame {
     pub position: Position,
 }
 
+/// `search`: the query of `GET /api/search/messages`, with a request id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+pub struct SearchFrame {
+    #[serde(rename = "type", default, skip_serializing)]
+    #[schemars(skip)]
+    #[ts(skip)]
+    pub _type: TypeTag,
+    #[serde(deserialize_with = "request_id")]
+    pub id: String,
+    #[serde(flatten)]
+    pub query: crate::search::SearchQuery,
+}
+
 fn presence_users<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<UserId>, D::Error> {
     let users = Vec::<UserId>::deserialize(deserializer)?;
     if users.len() > crate::presence::MAX_PRESENCE_USERS {
@@ -288,6 +336,7 @@ impl SendFrame {
             content: content.into(),
             reply_to: None,
             thread_root: None,
+            attachments: Vec::new(),
         }
     }
 }
@@ -460,7 +509,8 @@ struct Probe {
     id: Option<serde_json::Value>,
 }
 
-const FRAME_TYPES: [&str; 14] = [
+/// Every `type` a client frame may have.
+pub const FRAME_TYPES: [&str; 16] = [
     "auth",
     "send",
     "history",
@@ -475,6 +525,8 @@ const FRAME_TYPES: [&str; 14] = [
     "react",
     "unreact",
     "read",
+    "search",
+    "focus",
 ];
 
 /// Parses one text frame.
@@ -487,6 +539,16 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
     }
     let probe: Probe = match serde_json::from_str(text) {
         Ok(probe) => probe,
+        // An object, but with a key twice: which one is meant cannot be told.
+        Err(err) if err.is_data() && err.to_string().starts_with("duplicate field `") => {
+            let message = crate::input::without_position(&err.to_string());
+            let field = crate::input::field_of(".", &message.replace("duplicate", "unknown"))
+                .unwrap_or_else(|| "type".to_owned());
+            return Err(FrameError {
+                fields: Some(BTreeMap::from([(field, message.clone())])),
+                ..FrameError::new(ErrorCode::InvalidFrame, message)
+            });
+        }
         Err(err) if err.is_data() => {
             return Err(FrameError::new(
                 ErrorCode::MalformedFrame,
@@ -535,6 +597,16 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
             ),
         )));
     };
+    if let Some(path) = crate::input::nul_in(text.as_bytes()) {
+        let message = crate::input::NUL_MESSAGE;
+        let field = crate::input::field_of(&path, message).unwrap_or_else(|| "type".to_owned());
+        let mut err = FrameError {
+            fields: Some(BTreeMap::from([(field.clone(), message.to_owned())])),
+            ..FrameError::new(ErrorCode::InvalidFrame, format!("`{field}` {message}"))
+        };
+        err.kind = Some(known);
+        return Err(with_reference(err));
+    }
     let frame = match *known {
         "auth" => decode(text).map(ClientFrame::Auth),
         "send" => decode(text).map(ClientFrame::Send),
@@ -549,6 +621,8 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
         "react" => decode(text).map(ClientFrame::React),
         "unreact" => decode(text).map(ClientFrame::Unreact),
         "read" => decode(text).map(ClientFrame::Read),
+        "search" => decode(text).map(ClientFrame::Search),
+        "focus" => decode(text).map(ClientFrame::Focus),
         _ => decode(text).map(ClientFrame::Ping),
     };
     frame.map_err(|mut err| {
@@ -607,6 +681,21 @@ mod tests {
             &json!({"type": "history", "id": "h", "room": room(), "before": max + 1}).to_string(),
         );
         assert_eq!(error.code, ErrorCode::InvalidFrame, "{error:?}");
+    }
+
+    #[test]
+    fn a_key_given_twice_is_an_invalid_frame() {
+        let error = error_of(r#"{"type": "ping", "type": "send", "id": "p"}"#);
+        assert_eq!(error.code, ErrorCode::InvalidFrame, "{error:?}");
+        assert!(error.fields.unwrap().contains_key("type"));
+    }
+
+    #[test]
+    fn a_nul_character_in_any_field_is_an_invalid_frame_naming_it() {
+        let error = error_of(&json!({"type": "search", "id": "s1", "q": "a\u{0}b"}).to_string());
+        assert_eq!(error.code, ErrorCode::InvalidFrame);
+        assert_eq!(error.reference.as_deref(), Some("s1"));
+        assert!(error.fields.unwrap().contains_key("q"));
     }
 
     #[test]

@@ -65,6 +65,11 @@ error_codes! {
     RefreshTokenReused = "refresh_token_reused" => 401,
     /// The session was signed out.
     SessionRevoked = "session_revoked" => 401,
+    /// A mailed link (password reset, email verification) that is unknown, expired,
+    /// replaced by a newer one or already used: ask for a new one.
+    InvalidLink = "invalid_link" => 400,
+    /// A signed-in user's current password, asked again to change the email, was wrong.
+    WrongPassword = "wrong_password" => 403,
     /// An `auth` frame for another user on an authenticated socket.
     AlreadyAuthenticated = "already_authenticated" => 409,
 
@@ -93,6 +98,18 @@ error_codes! {
     PayloadTooLarge = "payload_too_large" => 413,
     /// A body that is not `application/json`.
     UnsupportedMediaType = "unsupported_media_type" => 415,
+    /// An upload over the size limit for its kind (nothing was stored).
+    FileTooLarge = "file_too_large" => 413,
+    /// An image whose dimensions or pixels are over the limits (nothing was stored).
+    ImageTooLarge = "image_too_large" => 422,
+    /// An image that cannot be decoded.
+    InvalidImage = "invalid_image" => 422,
+    /// Not a PNG, JPEG, GIF or WebP image where one is needed (an avatar).
+    NotAnImage = "not_an_image" => 422,
+    /// A byte range outside the file (`Range`).
+    RangeNotSatisfiable = "range_not_satisfiable" => 416,
+    /// A push subscription on a server that sends no push notifications (no VAPID key).
+    PushDisabled = "push_disabled" => 409,
 
     // What is not there
     /// No such route, or no such resource.
@@ -107,6 +124,8 @@ error_codes! {
     MemberNotFound = "member_not_found" => 404,
     /// No such message, or one in a room the caller is not in.
     MessageNotFound = "message_not_found" => 404,
+    /// No such file, or one the caller may not see.
+    FileNotFound = "file_not_found" => 404,
 
     // Not allowed
     /// The caller is not a member of the room.

@@ -7,31 +7,39 @@ use schemars::generate::SchemaSettings;
 use ts_rs::{Config, TS};
 
 use crate::account::{
-    Credentials, Me, ProfileChanges, RefreshGrant, Registration, Session, User, UserList,
+    Credentials, EmailChange, EmailVerification, EmailVerified, ForgotPassword, Me, PasswordReset,
+    ProfileChanges, RefreshGrant, Registration, Session, SessionList, SessionView, User, UserList,
 };
 use crate::client::{
-    AuthFrame, ClientActivity, DeleteFrame, EditFrame, HistoryCursor, HistoryFrame, PingFrame,
-    PresenceFrame, PresenceSubscribeFrame, ReactFrame, ReadFrame, RoomRequest, SendFrame,
-    TypingFrame, TypingState,
+    AuthFrame, ClientActivity, DeleteFrame, EditFrame, FocusFrame, HistoryCursor, HistoryFrame,
+    PingFrame, PresenceFrame, PresenceSubscribeFrame, ReactFrame, ReadFrame, RoomRequest,
+    SearchFrame, SendFrame, TypingFrame, TypingState,
 };
 use crate::error::{ErrorBody, ErrorCode, ErrorDetail};
-use crate::ids::{MessageId, RoomId, UserId};
+use crate::file::{FileKind, FileView, ThumbnailView};
+use crate::ids::{FileId, MessageId, RoomId, UserId};
 use crate::keys::{JsonWebKey, JwkSet};
 use crate::message::{
     Ack, EditMessage, MessageKind, MessageView, MessagesPage, NewReaction, ReactionView,
     ReplyPreview, Revision, RevisionList, SendMessage, ThreadSummary,
 };
+use crate::notification::{
+    NewPushSubscription, NotificationLevel, PushConfig, PushEndpoint, PushKeys, PushNotification,
+    PushSubscriptionView, RoomNotifications, RoomNotificationsUpdate,
+};
 use crate::position::Position;
 use crate::presence::{PresenceList, PresenceQuery, PresenceStatus, PresenceView};
 use crate::room::{
-    DirectRoomRequest, MarkRead, Member, MemberList, NewBan, NewRoom, NewRoomKind, ReadState, Role,
-    RoleChange, Room, RoomChanges, RoomDetails, RoomKind, RoomList, TargetUser,
+    DirectRoomRequest, MarkRead, Member, MemberList, MemberRead, NewBan, NewRoom, NewRoomKind,
+    ReadState, Role, RoleChange, Room, RoomChanges, RoomDetails, RoomKind, RoomList, RoomReads,
+    TargetUser,
 };
+use crate::search::{SearchHit, SearchQuery, SearchResults, SnippetPart};
 use crate::server::{
     Answer, Done, Entry, ErrorFrame, HistoryPage, Limits, MemberChange, MessageCreated,
-    MessageDeleted, MessageEdited, ReactionChange, ReadMark, Ready, Reconnect, ReconnectReason,
-    RemovalReason, Resumed, Resync, ResyncReason, RoomAdded, RoomChange, RoomPosition, RoomRemoved,
-    Typing, UserRef,
+    MessageDeleted, MessageEdited, ReactionChange, ReadMark, Ready, Receipts, Reconnect,
+    ReconnectReason, RemovalReason, Resumed, Resync, ResyncReason, RoomAdded, RoomChange,
+    RoomPosition, RoomRemoved, SearchAnswer, Typing, UserRef,
 };
 use crate::timestamp::Timestamp;
 use crate::{ClientFrame, Disconnect, ServerFrame};
@@ -49,6 +57,7 @@ macro_rules! each_type {
             RoomId,
             UserId,
             MessageId,
+            FileId,
             Position,
             Timestamp,
             ErrorCode,
@@ -77,6 +86,13 @@ macro_rules! each_type {
             Me,
             Session,
             UserList,
+            ForgotPassword,
+            PasswordReset,
+            EmailChange,
+            EmailVerification,
+            EmailVerified,
+            SessionView,
+            SessionList,
             ReadState,
             Room,
             RoomList,
@@ -107,6 +123,7 @@ macro_rules! each_type {
             DeleteFrame,
             ReactFrame,
             ReadFrame,
+            FocusFrame,
             ClientFrame,
             PresenceStatus,
             PresenceView,
@@ -120,6 +137,27 @@ macro_rules! each_type {
             Answer,
             Done,
             ReadMark,
+            MemberRead,
+            RoomReads,
+            Receipts,
+            FileKind,
+            ThumbnailView,
+            FileView,
+            SearchQuery,
+            SnippetPart,
+            SearchHit,
+            SearchResults,
+            SearchFrame,
+            SearchAnswer,
+            NotificationLevel,
+            RoomNotificationsUpdate,
+            RoomNotifications,
+            PushConfig,
+            PushKeys,
+            NewPushSubscription,
+            PushEndpoint,
+            PushSubscriptionView,
+            PushNotification,
             Resumed,
             ResyncReason,
             Resync,

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{MessageId, RoomId, UserId};
+use crate::file::FileView;
+use crate::ids::{FileId, MessageId, RoomId, UserId};
 use crate::position::Position;
 use crate::timestamp::Timestamp;
 
@@ -71,6 +72,11 @@ pub struct MessageView {
     /// A thread's root: its replies so far (null when it has none).
     #[serde(default)]
     pub thread: Option<ThreadSummary>,
+    /// The files it carries (`kind` `file` or `image`), as they were when sent; none on
+    /// a deleted message. `url` and `thumbnail.url` are fetched with the access token.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(as = "Option<Vec<FileView>>", optional)]
+    pub attachments: Vec<FileView>,
     #[serde(flatten)]
     pub position: Position,
 }
@@ -176,7 +182,9 @@ pub struct Ack {
 #[serde(deny_unknown_fields)]
 pub struct SendMessage {
     pub room_id: RoomId,
-    /// 1 to 4,000 characters (configurable), not only whitespace.
+    /// 1 to 4,000 characters (configurable), not only whitespace; may be empty (or left
+    /// out) when the message carries attachments.
+    #[serde(default)]
     pub content: String,
     /// Chosen by the client for each message: 1 to 64 of `A-Z a-z 0-9 _ -`. A retry
     /// with the same id returns the original ack and stores nothing new.
@@ -188,6 +196,10 @@ pub struct SendMessage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub thread_root: Option<MessageId>,
+    /// Up to 10 of the sender's uploads (`POST /api/uploads`) not yet sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(as = "Option<Vec<FileId>>", optional)]
+    pub attachments: Vec<FileId>,
 }
 
 /// A page of a room's messages, oldest first (`GET /api/rooms/{id}/messages`).

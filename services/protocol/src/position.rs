@@ -24,7 +24,6 @@ use serde::{Deserialize, Serialize};
     Deserialize,
     schemars::JsonSchema,
     ts_rs::TS,
-    utoipa::ToSchema,
 )]
 #[serde(deny_unknown_fields)]
 pub struct Position {
@@ -37,6 +36,42 @@ pub struct Position {
     #[ts(type = "number")]
     pub seq: u64,
 }
+
+// Written by hand: the derived schema would forbid other properties, which every view
+// that flattens a position in (a message, a read receipt) has.
+impl utoipa::PartialSchema for Position {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        let number = |description: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                .minimum(Some(0))
+                .description(Some(description))
+        };
+        ObjectBuilder::new()
+            .description(Some(
+                "A position in a room: the epoch (which changes only when the server lost \
+                 its counters) and the sequence number within it, dense from 1.",
+            ))
+            .property(
+                "epoch",
+                number(
+                    "When the room's sequence began (milliseconds since 1970); 0 for a room \
+                     without any entry yet.",
+                ),
+            )
+            .required("epoch")
+            .property(
+                "position",
+                number("The entry's number within its epoch, from 1; 0 before the first entry."),
+            )
+            .required("position")
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Position {}
 
 impl Position {
     /// Nothing seen yet: what a room without entries reports, and what a client that

@@ -144,6 +144,43 @@ pub struct ReadState {
     pub mentions: u32,
 }
 
+/// A member's read position, as the other members see it (a read receipt).
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    ts_rs::TS,
+    utoipa::ToSchema,
+)]
+pub struct MemberRead {
+    pub user_id: UserId,
+    #[serde(flatten)]
+    pub position: Position,
+}
+
+/// `GET /api/rooms/{id}/reads`: how far the members who share read receipts have read.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    ts_rs::TS,
+    utoipa::ToSchema,
+)]
+pub struct RoomReads {
+    /// Whether the room has read receipts at all (direct rooms and rooms up to the
+    /// configured size); when false, `reads` is empty and no `receipts` frames come.
+    pub receipts: bool,
+    /// Furthest first; members who turned receipts off are left out.
+    pub reads: Vec<MemberRead>,
+}
+
 /// `POST /api/rooms/{id}/read`: the caller has read the room up to `position`.
 #[derive(
     Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS, utoipa::ToSchema,

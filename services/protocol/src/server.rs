@@ -11,7 +11,7 @@ use crate::ids::{MessageId, RoomId, UserId};
 use crate::message::{Ack, MessageView};
 use crate::position::Position;
 use crate::presence::PresenceList;
-use crate::room::{Role, RoomDetails, RoomKind};
+use crate::room::{MemberRead, Role, RoomDetails, RoomKind};
 use crate::timestamp::Timestamp;
 
 /// The protocol version announced in `ready`.
@@ -62,6 +62,13 @@ pub enum ServerFrame {
     /// The user's read position in a room moved (on this device or another).
     #[serde(rename = "read")]
     Read(ReadMark),
+    /// Other members of a small room read further (read receipts), at most about once a
+    /// second per room.
+    #[serde(rename = "receipts")]
+    Receipts(Receipts),
+    /// The answer to `search`.
+    #[serde(rename = "search.results")]
+    SearchResults(SearchAnswer),
     /// The answer to `edit` and `delete`: the message as it now is.
     #[serde(rename = "done")]
     Done(Done),
@@ -220,6 +227,23 @@ pub struct ReadMark {
     pub room: RoomId,
     #[serde(flatten)]
     pub position: Position,
+}
+
+/// `receipts`: members of `room` whose read positions moved (their own `read`, seen by
+/// the others).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+pub struct Receipts {
+    pub room: RoomId,
+    pub reads: Vec<MemberRead>,
+}
+
+/// `search.results`: a page of what `search` found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
+pub struct SearchAnswer {
+    #[serde(rename = "ref")]
+    pub reference: String,
+    #[serde(flatten)]
+    pub results: crate::search::SearchResults,
 }
 
 /// `done`: a change to a message went through (or had already: a retry gets the same).

@@ -45,6 +45,8 @@ impl App {
     /// listeners.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         ops::metrics_handle();
+        metrics::counter!(chat_bus::persist::PUBLISH_FAILURES_METRIC).increment(0);
+        metrics::counter!(chat_bus::room_events::PUBLISH_FAILURES_METRIC).increment(0);
         let pool = database::connect_and_migrate(&config.database, &MIGRATOR)
             .await
             .context("cannot prepare the rooms database")?;

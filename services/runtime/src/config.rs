@@ -23,6 +23,17 @@ pub struct TelemetryConfig {
     #[arg(long = "otlp-endpoint", env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
 
+    /// Which spans are exported as traces (EnvFilter syntax), independent of the log
+    /// filter: quiet logs (`RUST_LOG=warn`) still export whole traces. Which traces are
+    /// kept is the sampler's (`OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`, read by
+    /// the OpenTelemetry SDK; every trace by default, a parent's decision followed).
+    #[arg(
+        long = "traces-filter",
+        env = "OTEL_TRACES_FILTER",
+        default_value = "info"
+    )]
+    pub traces_filter: String,
+
     /// Name reported as `service.name`; defaults to the binary's service name.
     #[arg(long = "service-name", env = "OTEL_SERVICE_NAME")]
     pub service_name: Option<String>,

@@ -27,8 +27,10 @@ impl Drop for TelemetryGuard {
     }
 }
 
-/// Installs the global subscriber (logs, and traces when `otlp_endpoint` is set) and the
-/// W3C trace-context propagator. Call once, first thing in `main`.
+/// Installs the global subscriber (logs filtered by `log_filter`, and, when
+/// `otlp_endpoint` is set, traces of the spans `traces_filter` lets through, sampled as
+/// `OTEL_TRACES_SAMPLER` says) and the W3C trace-context propagator. Call once, first
+/// thing in `main`.
 pub fn init(
     default_service_name: &str,
     config: &TelemetryConfig,
@@ -73,13 +75,19 @@ pub fn init(
         }
         None => None,
     };
-    let otel = provider
-        .as_ref()
-        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(service_name)));
+    // Each layer has its own filter: the log level does not decide which spans become
+    // traces.
+    let otel = match &provider {
+        Some(p) => Some(
+            tracing_opentelemetry::layer()
+                .with_tracer(p.tracer(service_name))
+                .with_filter(EnvFilter::try_new(&config.traces_filter)?),
+        ),
+        None => None,
+    };
 
     tracing_subscriber::registry()
-        .with(filter)
-        .with(fmt)
+        .with(fmt.with_filter(filter))
         .with(otel)
         .try_init()?;
     Ok(TelemetryGuard { provider })

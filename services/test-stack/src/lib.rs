@@ -9,8 +9,10 @@
 //! - [`scope`]: the names one test owns, and their teardown.
 //! - [`services`]: starting one service (or a gateway) in a scope, with flags to tune it.
 //! - [`stack`]: auth, rooms, history and gateways started together.
+//! - [`mail`]: the mail the scope's auth service wrote.
 //! - [`socket`]: a WebSocket client that speaks the chat protocol as a test needs.
 
+pub mod mail;
 pub mod scope;
 pub mod services;
 pub mod socket;
@@ -19,7 +21,7 @@ pub mod stack;
 use std::time::Duration;
 
 pub use scope::Scope;
-pub use services::{Flags, Gateway, Service, Upstreams};
+pub use services::{FileStorage, Flags, Gateway, Service, Upstreams};
 pub use stack::{Stack, StackOptions};
 
 /// How long a test waits for something that should happen before it fails: a guard

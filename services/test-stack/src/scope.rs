@@ -16,6 +16,14 @@ pub const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
 pub const REDIS: &str = "redis://127.0.0.1:6379";
 /// The RabbitMQ broker every scope shares, apart by queue name.
 pub const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+/// The S3-compatible store every scope shares, apart by bucket (the local SeaweedFS of
+/// deploy/local/seaweedfs.sh), unless `S3_ENDPOINT` names another.
+const DEFAULT_S3_ENDPOINT: &str = "http://127.0.0.1:8333";
+
+/// The S3 endpoint scopes make their buckets on.
+pub fn s3_endpoint() -> String {
+    std::env::var("S3_ENDPOINT").unwrap_or_else(|_| DEFAULT_S3_ENDPOINT.to_owned())
+}
 
 /// How long services on a multi-threaded runtime get to stop after the scope's shutdown
 /// before their data goes. (On a current-thread runtime they cannot run while the scope
@@ -31,6 +39,8 @@ pub struct Scope {
     /// The persist queue of the gateways, rooms and history services of the scope.
     pub persist_queue: String,
     databases: Mutex<Vec<String>>,
+    directories: Mutex<Vec<std::path::PathBuf>>,
+    buckets: Mutex<Vec<String>>,
     shutdown: CancellationToken,
 }
 
@@ -43,6 +53,8 @@ impl Scope {
             redis_key_prefix: format!("test:{suite}:{id}:"),
             persist_queue: format!("chat.messages.persist.{suite}{id}"),
             databases: Mutex::new(Vec::new()),
+            directories: Mutex::new(Vec::new()),
+            buckets: Mutex::new(Vec::new()),
             shutdown: CancellationToken::new(),
             suite: suite.to_owned(),
             id,
@@ -60,6 +72,41 @@ impl Scope {
         url
     }
 
+    /// A directory of this scope for `service` under the system's temporary directory
+    /// (`chat-<suite>-<service>-<id>`), removed with the scope.
+    pub fn directory(&self, service: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("chat-{}-{service}-{}", self.suite, self.id));
+        let mut directories = self.directories.lock().expect("directories");
+        if !directories.contains(&dir) {
+            directories.push(dir.clone());
+        }
+        dir
+    }
+
+    /// A new bucket of this scope for `service` on the S3 store (`chat-<suite>-<service>-
+    /// <id>`), deleted with its objects with the scope. The local SeaweedFS takes a plain
+    /// `PUT /<bucket>` without credentials (`object_store` has no call to create one).
+    pub async fn bucket(&self, service: &str) -> String {
+        let name = format!("chat-{}-{service}-{}", self.suite, self.id);
+        let response = reqwest::Client::new()
+            .put(format!("{}/{name}", s3_endpoint()))
+            .send()
+            .await
+            .unwrap_or_else(|err| {
+                panic!(
+                    "S3 at {} ({err}): run deploy/local/seaweedfs.sh",
+                    s3_endpoint()
+                )
+            });
+        assert!(
+            response.status().is_success(),
+            "creating bucket {name}: {}",
+            response.status()
+        );
+        self.buckets.lock().expect("buckets").push(name.clone());
+        name
+    }
+
     /// A token cancelled when the scope drops; a service started with it can also be
     /// stopped on its own by cancelling it.
     pub fn shutdown(&self) -> CancellationToken {
@@ -74,6 +121,8 @@ impl Drop for Scope {
             .is_ok_and(|runtime| runtime.runtime_flavor() == RuntimeFlavor::MultiThread)
             .then_some(STOP_GRACE);
         let databases = std::mem::take(&mut *self.databases.lock().expect("databases"));
+        let directories = std::mem::take(&mut *self.directories.lock().expect("directories"));
+        let buckets = std::mem::take(&mut *self.buckets.lock().expect("buckets"));
         let prefix = self.redis_key_prefix.clone();
         let queue = self.persist_queue.clone();
         // Drop cannot await, and the test's runtime may be single-threaded or busy: a
@@ -92,6 +141,16 @@ impl Drop for Scope {
                 }
                 forget_redis_keys(&prefix).await;
                 forget_queues(&queue).await;
+                for directory in directories {
+                    let _ = std::fs::remove_dir_all(directory);
+                }
+                for bucket in buckets {
+                    // SeaweedFS deletes a bucket with its objects.
+                    let _ = reqwest::Client::new()
+                        .delete(format!("{}/{bucket}", s3_endpoint()))
+                        .send()
+                        .await;
+                }
             });
         })
         .join();

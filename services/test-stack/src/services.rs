@@ -135,6 +135,8 @@ pub struct Upstreams {
     pub rooms_url: String,
     /// `None`: the gateway's default, for stacks without a history service.
     pub history_url: Option<String>,
+    /// `None`: the gateway's default, for stacks without a files service.
+    pub files_url: Option<String>,
 }
 
 impl Upstreams {
@@ -144,6 +146,7 @@ impl Upstreams {
             auth_url: url.to_owned(),
             rooms_url: url.to_owned(),
             history_url: Some(url.to_owned()),
+            files_url: Some(url.to_owned()),
         }
     }
 }
@@ -154,6 +157,10 @@ pub async fn start_auth(scope: &Scope, signing_key_pem: &str, flags: &Flags) -> 
     chat_runtime::telemetry::init_for_tests();
     let config: chat_auth::Config = grpc_service(scope, "auth")
         .set("--signing-key", signing_key_pem)
+        .set("--mail-dir", scope.directory("mail").display())
+        // Tests register many users from one address.
+        .set("--register-max-per-address", 1_000_000)
+        .set("--public-url", "https://chat.test")
         .with(flags)
         .parse("chat-auth");
     let app = chat_auth::App::build(config).await.expect("auth starts");
@@ -178,6 +185,46 @@ pub async fn start_history(scope: &Scope, flags: &Flags) -> Service {
     let app = chat_history::App::build(config)
         .await
         .expect("history starts");
+    Service::spawn(app.grpc_addr(), scope, |shutdown| app.run_until(shutdown))
+}
+
+/// Where a files service of a scope keeps its blobs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FileStorage {
+    /// The scope's own directory.
+    #[default]
+    Directory,
+    /// A bucket of the scope's own on the S3 store.
+    S3,
+}
+
+/// Starts a files service on the scope's database, storing blobs in the scope's own
+/// directory or bucket (removed with the scope); `flags` add to or replace that.
+pub async fn start_files(scope: &Scope, storage: FileStorage, flags: &Flags) -> Service {
+    chat_runtime::telemetry::init_for_tests();
+    let store = match storage {
+        FileStorage::Directory => Flags::new()
+            .set("--files-storage", "fs")
+            .set("--files-dir", scope.directory("files").display()),
+        FileStorage::S3 => Flags::new()
+            .set("--files-storage", "s3")
+            .set("--s3-bucket", scope.bucket("files").await)
+            .set("--s3-endpoint", crate::scope::s3_endpoint())
+            .set("--s3-allow-http", "true")
+            // The local SeaweedFS has no credentials configured and accepts any.
+            .set("--s3-access-key-id", "chat-test")
+            .set("--s3-secret-access-key", "chat-test-secret"),
+    };
+    let config: chat_files::Config = Flags::from([
+        ("--database-url", scope.database("files").as_str()),
+        ("--database-max-connections", "2"),
+        ("--grpc-addr", "127.0.0.1:0"),
+        ("--ops-addr", "127.0.0.1:0"),
+    ])
+    .with(&store)
+    .with(flags)
+    .parse("chat-files");
+    let app = chat_files::App::build(config).await.expect("files starts");
     Service::spawn(app.grpc_addr(), scope, |shutdown| app.run_until(shutdown))
 }
 
@@ -216,6 +263,9 @@ pub async fn start_gateway(scope: &Scope, upstreams: &Upstreams, flags: &Flags) 
     ]);
     if let Some(history_url) = &upstreams.history_url {
         defaults = defaults.set("--history-url", history_url);
+    }
+    if let Some(files_url) = &upstreams.files_url {
+        defaults = defaults.set("--files-url", files_url);
     }
     let config: chat_gateway::Config = defaults.with(flags).parse("chat-gateway");
     let app = chat_gateway::App::build(config)

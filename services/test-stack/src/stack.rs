@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 
 use crate::scope::Scope;
 use crate::services::{
-    Flags, Gateway, Service, Upstreams, start_auth, start_gateway, start_history, start_rooms,
-    wait_ready,
+    FileStorage, Flags, Gateway, Service, Upstreams, start_auth, start_files, start_gateway,
+    start_history, start_rooms, wait_ready,
 };
 
 /// What a stack is made of, and how each service is tuned.
@@ -20,6 +20,10 @@ pub struct StackOptions {
     pub gateway: Flags,
     /// How many gateways start with the stack.
     pub gateways: usize,
+    /// `None` (the default): no files service.
+    pub files: Option<Flags>,
+    /// Where the files service keeps its blobs.
+    pub file_storage: FileStorage,
 }
 
 impl Default for StackOptions {
@@ -31,6 +35,8 @@ impl Default for StackOptions {
             history: Some(Flags::new()),
             gateway: Flags::new(),
             gateways: 2,
+            files: None,
+            file_storage: FileStorage::Directory,
         }
     }
 }
@@ -45,6 +51,7 @@ pub struct Stack {
     auth: Service,
     rooms: Service,
     history: Option<History>,
+    files: Option<Service>,
     gateway_flags: Flags,
     /// Declared last: dropped after everything that runs on it.
     pub scope: Scope,
@@ -58,21 +65,37 @@ struct History {
 }
 
 impl Stack {
+    /// The mail the stack's auth service wrote.
+    pub fn mail(&self) -> crate::mail::MailDir {
+        crate::mail::MailDir(self.scope.directory("mail"))
+    }
+
     /// Starts the services of `options` in a new scope of `suite` (see [`Scope::new`]) and
     /// waits until every gateway is ready.
     pub async fn spawn(suite: &str, options: StackOptions) -> Self {
         let scope = Scope::new(suite);
         let signing_key_pem = chat_auth::generate_signing_key_pem();
-        let (auth, rooms, history) = tokio::join!(
+        let (auth, rooms, files) = tokio::join!(
             start_auth(&scope, &signing_key_pem, &options.auth),
             start_rooms(&scope, &options.rooms),
             async {
-                match &options.history {
-                    Some(flags) => Some((start_history(&scope, flags).await, flags.clone())),
+                match &options.files {
+                    Some(flags) => Some(start_files(&scope, options.file_storage, flags).await),
                     None => None,
                 }
             },
         );
+        // History's notifier asks rooms and auth (lazily: they need not answer yet).
+        let history = match &options.history {
+            Some(flags) => {
+                let flags = Flags::new()
+                    .set("--rooms-url", rooms.url())
+                    .set("--auth-url", auth.url())
+                    .with(flags);
+                Some((start_history(&scope, &flags).await, flags))
+            }
+            None => None,
+        };
         let mut stack = Self {
             signing_key_pem,
             gateways: Vec::new(),
@@ -83,6 +106,7 @@ impl Stack {
                 addr: std::sync::Mutex::new(service.addr),
                 service: tokio::sync::Mutex::new(Some(service)),
             }),
+            files,
             gateway_flags: options.gateway,
             scope,
         };
@@ -140,6 +164,7 @@ impl Stack {
             auth_url: self.auth_url(),
             rooms_url: self.rooms_url(),
             history_url: self.history_url(),
+            files_url: self.files.as_ref().map(Service::url),
         };
         start_gateway(&self.scope, &upstreams, &self.gateway_flags).await
     }

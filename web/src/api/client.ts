@@ -59,6 +59,8 @@ export type Query = Record<string, string | number | undefined | null>;
 
 export interface RequestOptions {
   body?: unknown;
+  /** Sent as it is (a file), with its own type, instead of a JSON `body`. */
+  raw?: Blob;
   query?: Query;
   /** Sends the access token (default). Sign-in and refresh do without. */
   auth?: boolean;
@@ -82,9 +84,11 @@ async function send(
 ): Promise<Response> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (options.body !== undefined) headers['content-type'] = 'application/json';
+  if (options.raw !== undefined) headers['content-type'] = options.raw.type || 'application/octet-stream';
   if (token) headers.authorization = `Bearer ${token}`;
   const init: RequestInit = { method, headers, credentials: 'same-origin' };
   if (options.body !== undefined) init.body = JSON.stringify(options.body);
+  if (options.raw !== undefined) init.body = options.raw;
   if (options.signal) init.signal = options.signal;
   try {
     return await fetch(apiPath(path, options.query), init);
@@ -108,6 +112,25 @@ export async function request<T>(
   path: string,
   options: RequestOptions = {},
 ): Promise<T> {
+  const response = await authorized(method, path, options);
+  // 204, and 202 (accepted, nothing to say), come without a body.
+  const text = await response.text();
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** The bytes at `url` (a path under /api, such as a file's `url`), fetched with the token. */
+export async function requestBlob(url: string, signal?: AbortSignal): Promise<Blob> {
+  const path = url.startsWith('/api/') ? url.slice('/api'.length) : url;
+  const response = await authorized('GET', path, signal ? { signal } : {});
+  return response.blob();
+}
+
+/** A call answered with success, the access token refreshed once on the way if needed. */
+async function authorized(
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE',
+  path: string,
+  options: RequestOptions,
+): Promise<Response> {
   const auth = options.auth ?? true;
   let token = auth && tokens ? await tokens.accessToken() : null;
   let response = await send(method, path, options, token);
@@ -119,6 +142,5 @@ export async function request<T>(
     response = await send(method, path, options, token);
   }
   if (!response.ok) throw await readError(response);
-  if (response.status === 204) return undefined as T;
-  return (await response.json()) as T;
+  return response;
 }

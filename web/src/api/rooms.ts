@@ -11,6 +11,7 @@ import type {
   RoomChanges,
   RoomId,
   RoomList,
+  RoomReads,
   UserId,
 } from '@protocol';
 import { request } from './client';
@@ -34,6 +35,9 @@ export const leaveRoom = (room: RoomId) => request<void>('DELETE', `/rooms/${roo
 /** The direct room of the caller and another user, opened if it did not exist. */
 export const openDirectRoom = (body: DirectRoomRequest) =>
   request<Room>('POST', '/dms', { body });
+
+/** How far the members of a direct or small room have read (read receipts). */
+export const getRoomReads = (room: RoomId) => request<RoomReads>('GET', `/rooms/${room}/reads`);
 
 export const listMembers = (room: RoomId, cursor?: string | null) =>
   request<MemberList>('GET', `/rooms/${room}/members`, { query: { cursor, limit: 100 } });

@@ -19,6 +19,8 @@ function session(access: string, expiresIn = 900): Session {
       username: 'ada',
       email: 'ada@example.com',
       show_presence: true,
+      send_read_receipts: true,
+    email_verified: true,
       display_name: null,
       avatar_url: null,
       bio: null,

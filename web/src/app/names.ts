@@ -18,3 +18,25 @@ export function initials(name: string): string {
   const letters = parts.length > 1 ? parts[0]![0]! + parts[1]![0]! : name.slice(0, 2);
   return letters.toUpperCase();
 }
+
+/** "Firefox on Linux" from a user agent, or the agent itself when it is none of these. */
+export function deviceName(userAgent: string): string {
+  const browser =
+    [
+      ['Edg/', 'Edge'],
+      ['Firefox/', 'Firefox'],
+      ['Chrome/', 'Chrome'],
+      ['Safari/', 'Safari'],
+    ].find(([marker]) => userAgent.includes(marker!))?.[1] ?? null;
+  const system =
+    [
+      ['Android', 'Android'],
+      ['iPhone', 'iPhone'],
+      ['iPad', 'iPad'],
+      ['Windows', 'Windows'],
+      ['Mac OS X', 'macOS'],
+      ['Linux', 'Linux'],
+    ].find(([marker]) => userAgent.includes(marker!))?.[1] ?? null;
+  if (browser && system) return `${browser} on ${system}`;
+  return browser ?? system ?? (userAgent.slice(0, 60) || 'Unknown device');
+}

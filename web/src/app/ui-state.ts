@@ -3,7 +3,7 @@
 import type { UserId } from '@protocol';
 import { create } from 'zustand';
 
-export type DialogName = 'create_room' | 'browse_rooms' | 'direct_message';
+export type DialogName = 'create_room' | 'browse_rooms' | 'direct_message' | 'search';
 
 export interface UiState {
   dialog: DialogName | null;

@@ -1,6 +1,6 @@
 import type { ClientFrame, ServerFrame } from '@protocol';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { EPOCH, ME, ROOM, created, message, ready } from '../test/frames';
+import { EPOCH, ME, OTHER_ROOM, ROOM, created, message, ready } from '../test/frames';
 import { LiveConnection, type ConnectionOptions } from './connection';
 import { resetLive, useLive } from './store';
 
@@ -252,6 +252,33 @@ describe('the live connection', () => {
     latest().receive({ type: 'ready', ...ready([]) });
     live.renew('token-2');
     expect(latest().sent[1]).toEqual({ type: 'auth', token: 'token-2' });
+    live.stop();
+  });
+
+  it('says which room is in view once ready, on each change, and again on a new socket', async () => {
+    const { live } = connection();
+    live.focus(ROOM); // before the socket: remembered, not written
+    live.start();
+    await settle();
+    latest().open();
+    expect(latest().sent).toEqual([{ type: 'auth', token: 'token-1' }]);
+    latest().receive({ type: 'ready', ...ready([]) });
+    expect(latest().sent[1]).toEqual({ type: 'focus', room: ROOM });
+
+    live.focus(ROOM); // no change: nothing
+    live.focus(null); // the page went out of sight
+    live.focus(OTHER_ROOM);
+    expect(latest().sent.slice(2)).toEqual([{ type: 'focus' }, { type: 'focus', room: OTHER_ROOM }]);
+
+    latest().serverCloses(1006);
+    live.focus(null); // while offline: only remembered
+    await vi.advanceTimersByTimeAsync(250);
+    latest().open();
+    latest().receive({ type: 'ready', ...ready([]) });
+    // A new socket has no room in view until told: nothing to say.
+    expect(latest().sent.filter((frame) => frame.type === 'focus')).toEqual([]);
+    live.focus(ROOM);
+    expect(latest().sent.at(-1)).toEqual({ type: 'focus', room: ROOM });
     live.stop();
   });
 });

@@ -6,6 +6,7 @@
 import type {
   ClientActivity,
   ClientFrame,
+  FileView,
   MessageId,
   Position,
   RoomId,
@@ -31,6 +32,7 @@ import {
   onRoomRemoved,
   onPresence,
   onRead,
+  onReceipts,
   onSendError,
   onTyping,
   onWritten,
@@ -120,6 +122,8 @@ export class LiveConnection {
   /** The read position last reported per room (not reported twice). */
   private toldRead = new Map<RoomId, Position>();
   private activity: ClientActivity = 'active';
+  /** The room the user has in view (sent again on every new socket). */
+  private focused: RoomId | null = null;
   /** Gap fills in flight: request id -> room. */
   private readonly fills = new Map<string, RoomId>();
   private requestCount = 0;
@@ -189,9 +193,11 @@ export class LiveConnection {
     content: string,
     replyTo: MessageId | null = null,
     threadRoot: MessageId | null = null,
+    attachments: FileView[] = [],
   ): string {
     const clientMsgId = crypto.randomUUID();
-    run((s) => onQueued(s, newPending(room, content, clientMsgId, new Date(this.now()), replyTo, threadRoot)));
+    const pending = newPending(room, content, clientMsgId, new Date(this.now()), replyTo, threadRoot, attachments);
+    run((s) => onQueued(s, pending));
     this.flushSends();
     return clientMsgId;
   }
@@ -224,6 +230,17 @@ export class LiveConnection {
   /** Tells the room the user started or stopped writing (dropped while offline). */
   typing(room: RoomId, state: TypingState): void {
     if (this.ready) this.write({ type: 'typing', room, state });
+  }
+
+  /**
+   * Tells the server which room the user has in view, or none: no push notification comes
+   * for a room the user is looking at (sent again on every new socket; a change while
+   * offline waits for it).
+   */
+  focus(room: RoomId | null): void {
+    if (room === this.focused) return;
+    this.focused = room;
+    if (this.ready) this.write(focusFrame(room));
   }
 
   /**
@@ -283,9 +300,10 @@ export class LiveConnection {
         setConnection({ status: 'online', retryAt: null, stopReason: null, offline: false });
         this.handle(run((s) => onReady(s, frame, this.resumed)));
         this.flushSends();
-        // A new socket follows nobody and is active until told otherwise.
+        // A new socket follows nobody, is active and has no room in view until told otherwise.
         if (this.following.length > 0) this.write({ type: 'presence.subscribe', user_ids: this.following });
         if (this.activity === 'idle') this.write({ type: 'presence', status: 'idle' });
+        if (this.focused !== null) this.write(focusFrame(this.focused));
         return;
       case 'ack':
         run((s) => onAck(s, frame));
@@ -325,6 +343,9 @@ export class LiveConnection {
         return;
       case 'read':
         run((s) => onRead(s, frame));
+        return;
+      case 'receipts':
+        run((s) => onReceipts(s, frame));
         return;
       case 'auth.renewed':
       case 'done':
@@ -388,6 +409,7 @@ export class LiveConnection {
       };
       if (send.replyTo !== null) frame.reply_to = send.replyTo;
       if (send.threadRoot !== null) frame.thread_root = send.threadRoot;
+      if (send.attachments.length) frame.attachments = send.attachments.map((file) => file.id);
       if (this.write(frame)) written.push(send.clientMsgId);
     }
     if (written.length) run((s) => onWritten(s, written));
@@ -461,6 +483,10 @@ export class LiveConnection {
     this.clearTimer('ready');
     this.clearTimer('send');
   }
+}
+
+function focusFrame(room: RoomId | null): ClientFrame {
+  return room === null ? { type: 'focus' } : { type: 'focus', room };
 }
 
 function parseFrame(data: string): ServerFrame | null {

@@ -3,7 +3,7 @@
 // whichever comes first) confirms it; after a reconnect it is sent again with the same
 // client_msg_id, which the server answers with the original ack and never stores twice.
 
-import type { Ack, ErrorCode, ErrorFrame, MessageId, MessageView, RoomId, UserId } from '@protocol';
+import type { Ack, ErrorCode, ErrorFrame, FileView, MessageId, MessageView, RoomId, UserId } from '@protocol';
 
 export type PendingState =
   /** Waiting for the socket (offline, or a retry after `rate_limited` / `unavailable`). */
@@ -20,6 +20,8 @@ export interface PendingSend {
   replyTo: MessageId | null;
   /** The thread it replies in. */
   threadRoot: MessageId | null;
+  /** Uploaded files it carries. */
+  attachments: FileView[];
   state: PendingState;
   /** When the user sent it (ISO 8601), for ordering and the day separator. */
   createdAt: string;
@@ -41,6 +43,7 @@ export function newPending(
   now: Date,
   replyTo: MessageId | null = null,
   threadRoot: MessageId | null = null,
+  attachments: FileView[] = [],
 ): PendingSend {
   return {
     clientMsgId,
@@ -48,6 +51,7 @@ export function newPending(
     content,
     replyTo,
     threadRoot,
+    attachments,
     state: 'queued',
     createdAt: now.toISOString(),
     notBefore: 0,

@@ -1,7 +1,7 @@
 import type { MessageView, Room } from '@protocol';
 import { describe, expect, it } from 'vitest';
 import { activityLabel } from '../time';
-import { byActivity, newerMessage, roomPreview } from './preview';
+import { byActivity, newerMessage, previewText, roomPreview } from './preview';
 
 const message = (epoch: number, position: number, sentAt: string): MessageView => ({
   id: `m${epoch}-${position}`,
@@ -92,5 +92,23 @@ describe('a preview of a message changed since', () => {
     const gone = roomPreview(listed, undefined, { [id]: { content: '', deleted_at: '2026-11-21T06:02:00.000Z' } }).message;
     expect(gone?.content).toBe('');
     expect(gone?.deleted_at).not.toBeNull();
+  });
+});
+
+describe('a message in one line', () => {
+  const file = (name: string) => ({
+    id: name,
+    name,
+    size: 1,
+    content_type: 'image/png',
+    kind: 'image' as const,
+    url: `/api/files/${name}`,
+  });
+
+  it('is its text, spaces folded, or the files it carries when it has none', () => {
+    const base = message(1, 1, '2026-11-21T06:00:00.000Z');
+    expect(previewText({ ...base, content: 'two\n\nlines' })).toBe('two lines');
+    expect(previewText({ ...base, content: 'look', attachments: [file('a.png')] })).toBe('look');
+    expect(previewText({ ...base, content: '', attachments: [file('a.png'), file('b.png')] })).toBe('📎 a.png, b.png');
   });
 });

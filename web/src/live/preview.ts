@@ -36,3 +36,10 @@ export function roomPreview(
 export function byActivity(a: RoomPreview, b: RoomPreview): number {
   return b.activeAt.localeCompare(a.activeAt);
 }
+
+/** A message's text in one line; a message of files only names them ("📎 photo.png"). */
+export function previewText(message: MessageView): string {
+  const text = message.content.replace(/\s+/g, ' ').trim();
+  if (text || !message.attachments?.length) return text;
+  return `📎 ${message.attachments.map((file) => file.name).join(', ')}`;
+}

@@ -13,11 +13,13 @@ import type {
   PresenceView,
   ReadMark,
   Ready,
+  Receipts,
   RemovalReason,
   Resumed,
   Resync,
   RoomAdded,
   RoomId,
+  RoomReads,
   RoomRemoved,
   Typing,
   UserId,
@@ -34,6 +36,7 @@ import {
   type PendingSend,
 } from './pending';
 import { positionOf, samePosition } from './position';
+import { mergeReads, type ReceiptBoard } from './receipts';
 import { applyTyping, DEFAULT_TYPING, messageFrom, type TypingBoard } from './typing';
 import {
   abandonFill,
@@ -68,6 +71,8 @@ export interface LiveState {
   mentions: Record<RoomId, number>;
   /** How far the user has read each room, as the server last said. */
   readPositions: Record<RoomId, Position>;
+  /** How far the other members of direct and small rooms have read (read receipts). */
+  receipts: ReceiptBoard;
   /** The newest message that arrived live in each room, for the room list's preview. */
   latest: Record<RoomId, MessageView>;
   /** Edits and deletions heard live, by message id: a preview shows a message as it now is
@@ -103,6 +108,7 @@ export const initialLiveState: LiveState = {
   unread: {},
   mentions: {},
   readPositions: {},
+  receipts: {},
   latest: {},
   changed: {},
   presence: {},
@@ -186,6 +192,18 @@ function counted(ready: Ready, open: RoomId | null, count: (room: Ready['rooms']
 /** Whether a message mentions `me` (by name, or the whole room). */
 export function mentionsOf(message: MessageView, me: UserId | null): boolean {
   return message.mentions_room || (me !== null && message.mentions.includes(me));
+}
+
+/** `receipts`: other members of a small room read further. */
+export function onReceipts(state: LiveState, frame: Receipts): Step {
+  const receipts = mergeReads(state.receipts, frame.room, frame.reads);
+  return same(receipts === state.receipts ? state : { ...state, receipts });
+}
+
+/** `GET /api/rooms/{id}/reads`, when the room opens: where its members stand. */
+export function onRoomReads(state: LiveState, room: RoomId, answer: RoomReads): Step {
+  const receipts = mergeReads(state.receipts, room, answer.reads);
+  return same(receipts === state.receipts ? state : { ...state, receipts });
 }
 
 /**
@@ -324,6 +342,7 @@ export function onRoomRemoved(state: LiveState, removed: RoomRemoved): Step {
       unread: without(state.unread, removed.room),
       mentions: without(state.mentions, removed.room),
       readPositions: without(state.readPositions, removed.room),
+      receipts: without(state.receipts, removed.room),
       latest: without(state.latest, removed.room),
       typing: without(state.typing, removed.room),
       pending: state.pending.filter((p) => p.room !== removed.room),

@@ -1,10 +1,10 @@
 // A person's picture, or their initials. Only pictures served by this site are shown:
-// the page's Content-Security-Policy allows images from its own origin (uploaded
-// avatars), so an avatar URL on another host, which would tell that host who looks at
-// whom, falls back to initials.
+// the page's Content-Security-Policy allows images from its own origin (and uploaded
+// avatars, fetched with the access token, as `blob:` URLs), so an avatar URL on another
+// host, which would tell that host who looks at whom, falls back to initials.
 
 import type { UserId } from '@protocol';
-import { useUser } from '../api/queries';
+import { isServedFile, useFileUrl, useUser } from '../api/queries';
 import { displayName, initials } from '../app/names';
 
 type Size = 'small' | 'medium' | 'large';
@@ -21,8 +21,11 @@ export function isOwnImage(url: string | null | undefined, origin: string = wind
 
 export function Avatar({ name, url, size = 'medium' }: { name: string; url?: string | null; size?: Size }) {
   const className = size === 'medium' ? 'avatar' : `avatar ${size}`;
-  if (isOwnImage(url)) {
-    return <img className={className} src={url!} alt="" aria-hidden="true" loading="lazy" decoding="async" />;
+  // An uploaded picture needs the access token: fetched, then shown from memory.
+  const { data: fetched } = useFileUrl(url);
+  const src = isServedFile(url) ? fetched : isOwnImage(url) ? url : undefined;
+  if (src) {
+    return <img className={className} src={src} alt="" aria-hidden="true" decoding="async" />;
   }
   return (
     <span className={className} aria-hidden="true">

@@ -123,6 +123,8 @@ beforeEach(() => {
       username: 'ada',
       email: 'ada@example.com',
       show_presence: true,
+      send_read_receipts: true,
+    email_verified: true,
       display_name: 'Ada',
       avatar_url: null,
       bio: null,
@@ -224,7 +226,9 @@ describe('the chat shell', () => {
     fireEvent.change(box, { target: { value: 'hello' } });
     fireEvent.keyDown(box, { key: 'Enter' });
     // Writing says so to the room; sending needs no `stop` (the message ends it).
-    const written = socket.sent.filter((frame) => frame.type !== 'presence.subscribe');
+    // The room is in view: the server pushes no notification of it.
+    expect(socket.sent).toContainEqual({ type: 'focus', room: ROOM });
+    const written = socket.sent.filter((frame) => frame.type !== 'presence.subscribe' && frame.type !== 'focus');
     expect(written[1]).toEqual({ type: 'typing', room: ROOM, state: 'start' });
     expect(written[2]).toMatchObject({ type: 'send', room: ROOM, content: 'hello' });
     expect(written).toHaveLength(3);

@@ -7,11 +7,13 @@ import { applyLiveEffects } from '../api/queries';
 import { endSession, freshAccessToken, onAccessToken, refreshSession } from '../api/session';
 import { ConnectionContext } from '../app/ConnectionContext';
 import { navigate, useRoute } from '../app/route';
-import { showNotice, useUi } from '../app/ui-state';
+import { openDialog, showNotice, useUi } from '../app/ui-state';
 import { LiveConnection } from '../live/connection';
 import type { LiveEffect } from '../live/state';
 import { activityOf, followedUsers, usePresenceInterest } from '../live/presence';
 import { resetLive } from '../live/store';
+import { roomInView } from '../notifications/focus';
+import { onOpenRoomRequest, registerServiceWorker } from '../notifications/service-worker';
 import { AccountBar } from './AccountBar';
 import { BrowseRoomsDialog } from './BrowseRoomsDialog';
 import { CreateRoomDialog } from './CreateRoomDialog';
@@ -20,6 +22,7 @@ import { OfflineBanner } from './OfflineBanner';
 import { ProfileDialog } from './ProfileDialog';
 import { RoomList } from './RoomList';
 import { RoomView } from './RoomView';
+import { SearchDialog } from './SearchDialog';
 
 const REMOVAL_NOTICES = {
   left: 'You left the room.',
@@ -86,6 +89,21 @@ export default function ChatShell() {
     };
   }, [connection]);
 
+  // Which room the person sees, for the server to push notifications of every other one.
+  const current = route.screen === 'room' ? route.room : null;
+  useEffect(() => {
+    const report = () => connection.focus(roomInView(current, document.visibilityState));
+    report();
+    document.addEventListener('visibilitychange', report);
+    return () => document.removeEventListener('visibilitychange', report);
+  }, [connection, current]);
+
+  // The service worker shows push notifications; a click on one opens its room here.
+  useEffect(() => {
+    void registerServiceWorker();
+    return onOpenRoomRequest((room) => navigate({ screen: 'room', room }));
+  }, []);
+
   useEffect(() => {
     connection.start();
     const stopRenewing = onAccessToken((token) => connection.renew(token));
@@ -102,7 +120,10 @@ export default function ChatShell() {
         <OfflineBanner />
         <aside className="sidebar" aria-label="Rooms and people">
           <AccountBar />
-          <RoomList current={route.screen === 'room' ? route.room : null} />
+          <button type="button" className="search-button" onClick={() => openDialog('search')}>
+            <span aria-hidden="true">⌕</span> Search messages
+          </button>
+          <RoomList current={current} />
         </aside>
         <main className="main">
           {route.screen === 'room' ? (
@@ -117,6 +138,7 @@ export default function ChatShell() {
         <Notice />
         <CreateRoomDialog />
         <BrowseRoomsDialog />
+        <SearchDialog current={current} />
         <DirectMessageDialog />
         <ProfileDialog />
       </div>

@@ -1,9 +1,20 @@
-// Writing a message: Enter sends, Shift+Enter starts a new line. Drafts are kept per room
-// while the app is open.
+// Writing a message: Enter sends, Shift+Enter starts a new line; files are attached with
+// the paperclip, by dropping them on the box or by pasting. Drafts are kept per room while
+// the app is open.
 
-import type { MessageView, RoomId, TypingState } from '@protocol';
-import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import type { FileView, MessageView, RoomId, TypingState } from '@protocol';
+import {
+  useEffect,
+  useId,
+  useRef,
+  useState,
+  type ClipboardEvent,
+  type DragEvent,
+  type FormEvent,
+  type KeyboardEvent,
+} from 'react';
 import { TypingReporter } from '../live/typing';
+import { DraftFileList, useDraftFiles } from './DraftFiles';
 import { UserName } from './UserName';
 
 const drafts = new Map<string, string>();
@@ -11,6 +22,14 @@ const drafts = new Map<string, string>();
 /** Characters as the server counts them (Unicode scalar values, not UTF-16 units). */
 export function characterCount(text: string): number {
   return Array.from(text).length;
+}
+
+/** Whitespace and the characters that show nothing on their own (as the server counts them). */
+const INVISIBLE = /[\s\u00AD\u034F\u115F\u1160\u180E\u200B-\u200D\u2060-\u2064\u3164\uFE00-\uFE0F\uFEFF\uFFA0]/gu;
+
+/** Whether `text` shows anything: not only spaces, zero-width characters and the like. */
+export function showsSomething(text: string): boolean {
+  return text.replace(INVISIBLE, '').length > 0;
 }
 
 /** What is sent: the text without blank lines or spaces around it. */
@@ -23,7 +42,7 @@ interface ComposerProps {
   /** Who the message goes to, e.g. "#general" or "Ada". */
   label: string;
   maxChars: number;
-  onSend: (content: string) => void;
+  onSend: (content: string, attachments: FileView[]) => void;
   /** Tells the room the user is (or stopped) writing. */
   onTyping?: (state: TypingState) => void;
   /** How often `start` is repeated while the user writes. */
@@ -68,10 +87,14 @@ export function Composer({
     },
     [],
   );
+  const files = useDraftFiles();
+  const picker = useRef<HTMLInputElement>(null);
+  const [dragging, setDragging] = useState(false);
   const content = messageContent(text);
   const length = characterCount(content);
   const tooLong = length > maxChars;
-  const canSend = content.trim().length > 0 && !tooLong;
+  const hasText = showsSomething(content);
+  const canSend = (hasText || files.ready.length > 0) && !tooLong && !files.busy && !files.failed;
 
   const change = (value: string) => {
     setText(value);
@@ -87,9 +110,23 @@ export function Composer({
 
   const send = () => {
     if (!canSend) return;
-    onSend(content);
+    onSend(hasText ? content : '', files.ready);
     reporter.current?.sent();
     change('');
+    files.clear();
+  };
+
+  const onDrop = (event: DragEvent) => {
+    if (!event.dataTransfer.files.length) return;
+    event.preventDefault();
+    setDragging(false);
+    files.add(Array.from(event.dataTransfer.files));
+  };
+
+  const onPaste = (event: ClipboardEvent) => {
+    if (!event.clipboardData.files.length) return;
+    event.preventDefault();
+    files.add(Array.from(event.clipboardData.files));
   };
 
   const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
@@ -108,7 +145,17 @@ export function Composer({
   };
 
   return (
-    <form className="composer" onSubmit={onSubmit}>
+    <form
+      className={dragging ? 'composer dragging' : 'composer'}
+      onSubmit={onSubmit}
+      onDragOver={(event) => {
+        if (!event.dataTransfer.types.includes('Files')) return;
+        event.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={onDrop}
+    >
       {replyTo && (
         <div className="composer-reply" role="status">
           <span>
@@ -120,6 +167,27 @@ export function Composer({
           </button>
         </div>
       )}
+      <DraftFileList files={files.files} refused={files.refused} onRemove={files.remove} />
+      <button
+        type="button"
+        className="icon-button attach-button"
+        aria-label="Attach files"
+        title="Attach files"
+        onClick={() => picker.current?.click()}
+      >
+        📎
+      </button>
+      <input
+        ref={picker}
+        type="file"
+        multiple
+        hidden
+        data-testid="attach-input"
+        onChange={(event) => {
+          files.add(Array.from(event.target.files ?? []));
+          event.target.value = '';
+        }}
+      />
       <label htmlFor={id} className="visually-hidden">
         Message {label}
       </label>
@@ -133,6 +201,7 @@ export function Composer({
         aria-invalid={tooLong || undefined}
         onChange={(event) => edit(event.target.value)}
         onKeyDown={onKeyDown}
+        onPaste={onPaste}
       />
       <button type="submit" className="button primary" disabled={!canSend}>
         Send

@@ -1,19 +1,23 @@
 // A person's profile, opened from their name; one's own can be edited here.
 
 import type { Me, ProfileChanges, User } from '@protocol';
-import { useMutation, useQueryClient } from '@tanstack/react-query';
-import type { FormEvent } from 'react';
-import { updateMe as patchMe } from '../api/auth';
-import { keys, useUser } from '../api/queries';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useRef, type FormEvent } from 'react';
+import { endDeviceSession, listSessions, updateMe as patchMe } from '../api/auth';
+import { activityLabel } from '../time';
+import { setAvatar } from '../api/files';
+import { keys, useAccountUpdate, useUser } from '../api/queries';
 import { openDirectRoom } from '../api/rooms';
-import { updateMe, useSession } from '../api/session';
-import { displayName } from '../app/names';
+import { useSession } from '../api/session';
+import { deviceName, displayName } from '../app/names';
+import { AccountEmail } from './AccountEmail';
 import { Avatar } from './Avatar';
 import { PresenceText } from './PresenceDot';
 import { navigate } from '../app/route';
 import { openProfile, useUi } from '../app/ui-state';
 import { Dialog } from './Dialog';
 import { DialogActions, Field, FormError, formProblem } from './forms';
+import { NotificationSettings } from './NotificationSettings';
 
 export function ProfileDialog() {
   const profile = useUi((s) => s.profile);
@@ -67,19 +71,11 @@ function ProfileCard({ user }: { user: User | Me }) {
 }
 
 function EditProfile({ me, onDone }: { me: Me; onDone: () => void }) {
-  const queryClient = useQueryClient();
+  const applied = useAccountUpdate();
   const save = useMutation({
     mutationFn: (changes: ProfileChanges) => patchMe(changes),
     onSuccess: (updated) => {
-      updateMe(updated);
-      queryClient.setQueryData(keys.user(updated.id), {
-        id: updated.id,
-        username: updated.username,
-        display_name: updated.display_name,
-        avatar_url: updated.avatar_url,
-        bio: updated.bio,
-        created_at: updated.created_at,
-      } satisfies User);
+      applied(updated);
       onDone();
     },
   });
@@ -93,33 +89,119 @@ function EditProfile({ me, onDone }: { me: Me; onDone: () => void }) {
     const changes: ProfileChanges = {};
     if (value('display_name') !== (me.display_name ?? '')) changes.display_name = value('display_name');
     if (value('bio') !== (me.bio ?? '')) changes.bio = value('bio');
-    if (value('avatar_url') !== (me.avatar_url ?? '')) changes.avatar_url = value('avatar_url');
     const showPresence = form.get('show_presence') === 'on';
     if (showPresence !== me.show_presence) changes.show_presence = showPresence;
+    const sendReceipts = form.get('send_read_receipts') === 'on';
+    if (sendReceipts !== me.send_read_receipts) changes.send_read_receipts = sendReceipts;
     if (Object.keys(changes).length === 0) onDone();
     else save.mutate(changes);
   };
 
+  // The picture and the address change at once, each on its own (a form of its own for
+  // the address: forms do not nest); the rest waits for Save.
   return (
-    <form className="stack" onSubmit={onSubmit}>
+    <div className="stack">
       <ProfileCard user={me} />
-      <p className="muted">Signed in as {me.email}</p>
-      <Field label="Display name" name="display_name" defaultValue={me.display_name ?? ''} error={problem.fields.display_name} />
-      <Field label="Bio" name="bio" multiline rows={3} defaultValue={me.bio ?? ''} error={problem.fields.bio} />
-      <Field
-        label="Avatar URL"
-        name="avatar_url"
-        type="url"
-        hint="A picture on this site. Pictures on other sites are not shown, so they cannot tell who looks at your profile."
-        defaultValue={me.avatar_url ?? ''}
-        error={problem.fields.avatar_url}
+      <PictureChooser me={me} />
+      <AccountEmail me={me} />
+      <form className="stack" onSubmit={onSubmit}>
+        <Field label="Display name" name="display_name" defaultValue={me.display_name ?? ''} error={problem.fields.display_name} />
+        <Field label="Bio" name="bio" multiline rows={3} defaultValue={me.bio ?? ''} error={problem.fields.bio} />
+        <label className="check">
+          <input type="checkbox" name="show_presence" defaultChecked={me.show_presence} /> Show others when I am
+          online
+        </label>
+        <label className="check">
+          <input type="checkbox" name="send_read_receipts" defaultChecked={me.send_read_receipts} /> Show others
+          when I have read their messages
+        </label>
+        <NotificationSettings />
+        <Devices />
+        <FormError message={problem.message} />
+        <DialogActions onCancel={onDone} label="Save" busyLabel="Saving…" busy={save.isPending} />
+      </form>
+    </div>
+  );
+}
+
+/** Uploads a new profile picture (at once: it does not wait for Save), or removes it. */
+function PictureChooser({ me }: { me: Me }) {
+  const applied = useAccountUpdate();
+  const picker = useRef<HTMLInputElement>(null);
+  const change = useMutation({
+    mutationFn: (picture: File | null) => (picture ? setAvatar(picture) : patchMe({ avatar_url: '' })),
+    onSuccess: applied,
+  });
+  const problem = formProblem(change.error);
+  return (
+    <div className="picture-chooser">
+      <button
+        type="button"
+        className="button"
+        disabled={change.isPending}
+        onClick={() => picker.current?.click()}
+      >
+        {change.isPending ? 'Uploading…' : me.avatar_url ? 'Change picture' : 'Add a picture'}
+      </button>
+      {me.avatar_url && (
+        <button type="button" className="link-button" disabled={change.isPending} onClick={() => change.mutate(null)}>
+          Remove picture
+        </button>
+      )}
+      <input
+        ref={picker}
+        type="file"
+        accept="image/png,image/jpeg,image/gif,image/webp"
+        hidden
+        data-testid="avatar-input"
+        onChange={(event) => {
+          const picture = event.target.files?.[0];
+          event.target.value = '';
+          if (picture) change.mutate(picture);
+        }}
       />
-      <label className="check">
-        <input type="checkbox" name="show_presence" defaultChecked={me.show_presence} /> Show others when I am
-        online
-      </label>
       <FormError message={problem.message} />
-      <DialogActions onCancel={onDone} label="Save" busyLabel="Saving…" busy={save.isPending} />
-    </form>
+    </div>
+  );
+}
+
+/** Where the account is signed in; any other device can be signed out from here. */
+function Devices() {
+  const sessions = useQuery({ queryKey: ['sessions'], queryFn: listSessions, staleTime: 0 });
+  const end = useMutation({
+    mutationFn: endDeviceSession,
+    onSuccess: () => void sessions.refetch(),
+  });
+  if (!sessions.data) return null;
+  return (
+    <section className="devices" aria-label="Signed-in devices">
+      <h2 className="section-title">Signed-in devices</h2>
+      <ul>
+        {sessions.data.sessions.map((session) => (
+          <li key={session.id}>
+            <span className="device-text">
+              <span className="device-name">{deviceName(session.user_agent)}</span>
+              <span className="muted">
+                {session.current
+                  ? 'This device'
+                  : `${session.ip_address || 'unknown address'} · last used ${
+                      session.last_used_at ? activityLabel(session.last_used_at) : 'never'
+                    }`}
+              </span>
+            </span>
+            {!session.current && (
+              <button
+                type="button"
+                className="button"
+                disabled={end.isPending}
+                onClick={() => end.mutate(session.id)}
+              >
+                Sign out
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }

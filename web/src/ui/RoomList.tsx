@@ -6,7 +6,7 @@ import { useSession } from '../api/session';
 import { directPartner, displayName } from '../app/names';
 import { roomHref } from '../app/route';
 import { openDialog } from '../app/ui-state';
-import { byActivity, roomPreview, type RoomPreview } from '../live/preview';
+import { byActivity, previewText, roomPreview, type RoomPreview } from '../live/preview';
 import { useLive } from '../live/store';
 import { activityLabel } from '../time';
 import { Avatar } from './Avatar';
@@ -161,7 +161,7 @@ function Preview({ message, direct }: { message: MessageView; direct: boolean })
   const mine = message.sender_id === me;
   const { data: sender } = useUser(mine || direct ? null : message.sender_id);
   const who = mine ? 'You' : direct ? null : displayName(sender).split(' ')[0];
-  const text = message.deleted_at ? 'Message deleted' : message.content.replace(/\s+/g, ' ');
+  const text = message.deleted_at ? 'Message deleted' : previewText(message);
   return (
     <span className="room-preview">
       {who && <span className="room-preview-sender">{who}: </span>}

@@ -1,26 +1,28 @@
-// One room: its header (name, topic, members, leave), the timeline and the composer.
+// One room: its header (name, topic, notifications, members, leave), the timeline and the
+// composer.
 
-import type { MessageId, MessageView, RoomId } from '@protocol';
+import type { FileView, MessageId, MessageView, RoomId } from '@protocol';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import type { VirtuosoHandle } from 'react-virtuoso';
 import { useShallow } from 'zustand/react/shallow';
 import { ApiError } from '../api/client';
 import { keys, useRoom } from '../api/queries';
-import { joinRoom, leaveRoom } from '../api/rooms';
+import { getRoomReads, joinRoom, leaveRoom } from '../api/rooms';
 import { useSession } from '../api/session';
 import { useConnection } from '../app/ConnectionContext';
 import { canManageRoom } from '../app/permissions';
 import { navigate } from '../app/route';
 import { showNotice, toggleMembers, useUi } from '../app/ui-state';
 import { loadLatest } from '../live/history';
-import { onOpenRoom } from '../live/state';
+import { onOpenRoom, onRoomReads } from '../live/state';
 import { run, useLive } from '../live/store';
 import { Composer } from './Composer';
 import { Dialog } from './Dialog';
 import { DialogActions, FormError, formProblem } from './forms';
 import { MembersPanel } from './MembersPanel';
 import { ThreadPanel } from './ThreadPanel';
+import { RoomNotificationsButton } from './RoomNotifications';
 import { RoomSettingsDialog } from './RoomSettingsDialog';
 import { useRoomName } from './RoomList';
 import { Timeline } from './Timeline';
@@ -76,6 +78,18 @@ export function RoomView({ room }: { room: RoomId }) {
     loadLatest(room).catch(setLoadError);
   }, [room, loaded, generation, isMember]);
 
+  // Where the other members stand (read receipts); `receipts` frames keep it current.
+  useEffect(() => {
+    if (!loaded || !isMember) return;
+    let current = true;
+    getRoomReads(room)
+      .then((answer) => current && run((s) => onRoomReads(s, room, answer)))
+      .catch((error: unknown) => console.warn('read receipts not loaded', error));
+    return () => {
+      current = false;
+    };
+  }, [room, loaded, generation, isMember]);
+
   // What is on screen is read: the room up to its latest entry, while the page is seen.
   const cursor = timeline?.cursor ?? null;
   const visible = usePageVisible();
@@ -85,8 +99,8 @@ export function RoomView({ room }: { room: RoomId }) {
     return () => clearTimeout(timer);
   }, [connection, room, loaded, isMember, visible, cursor]);
 
-  const send = (content: string) => {
-    connection.send(room, content, replyTo?.id ?? null);
+  const send = (content: string, attachments: FileView[]) => {
+    connection.send(room, content, replyTo?.id ?? null, null, attachments);
     setReplyTo(null);
     requestAnimationFrame(() =>
       handle.current?.scrollToIndex({ index: 'LAST', align: 'end', behavior: 'smooth' }),
@@ -108,6 +122,7 @@ export function RoomView({ room }: { room: RoomId }) {
         </div>
         {details && isMember && (
           <div className="room-actions">
+            <RoomNotificationsButton room={details} label={label} />
             <button
               type="button"
               className="button subtle"
@@ -160,6 +175,7 @@ export function RoomView({ room }: { room: RoomId }) {
               hasOlder={timeline.hasOlder}
               me={me}
               myRole={details?.my_role ?? null}
+              direct={details?.kind === 'direct'}
               onReply={setReplyTo}
               onOpenThread={(message) => setThreadRootId(message.id)}
               maxChars={maxChars}

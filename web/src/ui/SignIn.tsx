@@ -4,7 +4,7 @@
 import type { Credentials, Registration } from '@protocol';
 import { useMutation } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { login, register } from '../api/auth';
+import { forgotPassword, login, register } from '../api/auth';
 import { startSession, useSession } from '../api/session';
 import { Field, FormError, formProblem } from './forms';
 
@@ -16,6 +16,12 @@ function text(form: FormData, name: string): string {
 }
 
 export function SignIn() {
+  const [forgotten, setForgotten] = useState(false);
+  if (forgotten) return <ForgotPassword onBack={() => setForgotten(false)} />;
+  return <SignInOrRegister onForgot={() => setForgotten(true)} />;
+}
+
+function SignInOrRegister({ onForgot }: { onForgot: () => void }) {
   const notice = useSession((s) => s.notice);
   const [mode, setMode] = useState<Mode>('sign_in');
   const submit = useMutation({
@@ -133,6 +139,13 @@ export function SignIn() {
                 : 'Create account'}
           </button>
         </form>
+        {mode === 'sign_in' && (
+          <p className="auth-switch">
+            <button type="button" className="link-button" onClick={onForgot}>
+              Forgot your password?
+            </button>
+          </p>
+        )}
         <p className="auth-switch">
           {mode === 'sign_in' ? 'New here?' : 'Already have an account?'}{' '}
           <button
@@ -141,6 +154,53 @@ export function SignIn() {
             onClick={() => switchTo(mode === 'sign_in' ? 'register' : 'sign_in')}
           >
             {mode === 'sign_in' ? 'Create an account' : 'Sign in'}
+          </button>
+        </p>
+      </div>
+    </main>
+  );
+}
+
+/** Asks for a reset link; says the same whether or not the login names an account. */
+function ForgotPassword({ onBack }: { onBack: () => void }) {
+  const ask = useMutation({ mutationFn: (login: string) => forgotPassword(login) });
+  const problem = formProblem(ask.error);
+  const onSubmit = (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    ask.mutate(text(new FormData(event.currentTarget), 'login').trim());
+  };
+  return (
+    <main className="auth-screen">
+      <div className="auth-card">
+        <p className="brand" aria-hidden="true">
+          Chat
+        </p>
+        <h1>Reset your password</h1>
+        {ask.isSuccess ? (
+          <p role="status" className="notice">
+            If an account matches, a link to choose a new password is on its way to its email address. It works
+            for 30 minutes.
+          </p>
+        ) : (
+          <form className="stack" onSubmit={onSubmit}>
+            <p className="muted">We will mail a link to choose a new password.</p>
+            <Field
+              label="Username or email"
+              name="login"
+              autoComplete="username"
+              required
+              autoFocus
+              error={problem.fields.login}
+            />
+            <FormError message={problem.message} />
+            <button type="submit" className="button primary" disabled={ask.isPending}>
+              {ask.isPending ? 'Sending…' : 'Send the link'}
+            </button>
+          </form>
+        )}
+        <p className="auth-switch">
+          <button type="button" className="link-button" onClick={onBack}>
+            Back to sign in
           </button>
         </p>
       </div>

@@ -70,7 +70,7 @@ export function ThreadPanel({ room, root, maxChars, onClose }: ThreadPanelProps)
         label="the thread"
         maxChars={maxChars}
         draftKey={`thread:${root.id}`}
-        onSend={(content) => connection.send(room, content, null, root.id as MessageId)}
+        onSend={(content, attachments) => connection.send(room, content, null, root.id as MessageId, attachments)}
       />
     </aside>
   );

@@ -2,7 +2,7 @@
 // scrolls to the top, the view follows new messages while at the bottom, and a button
 // jumps back to the latest otherwise.
 
-import type { MessageView, ReplyPreview, Role, RoomId, UserId } from '@protocol';
+import type { MessageId, MessageView, ReplyPreview, Role, RoomId, UserId } from '@protocol';
 import { useCallback, useEffect, useMemo, useRef, useState, type RefObject } from 'react';
 import { Virtuoso, type VirtuosoHandle } from 'react-virtuoso';
 import { useUser } from '../api/queries';
@@ -10,15 +10,19 @@ import { displayName } from '../app/names';
 import { messageActions } from '../app/permissions';
 import { useConnection } from '../app/ConnectionContext';
 import { loadOlder } from '../live/history';
+import { seenBy } from '../live/receipts';
 import { mentionsOf } from '../live/state';
+import { useLive } from '../live/store';
 import type { PendingSend } from '../live/pending';
 import { timeLabel } from '../time';
 import { nextFirstItemIndex, timelineRows, type TimelineRow } from './timelineRows';
 import { useSession } from '../api/session';
 import { UserName } from './UserName';
+import { MessageAttachments } from './Attachments';
 import { UserAvatar } from './Avatar';
 import { EditedMark, MessageEditor, MessageMenu } from './MessageActions';
 import { ReactionBar, ReactionPicker } from './Reactions';
+import { SeenBy } from './SeenBy';
 
 /** Virtuoso's index of the first row; far from 0 so that many older pages fit above. */
 const START_INDEX = 1_000_000_000;
@@ -32,6 +36,8 @@ interface TimelineProps {
   me: UserId | null;
   /** The user's role in the room (admins and the owner may delete anyone's messages). */
   myRole: Role | null;
+  /** A direct room: its read receipt reads "Seen", not "Seen by" a name. */
+  direct: boolean;
   /** The longest message content (an edit follows the send rules). */
   maxChars: number;
   /** Starts a reply to the message. */
@@ -44,6 +50,9 @@ interface TimelineProps {
 interface HeaderContext {
   me: UserId | null;
   myRole: Role | null;
+  direct: boolean;
+  /** Read receipts: who has seen the room up to each message. */
+  seen: Map<MessageId, UserId[]>;
   maxChars: number;
   onReply: (message: MessageView) => void;
   onOpenThread: (message: MessageView) => void;
@@ -61,6 +70,7 @@ export function Timeline({
   hasOlder,
   me,
   myRole,
+  direct,
   maxChars,
   onReply,
   onOpenThread,
@@ -77,6 +87,8 @@ export function Timeline({
       ),
     [main, pending, me],
   );
+  const readers = useLive((s) => s.receipts[room]);
+  const seen = useMemo(() => seenBy(main, readers, me), [main, readers, me]);
   const [atBottom, setAtBottom] = useState(true);
   const [loadingOlder, setLoadingOlder] = useState(false);
   const [olderError, setOlderError] = useState(false);
@@ -102,6 +114,8 @@ export function Timeline({
   const context: HeaderContext = {
     me,
     myRole,
+    direct,
+    seen,
     maxChars,
     onReply,
     onOpenThread,
@@ -226,11 +240,14 @@ function MessageRow({ message, grouped, context }: MessageRowProps) {
       {editing && !deleted ? (
         <MessageEditor message={message} maxChars={context.maxChars} onDone={() => setEditing(false)} />
       ) : (
-        <p className={deleted ? 'message-body deleted' : 'message-body'}>
-          <span>{deleted ? 'This message was deleted.' : message.content}</span>
-          {message.edited_at && !deleted && <EditedMark message={message} />}
-        </p>
+        (deleted || message.content || message.edited_at) && (
+          <p className={deleted ? 'message-body deleted' : 'message-body'}>
+            <span>{deleted ? 'This message was deleted.' : message.content}</span>
+            {message.edited_at && !deleted && <EditedMark message={message} />}
+          </p>
+        )
       )}
+      {!deleted && message.attachments && <MessageAttachments files={message.attachments} />}
       {!deleted && <ReactionBar message={message} />}
       {message.thread && message.thread.reply_count > 0 && (
         <button type="button" className="link-button thread-link" onClick={() => context.onOpenThread(message)}>
@@ -239,6 +256,9 @@ function MessageRow({ message, grouped, context }: MessageRowProps) {
             <span className="muted"> · last {timeLabel(message.thread.last_reply_at)}</span>
           )}
         </button>
+      )}
+      {context.seen.has(message.id) && (
+        <SeenBy readers={context.seen.get(message.id) ?? []} direct={context.direct} />
       )}
       {!editing && !deleted && (
         <div className="message-tools">
@@ -298,7 +318,8 @@ function PendingRow({ send, grouped }: { send: PendingSend; grouped: boolean }) 
           <span className="sender">You</span>
         </header>
       )}
-      <p className="message-body">{send.content}</p>
+      {send.content && <p className="message-body">{send.content}</p>}
+      <MessageAttachments files={send.attachments} />
       {send.state === 'failed' ? (
         <p className="send-status error" role="alert">
           Not sent{send.error ? `: ${send.error.message}` : ''}.{' '}

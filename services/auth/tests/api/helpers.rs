@@ -124,6 +124,10 @@ impl TestEnv {
             "--password-hash-concurrency",
             "2",
         ];
+        // Tests register many users from one address; the limit has its own test.
+        if !extra.contains(&"--register-max-per-address") {
+            args.extend(["--register-max-per-address", "1000000"]);
+        }
         args.extend_from_slice(extra);
         let config = Config::try_parse_from(args).expect("valid test configuration");
         let app = App::build(config).await.expect("the service builds");

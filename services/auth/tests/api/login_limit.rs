@@ -16,13 +16,12 @@ fn assert_limited(result: Result<chat_proto::v1::AuthResponse, chat_runtime::sta
 }
 
 #[tokio::test]
-async fn failed_logins_per_account_are_limited_across_replicas() {
+async fn failed_logins_lock_out_their_address_not_the_owner() {
     let env = TestEnv::new();
     let replicas = [env.start(&[]).await, env.start(&[]).await];
     replicas[0].register("alice").await;
 
-    // Five failures spread over both replicas, by username and by email, from
-    // different addresses.
+    // Five failures from one address spread over both replicas, by username and email.
     for attempt in 0..5 {
         let replica = &replicas[attempt % 2];
         let login = if attempt % 3 == 0 {
@@ -31,19 +30,54 @@ async fn failed_logins_per_account_are_limited_across_replicas() {
             "alice"
         };
         let failure = replica
-            .login(login, "wrong password", &format!("198.51.100.{attempt}"))
+            .login(login, "wrong password", "198.51.100.66")
             .await
             .unwrap_err();
         assert_eq!(failure.reason, "invalid_credentials", "attempt {attempt}");
     }
 
-    // Even the right password is refused now, on either replica.
-    assert_limited(replicas[1].login("alice", PASSWORD, "198.51.100.77").await);
+    // That address is refused even the right password, on either replica...
+    assert_limited(replicas[1].login("alice", PASSWORD, "198.51.100.66").await);
     assert_limited(
         replicas[0]
-            .login("ALICE@example.com", PASSWORD, "198.51.100.78")
+            .login("ALICE@example.com", PASSWORD, "198.51.100.66")
             .await,
     );
+    // ...but the owner, elsewhere, is not locked out.
+    replicas[0]
+        .login("alice", PASSWORD, "203.0.113.10")
+        .await
+        .expect("the owner signs in from their own address");
+}
+
+#[tokio::test]
+async fn guessing_from_many_addresses_slows_the_account_down_without_locking_it() {
+    let env = TestEnv::new();
+    let app = env
+        .start(&["--login-delay-after-account-failures", "3"])
+        .await;
+    app.register("alice").await;
+
+    // Every address stays under its own limit; together they pass the account's threshold.
+    for attempt in 0..6 {
+        let failure = app
+            .login("alice", "wrong password", &format!("198.51.100.{attempt}"))
+            .await
+            .unwrap_err();
+        assert_eq!(failure.reason, "invalid_credentials", "attempt {attempt}");
+    }
+
+    let started = std::time::Instant::now();
+    app.login("alice", PASSWORD, "203.0.113.10")
+        .await
+        .expect("the owner is slowed down, never refused");
+    assert!(
+        started.elapsed() >= Duration::from_millis(750),
+        "an attempt past the threshold waits: {:?}",
+        started.elapsed()
+    );
+    // Signing in cleared the account's failures: the next attempt does not wait.
+    app.login("alice", PASSWORD, "203.0.113.10").await.unwrap();
 }
 
 #[tokio::test]

@@ -3,7 +3,9 @@
 mod helpers;
 mod login;
 mod login_limit;
+mod mailbox;
 mod operations;
+mod recovery;
 mod refresh;
 mod register;
 mod signing_keys;

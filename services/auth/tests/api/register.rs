@@ -321,3 +321,31 @@ async fn concurrent_registrations_of_one_name_have_one_winner() {
         assert_eq!(remote(result).reason, "username_taken");
     }
 }
+
+#[tokio::test]
+async fn new_accounts_per_address_are_limited_across_replicas() {
+    let env = crate::helpers::TestEnv::new();
+    let replicas = [
+        env.start(&["--register-max-per-address", "3"]).await,
+        env.start(&["--register-max-per-address", "3"]).await,
+    ];
+    for (i, name) in ["one", "two", "three"].iter().enumerate() {
+        replicas[i % 2].register(name).await;
+    }
+
+    let refused = replicas[0]
+        .client()
+        .register(crate::helpers::registration("four"))
+        .await;
+    let error = crate::helpers::remote(refused);
+    assert_eq!(error.reason, "too_many_attempts");
+    assert!(error.retry_after.is_some());
+    // Another address is not limited by this one's registrations.
+    let mut elsewhere = crate::helpers::registration("five");
+    elsewhere.device = Some(crate::helpers::device("198.51.100.200"));
+    replicas[1]
+        .client()
+        .register(elsewhere)
+        .await
+        .expect("another address registers");
+}

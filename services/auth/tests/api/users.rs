@@ -178,6 +178,7 @@ async fn a_profile_changes_only_the_fields_sent_and_blank_clears() {
             avatar_url: Some("https://cdn.example.com/alice.png".into()),
             bio: Some("Down the rabbit hole.\nTwice.".into()),
             show_presence: None,
+            send_read_receipts: None,
         },
     )
     .await;
@@ -189,6 +190,7 @@ async fn a_profile_changes_only_the_fields_sent_and_blank_clears() {
             avatar_url: None,
             bio: Some("Once.".into()),
             show_presence: None,
+            send_read_receipts: None,
         },
     )
     .await;
@@ -200,6 +202,7 @@ async fn a_profile_changes_only_the_fields_sent_and_blank_clears() {
             avatar_url: Some(String::new()),
             bio: None,
             show_presence: None,
+            send_read_receipts: None,
         },
     )
     .await;
@@ -240,6 +243,7 @@ async fn invalid_profile_fields_are_all_reported_and_nothing_changes() {
                 avatar_url: Some("ftp://example.com/a.png".into()),
                 bio: Some("b".repeat(501)),
                 show_presence: None,
+                send_read_receipts: None,
             })
             .await,
     );
@@ -273,6 +277,7 @@ async fn updating_an_unknown_user_is_not_found() {
                 avatar_url: None,
                 bio: None,
                 show_presence: None,
+                send_read_receipts: None,
             })
             .await,
     );
@@ -327,7 +332,7 @@ async fn search_results_are_capped() {
 }
 
 #[tokio::test]
-async fn presence_can_be_hidden_and_last_seen_is_kept_latest_first() {
+async fn presence_and_read_receipts_can_be_turned_off_and_last_seen_is_kept_latest_first() {
     let app = spawn_app().await;
     let id = user_id(&app, "alice").await;
     let other = user_id(&app, "bob").await;
@@ -341,6 +346,7 @@ async fn presence_can_be_hidden_and_last_seen_is_kept_latest_first() {
         .unwrap()
         .into_inner();
     assert!(fresh.show_presence);
+    assert!(fresh.send_read_receipts);
     assert_eq!(fresh.last_seen_at, None);
 
     let hidden = update(
@@ -348,11 +354,13 @@ async fn presence_can_be_hidden_and_last_seen_is_kept_latest_first() {
         UpdateProfileRequest {
             user_id: id.clone(),
             show_presence: Some(false),
+            send_read_receipts: Some(false),
             ..UpdateProfileRequest::default()
         },
     )
     .await;
     assert!(!hidden.show_presence);
+    assert!(!hidden.send_read_receipts);
 
     let at = |seconds| prost_types::Timestamp { seconds, nanos: 0 };
     let record = |seen: Vec<(String, i64)>| {

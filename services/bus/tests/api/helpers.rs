@@ -147,6 +147,7 @@ pub fn message(room_id: &str, sender_id: &str, client_msg_id: &str, content: &st
             mentions: Vec::new(),
             mentions_room: false,
             thread_root: None,
+            attachments: Vec::new(),
             kind: MessageKind::Text as i32,
             sent_at: None,
         })),
@@ -217,9 +218,15 @@ impl TestBroker {
         delivery
     }
 
-    /// Deletes the test's queues and exchange.
+    /// Deletes the test's queues and exchange, over a connection of its own: the test's
+    /// connection may still be cancelling consumers (a dropped consumer's cancel crossing
+    /// the broker's cancel for a deleted queue is a protocol error on that connection).
     pub async fn cleanup(self) {
-        let channel = self.connection.create_channel().await.expect("channel");
+        let _ = self.connection.close(200, "done").await;
+        let connection = Connection::connect(AMQP_URL, ConnectionProperties::default())
+            .await
+            .expect("connect to rabbitmq");
+        let channel = connection.create_channel().await.expect("channel");
         for queue in [&self.names.queue, &self.names.dead_letter_queue] {
             channel
                 .queue_delete(queue, QueueDeleteOptions::default())
@@ -233,7 +240,7 @@ impl TestBroker {
             )
             .await
             .expect("delete exchange");
-        let _ = self.connection.close(200, "done").await;
+        let _ = connection.close(200, "done").await;
     }
 }
 

@@ -278,6 +278,7 @@ impl CatchUp {
                 Some(Body::Message(message)) => {
                     if gone.contains(message.id.as_str()) {
                         message.content.clear();
+                        message.attachments.clear();
                     }
                     if let Some(preview) = message.reply_preview.as_mut()
                         && gone.contains(preview.message_id.as_str())

@@ -33,7 +33,7 @@ use chat_bus::{
     room_channel, user_channel,
 };
 use chat_proto::v1::room_item::Body;
-use chat_proto::v1::{ReadMoved, RoomEvent, RoomEventKind, RoomSignal, UserSignal};
+use chat_proto::v1::{ReadMoved, ReadReceipt, RoomEvent, RoomEventKind, RoomSignal, UserSignal};
 use chat_protocol::server::ReadMark;
 use chat_runtime::shutdown::CancellationToken;
 use dashmap::DashMap;
@@ -46,6 +46,7 @@ use chat_protocol::{Position, RoomId, ServerFrame};
 use crate::core::memberships::Memberships;
 use crate::core::outbox::{Closing, Outbound, Outbox, Pushed, Removal, RoomDelivery};
 use crate::core::presence::parse_change;
+use crate::core::receipts::ReceiptsDelivery;
 use crate::core::render::room_item_frame;
 use crate::core::typing::{TypingBoard, TypingDelivery};
 
@@ -512,6 +513,9 @@ impl Inner {
     fn dispatch_room(&self, room: Uuid, payload: &[u8]) {
         if let Some(signal) = decode_signal::<RoomSignal>(payload) {
             match signal {
+                Ok(signal) if !signal.receipts.is_empty() => {
+                    self.dispatch_receipts(room, &signal.receipts);
+                }
                 Ok(signal) => self.dispatch_signal(room, &signal.user_id, signal.typing),
                 Err(err) => tracing::warn!(%room, error = %err, "undecodable room signal"),
             }
@@ -600,6 +604,21 @@ impl Inner {
             .filter(|outbox| outbox.user() != delivery.typist)
         {
             self.push(outbox, Outbound::Typing(Arc::clone(&delivery)));
+        }
+    }
+
+    /// Read receipts of `room`: to every local socket in it but those of a batch's only
+    /// reader.
+    fn dispatch_receipts(&self, room: Uuid, receipts: &[ReadReceipt]) {
+        let Some(sockets) = self.rooms.get(&room) else {
+            return;
+        };
+        let delivery = Arc::new(ReceiptsDelivery::new(room, receipts));
+        for outbox in sockets
+            .iter()
+            .filter(|outbox| delivery.is_for(outbox.user()))
+        {
+            self.push(outbox, Outbound::Receipts(Arc::clone(&delivery)));
         }
     }
 

@@ -29,6 +29,7 @@ use chat_protocol::{ErrorCode, MessageView, Position, Role, Timestamp};
 use chat_runtime::grpc_trace::TracedChannel;
 use uuid::Uuid;
 
+use crate::core::attachments::Attachments;
 use crate::core::memberships::{Membership, Memberships};
 use crate::core::messages::{MessageError, Messages, validate_content};
 use crate::core::render;
@@ -98,6 +99,7 @@ pub struct MessageChanges {
     history: HistoryServiceClient<TracedChannel>,
     stored: StoredMessages,
     marks: ChangeMarks,
+    attachments: Attachments,
     edit_window: Option<Duration>,
 }
 
@@ -108,6 +110,7 @@ impl MessageChanges {
         history: HistoryServiceClient<TracedChannel>,
         stored: StoredMessages,
         marks: ChangeMarks,
+        attachments: Attachments,
         edit_window: Option<Duration>,
     ) -> Self {
         Self {
@@ -116,6 +119,7 @@ impl MessageChanges {
             history,
             stored,
             marks,
+            attachments,
             edit_window,
         }
     }
@@ -269,6 +273,7 @@ impl MessageChanges {
             let age = Duration::from_millis(u64::try_from(unix_ms(now) - at).unwrap_or(0));
             if age < ABANDONED_AFTER {
                 view.content.clear();
+                view.attachments.clear();
                 view.edited_at = None;
                 view.deleted_at = Timestamp::from_unix_millis(at);
                 return Ok(view);
@@ -284,13 +289,21 @@ impl MessageChanges {
                 deleted_at: Some(at),
             }),
         );
-        if self.messages.append_durably(&item).await.is_err() {
+        // The files go first: once the deletion is out nobody may read them, and a
+        // failure here leaves the message as it was for the author to try again.
+        let detached = if stored.attachments.is_empty() {
+            Ok(())
+        } else {
+            self.attachments.detach(id).await
+        };
+        if detached.is_err() || self.messages.append_durably(&item).await.is_err() {
             if let Err(err) = self.marks.unmark_deleted(room, &id.to_string()).await {
                 tracing::warn!(error = %err, "cannot take the deletion mark back");
             }
             return Err(ChangeError::Unavailable);
         }
         view.content.clear();
+        view.attachments.clear();
         view.deleted_at = render::timestamp(&at);
         view.edited_at = None;
         Ok(view)

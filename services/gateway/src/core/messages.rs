@@ -37,6 +37,7 @@ use uuid::Uuid;
 
 use chat_protocol::{Ack, ErrorCode, HistoryCursor, MessageView, Timestamp, UserId};
 
+use crate::core::attachments::{AttachmentError, Attachments, MAX_ATTACHMENTS};
 use crate::core::memberships::{Membership, Memberships};
 use crate::core::mentions::{Mentioned, Mentions};
 use crate::core::render;
@@ -74,6 +75,8 @@ pub struct SendRequest {
     pub content: String,
     pub reply_to: Option<Uuid>,
     pub thread_root: Option<Uuid>,
+    /// The sender's uploads it carries (at most [`MAX_ATTACHMENTS`]).
+    pub attachments: Vec<Uuid>,
 }
 
 /// Which of a room's messages a page holds.
@@ -117,12 +120,13 @@ pub enum MessageError {
     Unavailable,
 }
 
-/// What a send looks up beyond membership: the message it replies to, and the people
-/// it mentions.
+/// What a send looks up beyond membership: the message it replies to, the people it
+/// mentions, and the files it carries.
 #[derive(Clone)]
 pub struct SendLookups {
     pub stored: StoredMessages,
     pub mentions: Mentions,
+    pub attachments: Attachments,
 }
 
 /// The message operations. Cheap to clone.
@@ -194,7 +198,16 @@ impl Messages {
     /// Checks a send without doing it.
     pub fn validate(&self, request: &SendRequest) -> Result<(), MessageError> {
         validate_client_msg_id(&request.client_msg_id)?;
-        validate_content(&request.content, self.limits.max_content_chars)
+        if request.attachments.len() > MAX_ATTACHMENTS {
+            return Err(MessageError::InvalidField {
+                field: "attachments",
+                message: format!("at most {MAX_ATTACHMENTS} files"),
+            });
+        }
+        if request.attachments.is_empty() || !request.content.is_empty() {
+            validate_content(&request.content, self.limits.max_content_chars)?;
+        }
+        Ok(())
     }
 
     /// Sequences a room entry other than a new message (an edit, a deletion) and waits
@@ -267,7 +280,29 @@ impl Messages {
             Some(target) => Some(self.reply_preview(request.room, sender, target).await?),
             None => None,
         };
-        let id = Uuid::now_v7();
+        let (id, kind, attachments) = if request.attachments.is_empty() {
+            (Uuid::now_v7(), MessageKind::Text, Vec::new())
+        } else {
+            let attached = self
+                .lookups
+                .attachments
+                .attach(
+                    sender,
+                    request.room,
+                    &request.client_msg_id,
+                    Uuid::now_v7(),
+                    &request.attachments,
+                )
+                .await
+                .map_err(|err| match err {
+                    AttachmentError::Refused(message) => MessageError::InvalidField {
+                        field: "attachments",
+                        message,
+                    },
+                    AttachmentError::Unavailable => MessageError::Unavailable,
+                })?;
+            (attached.message_id, attached.kind, attached.files)
+        };
         let now = prost_types::Timestamp::from(SystemTime::now());
         let room_id = request.room.to_string();
         let item = RoomItem {
@@ -286,7 +321,8 @@ impl Messages {
                 mentions: mentioned.users.iter().map(Uuid::to_string).collect(),
                 mentions_room: mentioned.room,
                 thread_root: request.thread_root.map(|root| root.to_string()),
-                kind: MessageKind::Text as i32,
+                attachments,
+                kind: kind as i32,
                 sent_at: Some(now),
             })),
         };
@@ -413,8 +449,13 @@ impl Messages {
 
     /// Refuses a user who is not in the room.
     pub async fn require_member(&self, room: Uuid, user: Uuid) -> Result<(), MessageError> {
+        self.member_of(room, user).await.map(|_| ())
+    }
+
+    /// What kind of room `room` is, when `user` is in it (else as [`Self::require_member`]).
+    pub async fn member_of(&self, room: Uuid, user: Uuid) -> Result<RoomKind, MessageError> {
         match self.memberships.check(room, user).await {
-            Ok(Membership::Member(_)) => Ok(()),
+            Ok(Membership::Member(member)) => Ok(member.kind),
             Ok(Membership::NotMember { kind }) => Err(MessageError::NotAMember { kind }),
             Err(status) => {
                 tracing::warn!(code = ?status.code(), message = %status.message(), "membership check failed");
@@ -527,7 +568,7 @@ impl Messages {
 /// The content rules of a send (and of an edit): not blank, at most `max` characters,
 /// no control characters but line breaks and tabs.
 pub fn validate_content(content: &str, max: usize) -> Result<(), MessageError> {
-    if content.trim().is_empty() {
+    if content.chars().all(is_invisible) {
         return Err(MessageError::Content {
             code: ErrorCode::EmptyContent,
             message: "content must not be empty or only whitespace".to_owned(),
@@ -543,6 +584,27 @@ pub fn validate_content(content: &str, max: usize) -> Result<(), MessageError> {
     Ok(())
 }
 
+/// Whitespace, and the characters that show nothing on their own: zero-width spaces and
+/// joiners, the word joiner and invisible operators, the byte-order mark, the soft hyphen,
+/// variation selectors and the Hangul fillers. A message of only these looks empty.
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200D}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+        )
+}
+
 /// Refuses control characters other than line breaks and tabs. History refuses NUL, and
 /// no client means to send the others: refusing them before anything is sequenced keeps
 /// an acknowledged message from ever being unstorable.
@@ -554,7 +616,7 @@ fn validate_content_characters(content: &str) -> Result<(), MessageError> {
         Some(c) => Err(MessageError::InvalidField {
             field: "content",
             message: format!(
-                "content must not contain control characters (found U+{:04X})",
+                "must not contain control characters (found U+{:04X})",
                 u32::from(c)
             ),
         }),
@@ -589,6 +651,32 @@ fn sent_at(at: Option<&prost_types::Timestamp>) -> Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn content_of_only_invisible_characters_is_empty() {
+        for empty in [
+            "",
+            "  \n\t",
+            "\u{200B}",
+            "\u{200B}\u{200D}\u{FEFF} \u{2060}",
+            "\u{3164}",
+        ] {
+            let refused = validate_content(empty, 100);
+            assert!(
+                matches!(
+                    refused,
+                    Err(MessageError::Content {
+                        code: ErrorCode::EmptyContent,
+                        ..
+                    })
+                ),
+                "{empty:?}: {refused:?}"
+            );
+        }
+        for shown in ["a\u{200B}", "👨\u{200D}👩", "x"] {
+            assert!(validate_content(shown, 100).is_ok(), "{shown:?}");
+        }
+    }
 
     #[test]
     fn content_may_hold_line_breaks_but_no_other_control_characters() {

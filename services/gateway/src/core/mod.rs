@@ -4,9 +4,11 @@
 //!
 //! Core imports `settings` and the service crates; never `http/` or `ws/`.
 
+pub mod attachments;
 pub mod catchup;
 pub mod clients;
 pub mod fanout;
+pub mod files;
 pub mod memberships;
 pub mod mentions;
 pub mod message_changes;
@@ -16,9 +18,12 @@ pub mod presence;
 pub mod reactions;
 pub mod read_state;
 pub mod realtime;
+pub mod receipts;
 pub mod render;
 pub mod revocations;
+pub mod room_sizes;
 pub mod rooms;
+pub mod search;
 pub mod send_lookup;
 pub mod sockets;
 pub mod stored_messages;

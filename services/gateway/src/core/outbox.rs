@@ -16,6 +16,7 @@ use chat_protocol::presence::PresenceView;
 use chat_protocol::server::RemovalReason;
 use tokio::sync::Notify;
 
+use crate::core::receipts::ReceiptsDelivery;
 use crate::core::typing::TypingDelivery;
 use uuid::Uuid;
 
@@ -89,6 +90,8 @@ pub enum Outbound {
     Membership(Arc<RoomEvent>),
     /// Someone else in one of the socket's rooms started or stopped writing.
     Typing(Arc<TypingDelivery>),
+    /// Other members of one of the socket's rooms read further.
+    Receipts(Arc<ReceiptsDelivery>),
     /// A session of the socket's user ended (logout): the socket closes if it is that
     /// session's (an empty id: every session).
     SessionEnded(Arc<str>),

@@ -8,6 +8,7 @@
 //! | `{prefix}presence:gateways` | sorted set | gateway instance -> its last heartbeat (ms) |
 //! | `{prefix}presence:gw:<instance>` | set | the users with a socket on that instance |
 //! | `{prefix}presence:hidden` | set | users who hide their presence (`show_presence: false`) |
+//! | `{prefix}presence:focus:<user>` | hash | `<instance>:<socket>` -> the room the socket shows (`focus` frame), for the notifier |
 //!
 //! A hidden user is announced and answered as `offline` with no last-seen time, whatever
 //! their sockets. Auth owns the setting; gateways copy it here when it changes and at
@@ -33,6 +34,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use chat_bus::keys::focus_key;
 use chat_bus::presence_channel;
 use chat_proto::v1::{LastSeen, RecordLastSeenRequest};
 use redis::AsyncCommands;
@@ -40,13 +42,15 @@ use redis::AsyncCommands;
 use crate::core::clients::AuthClient;
 use chat_protocol::client::ClientActivity;
 use chat_protocol::presence::{PresenceStatus, PresenceView};
-use chat_protocol::{Timestamp, UserId};
+use chat_protocol::{RoomId, Timestamp, UserId};
 use chat_runtime::shutdown::CancellationToken;
 use dashmap::DashMap;
 use uuid::Uuid;
 
 /// The shortest time between two `presence` frames of one socket.
 pub const PRESENCE_INTERVAL: Duration = Duration::from_secs(1);
+/// How long a user's focus hash outlives its last change.
+const FOCUS_KEPT_SECS: i64 = 24 * 3600;
 /// The most last-seen times sent to auth in one call.
 const RECORD_BATCH: usize = 200;
 /// A gateway whose heartbeat is older than this many heartbeats is dead.
@@ -256,6 +260,27 @@ impl Presence {
             .await;
     }
 
+    /// The room a socket shows, or none (its `focus` frame): kept beside the socket's
+    /// presence field for the notifier. A day's expiry bounds what a user who never
+    /// closes a socket cleanly leaves behind.
+    pub async fn focus(&self, user: UserId, socket: u64, room: Option<RoomId>) {
+        if !self.enabled() {
+            return;
+        }
+        let key = focus_key(&self.inner.prefix, &user.to_string());
+        let field = format!("{}:{socket}", self.inner.instance);
+        let mut pipe = redis::pipe();
+        match room {
+            Some(room) => pipe.hset(&key, field, room.to_string()).ignore(),
+            None => pipe.hdel(&key, field).ignore(),
+        };
+        pipe.expire(&key, FOCUS_KEPT_SECS).ignore();
+        let done: redis::RedisResult<()> = pipe.query_async(&mut self.inner.redis.clone()).await;
+        if let Err(err) = done {
+            tracing::warn!(%user, error = %err, "focus not recorded");
+        }
+    }
+
     /// A socket closed. Its user is announced offline after the grace unless a socket of
     /// theirs opened meanwhile (on any gateway).
     pub fn disconnected(&self, user: UserId, socket: u64) {
@@ -265,6 +290,7 @@ impl Presence {
         self.inner.local.remove(&(user.as_uuid(), socket));
         let presence = self.clone();
         tokio::spawn(async move {
+            presence.focus(user, socket, None).await;
             if presence.change(user, socket, "-", false).await == Some(2) {
                 tokio::time::sleep(presence.inner.config.grace).await;
                 presence.change(user, socket, "", true).await;

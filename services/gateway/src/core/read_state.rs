@@ -1,7 +1,8 @@
 //! How far each member has read each room: the read position (kept by history, only ever
 //! moving forward) and the unread and mention counts after it. Moving it tells every
 //! socket of the user, on every gateway (a `UserSignal` on the user's channel), so a
-//! second device clears its badge at once.
+//! second device clears its badge at once; the room's other members learn it from a read
+//! receipt ([`crate::core::receipts`]).
 
 use std::collections::HashMap;
 
@@ -13,6 +14,8 @@ use chat_protocol::room::ReadState;
 use chat_runtime::grpc_trace::TracedChannel;
 use uuid::Uuid;
 
+use crate::core::receipts::Receipts;
+
 /// The most rooms one read of read states covers (history's limit).
 pub const MAX_ROOMS: usize = 1000;
 
@@ -22,6 +25,7 @@ pub struct ReadStates {
     history: HistoryServiceClient<TracedChannel>,
     redis: redis::aio::ConnectionManager,
     prefix: String,
+    receipts: Receipts,
 }
 
 impl ReadStates {
@@ -29,16 +33,19 @@ impl ReadStates {
         history: HistoryServiceClient<TracedChannel>,
         redis: redis::aio::ConnectionManager,
         prefix: String,
+        receipts: Receipts,
     ) -> Self {
         Self {
             history,
             redis,
             prefix,
+            receipts,
         }
     }
 
     /// Moves `user`'s read position in `room` to `position` (the caller checked the
-    /// membership); the position now. When it moved, the user's sockets are told.
+    /// membership); the position now. When it moved, the user's sockets are told, and
+    /// the other members by a read receipt where the room has them.
     #[tracing::instrument(name = "read_state.mark", skip(self))]
     pub async fn mark(
         &self,
@@ -64,6 +71,7 @@ impl ReadStates {
             .map_or(position, |at| Position::new(at.epoch, at.seq));
         if answer.moved {
             self.announce(user, room, now).await;
+            self.receipts.moved(user.into(), room.into(), now).await;
         }
         Ok(now)
     }

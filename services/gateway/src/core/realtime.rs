@@ -1,6 +1,7 @@
 //! The real-time core as one handle: the fan-out hub, the send and read paths, catch-up,
 //! the sequencer and the rooms facade, connected to Redis and RabbitMQ.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,9 +10,11 @@ use chat_bus::{ChangeMarks, PersistPublisher, Sequencer};
 use chat_runtime::shutdown::CancellationToken;
 use secrecy::ExposeSecret;
 
+use crate::core::attachments::Attachments;
 use crate::core::catchup::CatchUp;
-use crate::core::clients::{AuthClient, HistoryClient, RoomsClient};
+use crate::core::clients::{AuthClient, FilesClient, HistoryClient, RoomsClient};
 use crate::core::fanout::Hub;
+use crate::core::files::Files;
 use crate::core::memberships::Memberships;
 use crate::core::mentions::Mentions;
 use crate::core::message_changes::{MARKS_TTL, MessageChanges};
@@ -19,8 +22,11 @@ use crate::core::messages::{MessageLimits, Messages, SendLookups};
 use crate::core::presence::{Presence, PresenceConfig};
 use crate::core::reactions::Reactions;
 use crate::core::read_state::ReadStates;
+use crate::core::receipts::{Receipts, ReceiptsConfig};
 use crate::core::revocations::Revocations;
+use crate::core::room_sizes::RoomSizes;
 use crate::core::rooms::Rooms;
+use crate::core::search::MessageSearch;
 use crate::core::stored_messages::StoredMessages;
 use crate::core::typing::Typing;
 use crate::core::user_limit::UserLimit;
@@ -38,6 +44,9 @@ struct Inner {
     changes: MessageChanges,
     reactions: Reactions,
     read_states: ReadStates,
+    receipts: Receipts,
+    search: MessageSearch,
+    files: Files,
     catchup: CatchUp,
     sequencer: Sequencer,
     rooms: Rooms,
@@ -45,6 +54,8 @@ struct Inner {
     revocations: Revocations,
     presence: Presence,
     redis: redis::aio::ConnectionManager,
+    /// The deployment's Redis key prefix.
+    prefix: String,
     /// Cancelled once the sockets are gone: the hub stops.
     stop: CancellationToken,
 }
@@ -57,6 +68,7 @@ impl Realtime {
         auth: AuthClient,
         rooms: RoomsClient,
         history: HistoryClient,
+        files: FilesClient,
     ) -> anyhow::Result<Self> {
         let client = redis::Client::open(bus.redis.redis_url.expose_secret())
             .context("invalid --redis-url")?;
@@ -87,11 +99,23 @@ impl Realtime {
             settings.typing_timeout,
             stop.clone(),
         );
+        let sizes = RoomSizes::new(rooms.clone());
         let typing = Typing::new(
             redis.clone(),
             prefix.clone(),
-            rooms.clone(),
+            sizes.clone(),
             settings.typing_max_room_size,
+        );
+        let receipts = Receipts::start(
+            ReceiptsConfig {
+                redis: redis.clone(),
+                prefix: prefix.clone(),
+                sizes,
+                rooms: rooms.clone(),
+                history: history.clone(),
+                max_room_size: settings.receipts_max_room_size,
+            },
+            stop.clone(),
         );
         tokio::spawn(purge_typing(
             typing.clone(),
@@ -111,6 +135,7 @@ impl Realtime {
         );
         let marks = ChangeMarks::new(redis.clone(), prefix.clone(), MARKS_TTL);
         let stored = StoredMessages::new(history.clone(), marks.clone());
+        let attachments = Attachments::new(files.clone());
         let messages = Messages::new(
             sequencer.clone(),
             publisher,
@@ -119,6 +144,7 @@ impl Realtime {
             SendLookups {
                 stored: stored.clone(),
                 mentions: Mentions::new(auth.clone(), memberships.clone()),
+                attachments: attachments.clone(),
             },
             MessageLimits {
                 max_content_chars: settings.max_content_chars,
@@ -132,10 +158,19 @@ impl Realtime {
             history.clone(),
             stored,
             marks.clone(),
+            attachments,
             settings.edit_window,
         );
         let reactions = Reactions::new(messages.clone(), changes.clone(), marks.clone());
-        let read_states = ReadStates::new(history.clone(), redis.clone(), prefix.clone());
+        let read_states = ReadStates::new(
+            history.clone(),
+            redis.clone(),
+            prefix.clone(),
+            receipts.clone(),
+        );
+        let rooms = Rooms::new(rooms, memberships.clone());
+        let search = MessageSearch::new(history.clone(), rooms.clone(), messages.clone());
+        let files = Files::new(files, messages.clone());
         let catchup = CatchUp::new(
             sequencer.clone(),
             marks,
@@ -150,16 +185,30 @@ impl Realtime {
                 changes,
                 reactions,
                 read_states,
+                receipts,
+                search,
+                files,
                 catchup,
                 sequencer,
-                rooms: Rooms::new(rooms, memberships),
+                rooms,
                 typing,
                 revocations: Revocations::new(redis.clone(), prefix.clone()),
                 presence,
                 redis,
+                prefix: prefix.clone(),
                 stop,
             }),
         })
+    }
+
+    /// A limit of `per_second` requests per user named `name`, shared by every gateway.
+    pub fn user_limit(&self, name: &str, per_second: NonZeroU32) -> UserLimit {
+        UserLimit::new(
+            self.inner.redis.clone(),
+            &self.inner.prefix,
+            name,
+            per_second,
+        )
     }
 
     pub fn hub(&self) -> &Hub {
@@ -180,6 +229,18 @@ impl Realtime {
 
     pub fn read_states(&self) -> &ReadStates {
         &self.inner.read_states
+    }
+
+    pub fn receipts(&self) -> &Receipts {
+        &self.inner.receipts
+    }
+
+    pub fn search(&self) -> &MessageSearch {
+        &self.inner.search
+    }
+
+    pub fn files(&self) -> &Files {
+        &self.inner.files
     }
 
     pub fn catchup(&self) -> &CatchUp {

@@ -8,6 +8,7 @@
 use chat_proto::v1 as proto;
 use chat_proto::v1::room_item::Body;
 use chat_proto::v1::{RoomEvent, RoomEventKind, RoomItem};
+use chat_protocol::file::{FileKind, FileView, ThumbnailView};
 use chat_protocol::message::{ReactionView, ReplyPreview, ThreadSummary};
 use chat_protocol::room::RoomDetails;
 use chat_protocol::server::{
@@ -90,6 +91,31 @@ pub fn reply_preview(preview: &proto::ReplyPreview) -> Option<ReplyPreview> {
     })
 }
 
+/// A stored file as clients see it.
+pub fn file_view(file: proto::FileInfo) -> Option<FileView> {
+    let id = file.id.parse().ok()?;
+    let url = format!("/api/files/{}", file.id);
+    let thumbnail = file.has_thumbnail.then(|| ThumbnailView {
+        url: format!("{url}/thumbnail"),
+        width: file.thumbnail_width.unwrap_or(0),
+        height: file.thumbnail_height.unwrap_or(0),
+    });
+    Some(FileView {
+        id,
+        kind: match file.kind() {
+            proto::FileKind::Image => FileKind::Image,
+            _ => FileKind::File,
+        },
+        name: file.name,
+        size: file.size,
+        content_type: file.content_type,
+        width: file.width,
+        height: file.height,
+        url,
+        thumbnail,
+    })
+}
+
 /// A stored message as clients see it.
 pub fn stored_message(message: proto::StoredMessage) -> Option<MessageView> {
     let position = message
@@ -124,8 +150,14 @@ pub fn stored_message(message: proto::StoredMessage) -> Option<MessageView> {
             last_reply_at: timestamp_of(thread.last_reply_at.as_ref()),
             participants: user_ids(&thread.participants),
         }),
+        attachments: attachments(message.attachments)?,
         position,
     })
+}
+
+/// The files a message carries; `None` when one is malformed.
+fn attachments(files: Vec<proto::FileInfo>) -> Option<Vec<FileView>> {
+    files.into_iter().map(file_view).collect()
 }
 
 /// A room as events carry it.
@@ -187,6 +219,7 @@ pub fn room_item(position: Position, item: &RoomItem) -> Option<ServerFrame> {
                     .as_deref()
                     .and_then(|root| root.parse().ok()),
                 thread: None,
+                attachments: attachments(message.attachments.clone())?,
                 position,
             };
             ServerFrame::MessageCreated(with_body(entry(None), MessageCreated { message: view }))
@@ -310,6 +343,7 @@ mod tests {
                 mentions: Vec::new(),
                 mentions_room: false,
                 thread_root: None,
+                attachments: Vec::new(),
                 kind: proto::MessageKind::Text as i32,
                 sent_at: Some(at),
             })),

@@ -34,9 +34,28 @@ pub struct Revocations {
 pub enum Ended<'a> {
     /// One session (one device).
     Session(&'a str),
-    /// Every session of the user, as of `at` (Unix seconds): tokens issued up to that
-    /// second (JWTs count in seconds; a login in that very second waits one out).
-    Every { at: i64 },
+    /// Every session of the user started up to `at_ms` (Unix milliseconds, by auth's
+    /// clock, as auth reported it): a session's start is in its id (a UUIDv7), so a
+    /// sign-in right after the logout or the password reset is not caught by it.
+    Every { at_ms: i64 },
+}
+
+/// When the session of `claims` started, in Unix milliseconds: from its id, a UUIDv7;
+/// for an id of another kind, the start of the second the token was issued in (which
+/// errs on the side of refusing).
+fn session_started_ms(claims: &AccessClaims) -> i64 {
+    uuid::Uuid::try_parse(&claims.sid)
+        .ok()
+        .filter(|id| id.get_version_num() == 7)
+        .and_then(|id| id.get_timestamp())
+        .map(|at| {
+            let (seconds, nanos) = at.to_unix();
+            i64::try_from(seconds)
+                .unwrap_or(i64::MAX)
+                .saturating_mul(1000)
+                .saturating_add(i64::from(nanos / 1_000_000))
+        })
+        .unwrap_or_else(|| claims.iat.saturating_mul(1000))
 }
 
 impl Revocations {
@@ -52,7 +71,7 @@ impl Revocations {
     }
 
     fn user_key(&self, user: &str) -> String {
-        format!("{}ended:user:{user}", self.prefix)
+        format!("{}ended:user_ms:{user}", self.prefix)
     }
 
     /// Records that `ended` sessions of `user` are over and tells every gateway. Best
@@ -62,7 +81,7 @@ impl Revocations {
         let user = user.to_string();
         let (key, value, session) = match ended {
             Ended::Session(session) => (self.session_key(session), "1".to_owned(), session),
-            Ended::Every { at } => (self.user_key(&user), at.to_string(), ""),
+            Ended::Every { at_ms } => (self.user_key(&user), at_ms.to_string(), ""),
         };
         let signal = encode_signal(&UserSignal {
             read: None,
@@ -89,11 +108,50 @@ impl Revocations {
             .query_async(&mut self.redis.clone())
             .await;
         match asked {
-            Ok((session, every)) => session.is_some() || every.is_some_and(|at| claims.iat <= at),
+            Ok((session, every)) => {
+                session.is_some() || every.is_some_and(|at_ms| session_started_ms(claims) <= at_ms)
+            }
             Err(err) => {
                 tracing::warn!(error = %err, "cannot tell whether a session ended; letting it in");
                 false
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(sid: String, iat: i64) -> AccessClaims {
+        AccessClaims {
+            iss: "auth".into(),
+            aud: "chat".into(),
+            sub: uuid::Uuid::nil().to_string(),
+            sid,
+            jti: "token".into(),
+            iat,
+            exp: iat + 900,
+        }
+    }
+
+    #[test]
+    fn a_session_starts_when_its_uuidv7_id_says() {
+        let at = uuid::Timestamp::from_unix(uuid::NoContext, 1_700_000_000, 123_456_789);
+        let sid = uuid::Uuid::new_v7(at).to_string();
+        assert_eq!(
+            session_started_ms(&claims(sid, 1_800_000_000)),
+            1_700_000_000_123
+        );
+    }
+
+    #[test]
+    fn another_id_counts_from_the_start_of_the_tokens_second() {
+        let sid = uuid::Uuid::new_v4().to_string();
+        assert_eq!(
+            session_started_ms(&claims(sid, 1_700_000_000)),
+            1_700_000_000_000
+        );
+        assert_eq!(session_started_ms(&claims("x".into(), 5)), 5_000);
     }
 }

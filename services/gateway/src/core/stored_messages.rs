@@ -50,6 +50,7 @@ impl StoredMessages {
         {
             stored.content.clear();
             stored.reactions.clear();
+            stored.attachments.clear();
             stored.edited_at = None;
             stored.deleted_at = Some(prost_types::Timestamp {
                 seconds: at.div_euclid(1000),

@@ -3,8 +3,8 @@
 //!
 //! * Sending ([`Typing`]): a socket's `start` is published on the room's channel (as a
 //!   [`chat_bus::signal`]) at most once per [`FORWARD_EVERY`] per user and room, a `stop`
-//!   only after a forwarded `start`; rooms above the configured size get nothing (their
-//!   size comes from the rooms service, cached for [`SIZE_TTL`]).
+//!   only after a forwarded `start`; rooms above the configured size get nothing (see
+//!   [`RoomSizes`]).
 //! * Receiving ([`TypingBoard`], held by the fan-out hub): each gateway keeps who is
 //!   typing in the rooms of its sockets with a deadline. A renewal moves the deadline; a
 //!   deadline passed means `stop` (the typist's client or gateway vanished); a message
@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
 use chat_bus::{encode_signal, room_channel};
-use chat_proto::v1::{GetRoomRequest, RoomSignal};
+use chat_proto::v1::RoomSignal;
 use chat_protocol::client::TypingState;
 use chat_protocol::server::Typing as TypingFrame;
 use chat_protocol::{RoomId, ServerFrame, UserId};
@@ -24,12 +24,10 @@ use dashmap::DashMap;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use crate::core::clients::RoomsClient;
+use crate::core::room_sizes::RoomSizes;
 
 /// Renewals of a `start` closer together than this are not forwarded.
 pub const FORWARD_EVERY: Duration = Duration::from_secs(2);
-/// How long a room's member count is trusted.
-const SIZE_TTL: Duration = Duration::from_secs(30);
 /// Counter of typing signals published, by `state`.
 pub const TYPING_SIGNALS_METRIC: &str = "chat_gateway_typing_signals_total";
 
@@ -42,29 +40,26 @@ pub struct Typing {
 struct Inner {
     redis: redis::aio::ConnectionManager,
     prefix: String,
-    rooms: RoomsClient,
+    sizes: RoomSizes,
     max_room_size: u32,
     /// When each (user, room)'s last `start` was forwarded.
     forwarded: DashMap<(Uuid, Uuid), Instant>,
-    /// Member counts of rooms, and when they were read.
-    sizes: DashMap<Uuid, (u64, Instant)>,
 }
 
 impl Typing {
     pub fn new(
         redis: redis::aio::ConnectionManager,
         prefix: impl Into<String>,
-        rooms: RoomsClient,
+        sizes: RoomSizes,
         max_room_size: u32,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 redis,
                 prefix: prefix.into(),
-                rooms,
+                sizes,
                 max_room_size,
                 forwarded: DashMap::new(),
-                sizes: DashMap::new(),
             }),
         }
     }
@@ -85,7 +80,12 @@ impl Typing {
                 {
                     return;
                 }
-                if !self.small_enough(user, room).await {
+                if !self
+                    .inner
+                    .sizes
+                    .at_most(user, room, self.inner.max_room_size)
+                    .await
+                {
                     return;
                 }
                 self.inner.forwarded.insert(key, now);
@@ -113,15 +113,14 @@ impl Typing {
         self.inner
             .forwarded
             .retain(|_, last| now.duration_since(*last) < older_than);
-        self.inner
-            .sizes
-            .retain(|_, (_, read)| now.duration_since(*read) < SIZE_TTL);
+        self.inner.sizes.purge();
     }
 
     async fn publish(&self, user: UserId, room: RoomId, state: TypingState) {
         let payload = encode_signal(&RoomSignal {
             user_id: user.to_string(),
             typing: state == TypingState::Start,
+            receipts: Vec::new(),
         });
         let channel = room_channel(&self.inner.prefix, room);
         let published: redis::RedisResult<i64> = redis::cmd("PUBLISH")
@@ -139,43 +138,6 @@ impl Typing {
             }
             Err(err) => tracing::debug!(%room, error = %err, "typing signal not published"),
         }
-    }
-
-    /// Whether `room` is small enough for typing signals (unknown sizes are read first).
-    async fn small_enough(&self, user: UserId, room: RoomId) -> bool {
-        let id = room.as_uuid();
-        let cached = self
-            .inner
-            .sizes
-            .get(&id)
-            .filter(|entry| entry.1.elapsed() < SIZE_TTL)
-            .map(|entry| entry.0);
-        let size = match cached {
-            Some(size) => size,
-            None => {
-                let answer = self
-                    .inner
-                    .rooms
-                    .clone()
-                    .get_room(GetRoomRequest {
-                        caller_id: user.to_string(),
-                        room_id: room.to_string(),
-                    })
-                    .await;
-                match answer {
-                    Ok(found) => {
-                        let size = found.into_inner().member_count;
-                        self.inner.sizes.insert(id, (size, Instant::now()));
-                        size
-                    }
-                    Err(status) => {
-                        tracing::debug!(%room, error = %status, "room size unknown; no typing signal");
-                        return false;
-                    }
-                }
-            }
-        };
-        size <= u64::from(self.inner.max_room_size)
     }
 }
 

@@ -4,7 +4,7 @@
 //! address and user agent, and keeping a browser's refresh token in its cookie
 //! (`refresh_cookie`).
 
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
@@ -12,7 +12,8 @@ use chat_proto::v1::{
     AuthResponse, GetUserRequest, LoginRequest, LogoutRequest, RefreshRequest, RegisterRequest,
     UpdateProfileRequest,
 };
-use http::HeaderMap;
+use http::{HeaderMap, HeaderValue, header};
+use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -21,12 +22,15 @@ use chat_protocol::account::{
 };
 use chat_protocol::{ErrorBody, ErrorCode, UserId};
 
-use super::extract::Json;
+use super::extract::{Json, Query};
+use super::files::{UPLOAD_BODY_LIMIT, UploadParams, read_upload};
+use super::notifications::{set_notification_level, with_notification_level};
 use super::refresh_cookie;
 use super::users::me_view;
 use crate::access::AuthenticatedUser;
 use crate::client_addr::ClientInfo;
 use crate::client_error::ClientError;
+use crate::core::files::Purpose;
 use crate::core::revocations::Ended;
 use crate::settings::CookieSecurity;
 use crate::state::AppState;
@@ -81,29 +85,57 @@ fn session(
     Ok((jar, Json(session)))
 }
 
-/// Copies the user's `show_presence` where the gateways read it (see
-/// [`crate::core::presence`]): at every sign-in and refresh, so it heals by itself.
-async fn copy_presence_setting(state: &AppState, response: &AuthResponse) {
-    if let Some(user) = &response.user
-        && let Ok(id) = user.id.parse::<UserId>()
-    {
+/// Copies the user's `show_presence` and `send_read_receipts` where the gateways read
+/// them (see [`crate::core::presence`], [`crate::core::receipts`]): at every sign-in and
+/// refresh, so they heal by themselves.
+async fn copy_settings(state: &AppState, response: &AuthResponse) {
+    if let Some(user) = &response.user {
+        copy_user_settings(state, user).await;
+    }
+}
+
+async fn copy_user_settings(state: &AppState, user: &chat_proto::v1::User) {
+    if let Ok(id) = user.id.parse::<UserId>() {
         state
             .realtime
             .presence()
             .set_hidden(id, !user.show_presence)
+            .await;
+        state
+            .realtime
+            .receipts()
+            .set_shared(id, user.send_read_receipts)
             .await;
     }
 }
 
 /// The account and session routes, documented.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+    let router = OpenApiRouter::new()
+        .routes(routes!(put_avatar))
+        .layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT))
         .routes(routes!(register))
         .routes(routes!(login))
         .routes(routes!(refresh))
         .routes(routes!(logout))
         .routes(routes!(logout_everywhere))
-        .routes(routes!(me, update_me))
+        .routes(routes!(logout_all))
+        .routes(routes!(me, update_me));
+    uncached(router)
+}
+
+/// `router` with answers no cache may keep: they carry tokens or the account (RFC 6749
+/// §5.1).
+pub(super) fn uncached(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    router
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::PRAGMA,
+            HeaderValue::from_static("no-cache"),
+        ))
 }
 
 /// Creates an account and signs it in.
@@ -116,6 +148,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 201, description = "Account created and signed in", body = Session),
         (status = 409, description = "`username_taken` or `email_taken` (case-insensitive)", body = ErrorBody),
         (status = 422, description = "`validation_failed` with `fields`, or `invalid_body`", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`: too many new accounts from this address; see `Retry-After`", body = ErrorBody),
     )
 )]
 async fn register(
@@ -139,7 +172,7 @@ async fn register(
         })
         .await?
         .into_inner();
-    copy_presence_setting(&state, &response).await;
+    copy_settings(&state, &response).await;
     let answer = session(response, keeper, jar, state.secure_cookies, &headers)?;
     Ok((StatusCode::CREATED, answer).into_response())
 }
@@ -177,7 +210,7 @@ async fn login(
         })
         .await?
         .into_inner();
-    copy_presence_setting(&state, &response).await;
+    copy_settings(&state, &response).await;
     session(response, keeper, jar, state.secure_cookies, &headers)
 }
 
@@ -223,7 +256,7 @@ async fn refresh(
     match result {
         Ok(response) => {
             let response = response.into_inner();
-            copy_presence_setting(&state, &response).await;
+            copy_settings(&state, &response).await;
             let answer = session(response, keeper, jar, state.secure_cookies, &headers)?;
             Ok(answer.into_response())
         }
@@ -255,7 +288,7 @@ async fn logout(
     headers: HeaderMap,
     jar: CookieJar,
 ) -> Result<(CookieJar, StatusCode), ClientError> {
-    end_sessions(&state, caller, false).await?;
+    end_sessions(&state, &caller.user_id, &caller.session_id, false).await?;
     let jar = refresh_cookie::clear(jar, state.secure_cookies, &headers);
     Ok((jar, StatusCode::NO_CONTENT))
 }
@@ -279,35 +312,58 @@ async fn logout_everywhere(
     headers: HeaderMap,
     jar: CookieJar,
 ) -> Result<(CookieJar, StatusCode), ClientError> {
-    end_sessions(&state, caller, true).await?;
+    end_sessions(&state, &caller.user_id, &caller.session_id, true).await?;
     let jar = refresh_cookie::clear(jar, state.secure_cookies, &headers);
     Ok((jar, StatusCode::NO_CONTENT))
 }
 
-/// Ends the caller's session (or every one) in auth, then closes the sockets of it on
-/// every gateway and keeps new ones out (see [`crate::core::revocations`]).
-async fn end_sessions(
-    state: &AppState,
+/// Ends every session of the caller, on every device: the same as
+/// `POST /api/auth/logout/all`, under the name the account pages use.
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout-all",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Signed out everywhere"),
+        (status = 401, description = "No valid access token", body = ErrorBody),
+    )
+)]
+async fn logout_all(
+    state: State<AppState>,
     caller: AuthenticatedUser,
+    headers: HeaderMap,
+    jar: CookieJar,
+) -> Result<(CookieJar, StatusCode), ClientError> {
+    logout_everywhere(state, caller, headers, jar).await
+}
+
+/// Ends one session of `user_id` (or every one) in auth, then closes the sockets of it on
+/// every gateway and keeps new ones out (see [`crate::core::revocations`]).
+pub(super) async fn end_sessions(
+    state: &AppState,
+    user_id: &str,
+    session_id: &str,
     all_sessions: bool,
 ) -> Result<(), ClientError> {
-    state
+    let logout = state
         .clients
         .auth
         .clone()
         .logout(LogoutRequest {
-            user_id: caller.user_id.clone(),
-            session_id: caller.session_id.clone(),
+            user_id: user_id.to_owned(),
+            session_id: session_id.to_owned(),
             all_sessions,
         })
-        .await?;
-    if let Ok(user) = caller.user_id.parse::<UserId>() {
+        .await?
+        .into_inner();
+    if let Ok(user) = user_id.parse::<UserId>() {
         let ended = if all_sessions {
             Ended::Every {
-                at: time::OffsetDateTime::now_utc().unix_timestamp(),
+                at_ms: logout.ended_at_ms,
             }
         } else {
-            Ended::Session(&caller.session_id)
+            Ended::Session(session_id)
         };
         state.realtime.revocations().end(user, ended).await;
     }
@@ -339,10 +395,10 @@ async fn me(
         })
         .await?
         .into_inner();
-    Ok(Json(me_view(user)?))
+    Ok(Json(with_notification_level(&state, me_view(user)?).await))
 }
 
-/// Changes the caller's display name, avatar or bio.
+/// Changes the caller's display name, avatar, bio, settings or notification level.
 #[utoipa::path(
     patch,
     path = "/api/auth/me",
@@ -360,26 +416,71 @@ async fn update_me(
     caller: AuthenticatedUser,
     Json(body): Json<ProfileChanges>,
 ) -> Result<Json<Me>, ClientError> {
-    let mut auth = state.clients.auth.clone();
-    let updated = auth
-        .update_profile(UpdateProfileRequest {
-            user_id: caller.user_id.clone(),
-            display_name: body.display_name,
-            avatar_url: body.avatar_url,
-            bio: body.bio,
-            show_presence: body.show_presence,
-        })
-        .await?
-        .into_inner();
-    if let Ok(id) = caller.user_id.parse::<UserId>() {
-        state
-            .realtime
-            .presence()
-            .set_hidden(id, !updated.show_presence)
-            .await;
+    if let Some(level) = body.notification_level {
+        set_notification_level(&state, &caller, level).await?;
     }
+    let changes = UpdateProfileRequest {
+        user_id: caller.user_id.clone(),
+        display_name: body.display_name,
+        avatar_url: body.avatar_url,
+        bio: body.bio,
+        show_presence: body.show_presence,
+        send_read_receipts: body.send_read_receipts,
+    };
+    update_profile(&state, caller, changes).await
+}
+
+/// Sets the caller's profile picture: an image (PNG, JPEG, GIF or WebP, 5 MB by default),
+/// raw with its `Content-Type` and `?name=` or as the file part of a multipart form. It is
+/// stored without metadata with a centred square thumbnail, which `avatar_url` then names
+/// (`/api/files/{id}/thumbnail`, readable by every signed-in user).
+#[utoipa::path(
+    put,
+    path = "/api/auth/me/avatar",
+    tag = "auth",
+    params(UploadParams),
+    request_body(content = Vec<u8>, description = "The image, or a multipart form with it", content_type = "image/png"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The updated account", body = Me),
+        (status = 401, description = "No valid access token", body = ErrorBody),
+        (status = 413, description = "`file_too_large`: nothing stored", body = ErrorBody),
+        (status = 422, description = "`not_an_image`, `invalid_image`, `image_too_large` or `validation_failed`", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
+async fn put_avatar(
+    State(state): State<AppState>,
+    caller: AuthenticatedUser,
+    Query(params): Query<UploadParams>,
+    request: Request,
+) -> Result<Json<Me>, ClientError> {
+    let picture = read_upload(&state, &caller, params.name, request, Purpose::Avatar).await?;
+    let avatar_url = picture
+        .thumbnail
+        .map(|thumbnail| thumbnail.url)
+        .ok_or_else(|| ClientError::new(ErrorCode::Internal, "the avatar has no thumbnail"))?;
+    let changes = UpdateProfileRequest {
+        user_id: caller.user_id.clone(),
+        avatar_url: Some(avatar_url),
+        ..UpdateProfileRequest::default()
+    };
+    update_profile(&state, caller, changes).await
+}
+
+/// Applies `changes` to the caller's account and answers the caller's own view of it.
+async fn update_profile(
+    state: &AppState,
+    caller: AuthenticatedUser,
+    changes: UpdateProfileRequest,
+) -> Result<Json<Me>, ClientError> {
+    let mut auth = state.clients.auth.clone();
+    let updated = auth.update_profile(changes).await?.into_inner();
+    copy_user_settings(state, &updated).await;
     if updated.email.is_some() {
-        return Ok(Json(me_view(updated)?));
+        return Ok(Json(
+            with_notification_level(state, me_view(updated)?).await,
+        ));
     }
     // Auth answers with the public profile; the caller's own view includes the email.
     let user = auth
@@ -389,5 +490,5 @@ async fn update_me(
         })
         .await?
         .into_inner();
-    Ok(Json(me_view(user)?))
+    Ok(Json(with_notification_level(state, me_view(user)?).await))
 }

@@ -85,6 +85,10 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ClientError> {
             format!("the request body is not valid JSON: {err}"),
         )
     })?;
+    // No text takes a NUL (the databases cannot store one): refused before any shape.
+    if let Some(path) = chat_protocol::input::nul_in(bytes) {
+        return Err(nul_refused(&path));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
@@ -108,6 +112,36 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ClientError> {
         )
     })?;
     Ok(value)
+}
+
+/// 422 `validation_failed` for a NUL character in the input at `path` (`"."`: the input
+/// itself).
+fn nul_refused(path: &str) -> ClientError {
+    let message = chat_protocol::input::NUL_MESSAGE;
+    match chat_protocol::input::field_of(path, message) {
+        Some(field) => ClientError::new(
+            chat_protocol::ErrorCode::ValidationFailed,
+            format!("`{field}` {message}"),
+        )
+        .with_field(Some(field)),
+        None => ClientError::new(
+            chat_protocol::ErrorCode::ValidationFailed,
+            format!("the input {message}"),
+        ),
+    }
+}
+
+/// The query parameter of `query` (a raw query string) holding a NUL, if one does.
+fn nul_in_query(query: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |text: &str| percent_encoding::percent_decode_str(text).any(|byte| byte == 0);
+        (decode(name) || decode(value)).then(|| {
+            percent_encoding::percent_decode_str(name)
+                .decode_utf8_lossy()
+                .replace('\0', "")
+        })
+    })
 }
 
 /// Path parameters. A segment that does not decode into `T` (bad percent-encoding, not a
@@ -149,6 +183,9 @@ where
     type Rejection = ClientError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(name) = parts.uri.query().and_then(nul_in_query) {
+            return Err(nul_refused(&name));
+        }
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Query(value)| Query(value))

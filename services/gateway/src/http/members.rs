@@ -9,10 +9,10 @@
 use anyhow::Context as _;
 use axum::extract::State;
 use chat_proto::v1 as proto;
+use chat_protocol::ids::parse_uuid;
 use http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use chat_protocol::room::{Member, MemberList, NewBan, RoleChange, TargetUser};
 use chat_protocol::{ErrorBody, Role};
@@ -66,7 +66,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// A user id from the path; one that cannot be a UUID names nobody.
 fn path_user_id(id: &str, code: chat_protocol::ErrorCode) -> Result<String, ClientError> {
-    Uuid::try_parse(id)
+    parse_uuid(id)
         .map(|id| id.to_string())
         .map_err(|_| ClientError::new(code, "no such user in this room"))
 }

@@ -3,6 +3,7 @@
 //! and `unreact` frames).
 
 use axum::extract::State;
+use chat_protocol::ids::parse_uuid;
 use chat_protocol::message::{EditMessage, MessagesPage, NewReaction, RevisionList};
 use chat_protocol::{ErrorBody, MessageView};
 use utoipa_axum::router::OpenApiRouter;
@@ -28,7 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 fn message_id(id: &str) -> Result<Uuid, ClientError> {
-    Uuid::parse_str(id).map_err(|_| ClientError::from(ChangeError::NotFound))
+    parse_uuid(id).map_err(|_| ClientError::from(ChangeError::NotFound))
 }
 
 /// One message, for a member of its room. A deleted message is a tombstone: no content.

@@ -2,6 +2,7 @@
 //! `send` frame) and paging a room's history by position.
 
 use axum::extract::State;
+use chat_protocol::ids::parse_uuid;
 use chat_protocol::message::{MessagesPage, SendMessage};
 use chat_protocol::{Ack, ErrorBody, ErrorCode, HistoryCursor};
 use http::StatusCode;
@@ -9,7 +10,6 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use super::extract::{Json, Path, Query};
 use crate::access::AuthenticatedUser;
@@ -63,6 +63,7 @@ async fn send_message(
                 content: body.content,
                 reply_to: body.reply_to.map(Into::into),
                 thread_root: body.thread_root.map(Into::into),
+                attachments: body.attachments.into_iter().map(Into::into).collect(),
             },
         )
         .await?;
@@ -113,7 +114,7 @@ async fn list_messages(
     Query(query): Query<PageQuery>,
 ) -> Result<Json<MessagesPage>, ClientError> {
     let user_id = user.id()?;
-    let room = Uuid::parse_str(&id).map_err(|_| ClientError::room_not_found())?;
+    let room = parse_uuid(&id).map_err(|_| ClientError::room_not_found())?;
     let before = cursor(query.before.as_deref(), "before")?;
     let after = cursor(query.after.as_deref(), "after")?;
     let page = realtime

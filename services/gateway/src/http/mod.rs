@@ -5,19 +5,24 @@
 //! method from the handler's `#[utoipa::path]`, so the document cannot drift from what is
 //! served.
 
+pub mod account_recovery;
 pub mod auth;
 pub mod extract;
+pub mod files;
 pub mod jwks;
 pub mod members;
 pub mod message_changes;
 pub mod messages;
 pub mod my_rooms;
+pub mod notifications;
 pub mod openapi;
 pub mod presence;
 pub mod read_state;
 pub mod refresh_cookie;
+pub mod rest_limits;
 pub mod room_params;
 pub mod rooms;
+pub mod search;
 pub mod telemetry;
 pub mod users;
 
@@ -48,6 +53,7 @@ use crate::state::AppState;
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(auth::router())
+        .merge(account_recovery::router())
         .merge(users::router())
         .merge(jwks::router())
         .merge(messages::router())
@@ -56,6 +62,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(members::router())
         .merge(presence::router())
         .merge(read_state::router())
+        .merge(search::router())
+        .merge(files::router())
+        .merge(notifications::router())
         .split_for_parts();
     openapi::complete_responses(&mut document);
     (router, document)
@@ -80,6 +89,10 @@ pub fn router(
                 async move { ([(header::CONTENT_TYPE, "application/json")], document) }
             }),
         )
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            rest_limits::limit,
+        ))
         .merge(realtime)
         .merge(openapi::reference())
         .with_state(state);

@@ -40,6 +40,7 @@ pub const DOCS_PATH: &str = "/api/docs";
         (name = "messages", description = "Sending messages and paging a room's history"),
         (name = "rooms", description = "Rooms: listing, creating, editing, joining, leaving; direct rooms"),
         (name = "members", description = "A room's members: roles, invitations, kicks and bans"),
+        (name = "notifications", description = "Who is told of what while away: room and account levels, mutes, browser push subscriptions"),
     )
 )]
 pub struct ApiDoc;
@@ -104,6 +105,10 @@ fn complete(operation: &mut Operation) {
         add(
             "401",
             "`unauthenticated` (no token), `invalid_token` or `token_expired`",
+        );
+        add(
+            "429",
+            "`rate_limited`: over the caller's rate of API calls; `Retry-After` and `retry_after_ms` say when to retry",
         );
     }
     if has_body {

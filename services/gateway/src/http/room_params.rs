@@ -3,9 +3,9 @@
 //! clients read them.
 
 use chat_proto::v1 as proto;
+use chat_protocol::ids::parse_uuid;
 use serde::Deserialize;
 use utoipa::IntoParams;
-use uuid::Uuid;
 
 use chat_protocol::UserId;
 
@@ -33,14 +33,14 @@ pub struct PageQuery {
 /// The caller's id as the services expect it. Tokens carry UUIDs; one that does not is
 /// not a token this system issued.
 pub(super) fn caller(user: &AuthenticatedUser) -> Result<String, ClientError> {
-    Uuid::try_parse(&user.user_id)
+    parse_uuid(&user.user_id)
         .map(|id| id.to_string())
         .map_err(|_| ClientError::from(chat_runtime::token::TokenError::Invalid))
 }
 
 /// A room id from the path; one that cannot be a UUID names no room.
 pub(super) fn room_id(id: &str) -> Result<String, ClientError> {
-    Uuid::try_parse(id)
+    parse_uuid(id)
         .map(|id| id.to_string())
         .map_err(|_| ClientError::room_not_found())
 }

@@ -4,11 +4,11 @@
 use anyhow::Context as _;
 use axum::extract::State;
 use chat_proto::v1::{GetUserRequest, GetUsersRequest, SearchUsersRequest};
+use chat_protocol::ids::parse_uuid;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use chat_protocol::account::{Me, User, UserList};
 use chat_protocol::{ErrorBody, ErrorCode, UserId};
@@ -40,10 +40,15 @@ pub(super) fn me_view(mut user: chat_proto::v1::User) -> Result<Me, ClientError>
         .take()
         .context("auth sent the caller's own user without an email")?;
     let show_presence = user.show_presence;
+    let send_read_receipts = user.send_read_receipts;
+    let email_verified = user.email_verified;
     Ok(Me {
         user: user_view(user)?,
         email,
         show_presence,
+        send_read_receipts,
+        email_verified,
+        notification_level: None,
     })
 }
 
@@ -92,7 +97,7 @@ async fn get_user(
     Path(id): Path<String>,
 ) -> Result<Json<User>, ClientError> {
     // An id that is not a UUID names nobody; no need to ask auth.
-    if Uuid::try_parse(&id).is_err() {
+    if parse_uuid(&id).is_err() {
         return Err(ClientError::new(ErrorCode::UserNotFound, "no such user"));
     }
     let user = state

@@ -283,6 +283,11 @@ impl Session {
                         self.connection.feed_text(typing.frame.clone()).await?;
                     }
                 }
+                Outbound::Receipts(receipts) => {
+                    if self.cursors.contains_key(&RoomId::from(receipts.room)) {
+                        self.connection.feed_text(receipts.frame.clone()).await?;
+                    }
+                }
             }
             if self.outbox.closing() == Some(Closing::SlowConsumer) {
                 return Ok(());

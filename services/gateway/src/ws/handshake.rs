@@ -52,7 +52,7 @@ pub async fn authenticate(
                         Err(err) if err.kind == Some("auth") => {
                             let reference = err.reference.clone();
                             let error = ClientError::from(err);
-                            if connection.send(&error.to_frame(reference.as_deref())).await.is_err() {
+                            if connection.send(&error.to_counted_frame(reference.as_deref())).await.is_err() {
                                 return None;
                             }
                         }

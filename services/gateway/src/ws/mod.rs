@@ -12,6 +12,7 @@ pub mod cmd;
 pub mod connection;
 pub mod cursor;
 pub mod delivery;
+pub mod frame_limits;
 pub mod handshake;
 pub mod session;
 pub mod socket;

@@ -24,6 +24,7 @@ use crate::core::presence::PRESENCE_INTERVAL;
 use crate::core::realtime::Realtime;
 use crate::core::rooms::UserRooms;
 use crate::core::sockets::{CONNECTIONS_METRIC, Sockets};
+use crate::ws::frame_limits::{self, FrameLimits};
 
 /// How many heartbeat intervals a silent peer is given.
 const MISSED_HEARTBEATS: u8 = 3;
@@ -75,6 +76,7 @@ pub async fn run(
     metrics::gauge!(CONNECTIONS_METRIC).increment(1.0);
     let mut session = Session {
         limiter: realtime.messages().socket_limiter(),
+        frame_limits: FrameLimits::new(settings),
         connection,
         verifier,
         outbox,
@@ -270,11 +272,13 @@ impl Session {
                     }
                 }
                 _ = heartbeat.tick() => {
+                    // Another interval without a word from the peer: after the third it
+                    // has been silent for three intervals, and goes.
+                    self.missed_heartbeats += 1;
                     if self.missed_heartbeats >= MISSED_HEARTBEATS {
                         self.connection.close(Disconnect::HeartbeatTimeout).await;
                         return Err(Ended);
                     }
-                    self.missed_heartbeats += 1;
                     Box::pin(self.connection.ping()).await?;
                 }
             }
@@ -301,6 +305,15 @@ impl Session {
             }
         };
         drop(text);
+        if let Err(retry_after) = self.frame_limits.admit(&frame) {
+            let error = ClientError::new(
+                ErrorCode::RateLimited,
+                "too many frames of this kind; slow down",
+            )
+            .with_retry_after(retry_after);
+            let reference = frame_limits::reference(&frame).map(str::to_owned);
+            return self.send_error(&error, reference.as_deref()).await;
+        }
         match frame {
             ClientFrame::Auth(frame) => Box::pin(cmd::auth::renew(self, frame)).await,
             ClientFrame::Send(frame) => Box::pin(cmd::send::send(self, frame)).await,
@@ -310,6 +323,7 @@ impl Session {
             ClientFrame::Ping(ping) => cmd::ping::ping(self, ping).await,
             ClientFrame::Typing(frame) => Box::pin(cmd::typing::typing(self, frame)).await,
             ClientFrame::Presence(frame) => Box::pin(cmd::presence::activity(self, frame)).await,
+            ClientFrame::Focus(frame) => Box::pin(cmd::presence::focus(self, frame)).await,
             ClientFrame::PresenceSubscribe(frame) => {
                 Box::pin(cmd::presence::subscribe(self, frame)).await
             }
@@ -318,6 +332,7 @@ impl Session {
             ClientFrame::React(frame) => Box::pin(cmd::change::react(self, frame, true)).await,
             ClientFrame::Unreact(frame) => Box::pin(cmd::change::react(self, frame, false)).await,
             ClientFrame::Read(frame) => Box::pin(cmd::read::read(self, frame)).await,
+            ClientFrame::Search(frame) => Box::pin(cmd::search::search(self, frame)).await,
         }
     }
 }

@@ -10,6 +10,8 @@ use chat_protocol::presence::PresenceView;
 use chat_protocol::{Position, RoomId, UserId};
 use chat_runtime::token::TokenVerifier;
 use governor::DefaultDirectRateLimiter;
+
+use crate::ws::frame_limits::FrameLimits;
 use uuid::Uuid;
 
 use super::connection::{Connection, Flow};
@@ -42,6 +44,8 @@ pub struct Session {
     /// before the join): what the socket is taken out of when it ends.
     pub(super) cursors: HashMap<RoomId, Position>,
     pub(super) limiter: DefaultDirectRateLimiter,
+    /// How often each other kind of frame may come.
+    pub(super) frame_limits: FrameLimits,
     pub(super) missed_heartbeats: u8,
 }
 
@@ -87,6 +91,8 @@ impl Session {
         error: &ClientError,
         reference: Option<&str>,
     ) -> Flow {
-        self.connection.send(&error.to_frame(reference)).await
+        self.connection
+            .send(&error.to_counted_frame(reference))
+            .await
     }
 }

@@ -122,3 +122,29 @@ async fn invalid_fields_are_all_reported_and_nothing_is_created() {
     let response = app.login("not-an-email", "short").await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn answers_with_tokens_are_never_cached() {
+    let app = spawn_app().await;
+    let user = TestUser::generate();
+    let registered = app.register(&user).await;
+    let login = app.login(&user.username, &user.password).await;
+    let refresh_token = json_body(
+        app.login(&user.username, &user.password).await,
+        StatusCode::OK,
+    )
+    .await["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refreshed = app.refresh(&refresh_token).await;
+
+    for (what, response) in [
+        ("register", registered),
+        ("login", login),
+        ("refresh", refreshed),
+    ] {
+        assert_eq!(response.headers()["cache-control"], "no-store", "{what}");
+        assert_eq!(response.headers()["pragma"], "no-cache", "{what}");
+    }
+}

@@ -159,3 +159,54 @@ async fn unknown_routes_and_methods_get_json_errors() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_nul_character_is_422_in_any_body_or_query() {
+    let app = spawn_app().await;
+    let session = app.new_user("nul").await;
+
+    let login = app
+        .post_json(
+            "/api/auth/login",
+            &json!({"login": "a\u{0}b", "password": "whatever it is"}),
+        )
+        .await;
+    let body = assert_error(login, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert!(body["error"]["fields"]["login"].is_string(), "{body}");
+    for path in ["/api/users?search=a%00b", "/api/rooms?search=a%00b"] {
+        let response = app.get_as(&session.access_token, path).await;
+        let body = assert_error(
+            response,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert!(
+            body["error"]["fields"]["search"].is_string(),
+            "{path}: {body}"
+        );
+    }
+    let nested = app
+        .post_as(
+            &session.access_token,
+            "/api/rooms",
+            &json!({"name": "fine", "kind": "public", "description": "x\u{0}"}),
+        )
+        .await;
+    let body = assert_error(
+        nested,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert!(body["error"]["fields"]["description"].is_string(), "{body}");
+    // A backslash followed by "u0000" is text like any other.
+    let literal = app
+        .post_as(
+            &session.access_token,
+            "/api/rooms",
+            &json!({"name": "escapes", "kind": "public", "description": "\\u0000 is NUL"}),
+        )
+        .await;
+    assert_eq!(literal.status(), StatusCode::CREATED);
+}

@@ -48,6 +48,9 @@ pub fn gateway_flags() -> Flags {
     Flags::new()
         .set("--body-limit", BODY_LIMIT)
         .set("--shutdown-grace", "1s")
+        // Tests call fast; the limit has its own test.
+        .set("--rest-reads-per-second", 100_000)
+        .set("--rest-writes-per-second", 100_000)
 }
 
 /// A gateway, auth and rooms service with default options.
@@ -67,6 +70,7 @@ pub async fn spawn_app_with(options: AuthOptions) -> TestApp {
             history: None,
             gateway: gateway_flags(),
             gateways: 1,
+            ..StackOptions::default()
         },
     )
     .await;
@@ -224,6 +228,11 @@ impl TestApp {
             &json!({"refresh_token": refresh_token}),
         )
         .await
+    }
+
+    /// The mail the auth service behind the gateway wrote.
+    pub fn mail(&self) -> chat_test_stack::mail::MailDir {
+        self._stack.mail()
     }
 
     /// Refreshes and returns the new session, failing the test otherwise.

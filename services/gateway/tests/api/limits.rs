@@ -63,3 +63,67 @@ async fn attempts_are_counted_per_forwarded_client_address() {
     let neighbour = login_from(&app, "6.6.6.6, 198.51.100.8", "nobody-else").await;
     assert_error(neighbour, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
 }
+
+#[tokio::test]
+async fn each_user_has_a_rate_of_api_calls_shared_by_every_gateway() {
+    let stack = chat_test_stack::Stack::spawn(
+        crate::helpers::SUITE,
+        chat_test_stack::StackOptions {
+            history: None,
+            gateway: crate::helpers::gateway_flags()
+                .set("--rest-reads-per-second", 5)
+                .set("--rest-writes-per-second", 2),
+            gateways: 2,
+            ..chat_test_stack::StackOptions::default()
+        },
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let registered: serde_json::Value = http
+        .post(format!("{}/api/auth/register", stack.gateways[0].url()))
+        .json(&json!({"username": "limited", "email": "limited@example.com", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = registered["access_token"].as_str().unwrap().to_owned();
+    let other: serde_json::Value = http
+        .post(format!("{}/api/auth/register", stack.gateways[1].url()))
+        .json(&json!({"username": "unbothered", "email": "unbothered@example.com", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    // Reads alternate between the gateways: together they count against one rate.
+    let mut limited = None;
+    for n in 0..12 {
+        let response = http
+            .get(format!("{}/api/rooms/mine", stack.gateways[n % 2].url()))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(response);
+            break;
+        }
+    }
+    let limited = limited.expect("reads are limited per user across gateways");
+    assert!(limited.headers().contains_key("retry-after"));
+    let body = assert_error(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    assert!(body["error"]["retry_after_ms"].as_u64().unwrap() > 0);
+
+    // Another user is not slowed down by this one.
+    let theirs = http
+        .get(format!("{}/api/rooms/mine", stack.gateways[0].url()))
+        .bearer_auth(other["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(theirs.status(), StatusCode::OK);
+}

@@ -807,3 +807,45 @@ async fn bad_listing_queries_name_the_parameter() {
     .await;
     assert_eq!(page_of(&full).0.len(), 1);
 }
+
+#[tokio::test]
+async fn a_room_id_is_read_only_in_its_canonical_spelling() {
+    let app = spawn_app().await;
+    let alice = app.new_user("alice").await;
+    let room = json_body(
+        app.post_as(
+            &alice.access_token,
+            "/api/rooms",
+            &json!({"name": "Spellings", "kind": "public"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = room["id"].as_str().unwrap().to_owned();
+    let simple = Uuid::parse_str(&id).unwrap().simple().to_string();
+
+    room_as(&app, &alice.access_token, &id.to_uppercase()).await;
+    for other in [
+        format!("{{{id}}}"),
+        simple.clone(),
+        format!("urn:uuid:{id}"),
+    ] {
+        for path in [
+            format!("/api/rooms/{other}"),
+            format!("/api/rooms/{other}/messages"),
+        ] {
+            let response = app.get_as(&alice.access_token, &path).await;
+            assert_error(response, StatusCode::NOT_FOUND, "room_not_found").await;
+        }
+    }
+    let send = app
+        .post_as(
+            &alice.access_token,
+            "/api/messages",
+            &json!({"room_id": simple, "content": "hi", "client_msg_id": "c1"}),
+        )
+        .await;
+    let body = assert_error(send, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body").await;
+    assert!(body["error"]["fields"]["room_id"].is_string(), "{body}");
+}

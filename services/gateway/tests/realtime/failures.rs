@@ -157,6 +157,7 @@ fn item(room: Uuid, sender: &User, content: String) -> RoomItem {
             mentions: Vec::new(),
             mentions_room: false,
             thread_root: None,
+            attachments: Vec::new(),
             kind: MessageKind::Text as i32,
             sent_at: Some(now),
         })),

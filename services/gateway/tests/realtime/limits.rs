@@ -166,6 +166,69 @@ async fn sends_beyond_the_rate_are_refused_with_a_retry_delay() {
 }
 
 #[tokio::test]
+async fn every_kind_of_frame_has_a_rate_and_the_socket_stays_usable() {
+    let stack = stack::spawn_with(Options {
+        frames_per_second: 2,
+        ..Options::default()
+    })
+    .await;
+    let alice = stack.user();
+    let room = stack.room(&alice, &[]).await;
+    let other = stack.room(&alice, &[]).await;
+    let (mut socket, _) = stack.connect(0, &alice).await;
+
+    // A flood of history requests: the first few seconds' worth are answered, the rest
+    // refused with their request id and a delay.
+    for n in 0..10 {
+        socket
+            .send(serde_json::json!({"type": "history", "id": format!("h{n}"), "room": room}))
+            .await;
+    }
+    let mut answered = 0;
+    let mut refused = Vec::new();
+    while answered + refused.len() < 10 {
+        let frame = socket.next().await;
+        match frame["type"].as_str() {
+            Some("history") => answered += 1,
+            Some("error") => refused.push(frame),
+            _ => {}
+        }
+    }
+    assert!((1..10).contains(&answered), "{answered} answered");
+    assert!(refused.iter().all(|error| error["code"] == "rate_limited"
+        && error["retry_after_ms"].as_u64().unwrap_or(0) > 0
+        && error["ref"].as_str().is_some_and(|id| id.starts_with('h'))));
+
+    // Join and leave cycles are limited the same way; each one let through is a room entry.
+    let mut limited = false;
+    for n in 0..20 {
+        let kind = if n % 2 == 0 { "leave" } else { "join" };
+        socket
+            .send(serde_json::json!({"type": kind, "id": format!("m{n}"), "room": other}))
+            .await;
+        let (_, answer) = loop {
+            let frame = socket.next().await;
+            if frame["ref"] == format!("m{n}") {
+                break ((), frame);
+            }
+        };
+        if answer["type"] == "error" && answer["code"] == "rate_limited" {
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "join and leave are limited");
+
+    // Once the rate allows again, the socket answers as before.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    socket
+        .send(serde_json::json!({"type": "ping", "id": "after"}))
+        .await;
+    let pong = socket.until("pong").await.1;
+    assert_eq!(pong["ref"], "after");
+}
+
+#[tokio::test]
 async fn a_socket_without_an_auth_frame_in_time_is_closed_with_4001() {
     let stack = stack::spawn_with(Options {
         auth_timeout: "300ms",
@@ -282,18 +345,20 @@ async fn one_connection_too_many_is_closed_with_4004() {
 }
 
 #[tokio::test]
-async fn a_peer_that_answers_no_heartbeat_is_closed_with_4005() {
+async fn a_peer_that_answers_no_heartbeat_is_closed_with_4005_after_three_intervals() {
     let stack = stack::spawn_with(Options {
-        heartbeat_interval: "200ms",
+        heartbeat_interval: "1s",
         ..Options::default()
     })
     .await;
     let alice = stack.user();
     let (mut socket, ready) = stack.connect(0, &alice).await;
-    assert_eq!(ready["heartbeat_interval_ms"], 200);
+    assert_eq!(ready["heartbeat_interval_ms"], 1000);
 
-    // Not reading means not answering the server's pings.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Not reading means not answering the server's pings. Three silent intervals end
+    // the socket; reading only after a fourth had begun would answer the pings waiting
+    // (and keep a socket the server had not closed yet).
+    tokio::time::sleep(Duration::from_millis(3700)).await;
 
     assert_eq!(socket.closed().await, Some(4005));
 }

@@ -136,6 +136,12 @@ async fn bad_sends_get_stable_codes_and_store_nothing() {
         ),
         (
             &alice,
+            json!({"room_id": public, "content": "\u{200B}\u{200D}\u{FEFF}", "client_msg_id": "a4"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "empty_content",
+        ),
+        (
+            &alice,
             json!({"room_id": public, "content": "x".repeat(4001), "client_msg_id": "a2"}),
             StatusCode::UNPROCESSABLE_ENTITY,
             "content_too_long",
@@ -158,6 +164,16 @@ async fn bad_sends_get_stable_codes_and_store_nothing() {
         assert_eq!(got, status, "{body}: {error}");
         assert_eq!(error["error"]["code"], code, "{body}");
     }
+    let (_, bell) = post_message(
+        &stack,
+        &alice,
+        json!({"room_id": public, "content": "ding\u{7}", "client_msg_id": "a5"}),
+    )
+    .await;
+    assert_eq!(
+        bell["error"]["message"],
+        "content must not contain control characters (found U+0007)"
+    );
     let (status, ack) = post_message(
         &stack,
         &alice,

@@ -13,7 +13,7 @@ use chat_proto::v1::{
 };
 use chat_test_stack::scope::REDIS;
 use chat_test_stack::socket::Socket;
-use chat_test_stack::{Flags, StackOptions};
+use chat_test_stack::{FileStorage, Flags, StackOptions};
 use tonic::transport::Channel;
 use uuid::Uuid;
 
@@ -24,6 +24,8 @@ pub use chat_test_stack::PATIENCE;
 pub struct Options {
     pub stream_max_len: usize,
     pub sends_per_second: u32,
+    /// Each other kind of frame's limit per socket (tests send fast).
+    pub frames_per_second: u32,
     pub outbound_queue: usize,
     pub auth_timeout: &'static str,
     pub history_wait: &'static str,
@@ -32,10 +34,19 @@ pub struct Options {
     pub heartbeat_interval: &'static str,
     pub typing_timeout: &'static str,
     pub typing_max_room_size: u32,
+    pub receipts_max_room_size: u32,
     pub presence_grace: &'static str,
     pub presence_heartbeat: &'static str,
     pub presence: &'static str,
     pub edit_window: Option<&'static str>,
+    /// Start a files service (storing in `file_storage`).
+    pub files: bool,
+    pub file_storage: FileStorage,
+    /// The files service's `--max-file-size`.
+    pub files_max_size: Option<&'static str>,
+    /// Push notifications on, with this VAPID key (base64url), a short delay, and push
+    /// endpoints on this machine allowed.
+    pub vapid_private_key: Option<String>,
 }
 
 impl Default for Options {
@@ -43,6 +54,7 @@ impl Default for Options {
         Self {
             stream_max_len: 1000,
             sends_per_second: 1000,
+            frames_per_second: 1000,
             outbound_queue: 256,
             auth_timeout: "5s",
             history_wait: "15s",
@@ -51,17 +63,31 @@ impl Default for Options {
             heartbeat_interval: "20s",
             typing_timeout: "6s",
             typing_max_room_size: 100,
+            receipts_max_room_size: 50,
             presence_grace: "300ms",
             presence_heartbeat: "200ms",
             presence: "on",
             edit_window: None,
+            files: false,
+            file_storage: FileStorage::Directory,
+            files_max_size: None,
+            vapid_private_key: None,
         }
     }
 }
 
+/// How long a message waits before anyone is told, in stacks with push notifications.
+pub const NOTIFY_DELAY: &str = "400ms";
+
 impl Options {
     /// The services as these options tune them.
     fn stack_options(&self) -> StackOptions {
+        let history = Flags::from([
+            ("--database-max-connections", "3"),
+            ("--sweep-interval", "200ms"),
+            ("--sweep-age", "1s"),
+            ("--shutdown-grace", "2s"),
+        ]);
         let mut gateway = Flags::new();
         if let Some(window) = self.edit_window {
             gateway = gateway.set("--edit-window", window);
@@ -71,15 +97,22 @@ impl Options {
             rooms: Flags::new()
                 .set("--database-max-connections", 3)
                 .set("--stream-max-len", self.stream_max_len),
-            history: Some(Flags::from([
-                ("--database-max-connections", "3"),
-                ("--sweep-interval", "200ms"),
-                ("--sweep-age", "1s"),
-                ("--shutdown-grace", "2s"),
-            ])),
+            history: Some(match &self.vapid_private_key {
+                Some(key) => history
+                    .set("--vapid-private-key", key)
+                    .set("--push-allow-http", true)
+                    .set("--notify-delay", NOTIFY_DELAY)
+                    .set("--notify-interval", "50ms"),
+                None => history,
+            }),
             gateway: gateway
                 .set("--stream-max-len", self.stream_max_len)
                 .set("--sends-per-second", self.sends_per_second)
+                .set("--ws-requests-per-second", self.frames_per_second)
+                .set("--ws-membership-changes-per-second", self.frames_per_second)
+                .set("--ws-signals-per-second", self.frames_per_second)
+                .set("--rest-reads-per-second", self.frames_per_second)
+                .set("--rest-writes-per-second", self.frames_per_second)
                 .set("--ws-outbound-queue", self.outbound_queue)
                 .set("--ws-auth-timeout", self.auth_timeout)
                 .set("--catchup-history-wait", self.history_wait)
@@ -88,11 +121,17 @@ impl Options {
                 .set("--heartbeat-interval", self.heartbeat_interval)
                 .set("--typing-timeout", self.typing_timeout)
                 .set("--typing-max-room-size", self.typing_max_room_size)
+                .set("--receipts-max-room-size", self.receipts_max_room_size)
                 .set("--presence-grace", self.presence_grace)
                 .set("--presence-heartbeat", self.presence_heartbeat)
                 .set("--presence", self.presence)
                 .set("--shutdown-grace", "5s"),
             gateways: 2,
+            files: self.files.then(|| match self.files_max_size {
+                Some(size) => Flags::new().set("--max-file-size", size),
+                None => Flags::new(),
+            }),
+            file_storage: self.file_storage,
         }
     }
 }

@@ -13,6 +13,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chat_test_stack::socket::Socket;
+
+mod traces;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -314,4 +316,84 @@ async fn a_browser_on_the_stacks_own_origin_may_open_a_socket_and_no_other() {
         .expect("another origin is refused");
     assert_eq!(refused.status, 403);
     assert_eq!(refused.body["error"]["code"], "origin_not_allowed");
+}
+
+#[tokio::test]
+#[ignore = "needs the stack of deploy/local/e2e.sh"]
+async fn a_file_of_several_megabytes_uploads_through_nginx_and_comes_back_whole() {
+    // Arrange: more than nginx's general body limit (1 MB), less than the files limit.
+    let stack = Stack::from_env();
+    let (_, token) = stack.register("uploader").await;
+    let body: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+
+    // Act
+    let response = stack
+        .http
+        .post(format!("{}/api/uploads?name=trace.bin", stack.base))
+        .bearer_auth(&token)
+        .header("content-type", "application/octet-stream")
+        .body(body.clone())
+        .send()
+        .await
+        .expect("request");
+
+    // Assert
+    assert_eq!(response.status(), 201);
+    let file: Value = response.json().await.expect("JSON");
+    assert_eq!(file["size"], 3_000_000);
+    let back = stack
+        .http
+        .get(format!(
+            "{}{}",
+            stack.base,
+            file["url"].as_str().expect("a url")
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(back.status(), 200);
+    assert_eq!(
+        back.bytes().await.expect("the file").as_ref(),
+        body.as_slice()
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the stack of deploy/local/e2e.sh"]
+async fn nginx_refuses_in_the_apis_error_shape() {
+    let stack = Stack::from_env();
+    let (_, token) = stack.register("refused").await;
+
+    // Over nginx's body limit (1 MB) on an ordinary route.
+    let big = stack
+        .http
+        .post(format!("{}/api/messages", stack.base))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(vec![b' '; 1_500_000])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(big.status(), 413);
+    assert_eq!(big.headers()["content-type"], "application/json");
+    let body: Value = big.json().await.expect("a JSON error");
+    assert_eq!(body["error"]["code"], "payload_too_large");
+
+    // Past the per-address rate of the account routes (10/s, a burst of 20). Calls without
+    // a token: the gateway answers them 401, so every 429 is nginx's own (logins would
+    // also meet auth's per-address limit).
+    let attempts = (0..60).map(|_| stack.http.get(format!("{}/api/auth/sessions", stack.base)));
+    let answers = futures::future::join_all(attempts.map(|request| request.send())).await;
+    let limited = answers
+        .into_iter()
+        .filter_map(Result::ok)
+        .find(|answer| answer.status() == 429)
+        .expect("nginx limits the account routes");
+    assert_eq!(limited.headers()["content-type"], "application/json");
+    assert_eq!(limited.headers()["x-content-type-options"], "nosniff");
+    let body: Value = limited.json().await.expect("a JSON error");
+    assert_eq!(body["error"]["code"], "rate_limited");
+    // Let the address's bucket refill for whatever runs next.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
 }

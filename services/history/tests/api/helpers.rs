@@ -326,7 +326,21 @@ impl Room {
 
     /// The next position taken by a new chat message.
     pub fn message(&mut self, content: &str) -> RoomEnvelope {
+        self.message_with_files(content, Vec::new())
+    }
+
+    /// A message carrying `attachments` (kind file).
+    pub fn message_with_files(
+        &mut self,
+        content: &str,
+        attachments: Vec<chat_proto::v1::FileInfo>,
+    ) -> RoomEnvelope {
         let id = Uuid::now_v7().to_string();
+        let kind = if attachments.is_empty() {
+            MessageKind::Text
+        } else {
+            MessageKind::File
+        };
         self.sent += 1;
         let body = room_item::Body::Message(ChatMessage {
             id: id.clone(),
@@ -339,7 +353,8 @@ impl Room {
             mentions: Vec::new(),
             mentions_room: false,
             thread_root: None,
-            kind: MessageKind::Text as i32,
+            attachments,
+            kind: kind as i32,
             sent_at: Some(now()),
         });
         self.envelope(id, body)

@@ -2,7 +2,8 @@
 //! latest position, and the errors for bad requests.
 
 use chat_proto::v1::{
-    LatestPositionRequest, ListEntriesAfterRequest, ListMessagesRequest, MessagePage, Position,
+    LatestPositionRequest, ListEntriesAfterRequest, ListMessagesRequest, MessageKind, MessagePage,
+    Position, room_item,
 };
 use chat_runtime::status::RemoteError;
 use tonic::Code;
@@ -137,6 +138,60 @@ async fn edits_and_deletions_show_in_pages_whatever_order_they_arrive_in() {
     assert!(edited.edited_at.is_some() && edited.deleted_at.is_none());
     assert!(deleted.deleted_at.is_some());
     assert!(edited_late.edited_at.is_some());
+
+    app.stop().await;
+    env.clean_up().await;
+}
+
+#[tokio::test]
+async fn attachments_are_kept_with_their_message_and_go_with_its_deletion() {
+    // Arrange
+    let (env, mut app) = spawn_app().await;
+    let mut room = Room::new();
+    let file = |name: &str| chat_proto::v1::FileInfo {
+        id: Uuid::now_v7().to_string(),
+        name: name.to_owned(),
+        size: 1234,
+        content_type: "application/pdf".to_owned(),
+        kind: chat_proto::v1::FileKind::File as i32,
+        ..chat_proto::v1::FileInfo::default()
+    };
+    let (report, notes) = (file("report.pdf"), file("notes.pdf"));
+    let kept = room.message_with_files("", vec![report.clone(), notes.clone()]);
+    let deleted = room.message_with_files("oops", vec![file("secret.pdf")]);
+    let deletion = room.delete(&deleted);
+
+    // Act
+    store(&env, &room, &[kept, deleted, deletion]).await;
+
+    // Assert
+    let page = page(&mut app, &room, None, None, 0).await;
+    let [kept, deleted] = &page.messages[..] else {
+        panic!("two messages expected: {page:?}");
+    };
+    assert_eq!(kept.attachments, [report, notes]);
+    assert_eq!(kept.kind(), MessageKind::File);
+    assert!(deleted.attachments.is_empty(), "{deleted:?}");
+    let entries = app
+        .grpc
+        .list_entries_after(ListEntriesAfterRequest {
+            room_id: room.id.to_string(),
+            after: at(room.epoch, 0),
+            limit: 0,
+        })
+        .await
+        .expect("list entries")
+        .into_inner();
+    let replayed = entries
+        .entries
+        .iter()
+        .filter_map(|entry| match entry.item.as_ref()?.body.as_ref()? {
+            room_item::Body::Message(message) if message.id == deleted.id => Some(message),
+            _ => None,
+        })
+        .next()
+        .expect("the deleted message's entry");
+    assert!(replayed.attachments.is_empty(), "redacted: {replayed:?}");
 
     app.stop().await;
     env.clean_up().await;

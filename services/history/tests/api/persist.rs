@@ -100,6 +100,15 @@ async fn an_envelope_delivered_twice_is_stored_once() {
     // `first` were handled.
     assert_eq!(env.stored_entries(room.id).await, 2);
     assert_eq!(env.stored_messages(room.id).await, 2);
+    // Each message is planned for notification once: the redelivered copy added nothing
+    // to the outbox (no rooms service runs here, so the outbox keeps what it got).
+    let pool = sqlx::PgPool::connect(&env.database_url).await.expect("db");
+    let planned: i64 = sqlx::query_scalar("SELECT count(*) FROM notification_outbox")
+        .fetch_one(&pool)
+        .await
+        .expect("outbox");
+    assert_eq!(planned, 2);
+    pool.close().await;
 
     app.stop().await;
     env.clean_up().await;

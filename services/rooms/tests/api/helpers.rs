@@ -483,6 +483,7 @@ pub fn message(room: &str, sender: Uuid, content: &str) -> RoomItem {
             mentions: Vec::new(),
             mentions_room: false,
             thread_root: None,
+            attachments: Vec::new(),
             kind: MessageKind::Text as i32,
             sent_at,
         })),

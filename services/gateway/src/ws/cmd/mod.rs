@@ -8,5 +8,6 @@ pub mod leave;
 pub mod ping;
 pub mod presence;
 pub mod read;
+pub mod search;
 pub mod send;
 pub mod typing;

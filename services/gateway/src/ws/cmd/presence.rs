@@ -1,9 +1,10 @@
-//! `presence` (this client is active or idle) and `presence.subscribe` (whose presence
-//! the socket follows), and the batched `presence` frames (see [`crate::core::presence`]).
+//! `presence` (this client is active or idle), `focus` (the room it shows) and
+//! `presence.subscribe` (whose presence the socket follows), and the batched `presence`
+//! frames (see [`crate::core::presence`]).
 
 use std::collections::HashSet;
 
-use chat_protocol::client::{PresenceFrame, PresenceSubscribeFrame};
+use chat_protocol::client::{FocusFrame, PresenceFrame, PresenceSubscribeFrame};
 use chat_protocol::presence::PresenceList;
 use chat_protocol::{ErrorCode, ServerFrame, UserId};
 use uuid::Uuid;
@@ -17,6 +18,16 @@ pub async fn activity(session: &mut Session, frame: PresenceFrame) -> Flow {
     let presence = session.realtime.presence().clone();
     presence
         .activity(session.user, session.outbox.id(), frame.status)
+        .await;
+    Ok(())
+}
+
+/// The room this client shows (or none): while an active client shows a room, its
+/// messages notify nobody (see `chat_history::notify`).
+pub async fn focus(session: &mut Session, frame: FocusFrame) -> Flow {
+    let presence = session.realtime.presence().clone();
+    presence
+        .focus(session.user, session.outbox.id(), frame.room)
         .await;
     Ok(())
 }

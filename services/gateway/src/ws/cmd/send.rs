@@ -20,6 +20,7 @@ pub async fn send(session: &mut Session, frame: SendFrame) -> Flow {
         content: frame.content,
         reply_to: frame.reply_to.map(Into::into),
         thread_root: frame.thread_root.map(Into::into),
+        attachments: frame.attachments.into_iter().map(Into::into).collect(),
     };
     let outcome = match Messages::admit(&session.limiter) {
         Ok(()) => {

@@ -1,0 +1,204 @@
+//! One send is one trace across the real binaries: `deploy/local/e2e.sh` starts the stack
+//! with `OTEL_EXPORTER_OTLP_ENDPOINT` at this test's OTLP receiver (a gRPC
+//! `opentelemetry.proto.collector.trace.v1.TraceService`) and `RUST_LOG=warn`, so the
+//! trace pipeline is shown not to depend on the log level. A REST send must come back as
+//! one trace id over the gateway and rooms, through the sequencer and the RabbitMQ
+//! publish, with every parent present, and history's batch span linked to it.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use serde_json::json;
+use tonic::{Request, Response, Status};
+
+use crate::Stack;
+
+/// A span as received, with the service that sent it.
+#[derive(Clone, Debug)]
+struct Received {
+    service: String,
+    span: Span,
+}
+
+#[derive(Clone, Default)]
+struct Receiver(Arc<Mutex<Vec<Received>>>);
+
+#[tonic::async_trait]
+impl TraceService for Receiver {
+    async fn export(
+        &self,
+        request: Request<ExportTraceServiceRequest>,
+    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+        let mut spans = self.0.lock().unwrap();
+        for resource_spans in request.into_inner().resource_spans {
+            let service = resource_spans
+                .resource
+                .iter()
+                .flat_map(|resource| &resource.attributes)
+                .find(|kv| kv.key == "service.name")
+                .and_then(
+                    |kv| match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                        Some(Any::StringValue(name)) => Some(name.clone()),
+                        _ => None,
+                    },
+                )
+                .unwrap_or_default();
+            for scope in resource_spans.scope_spans {
+                for span in scope.spans {
+                    spans.push(Received {
+                        service: service.clone(),
+                        span,
+                    });
+                }
+            }
+        }
+        Ok(Response::new(ExportTraceServiceResponse {
+            partial_success: None,
+        }))
+    }
+}
+
+fn attribute<'a>(span: &'a Span, key: &str) -> Option<&'a str> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(
+            |kv| match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                Some(Any::StringValue(text)) => Some(text.as_str()),
+                _ => None,
+            },
+        )
+}
+
+#[tokio::test]
+#[ignore = "needs the stack of deploy/local/e2e.sh"]
+async fn a_rest_send_is_one_trace_across_gateway_rooms_the_broker_and_history() {
+    let addr =
+        std::env::var("CHAT_E2E_OTLP_ADDR").expect("CHAT_E2E_OTLP_ADDR (deploy/local/e2e.sh)");
+    let receiver = Receiver::default();
+    let server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(TraceServiceServer::new(receiver.clone()))
+            .serve(addr.parse().expect("an address")),
+    );
+    let stack = Stack::from_env();
+    let (_, token) = stack.register("tracer").await;
+    let (status, room) = stack
+        .post(
+            "/api/rooms",
+            Some(&token),
+            json!({"name": format!("traced-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]), "kind": "public"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{room}");
+    let (status, sent) = stack
+        .post(
+            "/api/messages",
+            Some(&token),
+            json!({"room_id": room["id"], "content": "follow me", "client_msg_id": uuid::Uuid::new_v4().to_string()}),
+        )
+        .await;
+    assert_eq!(status, 201, "{sent}");
+
+    // The services export in batches (OTEL_BSP_SCHEDULE_DELAY): wait for the whole tree.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let (trace, spans) = loop {
+        let found = whole_trace(&receiver.0.lock().unwrap());
+        match found {
+            Ok(found) => break found,
+            Err(why) if tokio::time::Instant::now() >= deadline => {
+                let all = receiver.0.lock().unwrap();
+                let names: Vec<_> = all
+                    .iter()
+                    .map(|r| (r.service.clone(), r.span.name.clone()))
+                    .collect();
+                panic!("no whole trace of the send: {why}\nreceived: {names:?}");
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    };
+    server.abort();
+
+    let services: BTreeSet<&str> = spans.iter().map(|r| r.service.as_str()).collect();
+    let names: BTreeSet<&str> = spans.iter().map(|r| r.span.name.as_str()).collect();
+    assert!(
+        services.iter().any(|s| s.starts_with("chat-gateway")),
+        "{services:?}"
+    );
+    assert!(
+        services.contains("chat-rooms"),
+        "the membership check's server side: {services:?}"
+    );
+    for expected in [
+        "messages.send",
+        "sequencer.append_once",
+        "persist.publish",
+        "sequencer.confirm",
+    ] {
+        assert!(
+            names.contains(expected),
+            "no `{expected}` span in {names:?}"
+        );
+    }
+    // RPC spans carry the semantic conventions' attributes.
+    assert!(
+        spans.iter().any(|r| r.service == "chat-rooms"
+            && attribute(&r.span, "rpc.system") == Some("grpc")
+            && attribute(&r.span, "rpc.method") == Some("CheckMembership")),
+        "rooms' server span of CheckMembership with rpc.* attributes"
+    );
+    assert!(!trace.is_empty());
+}
+
+/// The trace of the newest `POST /api/messages`, once it is whole: every span's parent
+/// received, a rooms span in it, and history's batch span linked to it.
+fn whole_trace(received: &[Received]) -> Result<(Vec<u8>, Vec<Received>), String> {
+    let send = received
+        .iter()
+        .filter(|r| {
+            r.service.starts_with("chat-gateway")
+                && attribute(&r.span, "http.route") == Some("/api/messages")
+        })
+        .max_by_key(|r| r.span.start_time_unix_nano)
+        .ok_or("no gateway span of POST /api/messages yet")?;
+    let trace = send.span.trace_id.clone();
+    let spans: Vec<Received> = received
+        .iter()
+        .filter(|r| r.span.trace_id == trace)
+        .cloned()
+        .collect();
+    let ids: HashMap<&[u8], &Span> = spans
+        .iter()
+        .map(|r| (r.span.span_id.as_slice(), &r.span))
+        .collect();
+    for r in &spans {
+        if !r.span.parent_span_id.is_empty() && !ids.contains_key(r.span.parent_span_id.as_slice())
+        {
+            return Err(format!(
+                "`{}` of {} has no parent yet",
+                r.span.name, r.service
+            ));
+        }
+    }
+    if !spans.iter().any(|r| r.service == "chat-rooms") {
+        return Err("no rooms span yet".into());
+    }
+    let linked = received.iter().any(|r| {
+        r.service == "chat-history"
+            && r.span.name == "persist batch"
+            && r.span.links.iter().any(|link| link.trace_id == trace)
+    });
+    if !linked {
+        return Err("no history batch span linked to the trace yet".into());
+    }
+    Ok((trace, spans))
+}

@@ -34,9 +34,19 @@ if ! curl -fsS "http://127.0.0.1:$PORT/" | grep -q 'id="root"'; then
 fi
 
 status=0
-CHAT_WEB_URL="http://127.0.0.1:$PORT" CHAT_MAIL_DIR="$MAIL_DIR" npm run --prefix web --silent e2e -- "$@" || status=$?
+report=$RUN_DIR/playwright.log
+CHAT_WEB_URL="http://127.0.0.1:$PORT" CHAT_MAIL_DIR="$MAIL_DIR" npm run --prefix web --silent e2e -- "$@" 2>&1 |
+  tee "$report" || status=$?
+# A story that failed once and passed on CI's retry is named here, so it gets fixed.
+if grep -q ' flaky$' "$report"; then
+  echo "browser tests that failed before passing on a retry:" >&2
+  sed -n '/ flaky$/,/^ *[0-9]* passed/p' "$report" >&2
+fi
 if [ "$status" -ne 0 ]; then
-  echo "browser tests failed (traces: web/test-results, npx --prefix web playwright show-trace <trace.zip>); the stack's log:" >&2
+  echo "the stack's log:" >&2
   test_stack_log
+  # Last, where a CI log's tail shows it: what failed, and where.
+  echo "browser tests failed (traces: web/test-results, npx --prefix web playwright show-trace <trace.zip>):" >&2
+  sed -n '/^  [0-9]*) /,$p' "$report" | grep -v '^\s*$' | head -150 >&2
 fi
 exit "$status"

@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 PORT ?= 8080
+TRACES ?= 0
 NEXTEST := $(shell command -v cargo-nextest 2>/dev/null)
 
 .PHONY: all build lint fmt test run bench clean-test-databases
@@ -57,9 +58,10 @@ deps:
 	deploy/local/services.sh
 	deploy/local/install-tools.sh
 
-## run: the whole stack on this machine, public API at http://127.0.0.1:$(PORT)
+## run: the whole stack on this machine, public API at http://127.0.0.1:$(PORT);
+## TRACES=1 prints each trace as a tree (into .run/logs/traces.log too)
 run:
-	PORT=$(PORT) deploy/local/run.sh
+	PORT=$(PORT) TRACES=$(TRACES) deploy/local/run.sh
 
 ## protocol: regenerate the client protocol's JSON Schema and TypeScript (services/protocol/generated)
 .PHONY: protocol

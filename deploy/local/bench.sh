@@ -2,7 +2,7 @@
 # `make bench`: the benchmarks behind DESIGN.md's "Numbers to beat", each printing its
 # figures and the ratio to its target or baseline, then a summary table.
 #
-#   fanout   deliveries per CPU-second of ONE gateway process: sockets in rooms of 50,
+#   fanout   deliveries per CPU-second of ONE gateway process under each load (below):
 #            100-byte messages at a steady rate, driven by chat-loadtest in other processes;
 #            the gateway's CPU time (utime + stime from /proc) and its delivery counter over
 #            a window of the steady phase; delivery latency as the clients saw it. Then, at
@@ -10,17 +10,30 @@
 #            adapter, loadtest/peers/socketio) and on the floor (chat-floor: a WebSocket
 #            broadcaster with no logic), both driven by loadtest/peers/socketio/driver.js:
 #            server CPU from /proc, deliveries and latency counted at the clients, and the
-#            three side by side.
+#            three side by side. The loads (BENCH_FANOUT_LOADS):
+#              standard  5,000 sockets in rooms of 50, at each BENCH_FANOUT_RATE (500, 1000)
+#              large     one room of 1,000 members, 20 messages/s
+#              burst     5,000 sockets in rooms of 50, 300 messages/s over the ordinary
+#                        rooms and 50/s in each of 4 busy rooms (several frames wait for
+#                        the same socket)
+#   instructions
+#            CPU instructions per delivery, counted by valgrind's callgrind (user space
+#            only; repeatable where CPU time is not): 500 sockets in rooms of 50 at 10
+#            messages/s, on the gateway (the measured one runs under callgrind) and on the
+#            floor (likewise), over a 20 s window; the gateway's count includes handling
+#            the sends, as its CPU per delivery does.
 #   persist  messages/s through RabbitMQ into PostgreSQL (chat-history's persist_bench).
 #   memory   resident memory of ONE gateway process before and after 15,000 idle,
 #            authenticated sockets held by chat-loadtest in several other processes; then
 #            the same sockets on the peer and on the floor.
 #   search   p50/p99 of message searches over 1,000,000 stored messages in 1,000 rooms
 #            for a user in 50 of them (chat-history's search_bench, on its own database).
-#   presence what presence costs in a reconnect storm: 10,000 sockets in direct pairs
-#            (each following its partner) on ONE gateway, all dropped at once and resumed
-#            a second later; presence publishes and gateway + Redis CPU-seconds over the
-#            storm, then the same storm on a stack started with PRESENCE=off.
+#   presence a reconnect storm: 10,000 sockets in direct pairs (each following its
+#            partner, 100 messages/s in all) on ONE gateway, all dropped at once and
+#            resumed a second later; how long until every socket was back, the load tool's
+#            verdict on the messages sent meanwhile (lost, duplicated), presence publishes
+#            and gateway + Redis CPU-seconds over the storm; then the same storm on a stack
+#            started with PRESENCE=off.
 #
 # Each stack-based benchmark starts its own stack (deploy/local/run.sh, release build) on
 # its own ports, Redis prefix and persist queue, and stops it afterwards. Accounts live in
@@ -28,13 +41,15 @@
 # only the first run pays an Argon2 hash per user; rooms and history start empty each run.
 #
 # Settings (environment):
-#   BENCH=fanout,persist,memory,presence,search   which benchmarks (default: all five)
+#   BENCH=fanout,instructions,persist,memory,presence,search   which benchmarks (default: all)
 #   BENCH_SOCKETS                 sockets for fanout, memory and presence (defaults 5000,
 #                                 15000 and 10000)
 #   BENCH_FANOUT_SOCKETS, BENCH_IDLE_SOCKETS, BENCH_STORM_SOCKETS   the same, one at a time
-#   BENCH_FANOUT_RATE=500,1000    messages sent per second during fanout; each rate is
-#                                 one measurement (500/s leaves this 2-core machine some
-#                                 idle time, 1000/s saturates it with the clients)
+#   BENCH_FANOUT_LOADS=standard,large,burst   which fanout loads
+#   BENCH_FANOUT_RATE=500,1000    messages sent per second in the standard load; each
+#                                 rate is one measurement (500/s leaves this 2-core
+#                                 machine some idle time, 1000/s saturates it with the
+#                                 clients)
 #   BENCH_WINDOW=30               seconds of the fanout measurement window
 #   BENCH_PROCESSES               load tool processes (default: 2 for fanout, 4 for memory
 #                                 and presence)
@@ -51,12 +66,13 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 
-BENCH=${BENCH:-fanout,persist,memory,presence,search}
+BENCH=${BENCH:-fanout,instructions,persist,memory,presence,search}
 BENCH_DIR=${BENCH_DIR:-$ROOT/.run/bench}
 FANOUT_SOCKETS=${BENCH_FANOUT_SOCKETS:-${BENCH_SOCKETS:-5000}}
 IDLE_SOCKETS=${BENCH_IDLE_SOCKETS:-${BENCH_SOCKETS:-15000}}
 STORM_SOCKETS=${BENCH_STORM_SOCKETS:-${BENCH_SOCKETS:-10000}}
 FANOUT_RATES=${BENCH_FANOUT_RATE:-500,1000}
+FANOUT_LOADS=${BENCH_FANOUT_LOADS:-standard,large,burst}
 WINDOW=${BENCH_WINDOW:-30}
 PERSIST_MESSAGES=${BENCH_PERSIST_MESSAGES:-200000}
 SEARCH_MESSAGES=${BENCH_SEARCH_MESSAGES:-1000000}
@@ -74,6 +90,7 @@ run_id=$(date +%s)-$$
 # Targets (DESIGN.md, "Numbers to beat"); the peer and the floor are measured each run.
 FANOUT_PEER_FACTOR=2
 FANOUT_FLOOR_FACTOR=1.3
+FANOUT_BURST_PEER_FACTOR=5
 PERSIST_TARGET=20000
 SOCKET_TARGET_BYTES=4000
 # The peer and the floor, on ports of their own.
@@ -183,7 +200,10 @@ start_stack() {
   done
   curl -fsS -o /dev/null "http://127.0.0.1:$PORT/nginx-health" || fail "the $name stack did not start"
   gateway_pid=$(cat "$RUN_DIR/gateway2.pid")
-  [ "$(cat "/proc/$gateway_pid/comm")" = chat-gateway ] || fail "pid $gateway_pid is not the gateway"
+  case $(cat "/proc/$gateway_pid/comm") in
+  chat-gateway | callgrind*) ;;
+  *) fail "pid $gateway_pid is not the gateway" ;;
+  esac
 }
 
 # metric NAME: the measured gateway's series NAME, summed over its labels.
@@ -262,31 +282,65 @@ wait_for_connections() {
 }
 
 bench_fanout() {
-  local groups=$((FANOUT_SOCKETS / ROOM_SIZE))
-  [ "$groups" -ge 1 ] || fail "BENCH_FANOUT_SOCKETS must be at least $ROOM_SIZE"
-  local rate
-  for rate in ${FANOUT_RATES//,/ }; do
+  local load expanded=()
+  for load in ${FANOUT_LOADS//,/ }; do
+    case $load in
+    standard)
+      local rate
+      for rate in ${FANOUT_RATES//,/ }; do expanded+=("standard-$rate"); done ;;
+    large | burst) expanded+=("$load") ;;
+    *) fail "unknown fanout load '$load' (BENCH_FANOUT_LOADS=standard,large,burst)" ;;
+    esac
+  done
+  for load in "${expanded[@]}"; do
+    load_shape "$load"
     start_stack fanout
-    fanout_at "$groups" "$rate"
+    fanout_at
     stop_stack
-    log "fanout at $rate messages/s: the peer and the floor, same sockets, rooms and rate"
-    peer_at peer "$groups" "$rate"
-    peer_at floor "$groups" "$rate"
-    side_by_side "$rate"
+    log "fanout, $load_name: the peer and the floor, same sockets, rooms and rate"
+    peer_at peer
+    peer_at floor
+    side_by_side
   done
 }
 
-# fanout_at GROUPS RATE: one measurement on the running stack, with fresh rooms.
-fanout_at() {
-  local groups=$1 rate=$2
-  local users=$((groups * ROOM_SIZE))
-  local think_ms=$((users * 1000 / rate))
-  local ramp=20 hold=$((WINDOW + 25)) processes=${BENCH_PROCESSES:-2}
-  log "fanout: $users sockets in $groups rooms of $ROOM_SIZE, $rate messages/s of 100 bytes, one gateway"
-  local scenario=$RUN_DIR/fanout-$rate.toml
-  cat >"$scenario" <<TOML
-name = "bench-fanout"
-description = "$users users in $groups rooms of $ROOM_SIZE, $rate sends/s in all"
+# load_shape NAME: the load's sockets, room size, rate over the ordinary rooms, busy rooms
+# and their rate each (load_sockets, load_room, load_rate, load_hot, load_hot_rate).
+load_shape() {
+  load_name=$1 load_hot=0 load_hot_rate=0
+  case $1 in
+  standard-*)
+    load_room=$ROOM_SIZE load_rate=${1#standard-}
+    load_sockets=$((FANOUT_SOCKETS / ROOM_SIZE * ROOM_SIZE)) ;;
+  large)
+    load_room=1000 load_rate=20 load_sockets=1000 ;;
+  burst)
+    load_room=$ROOM_SIZE load_rate=300 load_hot=4 load_hot_rate=50
+    load_sockets=$((FANOUT_SOCKETS / ROOM_SIZE * ROOM_SIZE)) ;;
+  esac
+  [ "$load_sockets" -ge "$load_room" ] || fail "BENCH_FANOUT_SOCKETS must be at least $load_room"
+  load_total_rate=$((load_rate + load_hot * load_hot_rate))
+  load_description="$load_sockets sockets in rooms of $load_room, $load_total_rate messages/s"
+  if [ "$load_hot" -gt 0 ]; then
+    load_description+=" ($load_hot busy rooms at $load_hot_rate/s each)"
+  fi
+}
+
+# load_scenario FILE NAME RAMP HOLD: a load tool scenario of the current load (load_shape):
+# every user connects over RAMP seconds, then all send at the load's pace for HOLD more.
+load_scenario() {
+  local file=$1 name=$2 ramp=$3 hold=$4 users=$load_sockets
+  local groups=$((users / load_room)) large=0 group_weight=1 large_weight=0
+  if [ "$groups" -eq 1 ] && [ "$load_room" -gt "$ROOM_SIZE" ]; then
+    # One large room of everyone.
+    groups=0 large=$users group_weight=0 large_weight=1
+  fi
+  local calm=$((users - load_hot * load_room))
+  local think_ms=$((calm * 1000 / load_rate)) hot_think_ms=1000
+  if [ "$load_hot" -gt 0 ]; then hot_think_ms=$((load_room * 1000 / load_hot_rate)); fi
+  cat >"$file" <<TOML
+name = "$name"
+description = "$load_description"
 users = $users
 [[stages]]
 duration = "${ramp}s"
@@ -299,15 +353,25 @@ prefix = "bench"
 [rooms]
 direct = false
 groups = $groups
-group_size = [$ROOM_SIZE, $ROOM_SIZE]
-large = 0
+group_size = [$load_room, $load_room]
+large = $large
+hot = $load_hot
 [traffic]
 think_time = "${think_ms}ms"
+hot_think_time = "${hot_think_ms}ms"
 jitter = 0.5
 content_bytes = 100
-weights = { direct = 0, group = 1, large = 0 }
+weights = { direct = 0, group = $group_weight, large = $large_weight }
 settle = "5s"
 TOML
+}
+
+# fanout_at: the current load (load_shape) on the running stack, with fresh rooms.
+fanout_at() {
+  local users=$load_sockets ramp=20 hold=$((WINDOW + 25)) processes=${BENCH_PROCESSES:-2}
+  log "fanout, $load_name: $load_description of 100 bytes, one gateway"
+  local scenario=$RUN_DIR/fanout-$load_name.toml
+  load_scenario "$scenario" bench-fanout "$ramp" "$hold"
   set_up_run "$scenario"
   start_loadtest "$processes"
   wait_for_connections "$users" $((ramp + 60))
@@ -399,36 +463,40 @@ start_server() {
     wait_port "$PEER_PORT" ;;
   floor)
     port_free "$FLOOR_PORT"
-    "$FLOOR" "127.0.0.1:$FLOOR_PORT" >"$BENCH_DIR/floor.log" 2>&1 &
+    # FLOOR_PREFIX: under a tool (the instructions benchmark's callgrind).
+    local prefix
+    read -ra prefix <<<"${FLOOR_PREFIX:-}"
+    "${prefix[@]}" "$FLOOR" "127.0.0.1:$FLOOR_PORT" >"$BENCH_DIR/floor.log" 2>&1 &
     server_pid=$! server_url="ws://127.0.0.1:$FLOOR_PORT" transport=ws
     wait_port "$FLOOR_PORT" ;;
   esac
 }
 
-# start_drivers SOCKETS RATE START_AT_MS WINDOW PROCESSES: the peers' load, split over
-# PROCESSES driver processes; their JSON lines go to $BENCH_DIR/driver-N.json.
+# start_drivers START_AT_MS PROCESSES: the current load (load_shape) on the peer or the
+# floor, split over PROCESSES driver processes; their JSON lines go to
+# $BENCH_DIR/driver-N.json.
 start_drivers() {
-  local sockets=$1 rate=$2 start_at=$3 window=$4 processes=$5 i share first=0
+  local start_at=$1 processes=$2 sockets=$load_sockets i share first=0
   driver_pids=()
   for i in $(seq 1 "$processes"); do
     share=$(((sockets * i / processes) - first))
     # Whole rooms per process, as the rooms of chat-loadtest's processes.
     node "$PEER_DIR/driver.js" --transport "$transport" --url "$server_url" --sockets "$share" \
-      --first-socket "$first" --all-sockets "$sockets" --room-size "$ROOM_SIZE" --rate "$rate" \
-      --bytes 100 --start-at "$start_at" --warmup 5 --window "$window" \
+      --first-socket "$first" --all-sockets "$sockets" --room-size "$load_room" --rate "$load_rate" \
+      --hot-rooms "$load_hot" --hot-rate "$load_hot_rate" \
+      --bytes 100 --start-at "$start_at" --warmup 5 --window "$WINDOW" \
       >"$BENCH_DIR/driver-$i.json" 2>"$BENCH_DIR/driver-$i.log" &
     driver_pids+=($!)
     first=$((first + share))
   done
 }
 
-# peer_at NAME GROUPS RATE: the fanout load on the peer or the floor; sets NAME_row.
+# peer_at NAME: the current load (load_shape) on the peer or the floor; sets NAME_row.
 peer_at() {
-  local name=$1 groups=$2 rate=$3
-  local sockets=$((groups * ROOM_SIZE)) processes=${BENCH_PROCESSES:-2}
+  local name=$1 sockets=$load_sockets processes=${BENCH_PROCESSES:-2}
   start_server "$name"
   local start_at=$(($(date +%s%3N) + 15000 + sockets * 4))
-  start_drivers "$sockets" "$rate" "$start_at" "$WINDOW" "$processes"
+  start_drivers "$start_at" "$processes"
   # Until the window opens (5 s after the start), then the server's CPU over it.
   local wait_ms=$((start_at + 5000 - $(date +%s%3N)))
   sleep "$(calc "$wait_ms / 1000")"
@@ -454,25 +522,109 @@ peer_at() {
   if [ "$name" = peer ]; then peer_row=("${row[@]}"); else floor_row=("${row[@]}"); fi
 }
 
-# side_by_side RATE: the three-way table of one load, and its summary line.
+# side_by_side: the three-way table of the current load, and its summary line.
 side_by_side() {
-  local rate=$1
-  local to_peer to_floor
+  local to_peer to_floor peer_target=$FANOUT_PEER_FACTOR floor_target=$FANOUT_FLOOR_FACTOR
   to_peer=$(calc "${gateway_row[0]} / ${peer_row[0]}")
   # How much more CPU a delivery costs the gateway than the floor.
   to_floor=$(calc "${floor_row[0]} / ${gateway_row[0]}")
-  printf '\n  %-9s | %-22s | %-10s | %-10s | %-14s | %s\n' server "deliveries/CPU-second" "p50 ms" "p99 ms" "deliveries/s" "machine busy"
+  printf '\n  %s: %s\n' "$load_name" "$load_description"
+  printf '  %-9s | %-22s | %-10s | %-10s | %-14s | %s\n' server "deliveries/CPU-second" "p50 ms" "p99 ms" "deliveries/s" "machine busy"
   local name
   for name in gateway peer floor; do
     local -n r="${name}_row"
     printf '  %-9s | %-22s | %-10.2f | %-10.2f | %-14s | %.0f%%\n' "$name" "$(grouped "${r[0]}")" "${r[1]}" "${r[2]}" "$(grouped "${r[3]}")" "${r[4]}"
   done
-  printf '  gateway vs peer: %.2fx the deliveries per CPU-second (target >= %sx); CPU per delivery %.2fx the floor'"'"'s (target <= %sx)\n' \
-    "$to_peer" "$FANOUT_PEER_FACTOR" "$to_floor" "$FANOUT_FLOOR_FACTOR"
-  add_summary fanout "$(grouped "${gateway_row[0]}") deliveries/CPU-s" \
-    ">= ${FANOUT_PEER_FACTOR}x peer, <= ${FANOUT_FLOOR_FACTOR}x floor" \
+  local target verdicts
+  case $load_name in
+  standard-*)
+    target=">= ${peer_target}x peer, <= ${floor_target}x floor"
+    verdicts="$(verdict "$to_peer" "$peer_target" above) / $(verdict "$floor_target" "$to_floor" above)" ;;
+  burst)
+    peer_target=$FANOUT_BURST_PEER_FACTOR
+    target=">= ${peer_target}x peer"
+    verdicts=$(verdict "$to_peer" "$peer_target" above) ;;
+  *)
+    target="(no target)" verdicts="-" ;;
+  esac
+  printf '  gateway vs peer: %.2fx the deliveries per CPU-second; CPU per delivery %.2fx the floor'"'"'s (target: %s)\n' \
+    "$to_peer" "$to_floor" "$target"
+  add_summary fanout "$(grouped "${gateway_row[0]}") deliveries/CPU-s" "$target" \
     "$(printf '%.2fx peer, %.2fx floor' "$to_peer" "$to_floor")" \
-    "$(verdict "$to_peer" "$FANOUT_PEER_FACTOR" above) / $(verdict "$FANOUT_FLOOR_FACTOR" "$to_floor" above); $rate msg/s, p99 $(printf '%.1f' "${gateway_row[2]}") ms (peer $(printf '%.1f' "${peer_row[2]}"), floor $(printf '%.1f' "${floor_row[2]}")), lost $gateway_lost"
+    "$verdicts; $load_name, p99 $(printf '%.1f' "${gateway_row[2]}") ms (peer $(printf '%.1f' "${peer_row[2]}"), floor $(printf '%.1f' "${floor_row[2]}")), lost $gateway_lost"
+}
+
+# callgrind_window PID WINDOW OUT: instructions the process under callgrind executed over
+# the next WINDOW seconds (counters zeroed, then dumped to OUT.*).
+callgrind_window() {
+  local pid=$1 window=$2 out=$3
+  callgrind_control --zero "$pid" >/dev/null 2>&1
+  sleep "$window"
+  callgrind_control --dump=window "$pid" >/dev/null 2>&1
+  local dump
+  for _ in $(seq 1 50); do
+    dump=$(grep -l '^desc: Trigger: .*window' "$out".* 2>/dev/null | head -1) && [ -n "$dump" ] && break
+    sleep 0.2
+  done
+  [ -n "$dump" ] || fail "callgrind wrote no dump for $pid"
+  awk '$1 == "summary:" || $1 == "totals:" { print $2; exit }' "$dump"
+}
+
+bench_instructions() {
+  local sockets=500 room=50 rate=10 window=20 out=$BENCH_DIR/callgrind
+  rm -rf "$out"
+  mkdir -p "$out"
+  log "instructions: $sockets sockets in rooms of $room, $rate messages/s, under callgrind: the gateway, then the floor"
+  load_name=instructions load_room=$room load_rate=$rate load_hot=0 load_hot_rate=0
+  load_sockets=$sockets load_total_rate=$rate
+  load_description="$sockets sockets in rooms of $room, $rate messages/s"
+
+  export GATEWAY2_PREFIX="valgrind --tool=callgrind --callgrind-out-file=$out/gateway"
+  start_stack instructions
+  unset GATEWAY2_PREFIX
+  local scenario=$RUN_DIR/instructions.toml
+  load_scenario "$scenario" bench-instructions 20 $((window + 30))
+  set_up_run "$scenario"
+  start_loadtest 1
+  wait_for_connections "$sockets" 120
+  sleep 10
+  local d0 d1 gateway_ir
+  d0=$(metric chat_gateway_deliveries_total)
+  gateway_ir=$(callgrind_window "$gateway_pid" "$window" "$out/gateway")
+  d1=$(metric chat_gateway_deliveries_total)
+  finish_loadtest
+  stop_stack
+  local gateway_deliveries=$((d1 - d0))
+  [ "$gateway_deliveries" -gt 0 ] || fail "no deliveries under callgrind"
+  local gateway_per
+  gateway_per=$(calc "$gateway_ir / $gateway_deliveries")
+  printf '  gateway  %s instructions for %s deliveries: %s per delivery\n' \
+    "$(grouped "$gateway_ir")" "$(grouped "$gateway_deliveries")" "$(grouped "$gateway_per")"
+
+  FLOOR_PREFIX="valgrind --tool=callgrind --callgrind-out-file=$out/floor"
+  start_server floor
+  FLOOR_PREFIX=""
+  local start_at=$(($(date +%s%3N) + 15000))
+  local saved_window=$WINDOW
+  WINDOW=$window
+  start_drivers "$start_at" 1
+  WINDOW=$saved_window
+  sleep "$(calc "($start_at + 5000 - $(date +%s%3N)) / 1000")"
+  local floor_ir
+  floor_ir=$(callgrind_window "$server_pid" "$window" "$out/floor")
+  wait "${driver_pids[@]}" || fail "the floor's driver failed (see $BENCH_DIR/driver-*.log)"
+  driver_pids=()
+  stop_server
+  local floor_deliveries floor_per ratio
+  floor_deliveries=$(jq -s 'map(.window_deliveries) | add' "$BENCH_DIR"/driver-1.json)
+  [ "$floor_deliveries" -gt 0 ] || fail "the floor delivered nothing under callgrind"
+  floor_per=$(calc "$floor_ir / $floor_deliveries")
+  ratio=$(calc "$gateway_per / $floor_per")
+  printf '  floor    %s instructions for %s deliveries: %s per delivery\n' \
+    "$(grouped "$floor_ir")" "$(grouped "$floor_deliveries")" "$(grouped "$floor_per")"
+  printf '  the gateway executes %.2fx the floor'"'"'s instructions per delivery\n' "$ratio"
+  add_summary instr "$(grouped "$gateway_per") instructions/delivery" "(floor: $(grouped "$floor_per"))" \
+    "$(printf '%.2fx floor' "$ratio")" "user space, callgrind; $load_description"
 }
 
 bench_memory() {
@@ -584,9 +736,9 @@ direct = true
 groups = 0
 large = 0
 [traffic]
-think_time = "1h"
+think_time = "$((users / 100))s"
 weights = { direct = 1, group = 0, large = 0 }
-settle = "1s"
+settle = "3s"
 [chaos]
 kill_share = 1.0
 every = "${storm_at}s"
@@ -613,8 +765,11 @@ TOML
     p1=$(metric chat_gateway_presence_changes_total)
     held=$(metric chat_gateway_connections)
     finish_loadtest
-    local kills reconnects cpu redis_cpu
+    local kills reconnects cpu redis_cpu back_in lost duplicated
     read -r kills reconnects < <(jq -r '[.counts.kills, .counts.reconnects] | @tsv' "$report")
+    # From the drop to the end of the last second in which a socket came back.
+    back_in=$(jq -r --argjson s "$storm_at" '[.seconds[] | select(.second >= $s and .connects > 0) | .second] | (max // $s) - $s + 1' "$report")
+    read -r lost duplicated < <(jq -r '[.verdict.lost, .verdict.duplicated] | @tsv' "$report")
     cpu=$(calc "($c1 - $c0) / $CLK_TCK")
     redis_cpu=$(calc "($r1 - $r0) / $CLK_TCK")
     printf '  presence %-3s  %s sockets dropped and resumed (%s reconnects), %s held after; window %.0f s\n' \
@@ -622,6 +777,13 @@ TOML
     printf '                presence publishes: %s in the storm (%s when the %s users first came online)\n' \
       "$(grouped $((p1 - p0)))" "$(grouped "$first_publishes")" "$(grouped "$users")"
     printf '                CPU in the window: gateway %.2f s, Redis %.2f s\n' "$cpu" "$redis_cpu"
+    printf '                every socket back within %s s of the drop (1 s of it away), messages meanwhile: lost %s, duplicated %s\n' \
+      "$back_in" "$lost" "$duplicated"
+    if [ "$mode" = on ]; then
+      add_summary storm "all $(grouped "$kills") back in $back_in s" "<= 10 s, 0 lost, 0 duplicated" \
+        "lost $lost, duplicated $duplicated" \
+        "$([ "$back_in" -le 10 ] && [ "$lost" = 0 ] && [ "$duplicated" = 0 ] && echo met || echo MISSED); $(grouped "$users") sockets dropped at once, resumed with catch-up"
+    fi
     eval "storm_${mode}_cpu=$cpu storm_${mode}_redis=$redis_cpu storm_${mode}_publishes=$((p1 - p0))"
     stop_stack
   done
@@ -670,15 +832,20 @@ bench_search() {
 
 for name in ${BENCH//,/ }; do
   case $name in
-  fanout | persist | memory | presence | search) ;;
-  *) fail "unknown benchmark '$name' (BENCH=fanout,persist,memory,presence,search)" ;;
+  fanout | instructions | persist | memory | presence | search) ;;
+  *) fail "unknown benchmark '$name' (BENCH=fanout,instructions,persist,memory,presence,search)" ;;
   esac
 done
 
 log "building (release)"
 cargo build --release --bins
-if wanted fanout || wanted memory; then
+if wanted fanout || wanted memory || wanted instructions; then
   npm ci --prefix "$PEER_DIR" --no-audit --no-fund --loglevel=error
+fi
+if wanted instructions && ! command -v callgrind_control >/dev/null; then
+  # shellcheck source=deploy/local/packages.sh
+  source deploy/local/packages.sh
+  apt_install valgrind
 fi
 if wanted persist; then
   cargo build --release -p chat-history --example persist_bench
@@ -694,6 +861,7 @@ deploy/local/services.sh >/dev/null
 
 wanted persist && bench_persist
 wanted fanout && bench_fanout
+wanted instructions && bench_instructions
 wanted memory && bench_memory
 wanted presence && bench_presence
 wanted search && bench_search

@@ -2,6 +2,9 @@
 # `make run`: the whole stack on this machine against the local PostgreSQL, Redis and
 # RabbitMQ: auth, rooms, history, files, two gateways and nginx in front at http://127.0.0.1:$PORT.
 # One log stream, each line marked by its service. Ctrl-C stops everything.
+# TRACES=1: every service exports its traces to chat-traces (an OTLP receiver on
+# 127.0.0.1:$TRACES_PORT, 4317 by default), which prints each trace as a tree into the log
+# stream and $RUN_DIR/logs/traces.log.
 set -euo pipefail
 
 # shellcheck source=deploy/local/stack.sh
@@ -49,12 +52,21 @@ start_service() {
   echo "${pids[-1]}" > "$RUN_DIR/$1.pid"
 }
 
+if [ "${TRACES:-0}" = 1 ]; then
+  traces_addr=127.0.0.1:${TRACES_PORT:-4317}
+  start traces "$BIN/chat-traces" --listen "$traces_addr" --out "$RUN_DIR/logs/traces.log"
+  # Every span, exported half a second after it ends.
+  export OTEL_EXPORTER_OTLP_ENDPOINT=http://$traces_addr OTEL_BSP_SCHEDULE_DELAY=500
+  export OTEL_TRACES_SAMPLER=always_on
+fi
+
 backends=$(stack_services | grep -v gateway)
 for service in $backends; do start_service "$service"; done
 for service in $backends; do service_command "$service"; wait_http "$service" "$SERVICE_READY"; done
 gateways=$(stack_services | grep gateway)
 for service in $gateways; do start_service "$service"; done
-for service in $gateways; do service_command "$service"; wait_http "$service" "$SERVICE_READY"; done
+# Two minutes: a gateway may run under a slow tool (GATEWAYn_PREFIX).
+for service in $gateways; do service_command "$service"; wait_http "$service" "$SERVICE_READY" 600; done
 
 stack_nginx_config
 start nginx "${NGINX_COMMAND[@]}"
@@ -71,6 +83,7 @@ cat <<MSG
     uploads           $RUN_DIR/files
     mail              $RUN_DIR/mail   (password resets, email confirmations; or set SMTP_HOST)
     access log        $RUN_DIR/logs/nginx-access.log
+    traces            $( [ "${TRACES:-0}" = 1 ] && echo "$RUN_DIR/logs/traces.log (each trace as a tree; also in this log stream)" || echo "off (make run TRACES=1 prints each trace as a tree)")
     build             $PROFILE$( [ "$PROFILE" = release ] || echo " (for load tests: make run PROFILE=release)")
 
   dependencies

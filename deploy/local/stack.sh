@@ -123,11 +123,14 @@ service_command() {
     gateway*)
       local i=${1#gateway}
       local port=${GATEWAY_PORTS[$((i - 1))]}
+      # GATEWAYn_PREFIX runs that gateway under a tool (make bench: valgrind's callgrind).
+      local prefix_var="GATEWAY${i}_PREFIX" prefix
+      read -ra prefix <<<"${!prefix_var:-}"
       SERVICE_COMMAND=(env HTTP_ADDR="127.0.0.1:$port"
         AUTH_URL="http://$AUTH_GRPC" ROOMS_URL="http://$ROOMS_GRPC" HISTORY_URL="http://$HISTORY_GRPC"
         FILES_URL="http://$FILES_GRPC"
         REDIS_URL="$REDIS_URL" AMQP_URL="$AMQP_URL" OTEL_SERVICE_NAME="chat-gateway-$i"
-        ALLOWED_ORIGINS="$ALLOWED_ORIGINS" "$BIN/chat-gateway")
+        ALLOWED_ORIGINS="$ALLOWED_ORIGINS" "${prefix[@]}" "$BIN/chat-gateway")
       SERVICE_READY="http://127.0.0.1:$port/readyz" ;;
     *)
       echo "unknown service $1" >&2

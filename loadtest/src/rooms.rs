@@ -7,6 +7,7 @@
 //! when it ends; their ids are also noted in a file so a run that crashed has its rooms
 //! deleted by the next one.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -95,6 +96,16 @@ pub fn rooms_of(rooms: &[Room], users: usize) -> Vec<Vec<(RoomId, RoomKind)>> {
         }
     }
     by_user
+}
+
+/// The members of the first `hot` group rooms: the users of a busy room.
+pub fn hot_members(rooms: &[Room], hot: usize) -> HashSet<u32> {
+    rooms
+        .iter()
+        .filter(|room| room.kind == RoomKind::Group)
+        .take(hot)
+        .flat_map(|room| room.members.iter().copied())
+        .collect()
 }
 
 /// Creates the laid-out rooms and fills them; returns them with their ids.
@@ -242,6 +253,15 @@ mod tests {
             large,
             ..RoomMix::default()
         }
+    }
+
+    #[test]
+    fn the_busy_rooms_are_the_first_groups() {
+        let rooms = layout(&mix(true, 4, [3, 3], 0), 12);
+        let hot = hot_members(&rooms, 2);
+        let expected: HashSet<u32> = (0..6).collect();
+        assert_eq!(hot, expected, "the direct rooms do not count");
+        assert!(hot_members(&rooms, 0).is_empty());
     }
 
     #[test]

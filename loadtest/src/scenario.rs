@@ -101,6 +101,10 @@ pub struct RoomMix {
     pub group_type: RoomType,
     /// Members of the one large room (the first users); 0 for none.
     pub large: usize,
+    /// The first this many group rooms are busy: their members pause
+    /// `traffic.hot_think_time` between sends instead of `think_time`, so several frames
+    /// wait for the same socket (a burst load).
+    pub hot: usize,
     /// Delete the group and large rooms when the run ends.
     pub cleanup: bool,
 }
@@ -113,6 +117,7 @@ impl Default for RoomMix {
             group_size: [10, 50],
             group_type: RoomType::Public,
             large: 100,
+            hot: 0,
             cleanup: true,
         }
     }
@@ -141,6 +146,9 @@ pub struct Traffic {
     /// Mean pause between two sends of one user.
     #[serde(with = "human_duration")]
     pub think_time: Duration,
+    /// Mean pause between two sends of a member of a busy room (`rooms.hot`).
+    #[serde(with = "human_duration")]
+    pub hot_think_time: Duration,
     /// Each pause is the think time times a uniform factor in `1 ± jitter`.
     pub jitter: f64,
     /// Bytes of each message's content (at least the tracking header).
@@ -162,6 +170,7 @@ impl Default for Traffic {
     fn default() -> Self {
         Self {
             think_time: Duration::from_secs(5),
+            hot_think_time: Duration::from_secs(1),
             jitter: 0.5,
             content_bytes: 100,
             weights: RoomWeights::default(),
@@ -287,8 +296,12 @@ impl Scenario {
             "chaos.kill_share must be in [0, 1]"
         );
         anyhow::ensure!(
-            !self.traffic.think_time.is_zero(),
-            "traffic.think_time must be above zero"
+            !self.traffic.think_time.is_zero() && !self.traffic.hot_think_time.is_zero(),
+            "traffic.think_time and traffic.hot_think_time must be above zero"
+        );
+        anyhow::ensure!(
+            self.rooms.hot <= self.rooms.groups,
+            "rooms.hot cannot be more than rooms.groups"
         );
         anyhow::ensure!(
             self.connections.source_addresses >= 1,

@@ -24,7 +24,7 @@ use crate::accounts::Account;
 use crate::api::Api;
 use crate::connection::Target;
 use crate::metrics::{Recorder, Snapshot, Timeline, process_cpu_seconds, unix_nanos};
-use crate::rooms::{Room, rooms_of};
+use crate::rooms::{Room, hot_members, rooms_of};
 use crate::scenario::Scenario;
 use crate::user::{self, Command, UserState};
 
@@ -142,6 +142,7 @@ pub async fn run(
     });
 
     let rooms = rooms_of(&plan.rooms, plan.accounts.len());
+    let busy = hot_members(&plan.rooms, scenario.rooms.hot);
     let mut idle: HashMap<u32, UserState> = plan
         .accounts
         .iter()
@@ -151,6 +152,7 @@ pub async fn run(
                 account.clone(),
                 &rooms[account.index as usize],
                 &scenario.traffic,
+                busy.contains(&account.index),
             );
             (account.index, state)
         })

@@ -86,11 +86,19 @@ pub struct UserState {
     readies: u32,
     /// Failed connection attempts in a row.
     failed_attempts: u32,
+    /// Its mean pause between sends (`think_time`, or `hot_think_time` in a busy room).
+    think_time: Duration,
     rng: StdRng,
 }
 
 impl UserState {
-    pub fn new(account: Account, rooms: &[(RoomId, RoomKind)], traffic: &Traffic) -> Self {
+    /// A user in `rooms`; a member of a busy room (`busy`) sends at the busy pace.
+    pub fn new(
+        account: Account,
+        rooms: &[(RoomId, RoomKind)],
+        traffic: &Traffic,
+        busy: bool,
+    ) -> Self {
         let weights = traffic.weights;
         let rooms = rooms
             .iter()
@@ -104,6 +112,11 @@ impl UserState {
             })
             .collect();
         Self {
+            think_time: if busy {
+                traffic.hot_think_time
+            } else {
+                traffic.think_time
+            },
             rng: StdRng::seed_from_u64(u64::from(account.index) ^ 0x9e37_79b9_7f4a_7c15),
             account,
             rooms,
@@ -151,7 +164,7 @@ impl UserState {
 
     fn think_time(&mut self, traffic: &Traffic) -> Duration {
         let factor = 1.0 + traffic.jitter * (self.rng.r#gen::<f64>() * 2.0 - 1.0);
-        traffic.think_time.mul_f64(factor.max(0.0))
+        self.think_time.mul_f64(factor.max(0.0))
     }
 
     fn pick_room(&mut self) -> Option<RoomId> {

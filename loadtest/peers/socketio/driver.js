@@ -3,9 +3,13 @@
 // all, each sent by a random socket to its room; every member receives it (the sender
 // too). Deliveries and their latency (send to receipt, one clock) are counted at the
 // clients between START+WARMUP and START+WARMUP+WINDOW, and printed as one JSON line.
+// With --hot-rooms K, the first K rooms are busy: each sends HOT_RATE messages a second
+// (by random members) on top of RATE, which the other rooms share (a burst load, as
+// chat-loadtest's `rooms.hot`).
 //
 //   node driver.js --transport socketio|ws --url URL --sockets N --room-size 50 \
 //     --rate 500 --bytes 100 --start-at EPOCH_MS --warmup 5 --window 30 \
+//     [--hot-rooms 4 --hot-rate 50] \
 //     [--first-socket 0 --all-sockets N]   (one process of several)
 
 import { io } from 'socket.io-client';
@@ -28,6 +32,8 @@ const startAt = Number(args['start-at'] ?? Date.now() + 10_000);
 const warmup = Number(args.warmup ?? 5) * 1000;
 const windowMs = Number(args.window ?? 30) * 1000;
 const allSockets = Number(args['all-sockets'] ?? sockets);
+const hotRooms = Number(args['hot-rooms'] ?? 0);
+const hotRate = Number(args['hot-rate'] ?? 0);
 const windowStart = startAt + warmup;
 const windowEnd = windowStart + windowMs;
 
@@ -44,6 +50,9 @@ function received(sentAt) {
     latencies.push(now - sentAt);
   }
 }
+
+/** Whether socket `index` is in a busy room. */
+const isHot = (index) => Math.floor(index / roomSize) < hotRooms;
 
 /** One client: joins its room, then can send to it. */
 function connect(index) {
@@ -82,12 +91,18 @@ for (let i = first; i < first + sockets; i += 200) {
 }
 console.error(`${clients.length} ${transport} sockets connected`);
 
-// This process's share of the rate.
-const myRate = (rate * sockets) / allSockets;
+// This process's share of the rates: RATE over the sockets of the ordinary rooms, HOT_RATE
+// per busy room (its members all in one process).
+const calm = clients.filter((_, i) => !isHot(first + i));
+const hot = clients.filter((_, i) => isHot(first + i));
+const allCalm = allSockets - Math.min(allSockets, hotRooms * roomSize);
+const myRate = allCalm > 0 ? (rate * calm.length) / allCalm : 0;
+const myHotRate = (hotRate * hot.length) / roomSize;
 const stopAt = windowEnd + 2000;
 await new Promise((resolve) => setTimeout(resolve, Math.max(0, startAt - Date.now())));
 const tick = 10;
 let owed = 0;
+let owedHot = 0;
 const timer = setInterval(() => {
   if (Date.now() >= stopAt) {
     clearInterval(timer);
@@ -103,6 +118,11 @@ const timer = setInterval(() => {
   owed += (myRate * tick) / 1000;
   while (owed >= 1) {
     owed -= 1;
-    clients[Math.floor(Math.random() * clients.length)].send(performance.timeOrigin + performance.now());
+    calm[Math.floor(Math.random() * calm.length)].send(performance.timeOrigin + performance.now());
+  }
+  owedHot += (myHotRate * tick) / 1000;
+  while (owedHot >= 1) {
+    owedHot -= 1;
+    hot[Math.floor(Math.random() * hot.length)].send(performance.timeOrigin + performance.now());
   }
 }, tick);

@@ -236,6 +236,22 @@ pub struct WsConfig {
     )]
     pub read_buffer_bytes: usize,
 
+    /// Bytes of frames a socket gathers before writing them to the network (the end of
+    /// each batch writes the rest): several frames waiting for the same socket go out in
+    /// one system call. 0 writes every frame at once.
+    #[arg(
+        long = "ws-write-buffer-bytes",
+        env = "WS_WRITE_BUFFER_BYTES",
+        default_value_t = 8 * 1024
+    )]
+    pub write_buffer_bytes: usize,
+
+    /// How long a socket woken for a delivery waits before writing, so that frames
+    /// arriving meanwhile go out together: fewer system calls and wake-ups for that much
+    /// more latency. Off (0) by default.
+    #[arg(long = "ws-write-delay", env = "WS_WRITE_DELAY", default_value = "0s", value_parser = humantime_duration)]
+    pub write_delay: Duration,
+
     /// Longest message content, in characters.
     #[arg(
         long = "max-content-chars",

@@ -3,6 +3,7 @@
 //! the frames it reads come as JSON, so tests assert on the wire, or typed
 //! ([`Socket::next_frame`]). Every wait is bounded by [`PATIENCE`].
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 use chat_protocol::client::SendFrame;
@@ -19,6 +20,8 @@ use crate::PATIENCE;
 
 pub struct Socket {
     stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Frames read while waiting for a send's answer, handed out before the stream's.
+    held: VecDeque<Utf8Bytes>,
 }
 
 /// How the server answered an upgrade it refused.
@@ -48,7 +51,10 @@ impl Socket {
             );
         }
         match tokio_tungstenite::connect_async(request).await {
-            Ok((stream, _)) => Ok(Self { stream }),
+            Ok((stream, _)) => Ok(Self {
+                stream,
+                held: VecDeque::new(),
+            }),
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
                 let status = response.status().as_u16();
                 let body = response
@@ -74,7 +80,10 @@ impl Socket {
         let (stream, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(tcp))
             .await
             .expect("upgrade");
-        Self { stream }
+        Self {
+            stream,
+            held: VecDeque::new(),
+        }
     }
 
     /// Sends a frame of the protocol.
@@ -197,6 +206,9 @@ impl Socket {
     }
 
     async fn next_event(&mut self) -> Event {
+        if let Some(text) = self.held.pop_front() {
+            return Event::Frame(text);
+        }
         loop {
             let message = tokio::time::timeout(PATIENCE, self.stream.next())
                 .await
@@ -211,7 +223,8 @@ impl Socket {
     }
 
     /// Sends a `send` frame to `room` (a room id) and returns its answer: the `ack`, or
-    /// the `error` for it.
+    /// the `error` for it. Frames that come before the answer (the message's own
+    /// `message.created` may) stay for the next reads.
     pub async fn send_message(&mut self, room: &str, client_msg_id: &str, content: &str) -> Value {
         let room: RoomId = room
             .parse()
@@ -222,12 +235,17 @@ impl Socket {
             content,
         )))
         .await;
+        let mut before = VecDeque::new();
         loop {
-            let frame = self.next().await;
+            let text = self.next_text().await;
+            let frame = json(&text);
             let answers = frame["client_msg_id"] == client_msg_id || frame["ref"] == client_msg_id;
             if (frame["type"] == "ack" || frame["type"] == "error") && answers {
+                before.append(&mut self.held);
+                self.held = before;
                 return frame;
             }
+            before.push_back(text);
         }
     }
 

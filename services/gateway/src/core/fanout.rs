@@ -37,7 +37,7 @@ use chat_proto::v1::{ReadMoved, ReadReceipt, RoomEvent, RoomEventKind, RoomSigna
 use chat_protocol::server::ReadMark;
 use chat_runtime::shutdown::CancellationToken;
 use dashmap::DashMap;
-use futures::StreamExt;
+use futures::{FutureExt, Stream, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -54,8 +54,14 @@ use crate::core::typing::{TypingBoard, TypingDelivery};
 pub const DELIVERIES_METRIC: &str = "chat_gateway_deliveries_total";
 /// Counter of sockets closed because their outbound queue filled up.
 pub const SLOW_CONSUMER_CLOSES_METRIC: &str = "chat_gateway_slow_consumer_closes_total";
+/// From a room entry's time (when the sending gateway accepted it) to its being queued for
+/// this gateway's sockets: sequencing, Redis pub/sub and decoding, once per entry and
+/// gateway (clocks of different machines included).
+pub const FANOUT_LAG_METRIC: &str = "chat_gateway_fanout_lag_seconds";
 /// How often typing deadlines are looked at.
 const TYPING_SWEEP: Duration = Duration::from_millis(500);
+/// Messages already read from Redis dispatched together before the hub yields.
+const READY_BATCH: usize = 64;
 /// Counter of (re)connections of the hub's Redis subscriber.
 pub const SUBSCRIBER_CONNECTS_METRIC: &str = "chat_gateway_redis_subscriber_connects_total";
 
@@ -368,7 +374,15 @@ impl Inner {
                     biased;
                     () = shutdown.cancelled() => return,
                     message = stream.next() => match message {
-                        Some(message) => self.dispatch(&message),
+                        Some(message) => {
+                            self.dispatch(&message);
+                            // What else has already arrived is queued before any socket
+                            // task runs, so a socket woken once writes all of it at once.
+                            if !self.dispatch_ready(&mut stream) {
+                                tracing::warn!("Redis subscriber connection lost; reconnecting");
+                                break;
+                            }
+                        }
                         None => {
                             tracing::warn!("Redis subscriber connection lost; reconnecting");
                             break;
@@ -490,6 +504,19 @@ impl Inner {
         }
     }
 
+    /// Dispatches the messages already read from Redis, up to [`READY_BATCH`], without
+    /// waiting for more. Returns false when the connection turned out to be lost.
+    fn dispatch_ready(&self, stream: &mut (impl Stream<Item = redis::Msg> + Unpin)) -> bool {
+        for _ in 0..READY_BATCH {
+            match stream.next().now_or_never() {
+                Some(Some(message)) => self.dispatch(&message),
+                Some(None) => return false,
+                None => break,
+            }
+        }
+        true
+    }
+
     fn dispatch(&self, message: &redis::Msg) {
         let name = message.get_channel_name();
         let payload = message.get_payload_bytes();
@@ -568,6 +595,9 @@ impl Inner {
         let Some(sockets) = self.rooms.get(&room) else {
             return;
         };
+        if let Some(lag) = item.as_ref().and_then(|item| lag_since(item.occurred_at)) {
+            metrics::histogram!(FANOUT_LAG_METRIC).record(lag.as_secs_f64());
+        }
         let mut delivered = 0u64;
         for outbox in sockets.iter() {
             if self.push(outbox, Outbound::Room(Arc::clone(&delivery))) {
@@ -731,6 +761,12 @@ impl Inner {
 }
 
 /// Sleeps for `duration`; true when shutdown came first.
+/// How long ago `at` was (nothing for a time in the future: another machine's clock).
+fn lag_since(at: Option<prost_types::Timestamp>) -> Option<Duration> {
+    let at = std::time::SystemTime::try_from(at?).ok()?;
+    std::time::SystemTime::now().duration_since(at).ok()
+}
+
 async fn sleep_or_shutdown(duration: Duration, shutdown: &CancellationToken) -> bool {
     tokio::select! {
         () = tokio::time::sleep(duration) => false,

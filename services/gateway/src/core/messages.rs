@@ -33,6 +33,7 @@ use chat_proto::v1::{
 use chat_runtime::grpc_trace::TracedChannel;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use chat_protocol::{Ack, ErrorCode, HistoryCursor, MessageView, Timestamp, UserId};
@@ -221,28 +222,111 @@ impl Messages {
     }
 
     /// Sends a message and returns its ack once it is durable (see the module docs).
-    #[tracing::instrument(
-        name = "messages.send",
-        skip(self, request),
-        fields(room_id = %request.room, client_msg_id = %request.client_msg_id)
-    )]
     pub async fn send(&self, sender: Uuid, request: SendRequest) -> Result<Ack, MessageError> {
-        let started = Instant::now();
-        let outcome = self.send_durably(sender, request).await;
-        let label = match &outcome {
-            Ok(ack) if ack.duplicate => "duplicate",
-            Ok(_) => "sent",
-            Err(MessageError::Unavailable) => "failed",
-            Err(_) => "refused",
-        };
-        metrics::counter!(MESSAGES_SENT_METRIC, "outcome" => label).increment(1);
-        if outcome.is_ok() {
-            metrics::histogram!(SEND_DURATION_METRIC).record(started.elapsed().as_secs_f64());
+        let span = send_span(&request);
+        async {
+            let sequenced = self.sequence(sender, request).await?;
+            self.make_sent_durable(sequenced).await
         }
-        outcome
+        .instrument(span)
+        .await
     }
 
-    async fn send_durably(&self, sender: Uuid, request: SendRequest) -> Result<Ack, MessageError> {
+    /// Steps 1-3 of a send (validated, member, positioned and fanned out); what it
+    /// returns is made durable by [`Self::make_sent_durable`], which a socket awaits
+    /// beside its next sends and deliveries. Sends of one socket sequenced one after the
+    /// other keep their order in the room whatever order their confirms come in.
+    pub async fn sequence(
+        &self,
+        sender: Uuid,
+        request: SendRequest,
+    ) -> Result<Sequenced, MessageError> {
+        let started = Instant::now();
+        self.sequence_send(sender, request, started)
+            .await
+            .inspect_err(|err| record_send(Err(err), started))
+    }
+
+    /// Steps 4-5 of a send: the broker's confirm awaited, the pending record cleared;
+    /// the sender's ack.
+    pub async fn make_sent_durable(&self, sequenced: Sequenced) -> Result<Ack, MessageError> {
+        let Sequenced {
+            started,
+            client_msg_id,
+            room,
+            id,
+            duplicate,
+            state,
+        } = sequenced;
+        let durable = match state {
+            SendState::Done(ack) => {
+                record_send(Ok(&ack), started);
+                return Ok(ack);
+            }
+            SendState::Durable(ack) => Ok(ack),
+            SendState::Appended(appended) => self.make_durable(&appended).await,
+        };
+        let outcome = durable.map(|ack| Ack {
+            client_msg_id,
+            id: ack.id.parse().unwrap_or(id.into()),
+            room: room.into(),
+            position: chat_protocol::Position::new(ack.epoch, ack.seq),
+            sent_at: sent_at(ack.sent_at.as_ref()),
+            duplicate,
+        });
+        record_send(outcome.as_ref(), started);
+        outcome
+    }
+}
+
+/// The span of one send, from its frame to its ack.
+pub fn send_span(request: &SendRequest) -> tracing::Span {
+    tracing::info_span!(
+        "messages.send",
+        room_id = %request.room,
+        client_msg_id = %request.client_msg_id
+    )
+}
+
+fn record_send(outcome: Result<&Ack, &MessageError>, started: Instant) {
+    let label = match outcome {
+        Ok(ack) if ack.duplicate => "duplicate",
+        Ok(_) => "sent",
+        Err(MessageError::Unavailable) => "failed",
+        Err(_) => "refused",
+    };
+    metrics::counter!(MESSAGES_SENT_METRIC, "outcome" => label).increment(1);
+    if outcome.is_ok() {
+        metrics::histogram!(SEND_DURATION_METRIC).record(started.elapsed().as_secs_f64());
+    }
+}
+
+/// A send with its position (or known from before), not yet acknowledged.
+pub struct Sequenced {
+    started: Instant,
+    client_msg_id: String,
+    room: Uuid,
+    id: Uuid,
+    duplicate: bool,
+    state: SendState,
+}
+
+enum SendState {
+    /// A retry of a send history already holds: its ack.
+    Done(Ack),
+    /// A retry of a send known to be durable.
+    Durable(DurableAck),
+    /// Appended; the broker's confirm is still to come.
+    Appended(Appended),
+}
+
+impl Messages {
+    async fn sequence_send(
+        &self,
+        sender: Uuid,
+        request: SendRequest,
+        started: Instant,
+    ) -> Result<Sequenced, MessageError> {
         self.validate(&request)?;
         self.require_member(request.room, sender).await?;
         if let Some(stored) = self
@@ -254,7 +338,7 @@ impl Messages {
                 MessageError::Unavailable
             })?
         {
-            return Ok(Ack {
+            let ack = Ack {
                 id: stored.id.parse().unwrap_or_default(),
                 room: request.room.into(),
                 position: stored
@@ -263,8 +347,16 @@ impl Messages {
                         chat_protocol::Position::new(at.epoch, at.seq)
                     }),
                 sent_at: sent_at(stored.sent_at.as_ref()),
-                client_msg_id: request.client_msg_id,
+                client_msg_id: request.client_msg_id.clone(),
                 duplicate: true,
+            };
+            return Ok(Sequenced {
+                started,
+                client_msg_id: request.client_msg_id,
+                room: request.room,
+                id: ack.id.into(),
+                duplicate: true,
+                state: SendState::Done(ack),
             });
         }
 
@@ -331,19 +423,19 @@ impl Messages {
             MessageError::Unavailable
         })?;
         let duplicate = outcome.is_duplicate();
-        let ack = match outcome {
-            AppendOutcome::Confirmed(ack) => ack,
+        let state = match outcome {
+            AppendOutcome::Confirmed(ack) => SendState::Durable(ack),
             AppendOutcome::New(appended) | AppendOutcome::Pending(appended) => {
-                self.make_durable(&appended).await?
+                SendState::Appended(appended)
             }
         };
-        Ok(Ack {
+        Ok(Sequenced {
+            started,
             client_msg_id: request.client_msg_id,
-            id: ack.id.parse().unwrap_or(id.into()),
-            room: request.room.into(),
-            position: chat_protocol::Position::new(ack.epoch, ack.seq),
-            sent_at: sent_at(ack.sent_at.as_ref()),
+            room: request.room,
+            id,
             duplicate,
+            state,
         })
     }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use chat_protocol::server::{Reconnect, ReconnectReason};
 use chat_protocol::{Disconnect, ServerFrame};
-use futures::SinkExt;
+use futures::{FutureExt, SinkExt};
 
 /// How long a closing socket waits for the peer's close frame.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
@@ -38,25 +38,36 @@ impl Connection {
         self.socket.recv().await
     }
 
-    /// Queues `message` (written at once with the small write buffer). A peer that takes
+    /// Queues `message`: written once the write buffer (`WS_WRITE_BUFFER_BYTES`) is full,
+    /// or by the next flush. A peer that takes
     /// nothing for the whole write limit is given up on: the socket ends without a close
     /// frame, which could not be written either.
     pub async fn write(&mut self, message: Message) -> Flow {
-        match tokio::time::timeout(self.write_limit, self.socket.feed(message)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(Ended),
-            Err(_) => {
-                tracing::info!("peer stopped reading; dropping it");
-                Err(Ended)
-            }
-        }
+        let mut feed = self.socket.feed(message);
+        // Nearly always done at once: the timer is only set up (boxed, so that it takes no
+        // room in every idle socket's future) when the write waits.
+        let fed = match (&mut feed).now_or_never() {
+            Some(fed) => fed,
+            None => match Box::pin(tokio::time::timeout(self.write_limit, feed)).await {
+                Ok(fed) => fed,
+                Err(_) => {
+                    tracing::info!("peer stopped reading; dropping it");
+                    return Err(Ended);
+                }
+            },
+        };
+        fed.map_err(|_| Ended)
     }
 
     pub async fn flush(&mut self) -> Flow {
-        match tokio::time::timeout(self.write_limit, self.socket.flush()).await {
-            Ok(Ok(())) => Ok(()),
-            _ => Err(Ended),
-        }
+        let mut flush = self.socket.flush();
+        let flushed = match (&mut flush).now_or_never() {
+            Some(flushed) => flushed,
+            None => Box::pin(tokio::time::timeout(self.write_limit, flush))
+                .await
+                .map_err(|_| Ended)?,
+        };
+        flushed.map_err(|_| Ended)
     }
 
     /// Writes an already rendered frame without flushing (deliveries flush in batches).

@@ -23,7 +23,7 @@ use super::connection::{Ended, Flow};
 use super::cursor::{self, Next};
 use super::socket::Session;
 use crate::core::catchup::{PAGE, Step, Unreadable};
-use crate::core::outbox::{Closing, Outbound, Removal, RoomDelivery};
+use crate::core::outbox::{Outbound, Removal, RoomDelivery};
 use crate::core::render;
 
 /// How long a `leave` waits for the room's own `member.left` entry before it takes the
@@ -31,6 +31,37 @@ use crate::core::render;
 const LEAVE_WAIT: Duration = Duration::from_secs(3);
 
 impl Session {
+    /// Writes what the hub queued, then flushes. The common item, a live entry right
+    /// after the socket's cursor that ends no membership of its user, is written here;
+    /// anything else goes through [`Self::deliver_one`], boxed, so that the session's
+    /// future (held by every idle socket) stays small and a plain delivery allocates
+    /// nothing.
+    pub(super) async fn deliver_ready(&mut self) -> Flow {
+        while let Some(item) = self.outbox.pop() {
+            match item {
+                Outbound::Room(delivery) if self.is_next_plain(&delivery) => {
+                    if let Some(frame) = &delivery.frame {
+                        self.connection.feed_text(frame.clone()).await?;
+                    }
+                    self.cursors
+                        .insert(RoomId::from(delivery.room), delivery.position);
+                }
+                item => Box::pin(self.deliver_one(item)).await?,
+            }
+        }
+        self.connection.flush().await
+    }
+
+    /// Whether `delivery` is the next entry of its room for this socket and ends no
+    /// membership of its user.
+    fn is_next_plain(&self, delivery: &RoomDelivery) -> bool {
+        let at = self.cursors.get(&RoomId::from(delivery.room)).copied();
+        cursor::on_entry(at, delivery.position) == Next::Deliver
+            && delivery
+                .removal
+                .is_none_or(|removal| removal.reason_for(self.user.into()).is_none())
+    }
+
     /// A live entry the hub queued.
     pub(super) async fn deliver(&mut self, delivery: &RoomDelivery) -> Flow {
         let room = RoomId::from(delivery.room);
@@ -218,6 +249,7 @@ impl Session {
             .await?;
         if from.is_some() {
             Box::pin(self.fill(room, None, true)).await?;
+            self.connection.flush().await?;
         }
         Ok(())
     }
@@ -243,7 +275,7 @@ impl Session {
                 break;
             }
             tokio::select! {
-                () = self.outbox.ready() => Box::pin(self.deliver_queued()).await?,
+                () = self.outbox.ready() => Box::pin(self.deliver_ready()).await?,
                 () = tokio::time::sleep(Duration::from_millis(50)) => {}
                 () = tokio::time::sleep_until(deadline) => {
                     tracing::warn!(%room, "no member.left entry in time; removing the room");
@@ -254,46 +286,42 @@ impl Session {
         self.connection.flush().await
     }
 
-    /// Writes what the hub queued.
-    pub(super) async fn deliver_queued(&mut self) -> Flow {
-        while let Some(item) = self.outbox.pop() {
-            match item {
-                Outbound::Room(delivery) => self.deliver(&delivery).await?,
-                Outbound::Membership(event) => Box::pin(self.on_membership(&event)).await?,
-                Outbound::Recheck => Box::pin(self.recheck()).await?,
-                Outbound::Presence(change) => {
-                    let user = change.user_id.as_uuid();
-                    if self.watching.contains(&user) {
-                        self.presence_pending.insert(user, (*change).clone());
-                        if tokio::time::Instant::now() >= self.presence_next {
-                            self.flush_presence().await?;
-                        }
-                    }
-                }
-                Outbound::SessionEnded(session) => {
-                    if session.is_empty() || *session == *self.session_id {
-                        self.connection.close(Disconnect::SessionEnded).await;
-                        return Err(Ended);
-                    }
-                }
-                Outbound::Read(frame) => self.connection.feed_text(frame).await?,
-                Outbound::Typing(typing) => {
-                    // Only while the room is still the socket's.
-                    if self.cursors.contains_key(&RoomId::from(typing.room)) {
-                        self.connection.feed_text(typing.frame.clone()).await?;
-                    }
-                }
-                Outbound::Receipts(receipts) => {
-                    if self.cursors.contains_key(&RoomId::from(receipts.room)) {
-                        self.connection.feed_text(receipts.frame.clone()).await?;
+    /// Writes one queued item (without flushing). After a slow consumer's overflow the
+    /// outbox is empty, so the loop above ends there.
+    async fn deliver_one(&mut self, item: Outbound) -> Flow {
+        match item {
+            Outbound::Room(delivery) => self.deliver(&delivery).await?,
+            Outbound::Membership(event) => Box::pin(self.on_membership(&event)).await?,
+            Outbound::Recheck => Box::pin(self.recheck()).await?,
+            Outbound::Presence(change) => {
+                let user = change.user_id.as_uuid();
+                if self.watching.contains(&user) {
+                    self.presence_pending.insert(user, (*change).clone());
+                    if tokio::time::Instant::now() >= self.presence_next {
+                        self.flush_presence().await?;
                     }
                 }
             }
-            if self.outbox.closing() == Some(Closing::SlowConsumer) {
-                return Ok(());
+            Outbound::SessionEnded(session) => {
+                if session.is_empty() || *session == *self.session_id {
+                    self.connection.close(Disconnect::SessionEnded).await;
+                    return Err(Ended);
+                }
+            }
+            Outbound::Read(frame) => self.connection.feed_text(frame).await?,
+            Outbound::Typing(typing) => {
+                // Only while the room is still the socket's.
+                if self.cursors.contains_key(&RoomId::from(typing.room)) {
+                    self.connection.feed_text(typing.frame.clone()).await?;
+                }
+            }
+            Outbound::Receipts(receipts) => {
+                if self.cursors.contains_key(&RoomId::from(receipts.room)) {
+                    self.connection.feed_text(receipts.frame.clone()).await?;
+                }
             }
         }
-        self.connection.flush().await
+        Ok(())
     }
 
     /// An event of the user's channel: a room added to or taken from the user.

@@ -100,7 +100,7 @@ async fn upgrade(
     let settings = sockets.settings();
     upgrade
         .read_buffer_size(settings.read_buffer_bytes)
-        .write_buffer_size(0)
+        .write_buffer_size(settings.write_buffer_bytes)
         .max_message_size(settings.max_message_bytes)
         .max_frame_size(settings.max_message_bytes)
         .on_upgrade(move |socket| {

@@ -11,14 +11,16 @@ use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
 use chat_protocol::server::{Limits, PROTOCOL_VERSION, Ready, Resumed, RoomPosition, UserRef};
 use chat_protocol::{ClientFrame, Disconnect, ErrorCode, Position, RoomId, ServerFrame};
 use chat_runtime::token::{AccessClaims, TokenVerifier};
+use futures::StreamExt;
 use uuid::Uuid;
 
 use super::cmd;
 use super::connection::{Connection, Ended, Flow};
 use super::cursor::{self, Resume};
 use super::handshake::{self, Authenticated};
-use super::socket::{Session, expiry};
+use super::socket::{Cursors, Session, expiry};
 use crate::client_error::ClientError;
+use crate::core::messages::MessageError;
 use crate::core::outbox::{Closing, Outbox};
 use crate::core::presence::PRESENCE_INTERVAL;
 use crate::core::realtime::Realtime;
@@ -87,8 +89,9 @@ pub async fn run(
         presence_pending: HashMap::new(),
         presence_next: tokio::time::Instant::now(),
         expires_at: expiry(claims.exp),
-        cursors: HashMap::new(),
+        cursors: Cursors::default(),
         missed_heartbeats: 0,
+        confirms: None,
         realtime,
         sockets,
     };
@@ -219,6 +222,7 @@ impl Session {
     /// The session's main loop.
     async fn serve(&mut self) -> Flow {
         let period = self.sockets.settings().heartbeat_interval;
+        let write_delay = self.sockets.settings().write_delay;
         let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // Made once, not per wake-up: every socket waits on the same drain token, and
@@ -239,8 +243,10 @@ impl Session {
             tokio::select! {
                 biased;
                 () = &mut drained => {
-                    // Flush what was queued, then send everyone elsewhere.
-                    Box::pin(self.deliver_queued()).await?;
+                    // Answer the sends in flight and flush what was queued, then send
+                    // everyone elsewhere.
+                    Box::pin(cmd::send::answer_all(self)).await?;
+                    Box::pin(self.deliver_ready()).await?;
                     Box::pin(self.connection.say_reconnect()).await;
                     return Err(Ended);
                 }
@@ -248,7 +254,20 @@ impl Session {
                     self.connection.close(Disconnect::TokenExpired).await;
                     return Err(Ended);
                 }
-                () = self.outbox.ready() => Box::pin(self.deliver_queued()).await?,
+                () = self.outbox.ready() => {
+                    if !write_delay.is_zero() {
+                        // What else arrives meanwhile goes out in the same write (boxed:
+                        // a timer in every idle socket's future would cost memory).
+                        Box::pin(tokio::time::sleep(write_delay)).await;
+                    }
+                    self.deliver_ready().await?;
+                }
+                Some((reference, outcome)) = next_confirm(&mut self.confirms) => {
+                    if self.confirms.as_ref().is_some_and(|confirms| confirms.is_empty()) {
+                        self.confirms = None;
+                    }
+                    Box::pin(cmd::send::answer(self, reference, outcome)).await?;
+                }
                 () = tokio::time::sleep_until(self.presence_next), if !self.presence_pending.is_empty() => {
                     Box::pin(self.flush_presence()).await?;
                 }
@@ -334,5 +353,15 @@ impl Session {
             ClientFrame::Read(frame) => Box::pin(cmd::read::read(self, frame)).await,
             ClientFrame::Search(frame) => Box::pin(cmd::search::search(self, frame)).await,
         }
+    }
+}
+
+/// The next answered send, or never when none is in flight.
+async fn next_confirm(
+    confirms: &mut Option<cmd::send::Confirms>,
+) -> Option<(String, Result<chat_protocol::Ack, MessageError>)> {
+    match confirms {
+        Some(confirms) if !confirms.is_empty() => confirms.next().await,
+        _ => std::future::pending().await,
     }
 }

@@ -11,6 +11,7 @@ use chat_protocol::{Position, RoomId, UserId};
 use chat_runtime::token::TokenVerifier;
 use governor::DefaultDirectRateLimiter;
 
+use crate::ws::cmd::send::Confirms;
 use crate::ws::frame_limits::FrameLimits;
 use uuid::Uuid;
 
@@ -20,6 +21,10 @@ use crate::core::outbox::Outbox;
 use crate::core::realtime::Realtime;
 use crate::core::rooms::UserRooms;
 use crate::core::sockets::{CONNECTIONS_METRIC, Sockets};
+
+/// Where a socket stands in each of its rooms. Looked up for every delivery: hashed with
+/// foldhash, not SipHash (room ids are the server's, not chosen by clients).
+pub type Cursors = HashMap<RoomId, Position, foldhash::fast::RandomState>;
 
 /// An authenticated socket.
 pub struct Session {
@@ -42,11 +47,13 @@ pub struct Session {
     pub(super) expires_at: tokio::time::Instant,
     /// Where the socket stands in each room whose channel it joined in the hub (inserted
     /// before the join): what the socket is taken out of when it ends.
-    pub(super) cursors: HashMap<RoomId, Position>,
+    pub(super) cursors: Cursors,
     pub(super) limiter: DefaultDirectRateLimiter,
     /// How often each other kind of frame may come.
     pub(super) frame_limits: FrameLimits,
     pub(super) missed_heartbeats: u8,
+    /// Sends awaiting their broker confirm, answered in order; none while idle.
+    pub(super) confirms: Option<Confirms>,
 }
 
 /// However the session ends (closed, failed start, early return, panic), the hub stops

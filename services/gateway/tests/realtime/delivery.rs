@@ -106,6 +106,61 @@ async fn concurrent_senders_on_two_gateways_are_heard_in_one_dense_order() {
 }
 
 #[tokio::test]
+async fn sends_that_do_not_wait_for_their_acks_keep_their_order_and_get_answers_in_it() {
+    // Arrange
+    let stack = stack::spawn().await;
+    let (alice, bob) = (stack.user(), stack.user());
+    let room = stack.room(&alice, &[&bob]).await;
+    let (mut alice_socket, _) = stack.connect(0, &alice).await;
+    let (mut bob_socket, _) = stack.connect(1, &bob).await;
+
+    // Act: ten sends at once, the fifth refused (empty content), none waiting for an ack.
+    for n in 0..10 {
+        let content = if n == 4 {
+            String::new()
+        } else {
+            format!("line {n}")
+        };
+        alice_socket
+            .send(json!({"type": "send", "room": room, "client_msg_id": format!("p-{n}"), "content": content}))
+            .await;
+    }
+
+    // Assert: the answers come in the order of the sends, the positions in it too.
+    let mut answers = Vec::new();
+    while answers.len() < 10 {
+        let frame = alice_socket.next().await;
+        match frame["type"].as_str() {
+            Some("ack") => answers.push((
+                frame["client_msg_id"].as_str().unwrap().to_owned(),
+                frame["position"].as_u64(),
+            )),
+            Some("error") => answers.push((frame["ref"].as_str().unwrap().to_owned(), None)),
+            _ => {}
+        }
+    }
+    let order: Vec<&str> = answers.iter().map(|(id, _)| id.as_str()).collect();
+    let expected: Vec<String> = (0..10).map(|n| format!("p-{n}")).collect();
+    assert_eq!(order, expected);
+    assert_eq!(answers[4].1, None, "the empty send is refused");
+    let positions: Vec<u64> = answers.iter().filter_map(|(_, at)| *at).collect();
+    assert!(
+        positions.windows(2).all(|w| w[1] == w[0] + 1),
+        "{positions:?}"
+    );
+    let mut heard = Vec::new();
+    while heard.len() < 9 {
+        let event = bob_socket.next_message().await;
+        heard.push(event["message"]["content"].as_str().unwrap().to_owned());
+    }
+    let sent: Vec<String> = (0..10)
+        .filter(|n| *n != 4)
+        .map(|n| format!("line {n}"))
+        .collect();
+    assert_eq!(heard, sent);
+}
+
+#[tokio::test]
 async fn a_retry_on_the_other_gateway_gets_the_original_ack_and_stores_one_copy() {
     // Arrange
     let stack = stack::spawn().await;

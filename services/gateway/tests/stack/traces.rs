@@ -6,78 +6,13 @@
 //! publish, with every parent present, and history's batch span linked to it.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
-use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
+use chat_traces::{Received, Receiver, attribute, tree};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use serde_json::json;
-use tonic::{Request, Response, Status};
 
 use crate::Stack;
-
-/// A span as received, with the service that sent it.
-#[derive(Clone, Debug)]
-struct Received {
-    service: String,
-    span: Span,
-}
-
-#[derive(Clone, Default)]
-struct Receiver(Arc<Mutex<Vec<Received>>>);
-
-#[tonic::async_trait]
-impl TraceService for Receiver {
-    async fn export(
-        &self,
-        request: Request<ExportTraceServiceRequest>,
-    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let mut spans = self.0.lock().unwrap();
-        for resource_spans in request.into_inner().resource_spans {
-            let service = resource_spans
-                .resource
-                .iter()
-                .flat_map(|resource| &resource.attributes)
-                .find(|kv| kv.key == "service.name")
-                .and_then(
-                    |kv| match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
-                        Some(Any::StringValue(name)) => Some(name.clone()),
-                        _ => None,
-                    },
-                )
-                .unwrap_or_default();
-            for scope in resource_spans.scope_spans {
-                for span in scope.spans {
-                    spans.push(Received {
-                        service: service.clone(),
-                        span,
-                    });
-                }
-            }
-        }
-        Ok(Response::new(ExportTraceServiceResponse {
-            partial_success: None,
-        }))
-    }
-}
-
-fn attribute<'a>(span: &'a Span, key: &str) -> Option<&'a str> {
-    span.attributes
-        .iter()
-        .find(|kv| kv.key == key)
-        .and_then(
-            |kv| match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
-                Some(Any::StringValue(text)) => Some(text.as_str()),
-                _ => None,
-            },
-        )
-}
 
 #[tokio::test]
 #[ignore = "needs the stack of deploy/local/e2e.sh"]
@@ -85,11 +20,7 @@ async fn a_rest_send_is_one_trace_across_gateway_rooms_the_broker_and_history() 
     let addr =
         std::env::var("CHAT_E2E_OTLP_ADDR").expect("CHAT_E2E_OTLP_ADDR (deploy/local/e2e.sh)");
     let receiver = Receiver::default();
-    let server = tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(TraceServiceServer::new(receiver.clone()))
-            .serve(addr.parse().expect("an address")),
-    );
+    let server = receiver.serve(addr.parse().expect("an address"));
     let stack = Stack::from_env();
     let (_, token) = stack.register("tracer").await;
     let (status, room) = stack
@@ -112,16 +43,15 @@ async fn a_rest_send_is_one_trace_across_gateway_rooms_the_broker_and_history() 
     // The services export in batches (OTEL_BSP_SCHEDULE_DELAY): wait for the whole tree.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let (trace, spans) = loop {
-        let found = whole_trace(&receiver.0.lock().unwrap());
+        let found = whole_trace(&receiver.spans());
         match found {
             Ok(found) => break found,
             Err(why) if tokio::time::Instant::now() >= deadline => {
-                let all = receiver.0.lock().unwrap();
-                let names: Vec<_> = all
-                    .iter()
-                    .map(|r| (r.service.clone(), r.span.name.clone()))
+                let trees: String = tree::by_trace(receiver.spans())
+                    .values()
+                    .map(|trace| tree::render(trace))
                     .collect();
-                panic!("no whole trace of the send: {why}\nreceived: {names:?}");
+                panic!("no whole trace of the send: {why}\nreceived:\n{trees}");
             }
             Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
         }

@@ -1,12 +1,32 @@
 //! `send`: a chat message, answered with its `ack` once durable.
+//!
+//! A send is sequenced at once (its position taken, fanned out); the broker's confirm is
+//! then awaited beside the socket's deliveries and its next sends, up to
+//! [`MAX_CONFIRMING`] at a time, and the answers (acks and errors) go out in the order
+//! of the sends.
 
-use chat_protocol::ServerFrame;
+use std::future::Future;
+use std::pin::Pin;
+
 use chat_protocol::client::SendFrame;
+use chat_protocol::{Ack, ServerFrame};
+use futures::StreamExt;
+use futures::stream::FuturesOrdered;
+use tracing::Instrument;
 
 use crate::client_error::ClientError;
-use crate::core::messages::{Messages, SendRequest};
+use crate::core::messages::{MessageError, Messages, SendRequest, send_span};
 use crate::ws::connection::Flow;
 use crate::ws::socket::Session;
+
+/// Sends of one socket awaiting their confirm at once; one more waits for the oldest.
+pub const MAX_CONFIRMING: usize = 16;
+
+/// A send awaiting its confirm: its `client_msg_id` and what to answer.
+pub type Confirming = Pin<Box<dyn Future<Output = (String, Result<Ack, MessageError>)> + Send>>;
+
+/// The sends of a socket awaiting their confirms, answered in order.
+pub type Confirms = FuturesOrdered<Confirming>;
 
 pub async fn send(session: &mut Session, frame: SendFrame) -> Flow {
     let reference = frame.client_msg_id.clone();
@@ -22,13 +42,77 @@ pub async fn send(session: &mut Session, frame: SendFrame) -> Flow {
         thread_root: frame.thread_root.map(Into::into),
         attachments: frame.attachments.into_iter().map(Into::into).collect(),
     };
-    let outcome = match Messages::admit(&session.limiter) {
-        Ok(()) => {
-            let messages = session.realtime.messages().clone();
-            messages.send(session.user.into(), request).await
-        }
-        Err(err) => Err(err),
+    if let Err(err) = Messages::admit(&session.limiter) {
+        return refuse(session, reference, err).await;
+    }
+    let messages = session.realtime.messages().clone();
+    let span = send_span(&request);
+    let sequenced = match messages
+        .sequence(session.user.into(), request)
+        .instrument(span.clone())
+        .await
+    {
+        Ok(sequenced) => sequenced,
+        Err(err) => return refuse(session, reference, err).await,
     };
+    if session.confirms.as_ref().map_or(0, FuturesOrdered::len) >= MAX_CONFIRMING {
+        answer_next(session).await?;
+    }
+    let confirming: Confirming = Box::pin(
+        async move { (reference, messages.make_sent_durable(sequenced).await) }.instrument(span),
+    );
+    session
+        .confirms
+        .get_or_insert_with(FuturesOrdered::new)
+        .push_back(confirming);
+    Ok(())
+}
+
+/// Answers a send refused before it was sequenced: at once, or after the sends still
+/// awaiting their confirm, so that answers keep the order of the sends.
+async fn refuse(session: &mut Session, reference: String, err: MessageError) -> Flow {
+    if session.confirms.as_ref().map_or(0, FuturesOrdered::len) >= MAX_CONFIRMING {
+        answer_next(session).await?;
+    }
+    match session.confirms.as_mut() {
+        Some(confirms) if !confirms.is_empty() => {
+            confirms.push_back(Box::pin(std::future::ready((reference, Err(err)))));
+            Ok(())
+        }
+        _ => answer(session, reference, Err(err)).await,
+    }
+}
+
+/// Waits for the oldest send's confirm and answers it.
+pub async fn answer_next(session: &mut Session) -> Flow {
+    let Some(confirms) = session.confirms.as_mut() else {
+        return Ok(());
+    };
+    let next = confirms.next().await;
+    if confirms.is_empty() {
+        // An idle socket holds no queue.
+        session.confirms = None;
+    }
+    match next {
+        Some((reference, outcome)) => answer(session, reference, outcome).await,
+        None => Ok(()),
+    }
+}
+
+/// Waits for every send's confirm and answers them (the socket is about to go).
+pub async fn answer_all(session: &mut Session) -> Flow {
+    while session.confirms.is_some() {
+        answer_next(session).await?;
+    }
+    Ok(())
+}
+
+/// The `ack` of a send, or its error.
+pub async fn answer(
+    session: &mut Session,
+    reference: String,
+    outcome: Result<Ack, MessageError>,
+) -> Flow {
     match outcome {
         Ok(ack) => session.connection.send(&ServerFrame::Ack(ack)).await,
         Err(err) => {

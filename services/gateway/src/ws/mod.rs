@@ -9,6 +9,7 @@
 //! [`connection`] that owns framing, writes and closing.
 
 pub mod cmd;
+pub mod confirms;
 pub mod connection;
 pub mod cursor;
 pub mod delivery;

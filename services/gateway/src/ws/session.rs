@@ -15,6 +15,7 @@ use futures::StreamExt;
 use uuid::Uuid;
 
 use super::cmd;
+use super::confirms::Confirms;
 use super::connection::{Connection, Ended, Flow};
 use super::cursor::{self, Resume};
 use super::handshake::{self, Authenticated};
@@ -358,7 +359,7 @@ impl Session {
 
 /// The next answered send, or never when none is in flight.
 async fn next_confirm(
-    confirms: &mut Option<cmd::send::Confirms>,
+    confirms: &mut Option<Confirms>,
 ) -> Option<(String, Result<chat_protocol::Ack, MessageError>)> {
     match confirms {
         Some(confirms) if !confirms.is_empty() => confirms.next().await,

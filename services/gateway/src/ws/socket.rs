@@ -11,7 +11,7 @@ use chat_protocol::{Position, RoomId, UserId};
 use chat_runtime::token::TokenVerifier;
 use governor::DefaultDirectRateLimiter;
 
-use crate::ws::cmd::send::Confirms;
+use crate::ws::confirms::Confirms;
 use crate::ws::frame_limits::FrameLimits;
 use uuid::Uuid;
 

@@ -2,11 +2,8 @@
 //!
 //! A send is sequenced at once (its position taken, fanned out); the broker's confirm is
 //! then awaited beside the socket's deliveries and its next sends, up to
-//! [`MAX_CONFIRMING`] at a time, and the answers (acks and errors) go out in the order
+//! `MAX_CONFIRMING` at a time, and the answers (acks and errors) go out in the order
 //! of the sends.
-
-use std::future::Future;
-use std::pin::Pin;
 
 use chat_protocol::client::SendFrame;
 use chat_protocol::{Ack, ServerFrame};
@@ -16,17 +13,9 @@ use tracing::Instrument;
 
 use crate::client_error::ClientError;
 use crate::core::messages::{MessageError, Messages, SendRequest, send_span};
+use crate::ws::confirms::{Confirming, MAX_CONFIRMING};
 use crate::ws::connection::Flow;
 use crate::ws::socket::Session;
-
-/// Sends of one socket awaiting their confirm at once; one more waits for the oldest.
-pub const MAX_CONFIRMING: usize = 16;
-
-/// A send awaiting its confirm: its `client_msg_id` and what to answer.
-pub type Confirming = Pin<Box<dyn Future<Output = (String, Result<Ack, MessageError>)> + Send>>;
-
-/// The sends of a socket awaiting their confirms, answered in order.
-pub type Confirms = FuturesOrdered<Confirming>;
 
 pub async fn send(session: &mut Session, frame: SendFrame) -> Flow {
     let reference = frame.client_msg_id.clone();

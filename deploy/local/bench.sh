@@ -695,8 +695,9 @@ idle_at() {
   sleep 1
   local before after connected=0
   before=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$server_pid/status")
-  # No messages: the drivers connect, join and wait out the window.
-  start_drivers "$sockets" 0 "$(($(date +%s%3N) + 5000))" 600 "$processes"
+  # No messages: the drivers connect, join and wait out a long window.
+  local load_sockets=$sockets load_room=$ROOM_SIZE load_rate=0 load_hot=0 load_hot_rate=0 WINDOW=600
+  start_drivers "$(($(date +%s%3N) + 5000))" "$processes"
   local deadline=$(($(date +%s) + 180))
   while [ "$connected" -lt "$sockets" ]; do
     connected=$(cat "$BENCH_DIR"/driver-*.log 2>/dev/null | awk '/sockets connected/ { sum += $1 } END { print sum + 0 }')

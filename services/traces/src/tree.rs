@@ -9,8 +9,9 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 
 use crate::receiver::Received;
 
-/// Attributes left out of the tree: where in the code, which thread, busy/idle time.
-const QUIET: [&str; 4] = ["code.", "thread.", "busy_ns", "idle_ns"];
+/// Attributes left out of the tree: where in the code (the `tracing` target too), which
+/// thread, busy/idle time.
+const QUIET: [&str; 5] = ["code.", "target", "thread.", "busy_ns", "idle_ns"];
 
 /// `spans` grouped by trace, each trace's spans in the order they started.
 pub fn by_trace(spans: Vec<Received>) -> BTreeMap<Vec<u8>, Vec<Received>> {

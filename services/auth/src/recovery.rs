@@ -279,3 +279,14 @@ impl Recovery {
         )
     }
 }
+
+/// The token of the first link to the web client's `action` page in `text` (a mail):
+/// what a person's click on the link hands the web client.
+pub fn token_in_link<'a>(text: &'a str, action: &str) -> Option<&'a str> {
+    let marker = format!("/#/{action}/");
+    let rest = &text[text.find(&marker)? + marker.len()..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        .unwrap_or(rest.len());
+    Some(&rest[..end])
+}

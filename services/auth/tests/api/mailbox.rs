@@ -24,16 +24,9 @@ pub struct Received {
 impl Received {
     /// The token of the first link to the web client's `action` page.
     pub fn token(&self, action: &str) -> String {
-        let marker = format!("/#/{action}/");
-        let start = self
-            .text
-            .find(&marker)
+        chat_auth::recovery::token_in_link(&self.text, action)
             .unwrap_or_else(|| panic!("no {action} link in {}", self.text))
-            + marker.len();
-        self.text[start..]
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-            .collect()
+            .to_owned()
     }
 }
 

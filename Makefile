@@ -17,11 +17,13 @@ build:
 lint:
 	deploy/check-layers.py
 	$(CARGO) fmt --all -- --check
+	$(CARGO) fmt --manifest-path services/protocol/fuzz/Cargo.toml -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
 ## fmt: format the code
 fmt:
 	$(CARGO) fmt --all
+	$(CARGO) fmt --manifest-path services/protocol/fuzz/Cargo.toml
 
 ## test: every test: unit and integration tests against the local PostgreSQL, Redis and
 ## RabbitMQ, the web client's type check and unit tests, the end-to-end run through nginx
@@ -35,6 +37,7 @@ ifneq ($(NEXTEST),)
 else
 	$(CARGO) test --workspace --locked --no-fail-fast
 endif
+	deploy/local/fuzz.sh
 	npm ci --prefix web --no-audit --no-fund --loglevel=error
 	npm run --prefix web --silent lint
 	npm run --prefix web --silent test
@@ -44,10 +47,12 @@ endif
 	deploy/local/faults.sh
 	deploy/check-manifests.sh
 
-## fuzz: the generated-input tests run long (the frame parser with 200,000 cases each,
-## the cursor with 20,000); `make test` runs them short
+## fuzz: the fuzzing runs long: the coverage-guided targets (client frames, resume and
+## cursors) 10 minutes each, the generated-input tests of the frame parser with 200,000
+## cases each and of the cursor with 20,000; `make test` runs them short
 .PHONY: fuzz
 fuzz:
+	FUZZ_SECONDS=600 deploy/local/fuzz.sh
 	PROPTEST_CASES=200000 $(CARGO) test -p chat-protocol --locked --release --test frame_fuzz
 	PROPTEST_CASES=20000 $(CARGO) test -p chat-gateway --locked --release --lib ws::cursor
 

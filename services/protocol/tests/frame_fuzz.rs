@@ -6,8 +6,10 @@
 //! field names with values of every kind, so most cases get past the JSON syntax into
 //! the frames' shapes. `PROPTEST_CASES` runs more (a longer fuzz run).
 
-use chat_protocol::ErrorCode;
-use chat_protocol::client::{FRAME_TYPES, parse};
+mod frame_contract;
+
+use chat_protocol::client::FRAME_TYPES;
+use frame_contract::{check, check_cursor};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
@@ -91,38 +93,6 @@ fn frame_object() -> impl Strategy<Value = String> {
         })
 }
 
-fn check(text: &str) {
-    match parse(text) {
-        Ok(frame) => {
-            let written = frame.to_text();
-            assert_eq!(
-                parse(&written).as_ref(),
-                Ok(&frame),
-                "{text} wrote {written}"
-            );
-        }
-        Err(error) => {
-            assert!(
-                matches!(
-                    error.code,
-                    ErrorCode::MalformedFrame | ErrorCode::UnknownType | ErrorCode::InvalidFrame
-                ),
-                "{text}: {error:?}"
-            );
-            assert!(!error.message.is_empty(), "{text}");
-            // A request named in an error is one the client wrote: its `client_msg_id` or `id`.
-            if let Some(reference) = &error.reference {
-                let written: Value =
-                    serde_json::from_str(text).expect("a reference comes from an object");
-                let named = [&written["client_msg_id"], &written["id"]]
-                    .into_iter()
-                    .any(|value| value.as_str() == Some(reference.as_str()));
-                assert!(named, "{text}: {reference}");
-            }
-        }
-    }
-}
-
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(2000),
@@ -138,5 +108,10 @@ proptest! {
     #[test]
     fn any_object_of_the_protocols_words_gets_a_frame_or_a_typed_error(text in frame_object()) {
         check(&text);
+    }
+
+    #[test]
+    fn any_cursor_text_reads_back_as_written(text in "[0-9:+-]{0,24}|.{0,24}") {
+        check_cursor(&text);
     }
 }

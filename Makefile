@@ -3,6 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 PORT ?= 8080
 TRACES ?= 0
+PROMETHEUS ?= 0
 NEXTEST := $(shell command -v cargo-nextest 2>/dev/null)
 
 .PHONY: all build lint fmt test run bench clean-test-databases
@@ -64,9 +65,10 @@ deps:
 	deploy/local/install-tools.sh
 
 ## run: the whole stack on this machine, public API at http://127.0.0.1:$(PORT);
-## TRACES=1 prints each trace as a tree (into .run/logs/traces.log too)
+## TRACES=1 prints each trace as a tree (into .run/logs/traces.log too); PROMETHEUS=1
+## starts a Prometheus scraping every service at http://127.0.0.1:9090
 run:
-	PORT=$(PORT) TRACES=$(TRACES) deploy/local/run.sh
+	PORT=$(PORT) TRACES=$(TRACES) PROMETHEUS=$(PROMETHEUS) deploy/local/run.sh
 
 ## protocol: regenerate the client protocol's JSON Schema and TypeScript (services/protocol/generated)
 .PHONY: protocol

@@ -11,7 +11,8 @@
 #     privileges, requests and limits, probes, PDB and HPA, no placeholder secrets);
 #   * every environment variable set for a chat container is one a service reads;
 #   * the Prometheus alert rules: promtool's check and unit tests (alerts.test.yaml), and
-#     their structure.
+#     their structure; the scrape job (k8s/prometheus/scrape-configs.yaml) as
+#     `make run PROMETHEUS=1` runs it.
 # Tools go into .run/venv once (kubernetes-validate ships its schemas, so later runs need
 # no network); a second run takes a few seconds. Rendered manifests: .run/manifests/.
 set -euo pipefail
@@ -277,13 +278,17 @@ if [ -n "$PROMTOOL" ]; then
   "$PROMTOOL" check rules deploy/prometheus/alerts.yaml
   # Each alert fires on the series that should trigger it and stays quiet otherwise.
   "$PROMTOOL" test rules deploy/prometheus/alerts.test.yaml
+  # The scrape job as `make run PROMETHEUS=1` rewrites it: all of it but the Kubernetes
+  # discovery, which Debian's Prometheus is built without.
+  (RUN_DIR=$OUT/local && source deploy/local/stack.sh && stack_prometheus_config &&
+    "$PROMTOOL" check config "$RUN_DIR/prometheus/prometheus.yml")
 elif [ "${CI:-}" = true ]; then
   echo "promtool is missing (deploy/local/install-tools.sh installs it)" >&2
   exit 1
 else
   echo "(promtool not installed: structure only; deploy/local/install-tools.sh installs it)"
 fi
-"$PY" - deploy/prometheus/alerts.yaml k8s/prometheus-adapter/values.yaml deploy/otel/collector.yaml <<'PY'
+"$PY" - deploy/prometheus/alerts.yaml k8s/prometheus-adapter/values.yaml deploy/otel/collector.yaml k8s/prometheus/scrape-configs.yaml <<'PY'
 import sys
 
 import yaml

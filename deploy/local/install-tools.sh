@@ -86,12 +86,16 @@ else
   install_node
 fi
 
+# The alert rules' unit tests (promtool, in deploy/check-manifests.sh) and
+# `make run PROMETHEUS=1`.
+if [ "$mode" != run ] || [ "${PROMETHEUS:-0}" = 1 ]; then
+  tool Prometheus prometheus 'command -v promtool >/dev/null && command -v prometheus >/dev/null'
+fi
+
 [ "$mode" = run ] && exit 0
 
 tool psql postgresql-client 'command -v psql >/dev/null'
 tool jq jq 'command -v jq >/dev/null'
-# The alert rules' unit tests (promtool, in deploy/check-manifests.sh).
-tool promtool prometheus 'command -v promtool >/dev/null'
 tool Chromium chromium 'command -v chromium >/dev/null'
 # Emoji as people's browsers show them (reactions), in the browser tests' screenshots.
 tool 'emoji font' fonts-noto-color-emoji '[ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]'

@@ -5,6 +5,9 @@
 # TRACES=1: every service exports its traces to chat-traces (an OTLP receiver on
 # 127.0.0.1:$TRACES_PORT, 4317 by default), which prints each trace as a tree into the log
 # stream and $RUN_DIR/logs/traces.log.
+# PROMETHEUS=1: a Prometheus on 127.0.0.1:$PROMETHEUS_PORT (9090 by default; Debian's
+# package, installed when missing) scrapes every service with the Kubernetes deployment's
+# scrape job and evaluates the alert rules (deploy/local/stack.sh, stack_prometheus_config).
 set -euo pipefail
 
 # shellcheck source=deploy/local/stack.sh
@@ -72,6 +75,12 @@ stack_nginx_config
 start nginx "${NGINX_COMMAND[@]}"
 wait_http nginx "http://127.0.0.1:$PORT/nginx-health"
 
+if [ "${PROMETHEUS:-0}" = 1 ]; then
+  stack_prometheus_config
+  start prometheus "${PROMETHEUS_COMMAND[@]}"
+  wait_http prometheus "http://127.0.0.1:$PROMETHEUS_PORT/-/ready"
+fi
+
 cat <<MSG
 
   chat is running
@@ -83,6 +92,7 @@ cat <<MSG
     uploads           $RUN_DIR/files
     mail              $RUN_DIR/mail   (password resets, email confirmations; or set SMTP_HOST)
     access log        $RUN_DIR/logs/nginx-access.log
+    prometheus        $( [ "${PROMETHEUS:-0}" = 1 ] && echo "http://127.0.0.1:$PROMETHEUS_PORT/targets   (alerts: /alerts; the dashboard's queries: docs/operations.md)" || echo "off (make run PROMETHEUS=1 starts one scraping every service)")
     traces            $( [ "${TRACES:-0}" = 1 ] && echo "$RUN_DIR/logs/traces.log (each trace as a tree; also in this log stream)" || echo "off (make run TRACES=1 prints each trace as a tree)")
     build             $PROFILE$( [ "$PROFILE" = release ] || echo " (for load tests: make run PROFILE=release)")
 

@@ -16,6 +16,8 @@ read -r -a GATEWAY_PORTS <<< "${GATEWAY_PORTS:-8081 8082}"
 # machine with many client sockets open (a benchmark) cannot have taken it first.
 GRPC_PORT_BASE=${GRPC_PORT_BASE:-15050}
 OPS_PORT_BASE=${OPS_PORT_BASE:-9100}
+# `make run PROMETHEUS=1`: the stack's own Prometheus.
+PROMETHEUS_PORT=${PROMETHEUS_PORT:-9090}
 # A second stack (the end-to-end and fault tests) isolates itself with its own database
 # names, Redis prefix and queue.
 DB_SUFFIX=${DB_SUFFIX:-}
@@ -175,4 +177,42 @@ stack_nginx_config() {
   nginx=$(command -v nginx || echo /usr/sbin/nginx)
   "$nginx" -t -q -p "$nginx_dir" -c "$nginx_dir/nginx.conf"
   NGINX_COMMAND=("$nginx" -p "$nginx_dir" -c "$nginx_dir/nginx.conf" -g 'daemon off;')
+}
+
+# stack_prometheus_config: a Prometheus for this stack in $RUN_DIR/prometheus, scraping it
+# with the Kubernetes deployment's own job (k8s/prometheus/scrape-configs.yaml): its pod
+# discovery is swapped for a file that lists the stack's processes with the metadata
+# Kubernetes gives a pod, so the same relabelling yields the same labels. The alert rules
+# are loaded; sets PROMETHEUS_COMMAND (listening on 127.0.0.1:$PROMETHEUS_PORT).
+stack_prometheus_config() {
+  local dir="$RUN_DIR/prometheus" targets="" sep="" service port pod
+  local -A ops_port=([auth]=1 [rooms]=2 [history]=3 [files]=4)
+  mkdir -p "$dir/data"
+  for service in $(stack_services); do
+    case $service in
+      gateway*) port=${GATEWAY_PORTS[$((${service#gateway} - 1))]} pod="chat-gateway-${service#gateway}" ;;
+      *) port=$((OPS_PORT_BASE + ops_port[$service])) pod="chat-$service-0" ;;
+    esac
+    targets+="$sep{\"targets\": [\"127.0.0.1:$port\"], \"labels\": {
+      \"__meta_kubernetes_namespace\": \"chat\", \"__meta_kubernetes_pod_name\": \"$pod\",
+      \"__meta_kubernetes_pod_ip\": \"127.0.0.1\",
+      \"__meta_kubernetes_pod_label_app_kubernetes_io_name\": \"${pod%-*}\",
+      \"__meta_kubernetes_pod_annotation_prometheus_io_scrape\": \"true\",
+      \"__meta_kubernetes_pod_annotation_prometheus_io_port\": \"$port\",
+      \"__meta_kubernetes_pod_annotation_prometheus_io_path\": \"/metrics\"}}"
+    sep=$',\n'
+  done
+  printf '[%s]\n' "$targets" > "$dir/targets.json"
+  {
+    echo "# Written by deploy/local/stack.sh from k8s/prometheus/scrape-configs.yaml."
+    echo "global: {scrape_interval: 5s, evaluation_interval: 5s}"
+    echo "rule_files: [\"$ROOT/deploy/prometheus/alerts.yaml\"]"
+    echo "scrape_configs:"
+    awk -v targets="$dir/targets.json" '
+      /^  kubernetes_sd_configs:/ { print "  file_sd_configs:\n    - files: [\"" targets "\"]"; skip = 1; next }
+      skip && /^  [a-z_]+:/ { skip = 0 }
+      !skip && !/^#/' "$ROOT/k8s/prometheus/scrape-configs.yaml" | sed 's/^/  /'
+  } > "$dir/prometheus.yml"
+  PROMETHEUS_COMMAND=(prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data"
+    --storage.tsdb.retention.time=2d --web.listen-address="127.0.0.1:$PROMETHEUS_PORT")
 }

@@ -317,10 +317,20 @@ impl PersistPublisher {
 
     /// Publishes one encoded [`RoomEnvelope`] of `room_id` as a persistent message and
     /// returns once the broker confirmed it (see the module docs for the promise).
+    // Named as OpenTelemetry's messaging conventions say: `publish` and the destination,
+    // which is the queue (the default exchange routes by the queue's name).
     #[tracing::instrument(
         name = "persist.publish",
         skip(self, envelope_bytes),
-        fields(otel.kind = "producer", messaging.system = "rabbitmq")
+        fields(
+            otel.name = %format_args!("publish {}", self.shared.names.queue),
+            otel.kind = "producer",
+            messaging.system = "rabbitmq",
+            messaging.operation.type = "send",
+            messaging.operation.name = "publish",
+            messaging.destination.name = %self.shared.names.queue,
+            messaging.rabbitmq.destination.routing_key = %self.shared.names.queue,
+        )
     )]
     pub async fn publish(&self, envelope_bytes: &[u8], room_id: &str) -> Result<(), BusError> {
         let started = Instant::now();

@@ -322,9 +322,11 @@ async fn store_with_retry(store: &Store, entries: &[Entry]) -> Result<Stored, sq
 fn batch_span(queue: &str, batch: &[Delivery]) -> tracing::Span {
     let span = tracing::info_span!(
         "persist batch",
+        otel.name = %format_args!("process {queue}"),
         otel.kind = "consumer",
         messaging.system = "rabbitmq",
         messaging.operation.type = "process",
+        messaging.operation.name = "process",
         messaging.destination.name = %queue,
         messaging.batch.message_count = batch.len(),
     );

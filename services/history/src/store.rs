@@ -184,7 +184,17 @@ impl Store {
     /// two transactions at once, each unable to see the other's rows. So once committed,
     /// the changes are applied again: whichever of the two commits last then sees the
     /// other's rows. The second pass is idempotent and nearly always matches nothing.
-    #[tracing::instrument(skip_all, fields(entries = entries.len()))]
+    #[tracing::instrument(
+        name = "INSERT messages",
+        skip_all,
+        fields(
+            otel.kind = "client",
+            db.system.name = "postgresql",
+            db.operation.name = "INSERT",
+            db.collection.name = "messages",
+            db.operation.batch.size = entries.len(),
+        )
+    )]
     pub async fn insert(&self, entries: &[Entry]) -> Result<Stored, sqlx::Error> {
         if entries.is_empty() {
             return Ok(Stored::default());

@@ -368,7 +368,16 @@ struct MembershipRow {
 /// Whether `user_id` belongs to the room, with their role and the room's kind: one
 /// primary-key lookup in each of `rooms` and `room_members`. An unknown room reports a
 /// non-member of an unspecified kind.
-#[tracing::instrument(skip(pool))]
+#[tracing::instrument(
+    name = "SELECT rooms",
+    skip(pool),
+    fields(
+        otel.kind = "client",
+        db.system.name = "postgresql",
+        db.operation.name = "SELECT",
+        db.collection.name = "rooms",
+    )
+)]
 pub async fn check(pool: &PgPool, room_id: Uuid, user_id: Uuid) -> Result<Membership, Error> {
     let row = sqlx::query_as::<_, MembershipRow>(
         r#"

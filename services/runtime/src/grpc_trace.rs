@@ -1,51 +1,99 @@
-//! Trace context across gRPC calls: the client side injects the current span's context
-//! into the request metadata; the server side starts each request's span as a child of
-//! the caller's, with OpenTelemetry's RPC semantic-convention attributes.
+//! Trace context across gRPC calls, with OpenTelemetry's RPC semantic conventions on
+//! both sides: the client side gives each call a client span named
+//! `{rpc.service}/{rpc.method}` and injects its context into the request metadata; the
+//! server side starts each request's span as a child of the caller's. Both record
+//! `rpc.grpc.status_code`.
 
-use opentelemetry::propagation::{Extractor, Injector};
-use opentelemetry_http::HeaderExtractor;
-use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
-use tonic::service::Interceptor;
-use tonic::service::interceptor::InterceptedService;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use opentelemetry::propagation::Extractor;
+use opentelemetry_http::{HeaderExtractor, HeaderInjector};
+use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;
+use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-/// A channel whose every request carries the caller's trace context.
-pub type TracedChannel = InterceptedService<Channel, InjectTraceContext>;
+/// A channel whose every call gets a client span, and carries its trace context.
+#[derive(Clone, Debug)]
+pub struct TracedChannel(Channel);
 
-/// Wraps a channel so each request carries `traceparent` from the current span.
+/// Wraps a channel so each call is traced (see [`TracedChannel`]).
 pub fn traced(channel: Channel) -> TracedChannel {
-    InterceptedService::new(channel, InjectTraceContext)
+    TracedChannel(channel)
 }
 
-/// Client interceptor that writes the current trace context into gRPC metadata.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct InjectTraceContext;
+type CallFuture = Pin<
+    Box<
+        dyn Future<Output = Result<http::Response<tonic::body::Body>, tonic::transport::Error>>
+            + Send,
+    >,
+>;
 
-impl Interceptor for InjectTraceContext {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
-        let context = tracing::Span::current().context();
+impl tower::Service<http::Request<tonic::body::Body>> for TracedChannel {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = tonic::transport::Error;
+    type Future = CallFuture;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<tonic::body::Body>) -> Self::Future {
+        let (service, method) = rpc_names(request.uri().path());
+        let span = tracing::info_span!(
+            "grpc.client",
+            otel.name = %format!("{service}/{method}"),
+            otel.kind = "client",
+            rpc.system = "grpc",
+            rpc.service = %service,
+            rpc.method = %method,
+            rpc.grpc.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        );
+        let context = span.context();
         opentelemetry::global::get_text_map_propagator(|propagator| {
-            propagator.inject_context(&context, &mut MetadataInjector(request.metadata_mut()));
+            propagator.inject_context(&context, &mut HeaderInjector(request.headers_mut()));
         });
-        Ok(request)
+        let call = self.0.call(request);
+        Box::pin(
+            async move {
+                let answer = call.await;
+                let span = tracing::Span::current();
+                match &answer {
+                    // A failed call answers with its status in the headers (trailers only);
+                    // a call that streams a body ends it with OK or a status in the
+                    // trailers, which the client reads later.
+                    Ok(response) => {
+                        let code = grpc_status(response.headers()).unwrap_or(0);
+                        span.record("rpc.grpc.status_code", code);
+                        if code != 0 {
+                            span.record("otel.status_code", "ERROR");
+                        }
+                    }
+                    Err(_) => {
+                        // Unavailable: the channel could not carry the call.
+                        span.record("rpc.grpc.status_code", 14);
+                        span.record("otel.status_code", "ERROR");
+                    }
+                }
+                answer
+            }
+            .instrument(span),
+        )
     }
 }
 
-struct MetadataInjector<'a>(&'a mut MetadataMap);
+/// `grpc-status` of an answer, when it carries one.
+fn grpc_status(headers: &http::HeaderMap) -> Option<i64> {
+    headers.get("grpc-status")?.to_str().ok()?.parse().ok()
+}
 
-impl Injector for MetadataInjector<'_> {
-    fn set(&mut self, key: &str, value: String) {
-        if let (Ok(key), Ok(value)) = (
-            MetadataKey::from_bytes(key.as_bytes()),
-            MetadataValue::try_from(value.as_str()),
-        ) {
-            self.0.insert(key, value);
-        }
-    }
+/// `rpc.service` and `rpc.method` of a gRPC path (`/package.Service/Method`).
+fn rpc_names(path: &str) -> (&str, &str) {
+    path.trim_start_matches('/')
+        .split_once('/')
+        .unwrap_or(("unknown", path))
 }
 
 /// Reads trace context out of gRPC metadata (for code that holds a `tonic::Request`).
@@ -70,11 +118,7 @@ impl Extractor for MetadataExtractor<'_> {
 /// The server-side span of one gRPC request, parented on the caller's trace context.
 /// Use with `tower_http::trace::TraceLayer::new_for_grpc().make_span_with(server_span)`.
 pub fn server_span<B>(request: &http::Request<B>) -> tracing::Span {
-    let path = request.uri().path();
-    let (service, method) = path
-        .trim_start_matches('/')
-        .split_once('/')
-        .unwrap_or(("unknown", path));
+    let (service, method) = rpc_names(request.uri().path());
     let span = tracing::info_span!(
         "grpc.server",
         otel.name = %format!("{service}/{method}"),
@@ -82,6 +126,7 @@ pub fn server_span<B>(request: &http::Request<B>) -> tracing::Span {
         rpc.system = "grpc",
         rpc.service = %service,
         rpc.method = %method,
+        rpc.grpc.status_code = tracing::field::Empty,
     );
     let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
         propagator.extract(&HeaderExtractor(request.headers()))
@@ -94,7 +139,22 @@ pub fn server_span<B>(request: &http::Request<B>) -> tracing::Span {
 pub type ServerTraceLayer = tower_http::trace::TraceLayer<
     tower_http::classify::SharedClassifier<tower_http::classify::GrpcErrorsAsFailures>,
     fn(&http::Request<tonic::body::Body>) -> tracing::Span,
+    tower_http::trace::DefaultOnRequest,
+    fn(&http::Response<tonic::body::Body>, std::time::Duration, &tracing::Span),
 >;
+
+/// Records the answer's `rpc.grpc.status_code` on the server span: a failed call's status
+/// is in its headers (trailers only), a streamed answer's OK is in its trailers.
+fn record_status(
+    response: &http::Response<tonic::body::Body>,
+    _latency: std::time::Duration,
+    span: &tracing::Span,
+) {
+    span.record(
+        "rpc.grpc.status_code",
+        grpc_status(response.headers()).unwrap_or(0),
+    );
+}
 
 /// A tower layer that gives every gRPC request a server span (see [`server_span`]).
 ///
@@ -122,4 +182,5 @@ pub fn server_layer() -> ServerTraceLayer {
     );
     tower_http::trace::TraceLayer::new(SharedClassifier::new(classifier))
         .make_span_with(server_span::<tonic::body::Body> as fn(&_) -> _)
+        .on_response(record_status as fn(&_, _, &_))
 }

@@ -27,8 +27,9 @@ use crate::core::outbox::{Outbound, Removal, RoomDelivery};
 use crate::core::render;
 
 /// How long a `leave` waits for the room's own `member.left` entry before it takes the
-/// room off the socket regardless.
-const LEAVE_WAIT: Duration = Duration::from_secs(3);
+/// room off the socket regardless, and a `join` for the event that added the user before
+/// it adds the room at its current position.
+const MEMBERSHIP_WAIT: Duration = Duration::from_secs(3);
 
 impl Session {
     /// Writes what the hub queued, then flushes. The common item, a live entry right
@@ -268,7 +269,7 @@ impl Session {
     /// After the user left `room`: its `member.left` entry is delivered first, which takes
     /// the room off the socket; if it does not come in time, the room goes anyway.
     pub(super) async fn await_removal(&mut self, room: RoomId) -> Flow {
-        let deadline = tokio::time::Instant::now() + LEAVE_WAIT;
+        let deadline = tokio::time::Instant::now() + MEMBERSHIP_WAIT;
         while self.cursors.contains_key(&room) {
             Box::pin(self.fill(room, None, true)).await?;
             if !self.cursors.contains_key(&room) {
@@ -280,6 +281,24 @@ impl Session {
                 () = tokio::time::sleep_until(deadline) => {
                     tracing::warn!(%room, "no member.left entry in time; removing the room");
                     return self.remove_room(room, RemovalReason::Left).await;
+                }
+            }
+        }
+        self.connection.flush().await
+    }
+
+    /// After the user joined `room`: the event that added them (on the user's channel) is
+    /// delivered first, which adds the room from that event's position, so this socket
+    /// gets the room's entries after it exactly as the user's other sockets do; if it does
+    /// not come in time, the room is added at its current position.
+    pub(super) async fn await_addition(&mut self, room: RoomId, kind: RoomKind) -> Flow {
+        let deadline = tokio::time::Instant::now() + MEMBERSHIP_WAIT;
+        while !self.cursors.contains_key(&room) {
+            tokio::select! {
+                () = self.outbox.ready() => Box::pin(self.deliver_ready()).await?,
+                () = tokio::time::sleep_until(deadline) => {
+                    tracing::warn!(%room, "no event of the join in time; adding the room at its position");
+                    return self.add_room(room, kind, None).await;
                 }
             }
         }

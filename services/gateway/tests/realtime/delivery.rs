@@ -342,6 +342,65 @@ pub(crate) async fn queued_messages(queue: &str) -> u32 {
 }
 
 #[tokio::test]
+async fn a_joining_socket_gets_every_entry_after_the_event_that_added_the_user() {
+    // Arrange: Alice keeps talking in her public room while Bob joins it.
+    let stack = stack::spawn().await;
+    let (alice, bob) = (stack.user(), stack.user());
+    let room = stack.room(&alice, &[]).await;
+    let (mut alice_watching, _) = stack.connect(0, &alice).await;
+    let (mut alice_talking, _) = stack.connect(1, &alice).await;
+    let (mut bob_socket, _) = stack.connect(0, &bob).await;
+    let room_text = room.to_string();
+    let talking = tokio::spawn(async move {
+        let mut last = 0;
+        for i in 0..40 {
+            let ack = alice_talking
+                .send_message(&room_text, &format!("busy-{i}"), &format!("busy {i}"))
+                .await;
+            last = ack["position"].as_u64().expect("an acknowledged position");
+        }
+        last
+    });
+
+    // Act
+    bob_socket
+        .send(json!({"type": "join", "id": "j1", "room": room}))
+        .await;
+
+    // Assert: his socket starts at the event that added him, as his other sockets would ...
+    let (mut frames, _) = bob_socket.until("joined").await;
+    let announced = loop {
+        let (_, event) = alice_watching.until("member.joined").await;
+        if event["user_id"] == bob.id.to_string() {
+            break event;
+        }
+    };
+    let added = frames.remove(
+        frames
+            .iter()
+            .position(|f| f["type"] == "room.added")
+            .expect("room.added before joined"),
+    );
+    assert_eq!(added["position"], announced["position"], "{added}");
+    assert_eq!(added["epoch"], announced["epoch"]);
+    // ... then gets every entry after it once, in order, none skipped.
+    let last = talking.await.expect("Alice talked");
+    let mut expected = announced["position"].as_u64().expect("a position") + 1;
+    let mut frames = std::collections::VecDeque::from(frames);
+    while expected <= last {
+        let frame = match frames.pop_front() {
+            Some(frame) => frame,
+            None => bob_socket.next().await,
+        };
+        if frame["room"] != room.to_string() || frame["position"].is_null() {
+            continue;
+        }
+        assert_eq!(frame["position"], expected, "{frame}");
+        expected += 1;
+    }
+}
+
+#[tokio::test]
 async fn joining_and_leaving_change_what_every_socket_of_the_user_receives() {
     // Arrange
     let stack = stack::spawn().await;

@@ -3,13 +3,15 @@
 //! `opentelemetry.proto.collector.trace.v1.TraceService`) and `RUST_LOG=warn`, so the
 //! trace pipeline is shown not to depend on the log level. A REST send must come back as
 //! one trace id over the gateway and rooms, through the sequencer and the RabbitMQ
-//! publish, with every parent present, and history's batch span linked to it.
+//! publish, with every parent present, and history's batch span linked to it; the spans
+//! named and attributed as OpenTelemetry's RPC, messaging and database conventions say.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use chat_traces::{Received, Receiver, attribute, tree};
 use opentelemetry_proto::tonic::trace::v1::Span;
+use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use serde_json::json;
 
 use crate::Stack;
@@ -71,7 +73,6 @@ async fn a_rest_send_is_one_trace_across_gateway_rooms_the_broker_and_history() 
     for expected in [
         "messages.send",
         "sequencer.append_once",
-        "persist.publish",
         "sequencer.confirm",
     ] {
         assert!(
@@ -79,14 +80,81 @@ async fn a_rest_send_is_one_trace_across_gateway_rooms_the_broker_and_history() 
             "no `{expected}` span in {names:?}"
         );
     }
-    // RPC spans carry the semantic conventions' attributes.
+    // Spans follow OpenTelemetry's semantic conventions: RPC on both sides of a call,
+    // messaging for the broker, database for the queries.
+    let kind = |r: &Received, kind: SpanKind| r.span.kind == kind as i32;
+    let rpc = |r: &Received, side: SpanKind, method: &str| {
+        kind(r, side)
+            && attribute(&r.span, "rpc.system") == Some("grpc")
+            && attribute(&r.span, "rpc.method") == Some(method)
+            && r.span
+                .attributes
+                .iter()
+                .any(|kv| kv.key == "rpc.grpc.status_code")
+    };
+    let client = spans
+        .iter()
+        .find(|r| {
+            r.service.starts_with("chat-gateway") && rpc(r, SpanKind::Client, "CheckMembership")
+        })
+        .expect("the gateway's client span of CheckMembership, with rpc.* attributes");
+    assert_eq!(client.span.name, "chat.v1.RoomsService/CheckMembership");
+    let server = spans
+        .iter()
+        .find(|r| r.service == "chat-rooms" && rpc(r, SpanKind::Server, "CheckMembership"))
+        .expect("rooms' server span of CheckMembership, with rpc.* attributes");
+    assert_eq!(
+        server.span.parent_span_id, client.span.span_id,
+        "the server span is the client span's child"
+    );
     assert!(
         spans.iter().any(|r| r.service == "chat-rooms"
-            && attribute(&r.span, "rpc.system") == Some("grpc")
-            && attribute(&r.span, "rpc.method") == Some("CheckMembership")),
-        "rooms' server span of CheckMembership with rpc.* attributes"
+            && kind(r, SpanKind::Client)
+            && attribute(&r.span, "db.system.name") == Some("postgresql")
+            && attribute(&r.span, "db.collection.name") == Some("rooms")
+            && r.span.parent_span_id == server.span.span_id),
+        "rooms' query of the membership, a database client span under its server span"
     );
+    let publish = spans
+        .iter()
+        .find(|r| {
+            kind(r, SpanKind::Producer)
+                && attribute(&r.span, "messaging.system") == Some("rabbitmq")
+                && attribute(&r.span, "messaging.operation.type") == Some("send")
+        })
+        .expect("the RabbitMQ publish, a producer span");
+    let queue = attribute(&publish.span, "messaging.destination.name").expect("its queue");
+    assert_eq!(publish.span.name, format!("publish {queue}"));
     assert!(!trace.is_empty());
+}
+
+/// History's batch span linked to `trace`, a consumer span of the same queue, with its
+/// insert as a database client span under it.
+fn linked_batch(received: &[Received], trace: &[u8]) -> Result<(), String> {
+    let batch = received
+        .iter()
+        .find(|r| {
+            r.service == "chat-history"
+                && r.span.kind == SpanKind::Consumer as i32
+                && attribute(&r.span, "messaging.operation.type") == Some("process")
+                && r.span.links.iter().any(|link| link.trace_id == trace)
+        })
+        .ok_or("no history batch span linked to the trace yet")?;
+    let queue = attribute(&batch.span, "messaging.destination.name").unwrap_or_default();
+    if batch.span.name != format!("process {queue}") {
+        return Err(format!("the batch span is named `{}`", batch.span.name));
+    }
+    let inserted = received.iter().any(|r| {
+        r.service == "chat-history"
+            && r.span.parent_span_id == batch.span.span_id
+            && attribute(&r.span, "db.system.name") == Some("postgresql")
+            && attribute(&r.span, "db.operation.name") == Some("INSERT")
+            && r.span.name == "INSERT messages"
+    });
+    if !inserted {
+        return Err("no `INSERT messages` span under the batch span yet".into());
+    }
+    Ok(())
 }
 
 /// The trace of the newest `POST /api/messages`, once it is whole: every span's parent
@@ -122,13 +190,6 @@ fn whole_trace(received: &[Received]) -> Result<(Vec<u8>, Vec<Received>), String
     if !spans.iter().any(|r| r.service == "chat-rooms") {
         return Err("no rooms span yet".into());
     }
-    let linked = received.iter().any(|r| {
-        r.service == "chat-history"
-            && r.span.name == "persist batch"
-            && r.span.links.iter().any(|link| link.trace_id == trace)
-    });
-    if !linked {
-        return Err("no history batch span linked to the trace yet".into());
-    }
+    linked_batch(received, &trace)?;
     Ok((trace, spans))
 }

@@ -1,5 +1,5 @@
-//! `join`: joins a public room; `room.added` (at the room's current position), then
-//! `joined`.
+//! `join`: joins a public room; `room.added` at the position of the event that added the
+//! user, the room's entries after it, then `joined`.
 
 use chat_protocol::ServerFrame;
 use chat_protocol::client::RoomRequest;
@@ -17,7 +17,7 @@ pub async fn join(session: &mut Session, request: RoomRequest) -> Flow {
         .await
     {
         Ok(room) => {
-            session.add_room(request.room, room.kind(), None).await?;
+            session.await_addition(request.room, room.kind()).await?;
             session
                 .connection
                 .send(&ServerFrame::Joined(Answer {

@@ -27,14 +27,19 @@ queries.forEach((expr, i) => {
 
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium' });
 try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 1500 } });
+  // Tall enough for the three panels: a full-page capture would scroll the fixed navbar
+  // over the first one.
+  const page = await browser.newPage({ viewport: { width: 1280, height: 2300 } });
   await page.goto(`${base}/graph?${params}`);
   // Every panel has drawn its graph.
-  await page.waitForFunction((n) => document.querySelectorAll('canvas.flot-base').length >= n, queries.length, {
-    timeout: 30_000,
-  });
+  // Every panel has drawn its graph (flot canvases in newer UIs, rickshaw SVG in older).
+  await page.waitForFunction(
+    (n) => document.querySelectorAll('canvas.flot-base, .graph_area svg').length >= n,
+    queries.length,
+    { timeout: 30_000 },
+  );
   await page.waitForTimeout(500);
-  await page.screenshot({ path: out, fullPage: true });
+  await page.screenshot({ path: out });
   console.log(`saved ${out}`);
 } finally {
   await browser.close();

@@ -40,17 +40,7 @@ impl tower::Service<http::Request<tonic::body::Body>> for TracedChannel {
     }
 
     fn call(&mut self, mut request: http::Request<tonic::body::Body>) -> Self::Future {
-        let (service, method) = rpc_names(request.uri().path());
-        let span = tracing::info_span!(
-            "grpc.client",
-            otel.name = %format!("{service}/{method}"),
-            otel.kind = "client",
-            rpc.system = "grpc",
-            rpc.service = %service,
-            rpc.method = %method,
-            rpc.grpc.status_code = tracing::field::Empty,
-            otel.status_code = tracing::field::Empty,
-        );
+        let span = rpc_span(request.uri().path(), "client");
         let context = span.context();
         opentelemetry::global::get_text_map_propagator(|propagator| {
             propagator.inject_context(&context, &mut HeaderInjector(request.headers_mut()));
@@ -89,6 +79,22 @@ fn grpc_status(headers: &http::HeaderMap) -> Option<i64> {
     headers.get("grpc-status")?.to_str().ok()?.parse().ok()
 }
 
+/// The span of one side (`kind`: client or server) of the call to `path`, named and
+/// attributed as the RPC conventions say; its status code is recorded once known.
+fn rpc_span(path: &str, kind: &'static str) -> tracing::Span {
+    let (service, method) = rpc_names(path);
+    tracing::info_span!(
+        "grpc",
+        otel.name = %format!("{service}/{method}"),
+        otel.kind = kind,
+        otel.status_code = tracing::field::Empty,
+        rpc.system = "grpc",
+        rpc.service = %service,
+        rpc.method = %method,
+        rpc.grpc.status_code = tracing::field::Empty,
+    )
+}
+
 /// `rpc.service` and `rpc.method` of a gRPC path (`/package.Service/Method`).
 fn rpc_names(path: &str) -> (&str, &str) {
     path.trim_start_matches('/')
@@ -118,16 +124,7 @@ impl Extractor for MetadataExtractor<'_> {
 /// The server-side span of one gRPC request, parented on the caller's trace context.
 /// Use with `tower_http::trace::TraceLayer::new_for_grpc().make_span_with(server_span)`.
 pub fn server_span<B>(request: &http::Request<B>) -> tracing::Span {
-    let (service, method) = rpc_names(request.uri().path());
-    let span = tracing::info_span!(
-        "grpc.server",
-        otel.name = %format!("{service}/{method}"),
-        otel.kind = "server",
-        rpc.system = "grpc",
-        rpc.service = %service,
-        rpc.method = %method,
-        rpc.grpc.status_code = tracing::field::Empty,
-    );
+    let span = rpc_span(request.uri().path(), "server");
     let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
         propagator.extract(&HeaderExtractor(request.headers()))
     });

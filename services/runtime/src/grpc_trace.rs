@@ -7,9 +7,7 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use opentelemetry::propagation::Extractor;
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
-use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -100,25 +98,6 @@ fn rpc_names(path: &str) -> (&str, &str) {
     path.trim_start_matches('/')
         .split_once('/')
         .unwrap_or(("unknown", path))
-}
-
-/// Reads trace context out of gRPC metadata (for code that holds a `tonic::Request`).
-pub struct MetadataExtractor<'a>(pub &'a MetadataMap);
-
-impl Extractor for MetadataExtractor<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|v| v.to_str().ok())
-    }
-
-    fn keys(&self) -> Vec<&str> {
-        self.0
-            .keys()
-            .filter_map(|k| match k {
-                tonic::metadata::KeyRef::Ascii(k) => Some(k.as_str()),
-                tonic::metadata::KeyRef::Binary(_) => None,
-            })
-            .collect()
-    }
 }
 
 /// The server-side span of one gRPC request, parented on the caller's trace context.

@@ -3,7 +3,11 @@
 //! # Topology ([`declare_topology`], shared by publisher and consumer)
 //!
 //! - `chat.messages.persist`: a durable quorum queue (replicated on a RabbitMQ cluster)
-//!   whose bodies are encoded [`RoomEnvelope`]s. A message redelivered more than
+//!   whose bodies are encoded [`RoomEnvelope`]s. With `PERSIST_QUEUES` above 1 the rooms
+//!   are spread over that many queues (`chat.messages.persist`, `chat.messages.persist.q1`,
+//!   ...) by a stable hash of the room id ([`QueueNames::queue_of`]): one quorum queue has
+//!   one leader, so throughput grows with the queues. A room's entries all go to one
+//!   queue; history orders them by position, not by arrival, either way. A message redelivered more than
 //!   [`DELIVERY_LIMIT`] times (a poison message) is dead-lettered, at-least-once (the
 //!   queue rejects publishes when it is full rather than dropping old messages, which
 //!   at-least-once dead-lettering requires).
@@ -82,20 +86,35 @@ pub struct PersistConfig {
         default_value = "chat.messages.persist"
     )]
     pub persist_queue: String,
+
+    /// How many queues the rooms are spread over (1 to 64): publishers send a room's
+    /// entries to its queue, history consumes all of them. Change it without losing
+    /// anything as docs/operations.md says (history first when raising it, last when
+    /// lowering it).
+    #[arg(
+        long = "persist-queues",
+        env = "PERSIST_QUEUES",
+        default_value_t = 1,
+        value_parser = clap::value_parser!(u16).range(1..=64)
+    )]
+    pub persist_queues: u16,
 }
 
 impl PersistConfig {
-    /// The topology named after the configured queue ([`QueueNames::for_queue`]).
+    /// The topology named after the configured queue ([`QueueNames::for_queue`]), spread
+    /// over the configured number of queues.
     pub fn queue_names(&self) -> QueueNames {
-        QueueNames::for_queue(&self.persist_queue)
+        QueueNames::for_queue(&self.persist_queue).spread_over(self.persist_queues)
     }
 }
 
 /// The names of the persistence topology.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueNames {
-    /// The quorum queue the history service consumes.
+    /// The first (with one queue, the only) quorum queue the history service consumes.
     pub queue: String,
+    /// Every queue the rooms are spread over, `queue` first.
+    pub queues: Vec<String>,
     /// The exchange that receives the queue's dead letters.
     pub dead_letter_exchange: String,
     /// The queue that keeps the dead letters.
@@ -134,16 +153,37 @@ impl QueueNames {
         }
     }
 
+    /// The same topology with the rooms spread over `count` queues: `queue`, then
+    /// `<queue>.q1` to `<queue>.q<count - 1>` (all dead-lettering to the one exchange).
+    pub fn spread_over(mut self, count: u16) -> Self {
+        self.queues = std::iter::once(self.queue.clone())
+            .chain((1..count).map(|i| format!("{}.q{i}", self.queue)))
+            .collect();
+        self
+    }
+
+    /// The queue of `room_id`: FNV-1a of the id modulo the number of queues, the same in
+    /// every process and every version (a room moving between queues would have entries
+    /// in two at once).
+    pub fn queue_of(&self, room_id: &str) -> &str {
+        use std::hash::Hasher as _;
+        let mut hasher = fnv::FnvHasher::default();
+        hasher.write(room_id.as_bytes());
+        let count = self.queues.len() as u64;
+        &self.queues[usize::try_from(hasher.finish() % count).unwrap_or_default()]
+    }
+
     fn named(queue: &str, dead_letter_exchange: &str) -> Self {
         Self {
             queue: queue.to_owned(),
+            queues: vec![queue.to_owned()],
             dead_letter_exchange: dead_letter_exchange.to_owned(),
             dead_letter_queue: format!("{queue}.dlq"),
         }
     }
 }
 
-/// Declares the persistence queue, its dead-letter exchange and queue, and the binding
+/// Declares the persistence queues, their dead-letter exchange and queue, and the binding
 /// between them. Idempotent; fails (and closes `channel`) when one of them already
 /// exists with other arguments.
 pub async fn declare_topology(channel: &Channel, names: &QueueNames) -> Result<(), BusError> {
@@ -190,7 +230,9 @@ pub async fn declare_topology(channel: &Channel, names: &QueueNames) -> Result<(
         "x-delivery-limit".into(),
         AMQPValue::LongInt(DELIVERY_LIMIT),
     );
-    channel.queue_declare(&names.queue, durable, args).await?;
+    for queue in &names.queues {
+        channel.queue_declare(queue, durable, args.clone()).await?;
+    }
     Ok(())
 }
 
@@ -323,18 +365,25 @@ impl PersistPublisher {
         name = "persist.publish",
         skip(self, envelope_bytes),
         fields(
-            otel.name = %format_args!("publish {}", self.shared.names.queue),
+            otel.name = tracing::field::Empty,
             otel.kind = "producer",
             messaging.system = "rabbitmq",
             messaging.operation.type = "send",
             messaging.operation.name = "publish",
-            messaging.destination.name = %self.shared.names.queue,
-            messaging.rabbitmq.destination.routing_key = %self.shared.names.queue,
+            messaging.destination.name = tracing::field::Empty,
+            messaging.rabbitmq.destination.routing_key = tracing::field::Empty,
         )
     )]
     pub async fn publish(&self, envelope_bytes: &[u8], room_id: &str) -> Result<(), BusError> {
+        let queue = self.shared.names.queue_of(room_id);
+        let span = tracing::Span::current();
+        span.record("otel.name", format!("publish {queue}"));
+        span.record("messaging.destination.name", queue);
+        span.record("messaging.rabbitmq.destination.routing_key", queue);
         let started = Instant::now();
-        let outcome = self.publish_with_retry(envelope_bytes, room_id).await;
+        let outcome = self
+            .publish_with_retry(envelope_bytes, room_id, queue)
+            .await;
         metrics::histogram!(PUBLISH_DURATION_METRIC).record(started.elapsed().as_secs_f64());
         if let Err(err) = &outcome {
             metrics::counter!(PUBLISH_FAILURES_METRIC).increment(1);
@@ -343,7 +392,12 @@ impl PersistPublisher {
         outcome
     }
 
-    async fn publish_with_retry(&self, payload: &[u8], room_id: &str) -> Result<(), BusError> {
+    async fn publish_with_retry(
+        &self,
+        payload: &[u8],
+        room_id: &str,
+        queue: &str,
+    ) -> Result<(), BusError> {
         let envelope = decode_envelope(payload)?;
         if envelope.room_id != room_id {
             return Err(BusError::Invalid(format!(
@@ -357,11 +411,14 @@ impl PersistPublisher {
         if !link.is_open() {
             link = self.relink(link.generation).await?;
         }
-        match self.publish_on(&link, payload, properties.clone()).await {
+        match self
+            .publish_on(&link, queue, payload, properties.clone())
+            .await
+        {
             Err(err) if breaks_link(&err) => {
                 tracing::info!(error = %err, "persistence link broken; reconnecting to retry");
                 let link = self.relink(link.generation).await?;
-                self.publish_on(&link, payload, properties).await
+                self.publish_on(&link, queue, payload, properties).await
             }
             outcome => outcome,
         }
@@ -389,6 +446,7 @@ impl PersistPublisher {
     async fn publish_on(
         &self,
         link: &Link,
+        queue: &str,
         payload: &[u8],
         properties: BasicProperties,
     ) -> Result<(), BusError> {
@@ -397,7 +455,7 @@ impl PersistPublisher {
                 .channel
                 .basic_publish(
                     "",
-                    &self.shared.names.queue,
+                    queue,
                     BasicPublishOptions {
                         mandatory: true,
                         ..BasicPublishOptions::default()
@@ -511,6 +569,51 @@ mod tests {
     use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 
     use super::*;
+
+    #[test]
+    fn one_queue_is_the_named_queue_and_more_are_numbered_after_it() {
+        assert_eq!(QueueNames::default().queues, ["chat.messages.persist"]);
+        let spread = QueueNames::default().spread_over(3);
+        assert_eq!(
+            spread.queues,
+            [
+                "chat.messages.persist",
+                "chat.messages.persist.q1",
+                "chat.messages.persist.q2"
+            ]
+        );
+        assert_eq!(spread.queue, "chat.messages.persist");
+        assert_eq!(spread.dead_letter_queue, "chat.messages.persist.dlq");
+    }
+
+    #[test]
+    fn a_room_keeps_its_queue_in_every_process_and_rooms_spread_evenly() {
+        let names = QueueNames::default().spread_over(4);
+        // FNV-1a 64 of the id, modulo 4: fixed for good, since a room whose queue changed
+        // would have entries in two queues.
+        assert_eq!(
+            names.queue_of("0193a6c1-0000-7000-8000-0000000000c1"),
+            "chat.messages.persist.q2"
+        );
+        assert_eq!(
+            names.queue_of("0193a6c1-0000-7000-8000-0000000000c2"),
+            "chat.messages.persist.q3"
+        );
+        let mut counts = std::collections::HashMap::new();
+        for n in 0..4000u32 {
+            let room = format!("0193a6c1-0000-7000-8000-{n:012x}");
+            *counts.entry(names.queue_of(&room)).or_insert(0) += 1;
+        }
+        assert_eq!(counts.len(), 4);
+        assert!(
+            counts.values().all(|&n| (800..1200).contains(&n)),
+            "{counts:?}"
+        );
+        assert_eq!(
+            QueueNames::default().queue_of("anything"),
+            "chat.messages.persist"
+        );
+    }
 
     #[test]
     fn trace_context_round_trips_through_headers() {

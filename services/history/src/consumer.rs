@@ -1,4 +1,5 @@
-//! Consumes the persist queue into PostgreSQL in batches.
+//! Consumes the persist queues into PostgreSQL in batches: each queue (one unless
+//! `PERSIST_QUEUES` spreads the rooms over more) on a connection of its own, as below.
 //!
 //! Deliveries are collected until the batch is full or `batch_linger` has passed since its
 //! first one, then stored in one transaction, and only after the commit acknowledged. So
@@ -46,7 +47,7 @@ pub const DEAD_LETTERED_METRIC: &str = "chat_history_dead_lettered_total";
 pub const BATCH_SIZE_METRIC: &str = "chat_history_batch_size";
 /// Time from a batch's first delivery to its acknowledgement.
 pub const BATCH_DURATION_METRIC: &str = "chat_history_batch_duration_seconds";
-/// Messages ready in the persist queue, not yet delivered to any consumer.
+/// Messages ready in a persist queue (label `queue`), not yet delivered to any consumer.
 pub const CONSUMER_LAG_METRIC: &str = "chat_history_consumer_lag";
 /// Failed attempts to store a batch (each one is retried).
 pub const STORE_FAILURES_METRIC: &str = "chat_history_store_failures_total";
@@ -55,53 +56,101 @@ pub const STORE_FAILURES_METRIC: &str = "chat_history_store_failures_total";
 const LAG_INTERVAL: Duration = Duration::from_secs(5);
 
 /// An open broker connection with the topology declared and the prefetch set.
-pub struct Session {
+struct QueueSession {
     connection: Connection,
     channel: Channel,
 }
 
-/// The consumer of the persist queue.
+/// The open connections of a [`PersistConsumer`], one per queue.
+pub struct Session(Vec<QueueSession>);
+
+/// The consumer of the persist queues.
 pub struct PersistConsumer {
+    queues: Vec<QueueConsumer>,
+}
+
+/// The consumer of one persist queue.
+struct QueueConsumer {
     store: Store,
     names: QueueNames,
+    queue: String,
     config: ConsumerConfig,
     consuming: Arc<AtomicBool>,
 }
 
-/// Whether the consumer is attached to the queue (for `/readyz`). Cheap to clone.
+/// Whether the consumer is attached to every queue (for `/readyz`). Cheap to clone.
 #[derive(Debug, Clone)]
-pub struct ConsumerStatus(Arc<AtomicBool>);
+pub struct ConsumerStatus(Arc<[Arc<AtomicBool>]>);
 
 impl ConsumerStatus {
     pub fn check(&self) -> Result<(), String> {
-        if self.0.load(Ordering::Relaxed) {
+        if self
+            .0
+            .iter()
+            .all(|consuming| consuming.load(Ordering::Relaxed))
+        {
             Ok(())
         } else {
-            Err("not consuming the persist queue (RabbitMQ unreachable)".to_owned())
+            Err("not consuming the persist queues (RabbitMQ unreachable)".to_owned())
         }
     }
 }
 
 impl PersistConsumer {
     pub fn new(store: Store, config: ConsumerConfig) -> Self {
-        Self {
-            store,
-            names: config.persist.queue_names(),
-            config,
-            consuming: Arc::new(AtomicBool::new(false)),
-        }
+        let names = config.persist.queue_names();
+        let queues = names
+            .queues
+            .iter()
+            .map(|queue| QueueConsumer {
+                store: store.clone(),
+                names: names.clone(),
+                queue: queue.clone(),
+                config: config.clone(),
+                consuming: Arc::new(AtomicBool::new(false)),
+            })
+            .collect();
+        Self { queues }
     }
 
-    /// Tells whether this consumer is attached to the queue.
+    /// Tells whether this consumer is attached to its queues.
     pub fn status(&self) -> ConsumerStatus {
-        ConsumerStatus(Arc::clone(&self.consuming))
+        ConsumerStatus(
+            self.queues
+                .iter()
+                .map(|queue| Arc::clone(&queue.consuming))
+                .collect(),
+        )
     }
 
-    /// Connects, declares the topology and sets the prefetch.
+    /// Connects once per queue, declares the topology and sets the prefetch.
     pub async fn connect(&self) -> anyhow::Result<Session> {
+        let mut sessions = Vec::with_capacity(self.queues.len());
+        for queue in &self.queues {
+            sessions.push(queue.connect().await?);
+        }
+        Ok(Session(sessions))
+    }
+
+    /// Consumes every queue until `shutdown` (see [`QueueConsumer::run`]).
+    pub async fn run(self, session: Session, shutdown: CancellationToken) {
+        futures::future::join_all(
+            self.queues
+                .into_iter()
+                .zip(session.0)
+                .map(|(queue, session)| queue.run(session, shutdown.clone())),
+        )
+        .await;
+    }
+}
+
+impl QueueConsumer {
+    /// Connects, declares the topology and sets the prefetch.
+    async fn connect(&self) -> anyhow::Result<QueueSession> {
         let connection = Connection::connect(
             self.config.persist.amqp_url.expose_secret(),
-            ConnectionProperties::default().with_connection_name("chat-history".into()),
+            ConnectionProperties::default()
+                .with_connection_name(format!("chat-history {}", self.queue).into()),
         )
         .await?;
         let channel = connection.create_channel().await?;
@@ -109,7 +158,7 @@ impl PersistConsumer {
         channel
             .basic_qos(self.config.prefetch, BasicQosOptions::default())
             .await?;
-        Ok(Session {
+        Ok(QueueSession {
             connection,
             channel,
         })
@@ -117,7 +166,7 @@ impl PersistConsumer {
 
     /// Consumes until `shutdown`, reconnecting whenever the broker connection is lost.
     /// On shutdown the batch in hand is stored and acknowledged before returning.
-    pub async fn run(self, session: Session, shutdown: CancellationToken) {
+    async fn run(self, session: QueueSession, shutdown: CancellationToken) {
         let mut session = Some(session);
         let mut backoff = Backoff::default();
         loop {
@@ -154,12 +203,16 @@ impl PersistConsumer {
     }
 
     /// Reads batches until `shutdown` (`Ok`) or until the channel fails (`Err`).
-    async fn consume(&self, session: &Session, shutdown: &CancellationToken) -> anyhow::Result<()> {
+    async fn consume(
+        &self,
+        session: &QueueSession,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<()> {
         let tag = format!("chat-history-{}", uuid::Uuid::now_v7().simple());
         let mut deliveries = session
             .channel
             .basic_consume(
-                &self.names.queue,
+                &self.queue,
                 &tag,
                 BasicConsumeOptions::default(),
                 FieldTable::default(),
@@ -167,9 +220,9 @@ impl PersistConsumer {
             .await?;
         let _lag = AbortOnDropHandle::new(tokio::spawn(report_lag(
             session.connection.create_channel().await?,
-            self.names.queue.clone(),
+            self.queue.clone(),
         )));
-        tracing::info!(queue = %self.names.queue, "consuming the persist queue");
+        tracing::info!(queue = %self.queue, "consuming the persist queue");
         self.consuming.store(true, Ordering::Relaxed);
 
         let batch_size = usize::from(self.config.batch_size);
@@ -196,7 +249,7 @@ impl PersistConsumer {
                     () = shutdown.cancelled() => break,
                 }
             }
-            let batch = Batch::decode(&session.channel, &self.names.queue, batch, started).await?;
+            let batch = Batch::decode(&session.channel, &self.queue, batch, started).await?;
             if let Some(previous) = storing.take() {
                 previous.await??;
             }
@@ -383,7 +436,8 @@ async fn report_lag(channel: Channel, queue: String) {
             .await
         {
             Ok(state) => {
-                metrics::gauge!(CONSUMER_LAG_METRIC).set(f64::from(state.message_count()));
+                metrics::gauge!(CONSUMER_LAG_METRIC, "queue" => queue.clone())
+                    .set(f64::from(state.message_count()));
             }
             Err(err) => {
                 tracing::debug!(%err, "cannot read the persist queue depth");
@@ -393,7 +447,7 @@ async fn report_lag(channel: Channel, queue: String) {
     }
 }
 
-async fn close(session: Session) {
+async fn close(session: QueueSession) {
     // Unacknowledged deliveries still prefetched return to the queue with the channel.
     if let Err(err) = session.connection.close(200, "shutting down").await {
         tracing::debug!(%err, "closing the RabbitMQ connection");

@@ -178,9 +178,14 @@ impl TestEnv {
 
     /// Messages in the persist queue not yet delivered to a consumer.
     pub async fn ready_in_queue(&self) -> u32 {
+        self.ready_in(&self.queue.queue).await
+    }
+
+    /// Messages in `queue` not yet delivered to a consumer.
+    pub async fn ready_in(&self, queue: &str) -> u32 {
         self.publisher
             .queue_declare(
-                &self.queue.queue,
+                queue,
                 QueueDeclareOptions {
                     passive: true,
                     ..QueueDeclareOptions::default()
@@ -238,12 +243,14 @@ impl TestEnv {
     pub async fn clean_up(self) {
         let _ = self
             .publisher
-            .queue_delete(&self.queue.queue, QueueDeleteOptions::default())
-            .await;
-        let _ = self
-            .publisher
             .queue_delete(&self.queue.dead_letter_queue, QueueDeleteOptions::default())
             .await;
+        for queue in &self.queue.queues {
+            let _ = self
+                .publisher
+                .queue_delete(queue, QueueDeleteOptions::default())
+                .await;
+        }
         let _ = self
             .publisher
             .exchange_delete(

@@ -2,8 +2,9 @@
 //! to the delivery or to the consumer.
 
 use chat_proto::v1::{ListEntriesAfterRequest, ListMessagesRequest, Position};
+use prost::Message as _;
 
-use crate::helpers::{Room, TestEnv, item_of, spawn_app};
+use crate::helpers::{AMQP_URL, Room, TestEnv, item_of, spawn_app};
 
 #[tokio::test]
 async fn published_envelopes_are_stored_and_listed_in_position_order() {
@@ -272,6 +273,65 @@ async fn the_ops_listener_reports_readiness_and_persistence_metrics() {
         assert!(metrics.contains(name), "{name} missing from:\n{metrics}");
     }
 
+    app.stop().await;
+    env.clean_up().await;
+}
+
+#[tokio::test]
+async fn rooms_spread_over_several_queues_are_all_stored_in_order() {
+    // Arrange: four queues, and rooms until every queue has some.
+    let mut env = TestEnv::new().await;
+    env.queue = env.queue.clone().spread_over(4);
+    let mut app = env.start(&["--persist-queues", "4"]).await;
+    let publisher = chat_bus::PersistPublisher::connect(AMQP_URL, env.queue.clone())
+        .await
+        .expect("connect the publisher");
+    let mut rooms: Vec<Room> = Vec::new();
+    while env.queue.queues.iter().any(|queue| {
+        !rooms
+            .iter()
+            .any(|room| env.queue.queue_of(&room.id.to_string()) == queue)
+    }) {
+        rooms.push(Room::new());
+    }
+
+    // Act: each room's messages through its own queue, as a gateway publishes them.
+    for room in &mut rooms {
+        for n in 0..3 {
+            let envelope = room.message(&format!("message {n}"));
+            publisher
+                .publish(&envelope.encode_to_vec(), &envelope.room_id)
+                .await
+                .expect("published and confirmed");
+        }
+    }
+
+    // Assert: every queue is consumed, every room's entries stored in position order.
+    for room in &rooms {
+        env.wait_for_entries(room.id, 3).await;
+        let page = app
+            .grpc
+            .list_entries_after(ListEntriesAfterRequest {
+                room_id: room.id.to_string(),
+                after: Some(Position {
+                    epoch: room.epoch,
+                    seq: 0,
+                }),
+                limit: 0,
+            })
+            .await
+            .expect("list entries")
+            .into_inner();
+        let seqs: Vec<u64> = page
+            .entries
+            .iter()
+            .map(|entry| entry.position.expect("position").seq)
+            .collect();
+        assert_eq!(seqs, [1, 2, 3]);
+    }
+    for queue in &env.queue.queues {
+        assert_eq!(env.ready_in(queue).await, 0, "{queue} drained");
+    }
     app.stop().await;
     env.clean_up().await;
 }

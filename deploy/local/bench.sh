@@ -54,6 +54,7 @@
 #   BENCH_PROCESSES               load tool processes (default: 2 for fanout, 4 for memory
 #                                 and presence)
 #   BENCH_PERSIST_MESSAGES=200000 envelopes per persist phase
+#   BENCH_PERSIST_QUEUES="1 4"    persist queues to measure with, one run each (PERSIST_QUEUES)
 #   BENCH_PERSIST_ARGS            more persist_bench flags (e.g. "--batch-size 1000")
 #   BENCH_SEARCH_MESSAGES=1000000 messages stored for search
 #   LOADTEST                      the load tool binary (default: this tree's release build),
@@ -75,6 +76,7 @@ FANOUT_RATES=${BENCH_FANOUT_RATE:-500,1000}
 FANOUT_LOADS=${BENCH_FANOUT_LOADS:-standard,large,burst}
 WINDOW=${BENCH_WINDOW:-30}
 PERSIST_MESSAGES=${BENCH_PERSIST_MESSAGES:-200000}
+read -r -a PERSIST_QUEUE_COUNTS <<< "${BENCH_PERSIST_QUEUES:-1 4}"
 SEARCH_MESSAGES=${BENCH_SEARCH_MESSAGES:-1000000}
 ROOM_SIZE=50
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
@@ -91,7 +93,7 @@ run_id=$(date +%s)-$$
 FANOUT_PEER_FACTOR=2
 FANOUT_FLOOR_FACTOR=1.3
 FANOUT_BURST_PEER_FACTOR=5
-PERSIST_TARGET=20000
+PERSIST_TARGET=25000
 SOCKET_TARGET_BYTES=4000
 # The peer and the floor, on ports of their own.
 PEER_DIR=$ROOT/loadtest/peers/socketio
@@ -799,20 +801,29 @@ TOML
 }
 
 bench_persist() {
-  log "persist: $PERSIST_MESSAGES envelopes per phase through RabbitMQ into PostgreSQL"
   mkdir -p "$BENCH_DIR"
-  local output=$BENCH_DIR/persist.log
-  # shellcheck disable=SC2086 # extra flags, split on purpose
-  "$ROOT/target/release/examples/persist_bench" --messages "$PERSIST_MESSAGES" ${BENCH_PERSIST_ARGS:-} 2>&1 |
-    tee "$output" ||
-    fail "persist_bench failed"
-  local live drain
-  live=$(sed -nE 's/^live \(publish \+ persist\): *([0-9.]+) msg\/s.*/\1/p' "$output")
-  drain=$(sed -nE 's/^drain \(backlog into PostgreSQL\): *([0-9.]+) msg\/s.*/\1/p' "$output")
-  [ -n "$live" ] && [ -n "$drain" ] || fail "persist_bench printed no rates"
-  add_summary persist "$(grouped "$live") msg/s live" ">= 20,000 msg/s" \
-    "$(printf '%.2fx' "$(calc "$live / $PERSIST_TARGET")")" \
-    "$(verdict "$live" "$PERSIST_TARGET" above); backlog drain $(grouped "$drain") msg/s"
+  local queues output live drain first_live=""
+  for queues in "${PERSIST_QUEUE_COUNTS[@]}"; do
+    log "persist: $PERSIST_MESSAGES envelopes per phase through $queues RabbitMQ queue(s) into PostgreSQL"
+    output=$BENCH_DIR/persist-$queues.log
+    # shellcheck disable=SC2086 # extra flags, split on purpose
+    "$ROOT/target/release/examples/persist_bench" --messages "$PERSIST_MESSAGES" --queues "$queues" \
+      ${BENCH_PERSIST_ARGS:-} 2>&1 | tee "$output" ||
+      fail "persist_bench failed"
+    live=$(sed -nE 's/^live \(publish \+ persist\): *([0-9.]+) msg\/s.*/\1/p' "$output")
+    drain=$(sed -nE 's/^drain \(backlog into PostgreSQL\): *([0-9.]+) msg\/s.*/\1/p' "$output")
+    [ -n "$live" ] && [ -n "$drain" ] || fail "persist_bench printed no rates"
+    # Each count after the first is compared with the first (one queue, by default).
+    local against="" ratio=""
+    if [ -n "$first_live" ]; then
+      against="; $(printf '%.2fx' "$(calc "$live / $first_live")") the ${PERSIST_QUEUE_COUNTS[0]}-queue rate"
+    else
+      first_live=$live
+    fi
+    ratio=$(printf '%.2fx' "$(calc "$live / $PERSIST_TARGET")")
+    add_summary persist "$(grouped "$live") msg/s live, $queues queue(s)" ">= 25,000 msg/s" "$ratio" \
+      "$(verdict "$live" "$PERSIST_TARGET" above); backlog drain $(grouped "$drain") msg/s$against"
+  done
 }
 
 bench_search() {

@@ -15,6 +15,8 @@ export GRPC_PORT_BASE=18050 OPS_PORT_BASE=19100
 export DB_SUFFIX=_e2e
 export REDIS_KEY_PREFIX="chat-e2e:$run_id:"
 export PERSIST_QUEUE="chat.messages.persist.e2e-$run_id"
+# Two persist queues: the whole stack's way to history over more than one queue.
+export PERSIST_QUEUES=${E2E_PERSIST_QUEUES:-2}
 export RUST_LOG=${RUST_LOG:-warn}
 # Every service exports traces to the OTLP receiver the trace test runs (quiet logs or
 # not: traces have their own filter), in small batches so the test need not wait long.

@@ -9,8 +9,11 @@ REDIS_CLI=(redis-cli -u "${REDIS_URL:-redis://127.0.0.1:6379}")
 
 # The queue and Redis keys of this stack (left by a run that was killed, or by this one).
 test_stack_clean() {
-  rabbitmqctl -q delete_queue "$PERSIST_QUEUE" >/dev/null 2>&1 || true
-  rabbitmqctl -q delete_queue "$PERSIST_QUEUE.dlq" >/dev/null 2>&1 || true
+  # The queue, its dead letters and the other queues the rooms were spread over.
+  local queue
+  for queue in "$PERSIST_QUEUE" "$PERSIST_QUEUE.dlq" $(seq -f "$PERSIST_QUEUE.q%g" 1 $((${PERSIST_QUEUES:-1} - 1))); do
+    rabbitmqctl -q delete_queue "$queue" >/dev/null 2>&1 || true
+  done
   "${REDIS_CLI[@]}" --scan --pattern "${REDIS_KEY_PREFIX}*" 2>/dev/null |
     xargs -r "${REDIS_CLI[@]}" del >/dev/null 2>&1 || true
 }

@@ -291,6 +291,13 @@ pub struct WsConfig {
     #[arg(long = "membership-cache-ttl", env = "MEMBERSHIP_CACHE_TTL", default_value = "30s", value_parser = humantime_duration)]
     pub membership_cache_ttl: Duration,
 
+    /// How far behind Redis the hub may fall (a room entry heard this long after it was
+    /// accepted) before it drops its subscription, the backlog with it, and subscribes
+    /// again: its sockets then recover what they missed through catch-up, as after a
+    /// lost connection, so a gateway that cannot keep up keeps its memory bounded.
+    #[arg(long = "subscriber-max-lag", env = "SUBSCRIBER_MAX_LAG", default_value = "30s", value_parser = humantime_duration)]
+    pub subscriber_max_lag: Duration,
+
     /// A `typing` `start` not renewed within this long ends: the room is told `stop`.
     /// Clients are told to renew at half of it (`ready.typing_renew_ms`).
     #[arg(long = "typing-timeout", env = "TYPING_TIMEOUT", default_value = "6s", value_parser = humantime_duration)]

@@ -16,6 +16,9 @@
 //!   again and tells every socket to look for what it missed in between, room entries
 //!   and membership changes alike ([`Outbound::Recheck`]); the membership cache is
 //!   cleared, as events were missed.
+//! * A hub that falls behind Redis (a room entry heard more than `max_lag` after it was
+//!   accepted) does the same on purpose: it drops the connection and the backlog read
+//!   into it, so memory stays bounded, and its sockets catch up from the room streams.
 //!
 //! Subscriptions are changed by one task only, which compares what the sockets need
 //! with what is subscribed each time it is told something changed: a join racing the
@@ -64,6 +67,11 @@ const TYPING_SWEEP: Duration = Duration::from_millis(500);
 const READY_BATCH: usize = 64;
 /// Counter of (re)connections of the hub's Redis subscriber.
 pub const SUBSCRIBER_CONNECTS_METRIC: &str = "chat_gateway_redis_subscriber_connects_total";
+/// Counter of subscriptions dropped because the hub fell more than `max_lag` behind.
+pub const SUBSCRIBER_BEHIND_METRIC: &str = "chat_gateway_redis_subscriber_behind_total";
+/// Least time between two drops for falling behind: if the next entries of a fresh
+/// subscription are late too, the clocks disagree, and dropping again would not help.
+const BEHIND_RESET_INTERVAL: Duration = Duration::from_secs(60);
 
 /// How long a socket waits for its channels to be subscribed before it goes on anyway
 /// (Redis is down; the recheck after reconnecting covers what it misses).
@@ -83,6 +91,16 @@ enum Key {
     User(Uuid),
     /// A user's presence channel, while a local socket follows the user.
     Presence(Uuid),
+}
+
+/// What the hub allows.
+#[derive(Debug, Clone, Copy)]
+pub struct HubLimits {
+    /// A typing `start` not renewed within this long ends.
+    pub typing_timeout: Duration,
+    /// How late a room entry may be heard before the subscription is dropped and made
+    /// again (see the module docs).
+    pub max_lag: Duration,
 }
 
 /// "These keys may have changed; subscribe or unsubscribe as needed, then tell me."
@@ -112,6 +130,9 @@ struct Inner {
     memberships: Memberships,
     typing: TypingBoard,
     connected: AtomicBool,
+    max_lag: Duration,
+    /// Set when a room entry was heard more than `max_lag` late.
+    behind: AtomicBool,
     /// The local address of the subscriber connection, when it is plain TCP: what Redis
     /// shows as its `addr` in `CLIENT LIST`, so operators (and tests) can find it.
     subscriber_addr: std::sync::Mutex<Option<SocketAddr>>,
@@ -124,7 +145,7 @@ impl Hub {
         client: redis::Client,
         prefix: impl Into<String>,
         memberships: Memberships,
-        typing_timeout: Duration,
+        limits: HubLimits,
         shutdown: CancellationToken,
     ) -> Self {
         let (commands, receiver) = mpsc::unbounded_channel();
@@ -135,7 +156,9 @@ impl Hub {
             watchers: DashMap::new(),
             commands,
             memberships,
-            typing: TypingBoard::new(typing_timeout),
+            typing: TypingBoard::new(limits.typing_timeout),
+            max_lag: limits.max_lag,
+            behind: AtomicBool::new(false),
             connected: AtomicBool::new(false),
             subscriber_addr: std::sync::Mutex::new(None),
         });
@@ -321,6 +344,7 @@ impl Inner {
     ) {
         let mut backoff = Duration::from_millis(100);
         let mut reconnecting = false;
+        let mut last_behind: Option<tokio::time::Instant> = None;
         loop {
             let connected = tokio::select! {
                 connected = tokio::time::timeout(CONNECT_WAIT, self.connect(&client)) => {
@@ -380,6 +404,14 @@ impl Inner {
                             // task runs, so a socket woken once writes all of it at once.
                             if !self.dispatch_ready(&mut stream) {
                                 tracing::warn!("Redis subscriber connection lost; reconnecting");
+                                break;
+                            }
+                            if self.behind.swap(false, Ordering::Relaxed)
+                                && last_behind.is_none_or(|at| at.elapsed() >= BEHIND_RESET_INTERVAL)
+                            {
+                                last_behind = Some(tokio::time::Instant::now());
+                                metrics::counter!(SUBSCRIBER_BEHIND_METRIC).increment(1);
+                                tracing::warn!(max_lag = ?self.max_lag, "the hub fell behind Redis; dropping the backlog and subscribing again");
                                 break;
                             }
                         }
@@ -597,6 +629,9 @@ impl Inner {
         };
         if let Some(lag) = item.as_ref().and_then(|item| lag_since(item.occurred_at)) {
             metrics::histogram!(FANOUT_LAG_METRIC).record(lag.as_secs_f64());
+            if lag > self.max_lag {
+                self.behind.store(true, Ordering::Relaxed);
+            }
         }
         let mut delivered = 0u64;
         for outbox in sockets.iter() {

@@ -13,7 +13,7 @@ use secrecy::ExposeSecret;
 use crate::core::attachments::Attachments;
 use crate::core::catchup::CatchUp;
 use crate::core::clients::{AuthClient, FilesClient, HistoryClient, RoomsClient};
-use crate::core::fanout::Hub;
+use crate::core::fanout::{Hub, HubLimits};
 use crate::core::files::Files;
 use crate::core::memberships::Memberships;
 use crate::core::mentions::Mentions;
@@ -96,7 +96,10 @@ impl Realtime {
             client,
             prefix.clone(),
             memberships.clone(),
-            settings.typing_timeout,
+            HubLimits {
+                typing_timeout: settings.typing_timeout,
+                max_lag: settings.subscriber_max_lag,
+            },
             stop.clone(),
         );
         let sizes = RoomSizes::new(rooms.clone());

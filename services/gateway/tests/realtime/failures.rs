@@ -119,6 +119,48 @@ async fn events_published_while_the_subscriber_was_disconnected_are_not_lost() {
 }
 
 #[tokio::test]
+async fn a_hub_behind_redis_drops_its_backlog_and_its_sockets_catch_up_losing_nothing() {
+    // Arrange: any entry counts as late (1 µs), so gateway 0's hub drops its subscription
+    // on the first entry it hears.
+    let stack = stack::spawn_with(Options {
+        subscriber_max_lag: "1us",
+        ..Options::default()
+    })
+    .await;
+    let (alice, bob) = (stack.user(), stack.user());
+    let room = stack.room(&alice, &[&bob]).await;
+    let (mut bob_socket, _) = stack.connect(0, &bob).await;
+    let (mut alice_socket, _) = stack.connect(1, &alice).await;
+    let hub = stack.gateways[0].realtime.hub();
+    let subscriber = hub.subscriber_addr().expect("subscriber over TCP");
+
+    // Act: a burst while the hub drops what it read and subscribes again.
+    let mut sent = Vec::new();
+    for n in 0..10 {
+        let ack = alice_socket
+            .send_message(&room.to_string(), &format!("m{n}"), "burst")
+            .await;
+        sent.push(ack["position"].as_u64().expect("a position"));
+    }
+
+    // Assert: a new subscriber connection, and Bob gets every position once, in order.
+    let mut seen = Vec::new();
+    while seen.len() < sent.len() {
+        let event = bob_socket.next_message().await;
+        seen.push(event["position"].as_u64().expect("a position"));
+    }
+    assert_eq!(seen, sent);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while hub.subscriber_addr().is_none_or(|now| now == subscriber) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never subscribed again"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
 async fn a_message_acknowledged_by_a_gateway_killed_at_once_reaches_history() {
     let mut stack = stack::spawn().await;
     let alice = stack.user();

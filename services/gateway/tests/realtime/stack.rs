@@ -33,6 +33,9 @@ pub struct Options {
     pub max_connections_per_user: usize,
     pub heartbeat_interval: &'static str,
     pub typing_timeout: &'static str,
+    /// `--subscriber-max-lag`: how late a room entry may be heard before the hub drops its
+    /// subscription and subscribes again.
+    pub subscriber_max_lag: &'static str,
     pub typing_max_room_size: u32,
     pub receipts_max_room_size: u32,
     pub presence_grace: &'static str,
@@ -62,6 +65,7 @@ impl Default for Options {
             max_connections_per_user: 10,
             heartbeat_interval: "20s",
             typing_timeout: "6s",
+            subscriber_max_lag: "30s",
             typing_max_room_size: 100,
             receipts_max_room_size: 50,
             presence_grace: "300ms",
@@ -120,6 +124,7 @@ impl Options {
                 .set("--max-connections-per-user", self.max_connections_per_user)
                 .set("--heartbeat-interval", self.heartbeat_interval)
                 .set("--typing-timeout", self.typing_timeout)
+                .set("--subscriber-max-lag", self.subscriber_max_lag)
                 .set("--typing-max-room-size", self.typing_max_room_size)
                 .set("--receipts-max-room-size", self.receipts_max_room_size)
                 .set("--presence-grace", self.presence_grace)

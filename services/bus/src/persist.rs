@@ -359,27 +359,33 @@ impl PersistPublisher {
 
     /// Publishes one encoded [`RoomEnvelope`] of `room_id` as a persistent message and
     /// returns once the broker confirmed it (see the module docs for the promise).
+    pub async fn publish(&self, envelope_bytes: &[u8], room_id: &str) -> Result<(), BusError> {
+        let queue = self.shared.names.queue_of(room_id);
+        self.publish_to(envelope_bytes, room_id, queue).await
+    }
+
     // Named as OpenTelemetry's messaging conventions say: `publish` and the destination,
-    // which is the queue (the default exchange routes by the queue's name).
+    // which is the queue (the default exchange routes by the queue's name). The name is
+    // set when the span starts: exporters take it from there.
     #[tracing::instrument(
         name = "persist.publish",
-        skip(self, envelope_bytes),
+        skip(self, envelope_bytes, queue),
         fields(
-            otel.name = tracing::field::Empty,
+            otel.name = %format_args!("publish {queue}"),
             otel.kind = "producer",
             messaging.system = "rabbitmq",
             messaging.operation.type = "send",
             messaging.operation.name = "publish",
-            messaging.destination.name = tracing::field::Empty,
-            messaging.rabbitmq.destination.routing_key = tracing::field::Empty,
+            messaging.destination.name = %queue,
+            messaging.rabbitmq.destination.routing_key = %queue,
         )
     )]
-    pub async fn publish(&self, envelope_bytes: &[u8], room_id: &str) -> Result<(), BusError> {
-        let queue = self.shared.names.queue_of(room_id);
-        let span = tracing::Span::current();
-        span.record("otel.name", format!("publish {queue}"));
-        span.record("messaging.destination.name", queue);
-        span.record("messaging.rabbitmq.destination.routing_key", queue);
+    async fn publish_to(
+        &self,
+        envelope_bytes: &[u8],
+        room_id: &str,
+        queue: &str,
+    ) -> Result<(), BusError> {
         let started = Instant::now();
         let outcome = self
             .publish_with_retry(envelope_bytes, room_id, queue)

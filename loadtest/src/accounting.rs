@@ -23,6 +23,8 @@ use std::ops::Bound;
 use chat_protocol::{Position, RoomId};
 use serde::{Deserialize, Serialize};
 
+use crate::faults::{FaultTally, Faults};
+
 // ---------------------------------------------------------------------------------------
 // The tag each message carries
 
@@ -99,7 +101,7 @@ impl Ledger {
     pub fn index(&self) -> LedgerIndex {
         let mut rooms: HashMap<RoomId, BTreeMap<Position, Acked>> = HashMap::new();
         let mut positions: HashMap<(RoomId, u32, u64), Position> = HashMap::new();
-        let mut stored_twice = 0;
+        let mut stored_twice = Vec::new();
         for acked in &self.acks {
             let room = rooms.entry(acked.room).or_default();
             room.entry(acked.position)
@@ -107,7 +109,7 @@ impl Ledger {
                 .or_insert(*acked);
             let key = (acked.room, acked.sender, acked.seq);
             match positions.get(&key) {
-                Some(known) if *known != acked.position => stored_twice += 1,
+                Some(known) if *known != acked.position => stored_twice.push(acked.acked_at),
                 Some(_) => {}
                 None => {
                     positions.insert(key, acked.position);
@@ -125,14 +127,20 @@ impl Ledger {
 #[derive(Debug, Default)]
 pub struct LedgerIndex {
     rooms: HashMap<RoomId, BTreeMap<Position, Acked>>,
-    /// Messages (sender and seq) acked at more than one position of their room.
-    pub stored_twice: u64,
+    /// When a message (sender and seq) already acked was acked at another position of
+    /// its room: once per extra position.
+    stored_twice: Vec<i64>,
 }
 
 impl LedgerIndex {
     /// Distinct acknowledged messages.
     pub fn messages(&self) -> u64 {
         self.rooms.values().map(|room| room.len() as u64).sum()
+    }
+
+    /// Messages acked at more than one position of their room (counted per extra one).
+    pub fn stored_twice(&self) -> u64 {
+        self.stored_twice.len() as u64
     }
 }
 
@@ -296,6 +304,28 @@ pub enum Arrival {
     Unexpected,
 }
 
+/// Something wrong (or a resync) seen by a recipient, and when: what a fault's tally
+/// counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incident {
+    /// Unix nanoseconds.
+    pub at: i64,
+    pub kind: IncidentKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentKind {
+    Duplicate,
+    OutOfOrder,
+    SenderDuplicate,
+    SenderOutOfOrder,
+    Resync,
+}
+
+/// The most incidents one view keeps with their time (the stats count them all).
+const INCIDENTS_KEPT: usize = 1_000;
+
 /// One recipient's view of one room.
 #[derive(Debug, Clone, Default)]
 pub struct RoomView {
@@ -305,6 +335,7 @@ pub struct RoomView {
     /// Highest sequence number seen per sender.
     senders: HashMap<u32, u64>,
     catching_up: bool,
+    incidents: Vec<Incident>,
     pub stats: ViewStats,
 }
 
@@ -350,6 +381,7 @@ impl RoomView {
     pub fn resync(&mut self, at_nanos: i64, to: Position) {
         self.close(at_nanos);
         self.stats.resyncs += 1;
+        self.incident(at_nanos, IncidentKind::Resync);
         let after = match (to.epoch, self.high) {
             (0, Some(high)) => Position::new(high.epoch, u64::MAX),
             _ => to,
@@ -375,22 +407,34 @@ impl RoomView {
         self.catching_up
     }
 
-    /// An event of the room arrived; `sender` is `(sender, seq)` for this run's
-    /// messages.
-    pub fn receive(&mut self, at: Position, sender: Option<(u32, u64)>) -> Arrival {
+    fn incident(&mut self, at: i64, kind: IncidentKind) {
+        if self.incidents.len() < INCIDENTS_KEPT {
+            self.incidents.push(Incident { at, kind });
+        }
+    }
+
+    /// An event of the room arrived at `now` (unix nanoseconds); `sender` is `(sender,
+    /// seq)` for this run's messages.
+    pub fn receive(&mut self, at: Position, sender: Option<(u32, u64)>, now: i64) -> Arrival {
         self.stats.events += 1;
         if self.catching_up {
             self.stats.replayed += 1;
         }
-        let Some(window) = self.windows.last_mut().filter(|w| w.closed_at.is_none()) else {
+        if !self.is_open() {
             self.stats.unexpected += 1;
             return Arrival::Unexpected;
-        };
+        }
         if let Some((sender, seq)) = sender {
             self.stats.messages += 1;
             match self.senders.get(&sender) {
-                Some(&last) if seq == last => self.stats.sender_duplicates += 1,
-                Some(&last) if seq < last => self.stats.sender_out_of_order += 1,
+                Some(&last) if seq == last => {
+                    self.stats.sender_duplicates += 1;
+                    self.incident(now, IncidentKind::SenderDuplicate);
+                }
+                Some(&last) if seq < last => {
+                    self.stats.sender_out_of_order += 1;
+                    self.incident(now, IncidentKind::SenderOutOfOrder);
+                }
                 _ => {
                     self.senders.insert(sender, seq);
                 }
@@ -398,12 +442,16 @@ impl RoomView {
         }
         if !self.received.insert(at) {
             self.stats.duplicates += 1;
+            self.incident(now, IncidentKind::Duplicate);
             return Arrival::Duplicate;
         }
-        window.high = Some(window.high.map_or(at, |high| high.max(at)));
+        if let Some(window) = self.windows.last_mut() {
+            window.high = Some(window.high.map_or(at, |high| high.max(at)));
+        }
         match self.high {
             Some(high) if at < high => {
                 self.stats.out_of_order += 1;
+                self.incident(now, IncidentKind::OutOfOrder);
                 Arrival::Late
             }
             Some(high) => {
@@ -427,6 +475,7 @@ impl RoomView {
             room,
             windows: self.windows.clone(),
             received: self.received.clone(),
+            incidents: self.incidents.clone(),
             stats: self.stats,
         }
     }
@@ -439,6 +488,8 @@ pub struct RoomRecord {
     pub room: RoomId,
     pub windows: Vec<Window>,
     pub received: PositionSet,
+    #[serde(default)]
+    pub incidents: Vec<Incident>,
     pub stats: ViewStats,
 }
 
@@ -473,20 +524,68 @@ pub struct Verdict {
     pub stored_twice: u64,
     pub stats: ViewStats,
     pub lost_samples: Vec<LostDelivery>,
+    /// What happened during each fault of the driver's timeline, then between faults
+    /// (empty without a timeline).
+    #[serde(default)]
+    pub faults: Vec<FaultTally>,
 }
 
 /// How many lost deliveries the verdict lists.
 const LOST_SAMPLES: usize = 20;
 
-/// Judges every recipient's rooms against the acks.
-pub fn evaluate(ledger: &LedgerIndex, records: &[RoomRecord], settle_nanos: i64) -> Verdict {
+/// The tally of the fault whose span holds `at`, or the last one (between faults).
+fn tally_at<'t>(
+    tallies: &'t mut [FaultTally],
+    faults: &Faults,
+    at: i64,
+) -> Option<&'t mut FaultTally> {
+    let between = tallies.len().checked_sub(1)?;
+    tallies.get_mut(faults.span_of(at).unwrap_or(between))
+}
+
+/// Judges every recipient's rooms against the acks, and tallies what happened around
+/// each of `faults`.
+pub fn evaluate(
+    ledger: &LedgerIndex,
+    records: &[RoomRecord],
+    settle_nanos: i64,
+    faults: &Faults,
+) -> Verdict {
     let mut verdict = Verdict {
         acked_messages: ledger.messages(),
-        stored_twice: ledger.stored_twice,
+        stored_twice: ledger.stored_twice(),
         ..Verdict::default()
     };
+    let mut tallies = if faults.is_empty() {
+        Vec::new()
+    } else {
+        faults.tallies()
+    };
+    for acked in ledger.rooms.values().flat_map(BTreeMap::values) {
+        if let Some(tally) = tally_at(&mut tallies, faults, acked.acked_at) {
+            tally.acked += 1;
+        }
+    }
+    for &at in &ledger.stored_twice {
+        if let Some(tally) = tally_at(&mut tallies, faults, at) {
+            tally.duplicated += 1;
+        }
+    }
     for record in records {
         verdict.stats += record.stats;
+        for incident in &record.incidents {
+            if let Some(tally) = tally_at(&mut tallies, faults, incident.at) {
+                match incident.kind {
+                    IncidentKind::Duplicate | IncidentKind::SenderDuplicate => {
+                        tally.duplicated += 1;
+                    }
+                    IncidentKind::OutOfOrder | IncidentKind::SenderOutOfOrder => {
+                        tally.out_of_order += 1;
+                    }
+                    IncidentKind::Resync => tally.resyncs += 1,
+                }
+            }
+        }
         let Some(acked) = ledger.rooms.get(&record.room) else {
             continue;
         };
@@ -504,8 +603,11 @@ pub fn evaluate(ledger: &LedgerIndex, records: &[RoomRecord], settle_nanos: i64)
                 verdict.delivered += 1;
             } else {
                 verdict.lost += 1;
+                let ack = acked[&position];
+                if let Some(tally) = tally_at(&mut tallies, faults, ack.acked_at) {
+                    tally.lost += 1;
+                }
                 if verdict.lost_samples.len() < LOST_SAMPLES {
-                    let ack = acked[&position];
                     verdict.lost_samples.push(LostDelivery {
                         recipient: record.user,
                         room: record.room,
@@ -520,6 +622,7 @@ pub fn evaluate(ledger: &LedgerIndex, records: &[RoomRecord], settle_nanos: i64)
     verdict.duplicated =
         verdict.stats.duplicates + verdict.stats.sender_duplicates + verdict.stored_twice;
     verdict.out_of_order = verdict.stats.out_of_order + verdict.stats.sender_out_of_order;
+    verdict.faults = tallies;
     verdict
 }
 
@@ -552,7 +655,7 @@ mod tests {
 
     fn receive_all(view: &mut RoomView, positions: impl IntoIterator<Item = u64>) {
         for position in positions {
-            view.receive(at(position), Some((0, position)));
+            view.receive(at(position), Some((0, position)), 0);
         }
     }
 
@@ -561,7 +664,7 @@ mod tests {
             .iter()
             .map(|(user, room, view)| view.record(*user, *room))
             .collect();
-        evaluate(&ledger.index(), &records, SETTLE)
+        evaluate(&ledger.index(), &records, SETTLE, &Faults::default())
     }
 
     #[test]
@@ -639,9 +742,9 @@ mod tests {
             acked_at: 3 * SECOND,
         });
         let mut view = RoomView::new(at(0));
-        view.receive(at(1), Some((0, 1)));
-        view.receive(at(2), Some((0, 2)));
-        view.receive(at(3), Some((0, 2)));
+        view.receive(at(1), Some((0, 1)), 0);
+        view.receive(at(2), Some((0, 2)), 0);
+        view.receive(at(3), Some((0, 2)), 0);
         view.close(100 * SECOND);
 
         let verdict = judge(&ledger, &[(1, room, &view)]);
@@ -656,10 +759,10 @@ mod tests {
         let room = RoomId::new();
         let ledger = ledger(room, 1..=4);
         let mut view = RoomView::new(at(0));
-        assert_eq!(view.receive(at(1), Some((0, 1))), Arrival::New);
-        assert_eq!(view.receive(at(3), Some((0, 3))), Arrival::New);
-        assert_eq!(view.receive(at(2), Some((0, 2))), Arrival::Late);
-        assert_eq!(view.receive(at(4), Some((0, 4))), Arrival::New);
+        assert_eq!(view.receive(at(1), Some((0, 1)), 0), Arrival::New);
+        assert_eq!(view.receive(at(3), Some((0, 3)), 0), Arrival::New);
+        assert_eq!(view.receive(at(2), Some((0, 2)), 0), Arrival::Late);
+        assert_eq!(view.receive(at(4), Some((0, 4)), 0), Arrival::New);
         view.close(100 * SECOND);
 
         let verdict = judge(&ledger, &[(1, room, &view)]);
@@ -730,8 +833,8 @@ mod tests {
         let mut view = RoomView::new(at(0));
         receive_all(&mut view, 1..=2);
         view.resync(2 * SECOND, Position::new(8, 0));
-        view.receive(Position::new(8, 1), Some((1, 1)));
-        view.receive(Position::new(8, 2), Some((1, 2)));
+        view.receive(Position::new(8, 1), Some((1, 1)), 0);
+        view.receive(Position::new(8, 2), Some((1, 2)), 0);
         view.close(100 * SECOND);
 
         let verdict = judge(&ledger, &[(1, room, &view)]);
@@ -788,11 +891,16 @@ mod tests {
         }
         // Joined after 5 was sent; Redis then lost the room's counter.
         let mut view = RoomView::new(Position::new(7, 5));
-        view.receive(Position::new(7, 6), Some((1, 6)));
+        view.receive(Position::new(7, 6), Some((1, 6)), 0);
         view.resync(1, Position::new(0, 0));
-        view.receive(Position::new(9, 1), Some((1, 1)));
+        view.receive(Position::new(9, 1), Some((1, 1)), 0);
 
-        let verdict = evaluate(&ledger.index(), &[view.record(2, RoomId::default())], 0);
+        let verdict = evaluate(
+            &ledger.index(),
+            &[view.record(2, RoomId::default())],
+            0,
+            &Faults::default(),
+        );
 
         assert_eq!(verdict.lost, 0, "{:?}", verdict.lost_samples);
         assert_eq!(verdict.delivered, 2);
@@ -825,14 +933,14 @@ mod tests {
         });
         let index = ledger.index();
         assert_eq!(index.messages(), 2);
-        assert_eq!(index.stored_twice, 0);
+        assert_eq!(index.stored_twice(), 0);
     }
 
     #[test]
     fn events_after_leaving_are_unexpected() {
         let mut view = RoomView::new(at(0));
         view.close(SECOND);
-        assert_eq!(view.receive(at(1), None), Arrival::Unexpected);
+        assert_eq!(view.receive(at(1), None, 0), Arrival::Unexpected);
         assert_eq!(view.stats.unexpected, 1);
     }
 
@@ -841,9 +949,9 @@ mod tests {
         let room = RoomId::new();
         let ledger = ledger(room, [1, 3]);
         let mut view = RoomView::new(at(0));
-        view.receive(at(1), Some((0, 1)));
-        view.receive(at(2), None); // member.joined
-        view.receive(at(3), Some((0, 3)));
+        view.receive(at(1), Some((0, 1)), 0);
+        view.receive(at(2), None, 0); // member.joined
+        view.receive(at(3), Some((0, 3)), 0);
         view.close(100 * SECOND);
 
         let verdict = judge(&ledger, &[(1, room, &view)]);
@@ -869,6 +977,63 @@ mod tests {
         let json = serde_json::to_string(&set).expect("serializes");
         let back: PositionSet = serde_json::from_str(&json).expect("deserializes");
         assert_eq!(back, set);
+    }
+
+    #[test]
+    fn each_fault_is_told_what_happened_in_its_span() {
+        let room = RoomId::new();
+        // Acked at 1 s .. 30 s; the fault spans 10 s .. 12 s plus the 5 s settle time.
+        let mut ledger = ledger(room, 1..=30);
+        // The retry of seq 14, acked at a second position during the fault.
+        ledger.record(Acked {
+            room,
+            position: at(31),
+            sender: 0,
+            seq: 14,
+            acked_at: 15 * SECOND,
+        });
+        let faults = Faults::parse(
+            "{\"at\": 10000000000, \"fault\": \"Redis restarted\", \"event\": \"start\"}\n\
+             {\"at\": 12000000000, \"fault\": \"Redis restarted\", \"event\": \"end\"}",
+            SETTLE,
+        )
+        .expect("parses");
+        let when = |position: u64| position as i64 * SECOND;
+        // Misses 5 and 13, gets 14 twice at once, then the stored-twice copy at 31.
+        let mut first = RoomView::new(at(0));
+        for position in (1..=30).filter(|p| *p != 5 && *p != 13) {
+            first.receive(at(position), Some((0, position)), when(position));
+            if position == 14 {
+                first.receive(at(14), Some((0, 14)), when(14));
+            }
+        }
+        first.receive(at(31), Some((0, 14)), when(31));
+        // Told to resync during the fault; misses nothing.
+        let mut second = RoomView::new(at(0));
+        for position in 1..=31 {
+            if position == 11 {
+                second.resync(11 * SECOND, at(10));
+            }
+            let seq = if position == 31 { 14 } else { position };
+            second.receive(at(position), Some((0, seq)), when(position));
+        }
+
+        let records = [first.record(1, room), second.record(2, room)];
+        let verdict = evaluate(&ledger.index(), &records, SETTLE, &faults);
+
+        let [fault, between] = verdict.faults.as_slice() else {
+            panic!("one tally per fault and one between: {:?}", verdict.faults);
+        };
+        assert_eq!(
+            fault.fault.as_ref().map(|f| f.name.as_str()),
+            Some("Redis restarted")
+        );
+        assert_eq!((fault.acked, between.acked), (9, 22), "10..=17 and 31 in the span");
+        assert_eq!((fault.lost, between.lost), (1, 1), "13 in it, 5 before");
+        assert_eq!(fault.duplicated, 3, "the position, the sender's seq, stored twice");
+        assert_eq!(between.duplicated, 0);
+        assert_eq!((fault.out_of_order, between.out_of_order), (0, 2), "seq 14 at 31 s");
+        assert_eq!((fault.resyncs, between.resyncs), (1, 0));
     }
 
     #[test]

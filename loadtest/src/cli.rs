@@ -10,6 +10,7 @@ use clap::Parser;
 use crate::accounts::{self, TokenCache, Wanted};
 use crate::api::Api;
 use crate::connection::{Target, raise_open_file_limit};
+use crate::faults::Faults;
 use crate::metrics::unix_nanos;
 use crate::progress::{self, Display};
 use crate::prometheus::Watcher;
@@ -54,6 +55,12 @@ pub struct Cli {
     /// Mean pause between two sends of one user.
     #[arg(long, value_parser = humantime::parse_duration)]
     pub think_time: Option<Duration>,
+
+    /// The faults a driver caused during the run, one JSON line per step (see
+    /// `faults.rs`), read when the report is made: the report tallies lost,
+    /// duplicated and out-of-order deliveries per fault and marks them on its timeline.
+    #[arg(long)]
+    pub faults: Option<PathBuf>,
 
     /// Share of connected users dropped each chaos round (then they resume).
     #[arg(long)]
@@ -399,12 +406,18 @@ fn finish(
     results: &[ShardResult],
     scraped: Vec<crate::prometheus::Scraped>,
 ) -> anyhow::Result<Outcome> {
+    let settle_nanos = i64::try_from(plan.scenario.traffic.settle.as_nanos()).unwrap_or(i64::MAX);
+    let faults = match &cli.faults {
+        Some(path) => Faults::load(path, settle_nanos)?,
+        None => Faults::default(),
+    };
     let report = Report::build(
         &plan.run,
         &plan.urls.join(" "),
         &plan.scenario,
         results,
         scraped,
+        &faults,
     )?;
     let (json, html) = report.write(&report_dir(&cli.out, &plan.run))?;
     if !cli.quiet {

@@ -16,6 +16,7 @@ pub mod accounts;
 pub mod api;
 pub mod cli;
 pub mod connection;
+pub mod faults;
 pub mod metrics;
 pub mod progress;
 pub mod prometheus;

@@ -14,6 +14,12 @@ const RIGHT: f64 = 16.0;
 const TOP: f64 = 34.0;
 const BOTTOM: f64 = 30.0;
 
+/// A moment marked across a chart (a fault starting), in seconds from the run's start.
+pub struct Mark<'a> {
+    pub second: f64,
+    pub label: &'a str,
+}
+
 /// One line of a chart.
 pub struct Series<'a> {
     pub name: &'a str,
@@ -47,6 +53,17 @@ pub fn render(report: &Report) -> String {
     latencies(&mut page, report);
     delivery(&mut page, report);
 
+    faults(&mut page, report);
+    let marks: Vec<Mark<'_>> = report
+        .verdict
+        .faults
+        .iter()
+        .filter_map(|tally| tally.fault.as_ref())
+        .map(|fault| Mark {
+            second: report.second_of(fault.started_at),
+            label: &fault.name,
+        })
+        .collect();
     let seconds = &report.seconds;
     let column = |f: fn(&super::SecondRow) -> f64| seconds.iter().map(f).collect::<Vec<f64>>();
     page.push_str("<h2>Latency over time</h2>\n");
@@ -70,6 +87,7 @@ pub fn render(report: &Report) -> String {
                 values: column(|s| s.ack_p99),
             },
         ],
+        &marks,
     ));
     page.push_str("<h2>Throughput</h2>\n");
     page.push_str(&line_chart(
@@ -80,6 +98,7 @@ pub fn render(report: &Report) -> String {
             color: "#2e8b57",
             values: column(|s| s.deliveries as f64),
         }],
+        &marks,
     ));
     page.push_str(&line_chart(
         "Sends, acks and errors per second",
@@ -101,6 +120,7 @@ pub fn render(report: &Report) -> String {
                 values: column(|s| s.errors as f64),
             },
         ],
+        &marks,
     ));
     page.push_str(&line_chart(
         "Users connected",
@@ -110,6 +130,7 @@ pub fn render(report: &Report) -> String {
             color: "#555555",
             values: column(|s| s.users as f64),
         }],
+        &marks,
     ));
     stack(&mut page, report);
     page.push_str("</body></html>\n");
@@ -130,6 +151,43 @@ fn checks(page: &mut String, report: &Report) {
             escape(&check.name),
             check.actual,
             check.limit
+        );
+    }
+    page.push_str("</table>\n");
+}
+
+/// The faults of the run, each with what its span saw (see `faults.rs`).
+fn faults(page: &mut String, report: &Report) {
+    if report.verdict.faults.is_empty() {
+        return;
+    }
+    page.push_str(
+        "<h2>Faults</h2>\n<table><tr><th>fault</th><th>at</th><th>served again after</th>\
+         <th>acked</th><th>lost</th><th>duplicated</th><th>out of order</th><th>resyncs</th></tr>\n",
+    );
+    for tally in &report.verdict.faults {
+        let (name, at, served) = match &tally.fault {
+            Some(fault) => (
+                escape(&fault.name),
+                format!("{:.1} s", report.second_of(fault.started_at)),
+                fault.ended_at.map_or_else(
+                    || "never".to_owned(),
+                    |end| format!("{:.1} s", (end - fault.started_at) as f64 / 1e9),
+                ),
+            ),
+            None => ("between faults".to_owned(), String::new(), String::new()),
+        };
+        let clean = tally.lost == 0 && tally.duplicated == 0;
+        let _ = writeln!(
+            page,
+            "<tr class=\"{}\"><th>{name}</th><td>{at}</td><td>{served}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td>{}</td><td>{}</td></tr>",
+            if clean { "pass" } else { "fail" },
+            tally.acked,
+            tally.lost,
+            tally.duplicated,
+            tally.out_of_order,
+            tally.resyncs
         );
     }
     page.push_str("</table>\n");
@@ -272,7 +330,7 @@ fn number(value: f64) -> String {
 }
 
 /// An SVG line chart of per-second series (x: seconds since the start).
-pub fn line_chart(title: &str, unit: &str, series: &[Series<'_>]) -> String {
+pub fn line_chart(title: &str, unit: &str, series: &[Series<'_>], marks: &[Mark<'_>]) -> String {
     let points = series.iter().map(|s| s.values.len()).max().unwrap_or(0);
     let top = nice_ceiling(
         series
@@ -317,6 +375,22 @@ pub fn line_chart(title: &str, unit: &str, series: &[Series<'_>]) -> String {
             "<text x=\"{:.1}\" y=\"{:.1}\" class=\"axis\" text-anchor=\"middle\">{i}s</text>",
             x(i),
             HEIGHT - 10.0
+        );
+    }
+    for mark in marks {
+        if points < 2 || mark.second < 0.0 || mark.second > (points - 1) as f64 {
+            continue;
+        }
+        let at = LEFT + plot_width * mark.second / (points - 1) as f64;
+        let _ = write!(
+            svg,
+            "<line x1=\"{at:.1}\" y1=\"{TOP}\" x2=\"{at:.1}\" y2=\"{:.1}\" class=\"mark\">\
+             <title>{}</title></line><text x=\"{:.1}\" y=\"{:.1}\" class=\"mark-label\">{}</text>",
+            HEIGHT - BOTTOM,
+            escape(mark.label),
+            at + 3.0,
+            TOP + 10.0,
+            escape(mark.label)
         );
     }
     for (n, s) in series.iter().enumerate() {
@@ -401,7 +475,7 @@ h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd
 th{text-align:left;font-weight:600}td.series{text-align:left;font-family:monospace;font-size:12px}\
 tr.fail td,tr.fail th{color:#b52b27;font-weight:600}tr.pass td:first-child{color:#2e7d32}\
 figure{margin:12px 0}svg.chart{width:100%;height:auto;background:#fcfcfc;border:1px solid #eee}\
-.grid{stroke:#e5e5e5}.axis{font-size:11px;fill:#666}.title{font-size:13px;font-weight:600;fill:#333}\
+.grid{stroke:#e5e5e5}.mark{stroke:#b52b27;stroke-dasharray:4 3}.mark-label{font-size:10px;fill:#b52b27}.axis{font-size:11px;fill:#666}.title{font-size:13px;font-weight:600;fill:#333}\
 .line{fill:none;stroke-width:1.8}";
 
 #[cfg(test)]
@@ -421,6 +495,7 @@ mod tests {
         assert!(page.contains("<polyline"));
         assert!(page.contains("e2e p99"));
         assert!(page.contains("FAIL"), "the missed threshold shows");
+        assert!(page.contains("<h2>Faults</h2>") && page.contains("<th>Redis restarted</th>"));
         assert!(!page.contains("<script src"), "no external scripts");
         assert!(
             !page.contains("http://cdn") && !page.contains("https://"),
@@ -442,8 +517,20 @@ mod tests {
                 color: "#000",
                 values: vec![1.0, 3.0, 2.0],
             }],
+            &[
+                Mark {
+                    second: 1.0,
+                    label: "Redis <restarted>",
+                },
+                Mark {
+                    second: 9.0,
+                    label: "past the end",
+                },
+            ],
         );
         assert!(chart.contains("a &lt;b&gt;") && chart.contains("x&amp;y"));
+        assert_eq!(chart.matches("class=\"mark\"").count(), 1, "{chart}");
+        assert!(chart.contains("Redis &lt;restarted&gt;"));
         assert_eq!(chart.matches("<circle").count(), 3);
     }
 }

@@ -12,6 +12,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::accounting::{self, Ledger, Verdict};
+use crate::faults::Faults;
 use crate::metrics::{Counts, Summary, Timeline};
 use crate::prometheus::Scraped;
 use crate::scenario::{Scenario, Thresholds};
@@ -72,6 +73,9 @@ pub struct Report {
     pub url: String,
     /// RFC 3339.
     pub started_at: String,
+    /// The same, in unix nanoseconds: what the faults' times are read against.
+    #[serde(default)]
+    pub started_at_nanos: i64,
     /// Stages plus settling, in seconds.
     pub duration: f64,
     pub users: usize,
@@ -107,6 +111,7 @@ impl Report {
         scenario: &Scenario,
         results: &[ShardResult],
         scraped: Vec<Scraped>,
+        faults: &Faults,
     ) -> anyhow::Result<Self> {
         let first = results.first().context("no results to report")?;
         let mut timeline = Timeline::new(first.timeline.started_at);
@@ -118,7 +123,7 @@ impl Report {
             records.extend(result.records.iter().cloned());
         }
         let settle_nanos = scenario.traffic.settle.as_nanos() as i64;
-        let verdict = accounting::evaluate(&ledger.index(), &records, settle_nanos);
+        let verdict = accounting::evaluate(&ledger.index(), &records, settle_nanos, faults);
 
         let seconds: Vec<SecondRow> = timeline
             .seconds
@@ -171,6 +176,7 @@ impl Report {
             scenario: scenario.clone(),
             url: url.to_owned(),
             started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
+            started_at_nanos: timeline.started_at,
             duration: seconds.len() as f64,
             users: scenario.users,
             peak_connected: results.iter().map(|r| r.peak_connected).sum(),
@@ -193,6 +199,11 @@ impl Report {
         };
         report.checks = checks(&report, &scenario.thresholds);
         Ok(report)
+    }
+
+    /// Seconds from the run's start to `at` (unix nanoseconds).
+    pub fn second_of(&self, at: i64) -> f64 {
+        (at - self.started_at_nanos) as f64 / 1e9
     }
 
     /// The thresholds the run missed.
@@ -291,7 +302,7 @@ pub(crate) mod tests {
                 acked_at: started_at,
             });
             if seq != 3 {
-                view.receive(Position::new(1, seq), Some((0, seq)));
+                view.receive(Position::new(1, seq), Some((0, seq)), started_at);
                 recorder.delivered(Some(Duration::from_millis(5 * seq)), false);
             }
         }
@@ -318,12 +329,24 @@ pub(crate) mod tests {
             },
             ..Scenario::default()
         };
+        // One fault around the acks, ended a second later.
+        let faults = Faults::parse(
+            &format!(
+                "{{\"at\": {}, \"fault\": \"Redis restarted\", \"event\": \"start\"}}\n\
+                 {{\"at\": {}, \"fault\": \"Redis restarted\", \"event\": \"end\"}}",
+                started_at - 1_000_000_000,
+                started_at + 1_000_000_000
+            ),
+            0,
+        )
+        .expect("faults");
         Report::build(
             "r1",
             "http://127.0.0.1:8080",
             &scenario,
             &[result],
             Vec::new(),
+            &faults,
         )
         .expect("report")
     }
@@ -336,6 +359,9 @@ pub(crate) mod tests {
         assert_eq!(report.counts.deliveries, 4);
         assert_eq!(report.verdict.expected, 5);
         assert_eq!(report.verdict.lost, 1);
+        let fault = &report.verdict.faults[0];
+        assert_eq!((fault.acked, fault.lost), (5, 1), "{fault:?}");
+        assert_eq!(report.verdict.faults[1].acked, 0, "nothing between faults");
         assert_eq!(report.e2e.count, 4);
         assert!((report.e2e.max - 25.0).abs() < 0.1, "{:?}", report.e2e);
         assert!((report.error_rate - 0.2).abs() < 1e-9);

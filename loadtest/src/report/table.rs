@@ -89,6 +89,7 @@ pub fn render(report: &Report) -> String {
             lost.seq
         );
     }
+    faults(&mut out, report);
     let s = &report.stack;
     if !report.scraped.is_empty() {
         let reachable = report.scraped.iter().filter(|s| s.reachable).count();
@@ -121,6 +122,37 @@ pub fn render(report: &Report) -> String {
     out
 }
 
+/// One line per fault: when it started, how long until the stack served again, and
+/// what its span saw; then the time between faults.
+fn faults(out: &mut String, report: &Report) {
+    if report.verdict.faults.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n{:<34} {:>7} {:>10} {:>8} {:>6} {:>10} {:>12} {:>8}",
+        "fault", "at s", "served s", "acked", "lost", "duplicated", "out of order", "resyncs"
+    );
+    for tally in &report.verdict.faults {
+        let (name, at, served) = match &tally.fault {
+            Some(fault) => (
+                fault.name.as_str(),
+                format!("{:.1}", report.second_of(fault.started_at)),
+                fault.ended_at.map_or_else(
+                    || "never".to_owned(),
+                    |end| format!("{:.1}", (end - fault.started_at) as f64 / 1e9),
+                ),
+            ),
+            None => ("between faults", String::new(), String::new()),
+        };
+        let _ = writeln!(
+            out,
+            "{name:<34} {at:>7} {served:>10} {:>8} {:>6} {:>10} {:>12} {:>8}",
+            tally.acked, tally.lost, tally.duplicated, tally.out_of_order, tally.resyncs
+        );
+    }
+}
+
 fn latency_row(name: &str, s: &Summary) -> String {
     format!(
         "{name:<10} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>10}",
@@ -148,5 +180,12 @@ mod tests {
         assert!(text.contains("FAIL lost"), "{text}");
         assert!(text.contains("PASS e2e p99"), "{text}");
         assert!(text.contains("rate_limited 1"), "{text}");
+        let fault = text
+            .lines()
+            .find(|line| line.starts_with("Redis restarted"))
+            .unwrap_or_else(|| panic!("a line for the fault: {text}"));
+        let figures: Vec<&str> = fault.split_whitespace().skip(2).collect();
+        assert_eq!(figures, ["-1.0", "2.0", "5", "1", "0", "0", "0"], "{fault}");
+        assert!(text.contains("between faults"), "{text}");
     }
 }

@@ -91,9 +91,16 @@ web-e2e:
 
 ## check-deploy: Dockerfile, compose file, nginx configs, Kubernetes manifests and alert rules, offline
 ## faults: the fault test alone (FAULTS="redis rooms" for some of them)
-.PHONY: faults
+.PHONY: faults chaos
 faults:
 	deploy/local/faults.sh
+
+## chaos: the fault suite at full size: release build, 1000 users, every fault (Redis,
+## RabbitMQ and PostgreSQL restarted, each service killed -9, a gateway paused past its
+## heartbeat); ends with a table per fault (acknowledged, lost, duplicated, recovery)
+chaos:
+	PROFILE=release FAULTS_USERS=1000 FAULTS_SCENARIO=loadtest/scenarios/chaos.toml \
+	  RECOVERY_LIMIT=$${RECOVERY_LIMIT:-15} deploy/local/faults.sh
 
 .PHONY: check-deploy
 check-deploy:

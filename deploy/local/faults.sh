@@ -11,7 +11,15 @@
 #     were told to resync);
 #   - every acknowledged message is stored exactly once, at its acknowledged position;
 #   - every room committed (one created during each fault) has its `room.created` entry.
-# Prints a table of recovery times; fails when one is over RECOVERY_LIMIT seconds.
+# Prints a table of recovery times; fails when one is over RECOVERY_LIMIT seconds. The
+# load tool is told when each fault started and ended (FAULT_TIMELINE) and prints what each
+# one's span saw: acknowledged, lost, duplicated, out of order, resyncs.
+#
+# `make chaos` runs it long: a release build, 1,000 users (loadtest/scenarios/chaos.toml)
+# and every fault, one of them a gateway paused (SIGSTOP) past its heartbeat.
+#
+#   FAULTS="redis pause" make faults       some faults only
+#   FAULTS_USERS=500 make faults           more users
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -30,6 +38,8 @@ export AMQP_URL=amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f
 export RUST_LOG=${RUST_LOG:-info,lapin=warn}
 RECOVERY_LIMIT=${RECOVERY_LIMIT:-10}
 USERS=${FAULTS_USERS:-200}
+SCENARIO=${FAULTS_SCENARIO:-loadtest/scenarios/faults.toml}
+FAULT_TIMELINE=$RUN_DIR/faults.jsonl
 
 # shellcheck source=deploy/local/stack.sh
 source "$ROOT/deploy/local/stack.sh"
@@ -79,7 +89,7 @@ rabbit_start() {
 rabbit_stop() { rabbitctl stop >/dev/null 2>&1 || true; }
 
 deps_start() {
-  rm -rf "$RUN_DIR/logs" "$RUN_DIR/loadtest" "$RUN_DIR/nginx"
+  rm -rf "$RUN_DIR/logs" "$RUN_DIR/loadtest" "$RUN_DIR/nginx" "$FAULT_TIMELINE"
   # What an interrupted earlier run may have left running.
   rabbit_stop
   redis_stop
@@ -120,6 +130,11 @@ cleanup() {
 trap cleanup EXIT
 
 now() { date +%s.%N; }
+# fault_step NAME start|end: a line of the timeline the load tool reads (loadtest/src/faults.rs).
+fault_step() {
+  jq -nc --arg fault "$1" --arg event "$2" --argjson at "$(date +%s%N)" \
+    '{at: $at, fault: $fault, event: $event}' >> "$FAULT_TIMELINE"
+}
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 api() {
@@ -177,14 +192,14 @@ recovered() {
     verdict=FAIL
     failures=$((failures + 1))
   fi
+  fault_step "$fault" end
   results+=("$(printf '| %-30s | %6ss | %s |' "$fault" "$took" "$verdict")")
   echo "  $fault: serving again ${took}s after the dependency answered ($verdict)"
   sleep 3
 }
 
-echo "== faults: building"
+echo "== faults: building ($PROFILE)"
 stack_build >/dev/null
-cargo build -q -p chat-loadtest
 
 echo "== faults: own Redis :$REDIS_PORT, PostgreSQL :$PG_PORT, RabbitMQ :$AMQP_PORT"
 deps_start
@@ -211,9 +226,9 @@ TOKEN=$(curl -fsS "http://127.0.0.1:$PORT/api/auth/login" -H 'content-type: appl
 PROBE_ROOM=$(jq -r .id "$RUN_DIR/answer.json")
 
 echo "== faults: $USERS users under load"
-"$ROOT/target/debug/chat-loadtest" --scenario loadtest/scenarios/faults.toml \
+"$BIN/chat-loadtest" --scenario "$SCENARIO"  \
   --url "http://127.0.0.1:$PORT" --out "$RUN_DIR/loadtest" --users "$USERS" \
-  > "$RUN_DIR/loadtest.log" 2>&1 &
+  --faults "$FAULT_TIMELINE" > "$RUN_DIR/loadtest.log" 2>&1 &
 loadtest_pid=$!
 until grep -qE "^\[ *[0-9]+s\]" "$RUN_DIR/loadtest.log" 2>/dev/null || ! kill -0 "$loadtest_pid" 2>/dev/null; do
   sleep 0.5
@@ -221,6 +236,7 @@ done
 sleep 8
 
 fault_redis() {
+  fault_step "Redis restarted" start
   redis_stop
   create_room_during_fault redis
   unready_during gateway1 "http://127.0.0.1:${GATEWAY_PORTS%% *}/readyz"
@@ -230,6 +246,7 @@ fault_redis() {
 }
 
 fault_rabbitmq() {
+  fault_step "RabbitMQ restarted" start
   rabbitctl stop_app
   create_room_during_fault rabbitmq
   unready_during history "http://127.0.0.1:$((OPS_PORT_BASE + 3))/readyz"
@@ -239,6 +256,7 @@ fault_rabbitmq() {
 }
 
 fault_postgresql() {
+  fault_step "PostgreSQL restarted" start
   pg_stop
   create_room_during_fault postgresql
   unready_during rooms "http://127.0.0.1:$((OPS_PORT_BASE + 2))/readyz"
@@ -250,6 +268,7 @@ fault_postgresql() {
 # kill_service NAME: kill -9, and started again 2 s later.
 fault_kill() {
   local service=$1 started
+  fault_step "$service killed (-9), started" start
   kill -9 "${PIDS[$service]}"
   wait "${PIDS[$service]}" 2>/dev/null || true
   sleep 2
@@ -271,7 +290,7 @@ chat_ws() {
   local name=$1 port=$2
   rm -f "$RUN_DIR/$name.in"
   mkfifo "$RUN_DIR/$name.in"
-  "$ROOT/target/debug/chat-ws" --url "http://127.0.0.1:$port" --token "$3" \
+  "$BIN/chat-ws" --url "http://127.0.0.1:$port" --token "$3" \
     <"$RUN_DIR/$name.in" >"$RUN_DIR/$name.frames" 2>>"$LOGS/$name.log" &
   PIDS[$name]=$!
 }
@@ -284,63 +303,164 @@ frame_within() {
   done
 }
 
+# The watcher: a second account, following the prober's presence.
+watcher_token=""
+prober_id=""
+presence_accounts() {
+  [ -z "$watcher_token" ] || return 0
+  prober_id=$(curl -fsS "http://127.0.0.1:$PORT/api/auth/me" -H "authorization: Bearer $TOKEN" | jq -r .id)
+  curl -fsS -o /dev/null "http://127.0.0.1:$PORT/api/auth/register" -H 'content-type: application/json' \
+    -d '{"username":"watcher","email":"watcher@example.com","password":"correct horse battery"}'
+  watcher_token=$(curl -fsS "http://127.0.0.1:$PORT/api/auth/login" -H 'content-type: application/json' \
+    -d '{"login":"watcher","password":"correct horse battery"}' | jq -r .access_token)
+}
+
+# presence_sockets SUBJECT_PORT FOLLOWER_PORT: the prober's only socket on one gateway
+# (fd 7) and the watcher's on another (fd 8), following the prober, who must be online.
+presence_sockets() {
+  presence_accounts
+  chat_ws subject "$1" "$TOKEN"
+  exec 7>"$RUN_DIR/subject.in"
+  chat_ws follower "$2" "$watcher_token"
+  exec 8>"$RUN_DIR/follower.in"
+  frame_within 10 "$RUN_DIR/subject.frames" '.type == "ready"' || echo "FAIL: the prober's socket got no ready" >&2
+  frame_within 10 "$RUN_DIR/follower.frames" '.type == "ready"' || echo "FAIL: the follower's socket got no ready" >&2
+  echo "{\"type\":\"presence.subscribe\",\"user_ids\":[\"$prober_id\"]}" >&8
+  if ! frame_within 10 "$RUN_DIR/follower.frames" "$(presence_is online)"; then
+    echo "FAIL: the follower does not see the prober online before the fault" >&2
+    failures=$((failures + 1))
+  fi
+}
+presence_sockets_close() {
+  exec 7>&- 8>&-
+  kill "${PIDS[subject]}" "${PIDS[follower]}" 2>/dev/null || true
+  unset 'PIDS[subject]' 'PIDS[follower]'
+}
+# presence_is STATUS: the jq filter of a presence frame saying the prober is STATUS.
+presence_is() {
+  echo ".type == \"presence\" and any(.users[]; .user_id == \"$prober_id\" and .status == \"$1\")"
+}
+
+# watch_presence STATUS SINCE: in the background, the seconds from SINCE until the
+# follower hears the prober is STATUS (frames from now on), into $RUN_DIR/STATUS.took.
+watch_presence() {
+  local status=$1 since=$2 seen
+  seen=$(wc -l <"$RUN_DIR/follower.frames")
+  rm -f "$RUN_DIR/$status.took"
+  (
+    deadline=$(($(date +%s) + 40))
+    until tail -n +"$((seen + 1))" "$RUN_DIR/follower.frames" | jq -e "select($(presence_is "$status"))" >/dev/null 2>&1; do
+      [ "$(date +%s)" -lt "$deadline" ] || exit 1
+      sleep 0.1
+    done
+    since "$since" >"$RUN_DIR/$status.took"
+  ) &
+  WATCH=$!
+}
+# presence_result LABEL STATUS: the row for what watch_presence measured, against the bound.
+presence_result() {
+  local label=$1 status=$2 took verdict=ok
+  wait "$WATCH" || true
+  took=$(cat "$RUN_DIR/$status.took" 2>/dev/null || echo never)
+  if [ "$took" = never ] || awk -v t="$took" -v l="$PRESENCE_BOUND" 'BEGIN { exit !(t > l) }'; then
+    verdict=FAIL
+    failures=$((failures + 1))
+  fi
+  results+=("$(printf '| %-30s | %6ss | %s |' "$label" "$took" "$verdict")")
+  echo "  the follower saw the prober $status ${took}s after ($verdict, bound ${PRESENCE_BOUND}s)"
+}
+
 # gateway1 with presence: the prober is connected to gateway1 only and followed by
 # another user's socket on gateway2. After the kill -9 the follower must hear the prober
 # go offline within the bound, and gateway1 coming back as a new instance must not bring
 # the dead socket back.
 fault_gateway1() {
-  local gw1=${GATEWAY_PORTS[0]} gw2=${GATEWAY_PORTS[1]} prober watcher_token killed took
-  prober=$(curl -fsS "http://127.0.0.1:$PORT/api/auth/me" -H "authorization: Bearer $TOKEN" | jq -r .id)
-  curl -fsS -o /dev/null "http://127.0.0.1:$PORT/api/auth/register" -H 'content-type: application/json' \
-    -d '{"username":"watcher","email":"watcher@example.com","password":"correct horse battery"}'
-  watcher_token=$(curl -fsS "http://127.0.0.1:$PORT/api/auth/login" -H 'content-type: application/json' \
-    -d '{"login":"watcher","password":"correct horse battery"}' | jq -r .access_token)
-  chat_ws subject "$gw1" "$TOKEN"
-  exec 7>"$RUN_DIR/subject.in"
-  chat_ws follower "$gw2" "$watcher_token"
-  exec 8>"$RUN_DIR/follower.in"
-  frame_within 10 "$RUN_DIR/subject.frames" '.type == "ready"' || echo "FAIL: the prober's socket on gateway1 got no ready" >&2
-  frame_within 10 "$RUN_DIR/follower.frames" '.type == "ready"' || echo "FAIL: the follower's socket got no ready" >&2
-  echo "{\"type\":\"presence.subscribe\",\"user_ids\":[\"$prober\"]}" >&8
-  if ! frame_within 10 "$RUN_DIR/follower.frames" \
-    ".type == \"presence\" and any(.users[]; .user_id == \"$prober\" and .status == \"online\")"; then
-    echo "FAIL: the follower does not see the prober online before the kill" >&2
-    failures=$((failures + 1))
-  fi
-
-  killed=$(now)
-  rm -f "$RUN_DIR/offline.took"
-  # Watched from the kill on, while gateway1 is started again and serves.
-  (frame_within 30 "$RUN_DIR/follower.frames" \
-    ".type == \"presence\" and any(.users[]; .user_id == \"$prober\" and .status == \"offline\")" &&
-    since "$killed" >"$RUN_DIR/offline.took") &
-  local watch=$!
+  presence_sockets "${GATEWAY_PORTS[0]}" "${GATEWAY_PORTS[1]}"
+  watch_presence offline "$(now)"
   fault_kill gateway1
-  exec 7>&-
-  wait "$watch" || true
-  took=$(cat "$RUN_DIR/offline.took" 2>/dev/null || echo never)
-  local verdict=ok
-  if [ "$took" = never ] || awk -v t="$took" -v l="$PRESENCE_BOUND" 'BEGIN { exit !(t > l) }'; then
-    verdict=FAIL
-    failures=$((failures + 1))
-  fi
-  results+=("$(printf '| %-30s | %6ss | %s |' "gateway1 killed: offline seen" "$took" "$verdict")")
-  echo "  the follower on gateway2 saw the prober offline ${took}s after the kill ($verdict, bound ${PRESENCE_BOUND}s)"
+  presence_result "gateway1 killed: offline seen" offline
   local status
   status=$(curl -fsS "http://127.0.0.1:$PORT/api/presence/query" -H "authorization: Bearer $watcher_token" \
-    -H 'content-type: application/json' -d "{\"user_ids\":[\"$prober\"]}" | jq -r '.users[0].status')
+    -H 'content-type: application/json' -d "{\"user_ids\":[\"$prober_id\"]}" | jq -r '.users[0].status')
   echo "  after gateway1 came back as a new instance the prober is $status"
   if [ "$status" != offline ]; then
     echo "FAIL: a restarted gateway brought a dead socket back" >&2
     failures=$((failures + 1))
   fi
-  exec 8>&-
+  presence_sockets_close
 }
 
-for fault in ${FAULTS:-redis rabbitmq postgresql auth rooms history gateway1}; do
+# gateway2 paused (SIGSTOP) past its heartbeat, then continued: while it is stopped the
+# others declare it dead, so the follower (on gateway1) hears the prober (only on
+# gateway2) go offline within the bound; once continued, gateway2 finds its heartbeat
+# swept and registers its sockets again, so the prober is online again within the bound,
+# and its load users go on (their sockets were never closed) with nothing lost.
+PAUSE_SECONDS=${PAUSE_SECONDS:-15}
+fault_pause() {
+  local name="gateway2 paused ${PAUSE_SECONDS}s" stopped continued
+  presence_sockets "${GATEWAY_PORTS[1]}" "${GATEWAY_PORTS[0]}"
+  fault_step "$name" start
+  stopped=$(now)
+  watch_presence offline "$stopped"
+  kill -STOP "${PIDS[gateway2]}"
+  presence_result "gateway2 paused: offline seen" offline
+  sleep "$(awk -v p="$PAUSE_SECONDS" -v t="$(since "$stopped")" 'BEGIN { d = p - t; print (d > 0 ? d : 0) }')"
+  watch_presence online "$(now)"
+  kill -CONT "${PIDS[gateway2]}"
+  continued=$(now)
+  presence_result "gateway2 continued: online" online
+  recovered "$name" "$continued"
+  presence_sockets_close
+}
+
+# Membership changes while rooms is killed: the prober joins and leaves public rooms of
+# its own in a loop (some calls fail while rooms is down); every change rooms committed
+# must reach the room's sequence (checked at the end with the outbox).
+churn_rooms=()
+churn_pid=""
+churn_start() {
+  local n
+  if [ "${#churn_rooms[@]}" -eq 0 ]; then
+    presence_accounts
+    for n in 1 2 3 4; do
+      curl -fsS -o "$RUN_DIR/answer.json" "http://127.0.0.1:$PORT/api/rooms" \
+        -H "authorization: Bearer $watcher_token" -H 'content-type: application/json' \
+        -d "{\"name\":\"churn-$n-$$\",\"kind\":\"public\"}"
+      churn_rooms+=("$(jq -r .id "$RUN_DIR/answer.json")")
+    done
+  fi
+  (
+    while :; do
+      for room in "${churn_rooms[@]}"; do
+        for change in POST:join DELETE:leave; do
+          status=$(curl -sS -m 5 -o /dev/null -w '%{http_code}' -X "${change%%:*}" \
+            "http://127.0.0.1:$PORT/api/rooms/$room/${change#*:}" -H "authorization: Bearer $TOKEN" 2>/dev/null || true)
+          echo "$change $room $status" >> "$RUN_DIR/churn.log"
+        done
+      done
+    done
+  ) &
+  churn_pid=$!
+}
+churn_stop() {
+  kill "$churn_pid" 2>/dev/null || true
+  wait "$churn_pid" 2>/dev/null || true
+  churn_pid=""
+}
+
+fault_rooms() {
+  churn_start
+  sleep 1
+  fault_kill rooms
+  sleep 1
+  churn_stop
+  echo "    membership changes: $(awk '{print $3}' "$RUN_DIR/churn.log" | sort | uniq -c | tr -s ' ' | tr '\n' ';')"
+}
+
+for fault in ${FAULTS:-redis rabbitmq postgresql auth rooms history gateway1 pause}; do
   echo "== faults: $fault"
   case $fault in
-    redis | rabbitmq | postgresql | gateway1) "fault_$fault" ;;
+    redis | rabbitmq | postgresql | gateway1 | pause | rooms) "fault_$fault" ;;
     *) fault_kill "$fault" ;;
   esac
 done
@@ -351,6 +471,8 @@ loadtest_status=0
 wait "$loadtest_pid" || loadtest_status=$?
 loadtest_pid=""
 sed -n '/^Summary\|lost\|duplicated\|resync\|errors/p' "$RUN_DIR/loadtest.log" | head -30
+echo
+sed -n '/^fault  /,/^between faults/p' "$RUN_DIR/loadtest.log"
 if [ "$loadtest_status" -ne 0 ]; then
   echo "FAIL: the load tool reports a missed threshold (exit $loadtest_status):" >&2
   tail -40 "$RUN_DIR/loadtest.log" >&2

@@ -53,6 +53,12 @@ impl RoomKeys {
         let _ = write!(key, "{}:{sender_id}:{client_msg_id}", sender_id.len());
         key
     }
+
+    /// The record of the room event `event_id` (a send's record starts with a digit, so
+    /// the two never meet).
+    pub fn dedup_event(&self, event_id: &str) -> String {
+        format!("{}dedup:event:{event_id}", self.base)
+    }
 }
 
 /// Presence: one field per open socket of `user` on any gateway (`<instance>:<socket>`),

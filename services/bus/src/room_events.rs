@@ -5,11 +5,13 @@
 //! entry of its room's sequence, like a message:
 //!
 //! 1. It becomes a [`RoomItem`] ([`event_item`]: the event id is the item id, the event is
-//!    its body) and takes the room's next position through [`Sequencer::append`], which
-//!    stores the [`RoomEnvelope`] in the room's stream, PUBLISHes it on the room's
+//!    its body) and takes the room's next position through [`Sequencer::append_once`],
+//!    which stores the [`RoomEnvelope`] in the room's stream, PUBLISHes it on the room's
 //!    channel and records it as pending, in one atomic step. So a room channel carries
 //!    only envelopes, and its subscribers hear a room's messages and events interleaved
-//!    in position order, with no gap.
+//!    in position order, with no gap. An event is appended once per event id: the rooms
+//!    service's outbox relay, appending again after a crash, gets the first position
+//!    back instead of a second entry.
 //! 2. Only then is the bare [`RoomEvent`], with `epoch` and `seq` set to that position,
 //!    published on the channel of each user it concerns ([`concerned_users`], plus the
 //!    former members of a deleted room). The gateways of a user just added to (or removed
@@ -37,7 +39,7 @@ use std::fmt::Display;
 use chat_proto::v1::{RoomEnvelope, RoomEvent, RoomEventKind, RoomItem, room_item};
 use prost::Message;
 
-use crate::sequencer::Appended;
+use crate::sequencer::{AppendOutcome, Appended};
 use crate::{BusError, PersistPublisher, Sequencer};
 
 /// Counter of room events not published, by payload (`room_event`): no position could be
@@ -149,17 +151,30 @@ impl RoomEvents {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let appended = self.sequence(event).await?;
-        self.announce_sequenced(event, users, &appended).await
+        match self.sequence(event).await? {
+            AppendOutcome::New(appended) | AppendOutcome::Pending(appended) => {
+                self.announce_sequenced(event, users, &appended).await
+            }
+            // Announced and persisted by an earlier call: its position, nothing to do.
+            AppendOutcome::Confirmed(ack) => Ok(RoomEnvelope {
+                epoch: ack.epoch,
+                seq: ack.seq,
+                item: event_item(event)?.encode_to_vec(),
+                room_id: event.room_id.clone(),
+            }),
+        }
     }
 
     /// Step 1 of [`publish_to_users`](Self::publish_to_users): gives `event` its room's
     /// next position (stored in the room's stream, published on the room's channel,
-    /// recorded as pending). A caller that must not leave a committed change unannounced
-    /// retries this step until it succeeds, then takes the next.
-    pub async fn sequence(&self, event: &RoomEvent) -> Result<Appended, BusError> {
+    /// recorded as pending), once per event id within the sequencer's dedup time. A
+    /// caller that must not leave a committed change unannounced retries this step until
+    /// it succeeds, then takes the next. An event sequenced before is not appended again:
+    /// [`AppendOutcome::Pending`] (its confirm is not recorded: announce it again, which
+    /// is idempotent) or [`AppendOutcome::Confirmed`] (nothing left to do).
+    pub async fn sequence(&self, event: &RoomEvent) -> Result<AppendOutcome, BusError> {
         match event_item(event) {
-            Ok(item) => self.sequencer.append(&item).await,
+            Ok(item) => self.sequencer.append_once(&item).await,
             Err(err) => Err(err),
         }
         .inspect_err(|_| count_publish_failure())

@@ -264,15 +264,20 @@ impl DurableAck {
     }
 }
 
-/// What identifies one send of a chat message besides its room: `(sender_id,
-/// client_msg_id)`, from the message itself, so the record [`Sequencer::append_once`]
-/// writes is the one [`Sequencer::confirm`] finds. `None` for anything else.
-fn send_of(item: &RoomItem) -> Option<(&str, &str)> {
+/// The key of the record that makes [`Sequencer::append_once`] append `item` at most
+/// once, so the record it writes is the one [`Sequencer::confirm`] finds: for a chat
+/// message, its send `(sender_id, client_msg_id)`; for a room event, its event id (the
+/// rooms service's relay may append an event again after a crash). `None` for anything
+/// else.
+fn dedup_key(keys: &RoomKeys, item: &RoomItem) -> Option<String> {
     match &item.body {
         Some(Body::Message(message))
             if !message.sender_id.is_empty() && !message.client_msg_id.is_empty() =>
         {
-            Some((&message.sender_id, &message.client_msg_id))
+            Some(keys.dedup(&message.sender_id, &message.client_msg_id))
+        }
+        Some(Body::RoomEvent(event)) if !event.event_id.is_empty() => {
+            Some(keys.dedup_event(&event.event_id))
         }
         _ => None,
     }
@@ -403,40 +408,40 @@ impl Sequencer {
         }
     }
 
-    /// Like [`append`](Self::append) for a chat message a client sent, at most once per
-    /// `(room, sender_id, client_msg_id)` of the message within
-    /// [`SequencerConfig::dedup_ttl`]: a retry takes no position and publishes nothing,
-    /// and says what the caller owes it ([`AppendOutcome`]). An item that is not a chat
-    /// message with a sender and a client message id is refused.
+    /// Like [`append`](Self::append), at most once within [`SequencerConfig::dedup_ttl`]
+    /// per chat message a client sent (its `(room, sender_id, client_msg_id)`) or per room
+    /// event (its `(room, event_id)`): a retry takes no position and publishes nothing,
+    /// and says what the caller owes it ([`AppendOutcome`]). Any other item (a message
+    /// without a sender or client message id, an event without an id) is refused.
     #[tracing::instrument(name = "sequencer.append_once", skip_all, fields(room_id = %item.room_id))]
     pub async fn append_once(&self, item: &RoomItem) -> Result<AppendOutcome, BusError> {
-        let Some(send) = send_of(item) else {
+        let Some(dedup) = dedup_key(&self.room_keys(&item.room_id), item) else {
             return Err(BusError::Invalid(
-                "only a chat message with a sender and a client message id is appended once".into(),
+                "only a chat message with a sender and a client message id, or a room event \
+                 with an id, is appended once"
+                    .into(),
             ));
         };
-        match self.run_append(item, Some(send)).await? {
+        match self.run_append(item, Some(dedup)).await? {
             Recorded::Envelope(bytes, false) => appended(bytes).map(AppendOutcome::New),
             Recorded::Envelope(bytes, true) => appended(bytes).map(AppendOutcome::Pending),
             Recorded::Ack(ack) => Ok(AppendOutcome::Confirmed(ack)),
         }
     }
 
-    /// Runs the append script, with the dedup record of `send` when given.
+    /// Runs the append script, with the dedup record under `dedup` when given.
     async fn run_append(
         &self,
         item: &RoomItem,
-        send: Option<(&str, &str)>,
+        dedup: Option<String>,
     ) -> Result<Recorded, BusError> {
         if item.room_id.is_empty() {
             return Err(BusError::Invalid("a room item needs a room id".into()));
         }
         let keys = self.room_keys(&item.room_id);
+        let once = dedup.is_some();
         // Without dedup the script never touches KEYS[3]; any key of the room's slot will do.
-        let dedup_key = match send {
-            Some((sender_id, client_msg_id)) => keys.dedup(sender_id, client_msg_id),
-            None => keys.seq(),
-        };
+        let dedup_key = dedup.unwrap_or_else(|| keys.seq());
         let dedup_ttl_ms = u64::try_from(self.config.dedup_ttl.as_millis())
             .unwrap_or(u64::MAX)
             .max(1);
@@ -451,7 +456,7 @@ impl Sequencer {
             .arg(room_channel(&self.prefix, &item.room_id))
             .arg(self.config.stream_max_len)
             .arg(dedup_ttl_ms)
-            .arg(if send.is_some() { "1" } else { "0" })
+            .arg(if once { "1" } else { "0" })
             .invoke_async(&mut self.connection.clone())
             .await?;
         let recorded = if duplicate != 1 {
@@ -567,15 +572,12 @@ impl Sequencer {
         // An item this crate cannot read has no dedup record to rewrite; its pending
         // record must still go, or the sweeper would meet it forever.
         let item = decode_item(envelope).ok();
-        let send = item.as_ref().and_then(send_of);
-        let (dedup_key, ack) = match (send, &item) {
-            (Some((sender_id, client_msg_id)), Some(item)) => (
-                keys.dedup(sender_id, client_msg_id),
-                DurableAck::of_item(envelope, item).record(),
-            ),
-            // The script never touches KEYS[3] then; any key of the room's slot will do.
-            _ => (keys.seq(), String::new()),
-        };
+        let dedup = item.as_ref().and_then(|item| {
+            dedup_key(&keys, item).map(|key| (key, DurableAck::of_item(envelope, item).record()))
+        });
+        let once = dedup.is_some();
+        // Without a record the script never touches KEYS[3]; any key of the room's slot will do.
+        let (dedup_key, ack) = dedup.unwrap_or_else(|| (keys.seq(), String::new()));
         let _: i64 = CONFIRM
             .key(pending_key(&self.prefix))
             .key(pending_data_key(&self.prefix))
@@ -586,7 +588,7 @@ impl Sequencer {
                 envelope.seq,
             ))
             .arg(ack)
-            .arg(if send.is_some() { "1" } else { "0" })
+            .arg(if once { "1" } else { "0" })
             .invoke_async(&mut self.connection.clone())
             .await?;
         Ok(())

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::error::Error;
 use crate::events::{Announcement, Outcome};
+use crate::outbox;
 use crate::rooms;
 
 /// The pair in the order the `direct_rooms` key uses.
@@ -69,14 +70,14 @@ pub async fn open(pool: &PgPool, caller: Uuid, other: Uuid) -> Result<Outcome<Ro
         }
     };
     let room = rooms::fetch(&mut *tx, room_id, caller).await?;
-    tx.commit().await?;
     if claimed.is_none() {
+        tx.commit().await?;
         return Ok(Outcome::unchanged(room));
     }
     let event = Announcement::new(RoomEventKind::DirectCreated, room_id, caller)
         .about(other)
         .room(room.clone());
-    Ok(Outcome::changed(room, vec![event]))
+    outbox::commit(tx, Outcome::changed(room, vec![event])).await
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! `chat.v1.RoomsService` over gRPC: each call is validated whole, runs one transaction,
-//! and announces what it changed once committed.
+//! `chat.v1.RoomsService` over gRPC: each call is validated whole, runs one transaction
+//! (which writes its events to the outbox), and relays what it changed before answering.
 
 use chat_proto::v1::rooms_service_server::RoomsService;
 use chat_proto::v1::{
@@ -17,8 +17,8 @@ use uuid::Uuid;
 use crate::cursor::Cursor;
 use crate::direct;
 use crate::error::Error;
-use crate::events::Announcer;
 use crate::members::{self, NewBan};
+use crate::outbox::Relay;
 use crate::rooms::{self, NewRoom, RoomChanges};
 use crate::validation::{self, Violations};
 
@@ -26,11 +26,11 @@ use crate::validation::{self, Violations};
 #[derive(Debug, Clone)]
 pub struct RoomsApi {
     pool: PgPool,
-    announcer: Announcer,
+    announcer: Relay,
 }
 
 impl RoomsApi {
-    pub fn new(pool: PgPool, announcer: Announcer) -> Self {
+    pub fn new(pool: PgPool, announcer: Relay) -> Self {
         Self { pool, announcer }
     }
 }

@@ -2,7 +2,8 @@
 //! direct-message pairs, served as `chat.v1.RoomsService` over gRPC. Every committed
 //! change is announced as a `chat.v1.RoomEvent` that takes its room's next position, like
 //! a message: on the room's channel and stream, on the channels of the users it concerns,
-//! and through RabbitMQ into history (see `chat_bus::RoomEvents`).
+//! and through RabbitMQ into history (see `chat_bus::RoomEvents`). The events are written
+//! with the change and relayed from there (`outbox`), so none is lost after a commit.
 //!
 //! It trusts the `caller_id` of each request: only the gateway calls it, after
 //! authenticating the user. It does not know users beyond their ids and does not check
@@ -38,6 +39,7 @@ pub mod events;
 pub mod grpc;
 pub mod members;
 pub mod model;
+pub mod outbox;
 pub mod rooms;
 pub mod startup;
 pub mod validation;

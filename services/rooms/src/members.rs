@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::cursor::{self, Cursor};
 use crate::error::Error;
 use crate::events::{Announcement, Outcome};
+use crate::outbox;
 use crate::model::{MemberRow, Role, RoomKind};
 use crate::rooms;
 
@@ -97,11 +98,10 @@ pub async fn join(pool: &PgPool, caller: Uuid, room_id: Uuid) -> Result<Outcome<
     }
     add_member(&mut tx, room_id, caller).await?;
     let room = rooms::fetch(&mut *tx, room_id, caller).await?;
-    tx.commit().await?;
     let event = Announcement::new(RoomEventKind::MemberJoined, room_id, caller)
         .about(caller)
         .role(Role::Member);
-    Ok(Outcome::changed(room, vec![event]))
+    outbox::commit(tx, Outcome::changed(room, vec![event])).await
 }
 
 /// Leaves a room. The owner must hand ownership on first, unless they are the last
@@ -124,8 +124,7 @@ pub async fn leave(pool: &PgPool, caller: Uuid, room_id: Uuid) -> Result<Outcome
             Announcement::new(RoomEventKind::MemberLeft, room_id, caller).about(caller)
         }
     };
-    tx.commit().await?;
-    Ok(Outcome::changed((), vec![event]))
+    outbox::commit(tx, Outcome::changed((), vec![event])).await
 }
 
 /// Members of a room, earliest joined first; only members may list them.
@@ -203,14 +202,13 @@ pub async fn set_role(
         );
     }
     let changed = set_member_role(&mut tx, room_id, user, role).await?;
-    tx.commit().await?;
     events.insert(
         0,
         Announcement::new(RoomEventKind::RoleChanged, room_id, caller)
             .about(user)
             .role(role),
     );
-    Ok(Outcome::changed(changed.to_proto()?, events))
+    outbox::commit(tx, Outcome::changed(changed.to_proto()?, events)).await
 }
 
 #[tracing::instrument(skip(conn))]
@@ -252,11 +250,10 @@ pub async fn invite(
         return Err(Error::UserBanned);
     }
     let added = add_member(&mut tx, room_id, user).await?;
-    tx.commit().await?;
     let event = Announcement::new(RoomEventKind::MemberInvited, room_id, caller)
         .about(user)
         .role(Role::Member);
-    Ok(Outcome::changed(added.to_proto()?, vec![event]))
+    outbox::commit(tx, Outcome::changed(added.to_proto()?, vec![event])).await
 }
 
 /// Removes a member; admins may remove members, the owner also admins.
@@ -279,9 +276,8 @@ pub async fn kick(
         return Err(Error::Forbidden);
     }
     remove_member(&mut tx, room_id, user).await?;
-    tx.commit().await?;
     let event = Announcement::new(RoomEventKind::MemberKicked, room_id, caller).about(user);
-    Ok(Outcome::changed((), vec![event]))
+    outbox::commit(tx, Outcome::changed((), vec![event])).await
 }
 
 /// Bans a user, member or not, until `until` or until unbanned, and removes them if they
@@ -324,11 +320,10 @@ pub async fn ban(
     if target.is_some() {
         remove_member(&mut tx, room_id, ban.user).await?;
     }
-    tx.commit().await?;
     let event = Announcement::new(RoomEventKind::MemberBanned, room_id, caller)
         .about(ban.user)
         .until(ban.until);
-    Ok(Outcome::changed((), vec![event]))
+    outbox::commit(tx, Outcome::changed((), vec![event])).await
 }
 
 /// Lifts a ban; admins and the owner may. Unbanning someone not banned changes nothing.
@@ -351,12 +346,11 @@ pub async fn unban(
         .await?
         .rows_affected()
         > 0;
-    tx.commit().await?;
     if !lifted {
         return Ok(Outcome::unchanged(()));
     }
     let event = Announcement::new(RoomEventKind::MemberUnbanned, room_id, caller).about(user);
-    Ok(Outcome::changed((), vec![event]))
+    outbox::commit(tx, Outcome::changed((), vec![event])).await
 }
 
 #[derive(sqlx::FromRow)]

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::cursor::{self, Cursor};
 use crate::error::Error;
 use crate::events::{Announcement, Outcome};
+use crate::outbox;
 use crate::model::{Access, Role, RoomKind, RoomRow};
 
 /// A public or private room to create.
@@ -159,12 +160,11 @@ pub async fn create(pool: &PgPool, caller: Uuid, new: NewRoom) -> Result<Outcome
         .execute(&mut *tx)
         .await?;
     let room = fetch(&mut *tx, id, caller).await?;
-    tx.commit().await?;
     let event = Announcement::new(RoomEventKind::RoomCreated, id, caller)
         .about(caller)
         .role(Role::Owner)
         .room(room.clone());
-    Ok(Outcome::changed(room, vec![event]))
+    outbox::commit(tx, Outcome::changed(room, vec![event])).await
 }
 
 /// The room, when the caller may see it.
@@ -215,9 +215,8 @@ pub async fn update(
     .execute(&mut *tx)
     .await?;
     let room = fetch(&mut *tx, room_id, caller).await?;
-    tx.commit().await?;
     let event = Announcement::new(RoomEventKind::RoomUpdated, room_id, caller).room(room.clone());
-    Ok(Outcome::changed(room, vec![event]))
+    outbox::commit(tx, Outcome::changed(room, vec![event])).await
 }
 
 /// Deletes the room with its memberships and bans; only the owner may. Every former
@@ -230,8 +229,7 @@ pub async fn delete(pool: &PgPool, caller: Uuid, room_id: Uuid) -> Result<Outcom
         .access
         .at_least(Role::Owner)?;
     let event = remove(&mut tx, room_id, caller).await?;
-    tx.commit().await?;
-    Ok(Outcome::changed((), vec![event]))
+    outbox::commit(tx, Outcome::changed((), vec![event])).await
 }
 
 /// Deletes a locked room; the announcement names every former member.

@@ -16,8 +16,8 @@ use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 
 use crate::config::Config;
-use crate::events::Announcer;
 use crate::grpc::RoomsApi;
+use crate::outbox::Relay;
 
 /// The rooms database schema.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/rooms");
@@ -36,6 +36,7 @@ pub struct App {
     server: GrpcServer,
     pool: PgPool,
     api: RoomsApi,
+    relay: Relay,
     readiness: ops::Readiness,
     grace: Duration,
 }
@@ -71,7 +72,7 @@ impl App {
         .await
         .context("cannot connect to RabbitMQ")?
         .with_confirm_timeout(PERSIST_TIMEOUT);
-        let announcer = Announcer::new(RoomEvents::new(sequencer, persist));
+        let relay = Relay::new(pool.clone(), RoomEvents::new(sequencer, persist));
         let readiness = ops::Readiness::new()
             .with_check("database", {
                 let pool = pool.clone();
@@ -81,7 +82,8 @@ impl App {
         let server = GrpcServer::bind(config.grpc_addr, config.ops.ops_addr).await?;
         Ok(Self {
             server,
-            api: RoomsApi::new(pool.clone(), announcer),
+            api: RoomsApi::new(pool.clone(), relay.clone()),
+            relay,
             pool,
             readiness,
             grace: config.shutdown.grace,
@@ -101,6 +103,9 @@ impl App {
     /// Serves until `shutdown` is cancelled; then reports not ready, stops accepting and
     /// lets in-flight calls finish for at most the grace period.
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        // Relays what an earlier process committed and did not relay, then what a
+        // failure leaves behind.
+        let relay = tokio::spawn(self.relay.run(shutdown.clone()));
         let served = self
             .server
             .serve(
@@ -111,6 +116,7 @@ impl App {
                 Vec::new(),
             )
             .await;
+        let _ = relay.await;
         self.pool.close().await;
         served
     }

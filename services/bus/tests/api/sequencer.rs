@@ -327,7 +327,7 @@ async fn a_late_confirm_leaves_the_record_of_a_newer_send_with_the_same_id_alone
 }
 
 #[tokio::test]
-async fn only_a_chat_message_with_a_client_id_is_appended_once() {
+async fn only_a_message_with_a_client_id_or_an_event_with_an_id_is_appended_once() {
     let redis = TestRedis::new().await;
     let sequencer = redis.sequencer();
     let room = room();
@@ -335,9 +335,12 @@ async fn only_a_chat_message_with_a_client_id_is_appended_once() {
     if let Some(Body::Message(message)) = &mut without_id.body {
         message.client_msg_id.clear();
     }
-    let event = joined(&room);
+    let mut event_without_id = joined(&room);
+    if let Some(Body::RoomEvent(event)) = &mut event_without_id.body {
+        event.event_id.clear();
+    }
 
-    for item in [without_id, event] {
+    for item in [without_id, event_without_id] {
         let outcome = sequencer.append_once(&item).await;
         assert!(matches!(outcome, Err(BusError::Invalid(_))), "{outcome:?}");
     }
@@ -349,6 +352,39 @@ async fn only_a_chat_message_with_a_client_id_is_appended_once() {
         None,
         "nothing was appended"
     );
+    redis.cleanup().await;
+}
+
+/// The rooms service's outbox relay may append an event again after a crash: the event
+/// keeps its first position, and once confirmed it is simply done.
+#[tokio::test]
+async fn a_room_event_is_appended_once_per_event_id() {
+    let redis = TestRedis::new().await;
+    let sequencer = redis.sequencer();
+    let room = room();
+    let event = joined(&room);
+
+    let first = first_attempt(&sequencer, &event).await;
+    let again = sequencer.append_once(&event).await.expect("again");
+    assert_eq!(
+        again,
+        AppendOutcome::Pending(first.clone()),
+        "before its confirm the first envelope comes back, to be announced again"
+    );
+    sequencer.confirm(&first.envelope).await.expect("confirm");
+    match sequencer.append_once(&event).await.expect("after the confirm") {
+        AppendOutcome::Confirmed(ack) => {
+            assert_eq!((ack.epoch, ack.seq), (first.envelope.epoch, first.envelope.seq));
+            assert_eq!(ack.id, event.id);
+        }
+        other => panic!("a confirmed event was appended again: {other:?}"),
+    }
+    let position = sequencer
+        .current_position(room.parse().expect("a room id"))
+        .await
+        .expect("position")
+        .expect("a position");
+    assert_eq!(position.seq, 1, "one entry however often it was appended");
     redis.cleanup().await;
 }
 

@@ -191,6 +191,13 @@ impl TestApp {
         self.client.clone()
     }
 
+    /// A connection to the service's own database.
+    pub async fn database(&self) -> sqlx::PgConnection {
+        sqlx::PgConnection::connect(&database_url(&self.database))
+            .await
+            .expect("the test database")
+    }
+
     pub async fn create_room(&self, owner: Uuid, name: &str, kind: RoomKind) -> Room {
         self.client()
             .create_room(CreateRoomRequest {

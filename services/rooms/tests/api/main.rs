@@ -7,6 +7,7 @@ mod helpers;
 mod history;
 mod members;
 mod memberships;
+mod outbox;
 mod pagination;
 mod permissions;
 mod rooms;

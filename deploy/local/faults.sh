@@ -520,6 +520,26 @@ for _ in $(seq 1 60); do
   [ -z "$unannounced" ] && break
   sleep 0.5
 done
+echo "== faults: every committed room event in history once"
+psql "$history_db" -qc "CREATE TABLE IF NOT EXISTS fault_room_events (event_id uuid)"
+psql "$history_db" -qc "TRUNCATE fault_room_events"
+psql "$rooms_db" -tAc "SELECT event_id FROM room_event_outbox" |
+  psql "$history_db" -qc "\\copy fault_room_events FROM STDIN"
+committed=$(psql "$history_db" -tAc "SELECT count(*) FROM fault_room_events")
+unrelayed=""
+for _ in $(seq 1 60); do
+  unrelayed=$(psql "$history_db" -tAc "
+    SELECT count(*) FROM fault_room_events f
+    WHERE NOT EXISTS (SELECT 1 FROM room_entries e WHERE e.id = f.event_id)")
+  [ "$unrelayed" = 0 ] && break
+  sleep 0.5
+done
+echo "  $committed room events committed (joins and leaves while rooms was killed among them), $unrelayed not in history"
+if [ "$unrelayed" != 0 ] || [ "$committed" = 0 ]; then
+  echo "FAIL: every committed room event must reach history (each at most once: room_entries.id is unique)" >&2
+  failures=$((failures + 1))
+fi
+
 rooms_total=$(psql "$rooms_db" -tAc "SELECT count(*) FROM rooms")
 echo "  $rooms_total rooms committed (${#created_rooms[@]} created during faults), unannounced:${unannounced:- none}"
 if [ -n "$unannounced" ]; then

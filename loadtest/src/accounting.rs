@@ -1028,11 +1028,22 @@ mod tests {
             fault.fault.as_ref().map(|f| f.name.as_str()),
             Some("Redis restarted")
         );
-        assert_eq!((fault.acked, between.acked), (9, 22), "10..=17 and 31 in the span");
+        assert_eq!(
+            (fault.acked, between.acked),
+            (9, 22),
+            "10..=17 and 31 in the span"
+        );
         assert_eq!((fault.lost, between.lost), (1, 1), "13 in it, 5 before");
-        assert_eq!(fault.duplicated, 3, "the position, the sender's seq, stored twice");
+        assert_eq!(
+            fault.duplicated, 3,
+            "the position, the sender's seq, stored twice"
+        );
         assert_eq!(between.duplicated, 0);
-        assert_eq!((fault.out_of_order, between.out_of_order), (0, 2), "seq 14 at 31 s");
+        assert_eq!(
+            (fault.out_of_order, between.out_of_order),
+            (0, 2),
+            "seq 14 at 31 s"
+        );
         assert_eq!((fault.resyncs, between.resyncs), (1, 0));
     }
 

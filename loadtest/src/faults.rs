@@ -183,7 +183,11 @@ mod tests {
     #[test]
     fn the_later_fault_owns_an_overlap_and_an_unended_fault_lasts() {
         let faults = faults();
-        assert_eq!(faults.span_of(34 * SECOND), Some(2), "overlaps the kill's settle");
+        assert_eq!(
+            faults.span_of(34 * SECOND),
+            Some(2),
+            "overlaps the kill's settle"
+        );
         assert_eq!(faults.span_of(1_000 * SECOND), Some(2), "never ended");
         let tallies = faults.tallies();
         assert_eq!(tallies.len(), 4);

@@ -552,11 +552,8 @@ fn receive(context: &Context, state: &mut UserState, text: &str) {
                 return;
             };
             let replayed = view.is_catching_up();
-            let arrival = view.receive(
-                position,
-                tag.map(|tag| (tag.sender, tag.seq)),
-                unix_nanos(),
-            );
+            let arrival =
+                view.receive(position, tag.map(|tag| (tag.sender, tag.seq)), unix_nanos());
             let e2e = tag
                 .filter(|_| !replayed && arrival != crate::accounting::Arrival::Duplicate)
                 .map(|tag| {

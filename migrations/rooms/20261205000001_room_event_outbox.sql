@@ -6,6 +6,8 @@
 CREATE TABLE room_event_outbox (
     id         bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     room_id    uuid        NOT NULL,
+    -- The event's id: its entry's id in the room's sequence and in history.
+    event_id   uuid        NOT NULL UNIQUE,
     -- The encoded chat.v1.RoomEvent (its event_id is the entry's id in the sequence).
     event      bytea       NOT NULL,
     -- Users told on their own channel besides those the event names (a deleted room's

@@ -12,8 +12,8 @@ use uuid::Uuid;
 use crate::cursor::{self, Cursor};
 use crate::error::Error;
 use crate::events::{Announcement, Outcome};
-use crate::outbox;
 use crate::model::{MemberRow, Role, RoomKind};
+use crate::outbox;
 use crate::rooms;
 
 /// A ban to impose.

@@ -66,12 +66,22 @@ pub async fn commit<T>(
         also_to,
     } in &outcome.events
     {
-        sqlx::query("INSERT INTO room_event_outbox (room_id, event, also_to) VALUES ($1, $2, $3)")
-            .bind(room_id)
-            .bind(event.encode_to_vec())
-            .bind(also_to)
-            .execute(&mut *tx)
-            .await?;
+        let event_id: Uuid = event.event_id.parse().map_err(|_| {
+            Error::Database(sqlx::Error::Protocol(format!(
+                "a room event without a valid id: {:?}",
+                event.event_id
+            )))
+        })?;
+        sqlx::query(
+            "INSERT INTO room_event_outbox (room_id, event_id, event, also_to) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(room_id)
+        .bind(event_id)
+        .bind(event.encode_to_vec())
+        .bind(also_to)
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(outcome)

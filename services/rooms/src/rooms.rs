@@ -10,8 +10,8 @@ use uuid::Uuid;
 use crate::cursor::{self, Cursor};
 use crate::error::Error;
 use crate::events::{Announcement, Outcome};
-use crate::outbox;
 use crate::model::{Access, Role, RoomKind, RoomRow};
+use crate::outbox;
 
 /// A public or private room to create.
 #[derive(Debug, Clone)]

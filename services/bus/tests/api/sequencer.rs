@@ -372,9 +372,16 @@ async fn a_room_event_is_appended_once_per_event_id() {
         "before its confirm the first envelope comes back, to be announced again"
     );
     sequencer.confirm(&first.envelope).await.expect("confirm");
-    match sequencer.append_once(&event).await.expect("after the confirm") {
+    match sequencer
+        .append_once(&event)
+        .await
+        .expect("after the confirm")
+    {
         AppendOutcome::Confirmed(ack) => {
-            assert_eq!((ack.epoch, ack.seq), (first.envelope.epoch, first.envelope.seq));
+            assert_eq!(
+                (ack.epoch, ack.seq),
+                (first.envelope.epoch, first.envelope.seq)
+            );
             assert_eq!(ack.id, event.id);
         }
         other => panic!("a confirmed event was appended again: {other:?}"),

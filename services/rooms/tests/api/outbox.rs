@@ -72,12 +72,15 @@ async fn what_a_dead_process_left_in_the_outbox_is_relayed_exactly_once() {
         occurred_at: Some(prost_types::Timestamp::from(std::time::SystemTime::now())),
         ..RoomEvent::default()
     };
-    sqlx::query("INSERT INTO room_event_outbox (room_id, event) VALUES ($1::uuid, $2)")
-        .bind(&room.id)
-        .bind(joined.encode_to_vec())
-        .execute(&mut db)
-        .await
-        .expect("outbox row");
+    sqlx::query(
+        "INSERT INTO room_event_outbox (room_id, event_id, event) VALUES ($1::uuid, $2::uuid, $3)",
+    )
+    .bind(&room.id)
+    .bind(&joined.event_id)
+    .bind(joined.encode_to_vec())
+    .execute(&mut db)
+    .await
+    .expect("outbox row");
     // ...and the creation, relayed by a process killed before it marked it relayed.
     sqlx::query("UPDATE room_event_outbox SET relayed_at = NULL WHERE room_id = $1::uuid")
         .bind(&room.id)
@@ -88,7 +91,11 @@ async fn what_a_dead_process_left_in_the_outbox_is_relayed_exactly_once() {
     // The relay's own loop (no call made here) takes both.
     let (_, relayed) = listener.next().await;
     assert_eq!(relayed.event_id, joined.event_id, "only the join is new");
-    assert_eq!(relayed.seq, Some(2), "right after the creation, which kept position 1");
+    assert_eq!(
+        relayed.seq,
+        Some(2),
+        "right after the creation, which kept position 1"
+    );
     let sequencer = app.sequencer().await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
@@ -97,7 +104,10 @@ async fn what_a_dead_process_left_in_the_outbox_is_relayed_exactly_once() {
             assert_eq!(rows.len(), 2);
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "still waiting: {rows:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still waiting: {rows:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let position = sequencer

@@ -315,26 +315,38 @@ presence_accounts() {
     -d '{"login":"watcher","password":"correct horse battery"}' | jq -r .access_token)
 }
 
-# presence_sockets SUBJECT_PORT FOLLOWER_PORT: the prober's only socket on one gateway
-# (fd 7) and the watcher's on another (fd 8), following the prober, who must be online.
+# prober_status: the prober's presence as the API answers it.
+prober_status() {
+  curl -fsS "http://127.0.0.1:$PORT/api/presence/query" -H "authorization: Bearer $watcher_token" \
+    -H 'content-type: application/json' -d "{\"user_ids\":[\"$prober_id\"]}" | jq -r '.users[0].status'
+}
+
+# presence_sockets NAME SUBJECT_PORT FOLLOWER_PORT: the watcher's socket on one gateway
+# (fd 8, frames in $FOLLOWER) following the prober, who starts offline (a socket an
+# earlier fault left on a dead gateway swept first) and then has one socket on the other
+# gateway (fd 7): the follower must hear them come online.
 presence_sockets() {
+  local name=$1
   presence_accounts
-  chat_ws subject "$1" "$TOKEN"
-  exec 7>"$RUN_DIR/subject.in"
-  chat_ws follower "$2" "$watcher_token"
-  exec 8>"$RUN_DIR/follower.in"
-  frame_within 10 "$RUN_DIR/subject.frames" '.type == "ready"' || echo "FAIL: the prober's socket got no ready" >&2
-  frame_within 10 "$RUN_DIR/follower.frames" '.type == "ready"' || echo "FAIL: the follower's socket got no ready" >&2
+  local deadline=$(($(date +%s) + PRESENCE_BOUND + 5))
+  until [ "$(prober_status)" = offline ] || [ "$(date +%s)" -ge "$deadline" ]; do sleep 0.2; done
+  chat_ws "follower-$name" "$3" "$watcher_token"
+  exec 8>"$RUN_DIR/follower-$name.in"
+  FOLLOWER=$RUN_DIR/follower-$name.frames
+  frame_within 10 "$FOLLOWER" '.type == "ready"' || echo "FAIL: the follower's socket got no ready" >&2
   echo "{\"type\":\"presence.subscribe\",\"user_ids\":[\"$prober_id\"]}" >&8
-  if ! frame_within 10 "$RUN_DIR/follower.frames" "$(presence_is online)"; then
+  chat_ws "subject-$name" "$2" "$TOKEN"
+  exec 7>"$RUN_DIR/subject-$name.in"
+  frame_within 10 "$RUN_DIR/subject-$name.frames" '.type == "ready"' || echo "FAIL: the prober's socket got no ready" >&2
+  if ! frame_within 10 "$FOLLOWER" "$(presence_is online)"; then
     echo "FAIL: the follower does not see the prober online before the fault" >&2
     failures=$((failures + 1))
   fi
 }
 presence_sockets_close() {
   exec 7>&- 8>&-
-  kill "${PIDS[subject]}" "${PIDS[follower]}" 2>/dev/null || true
-  unset 'PIDS[subject]' 'PIDS[follower]'
+  kill "${PIDS[subject-$1]}" "${PIDS[follower-$1]}" 2>/dev/null || true
+  unset "PIDS[subject-$1]" "PIDS[follower-$1]"
 }
 # presence_is STATUS: the jq filter of a presence frame saying the prober is STATUS.
 presence_is() {
@@ -345,11 +357,11 @@ presence_is() {
 # follower hears the prober is STATUS (frames from now on), into $RUN_DIR/STATUS.took.
 watch_presence() {
   local status=$1 since=$2 seen
-  seen=$(wc -l <"$RUN_DIR/follower.frames")
+  seen=$(wc -l <"$FOLLOWER")
   rm -f "$RUN_DIR/$status.took"
   (
     deadline=$(($(date +%s) + 40))
-    until tail -n +"$((seen + 1))" "$RUN_DIR/follower.frames" | jq -e "select($(presence_is "$status"))" >/dev/null 2>&1; do
+    until tail -n +"$((seen + 1))" "$FOLLOWER" | jq -c "select($(presence_is "$status"))" 2>/dev/null | grep -q .; do
       [ "$(date +%s)" -lt "$deadline" ] || exit 1
       sleep 0.1
     done
@@ -375,19 +387,18 @@ presence_result() {
 # go offline within the bound, and gateway1 coming back as a new instance must not bring
 # the dead socket back.
 fault_gateway1() {
-  presence_sockets "${GATEWAY_PORTS[0]}" "${GATEWAY_PORTS[1]}"
+  presence_sockets gateway1 "${GATEWAY_PORTS[0]}" "${GATEWAY_PORTS[1]}"
   watch_presence offline "$(now)"
   fault_kill gateway1
   presence_result "gateway1 killed: offline seen" offline
   local status
-  status=$(curl -fsS "http://127.0.0.1:$PORT/api/presence/query" -H "authorization: Bearer $watcher_token" \
-    -H 'content-type: application/json' -d "{\"user_ids\":[\"$prober_id\"]}" | jq -r '.users[0].status')
+  status=$(prober_status)
   echo "  after gateway1 came back as a new instance the prober is $status"
   if [ "$status" != offline ]; then
     echo "FAIL: a restarted gateway brought a dead socket back" >&2
     failures=$((failures + 1))
   fi
-  presence_sockets_close
+  presence_sockets_close gateway1
 }
 
 # gateway2 paused (SIGSTOP) past its heartbeat, then continued: while it is stopped the
@@ -398,7 +409,7 @@ fault_gateway1() {
 PAUSE_SECONDS=${PAUSE_SECONDS:-15}
 fault_pause() {
   local name="gateway2 paused ${PAUSE_SECONDS}s" stopped continued
-  presence_sockets "${GATEWAY_PORTS[1]}" "${GATEWAY_PORTS[0]}"
+  presence_sockets pause "${GATEWAY_PORTS[1]}" "${GATEWAY_PORTS[0]}"
   fault_step "$name" start
   stopped=$(now)
   watch_presence offline "$stopped"
@@ -410,18 +421,23 @@ fault_pause() {
   continued=$(now)
   presence_result "gateway2 continued: online" online
   recovered "$name" "$continued"
-  presence_sockets_close
+  presence_sockets_close pause
 }
 
-# Membership changes while rooms is killed: the prober joins and leaves public rooms of
-# its own in a loop (some calls fail while rooms is down); every change rooms committed
-# must reach the room's sequence (checked at the end with the outbox).
+# Membership changes while rooms is killed: a user of its own joins and leaves public
+# rooms in a loop (some calls fail while rooms is down); every change rooms committed must
+# reach the room's sequence (checked at the end through the outbox).
 churn_rooms=()
 churn_pid=""
+churn_token=""
 churn_start() {
   local n
   if [ "${#churn_rooms[@]}" -eq 0 ]; then
     presence_accounts
+    curl -fsS -o /dev/null "http://127.0.0.1:$PORT/api/auth/register" -H 'content-type: application/json' \
+      -d '{"username":"churner","email":"churner@example.com","password":"correct horse battery"}'
+    churn_token=$(curl -fsS "http://127.0.0.1:$PORT/api/auth/login" -H 'content-type: application/json' \
+      -d '{"login":"churner","password":"correct horse battery"}' | jq -r .access_token)
     for n in 1 2 3 4; do
       curl -fsS -o "$RUN_DIR/answer.json" "http://127.0.0.1:$PORT/api/rooms" \
         -H "authorization: Bearer $watcher_token" -H 'content-type: application/json' \
@@ -434,8 +450,9 @@ churn_start() {
       for room in "${churn_rooms[@]}"; do
         for change in POST:join DELETE:leave; do
           status=$(curl -sS -m 5 -o /dev/null -w '%{http_code}' -X "${change%%:*}" \
-            "http://127.0.0.1:$PORT/api/rooms/$room/${change#*:}" -H "authorization: Bearer $TOKEN" 2>/dev/null || true)
+            "http://127.0.0.1:$PORT/api/rooms/$room/${change#*:}" -H "authorization: Bearer $churn_token" 2>/dev/null || true)
           echo "$change $room $status" >> "$RUN_DIR/churn.log"
+          sleep 0.02
         done
       done
     done
@@ -470,7 +487,7 @@ kill -INT "$loadtest_pid"
 loadtest_status=0
 wait "$loadtest_pid" || loadtest_status=$?
 loadtest_pid=""
-sed -n '/^Summary\|lost\|duplicated\|resync\|errors/p' "$RUN_DIR/loadtest.log" | head -30
+sed -n '/^delivery\|^  *replayed\|^sends\|^errors\|^PASS\|^FAIL\|^  lost:/p' "$RUN_DIR/loadtest.log" | head -30
 echo
 sed -n '/^fault  /,/^between faults/p' "$RUN_DIR/loadtest.log"
 if [ "$loadtest_status" -ne 0 ]; then

@@ -75,8 +75,20 @@ impl From<&Status> for RemoteError {
             })
             .unwrap_or_default();
         let retry_after = details.retry_info().and_then(|info| info.retry_delay);
+        // A status the server sent carries no source; one with a source was made here
+        // from a failed transport (the connection reset mid-call: the peer died). Whether
+        // the call took effect is unknown, as for a timeout: the caller may retry.
+        let code = match status.code() {
+            Code::Unknown if std::error::Error::source(status).is_some() => Code::Unavailable,
+            code => code,
+        };
+        let reason = if code == status.code() {
+            reason
+        } else {
+            fallback_reason(code).to_owned()
+        };
         Self {
-            code: status.code(),
+            code,
             reason,
             message: status.message().to_owned(),
             fields,
@@ -130,5 +142,20 @@ mod tests {
     fn a_plain_status_gets_a_reason_from_its_code() {
         let remote = RemoteError::from(&Status::not_found("nope"));
         assert_eq!(remote.reason, "not_found");
+    }
+
+    #[test]
+    fn a_transport_failure_is_unavailable_but_an_unknown_answer_is_not() {
+        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        let failed = Status::from_error(Box::new(reset));
+        assert_eq!(failed.code(), Code::Unknown, "how tonic reports it");
+        let remote = RemoteError::from(&failed);
+        assert_eq!(
+            (remote.code, remote.reason.as_str()),
+            (Code::Unavailable, "service_unavailable")
+        );
+
+        let answered = RemoteError::from(&Status::unknown("the server said so"));
+        assert_eq!((answered.code, answered.reason.as_str()), (Code::Unknown, "internal"));
     }
 }

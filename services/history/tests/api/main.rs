@@ -2,6 +2,7 @@
 
 mod helpers;
 mod pages;
+mod partitions;
 mod persist;
 mod read_state;
 mod sweeper;

@@ -99,7 +99,7 @@ faults:
 ## RabbitMQ and PostgreSQL restarted, each service killed -9, a gateway paused past its
 ## heartbeat); ends with a table per fault (acknowledged, lost, duplicated, recovery)
 chaos:
-	PROFILE=release FAULTS_USERS=1000 FAULTS_SCENARIO=loadtest/scenarios/chaos.toml \
+	PROFILE=release FAULTS_USERS=1000 FAULTS_SCENARIO=loadtest/scenarios/chaos.toml FAULTS_WARMUP=35 \
 	  RECOVERY_LIMIT=$${RECOVERY_LIMIT:-15} deploy/local/faults.sh
 
 .PHONY: check-deploy

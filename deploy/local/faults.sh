@@ -20,6 +20,7 @@
 #
 #   FAULTS="redis pause" make faults       some faults only
 #   FAULTS_USERS=500 make faults           more users
+#   FAULTS_WARMUP=35                       seconds of load before the first fault (8)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -89,7 +90,7 @@ rabbit_start() {
 rabbit_stop() { rabbitctl stop >/dev/null 2>&1 || true; }
 
 deps_start() {
-  rm -rf "$RUN_DIR/logs" "$RUN_DIR/loadtest" "$RUN_DIR/nginx" "$FAULT_TIMELINE"
+  rm -rf "$RUN_DIR/logs" "$RUN_DIR/loadtest" "$RUN_DIR/nginx" "$FAULT_TIMELINE" "$RUN_DIR/churn.log"
   # What an interrupted earlier run may have left running.
   rabbit_stop
   redis_stop
@@ -233,7 +234,7 @@ loadtest_pid=$!
 until grep -qE "^\[ *[0-9]+s\]" "$RUN_DIR/loadtest.log" 2>/dev/null || ! kill -0 "$loadtest_pid" 2>/dev/null; do
   sleep 0.5
 done
-sleep 8
+sleep "${FAULTS_WARMUP:-8}"
 
 fault_redis() {
   fault_step "Redis restarted" start

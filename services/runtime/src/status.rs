@@ -156,6 +156,9 @@ mod tests {
         );
 
         let answered = RemoteError::from(&Status::unknown("the server said so"));
-        assert_eq!((answered.code, answered.reason.as_str()), (Code::Unknown, "internal"));
+        assert_eq!(
+            (answered.code, answered.reason.as_str()),
+            (Code::Unknown, "internal")
+        );
     }
 }

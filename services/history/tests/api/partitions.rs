@@ -52,7 +52,10 @@ async fn a_rooms_reads_touch_its_partition_through_its_indexes() {
     .fetch_all(&env.pool)
     .await
     .expect("partitions");
-    assert_eq!(partitions, [("messages".into(), 16), ("room_entries".into(), 16)]);
+    assert_eq!(
+        partitions,
+        [("messages".into(), 16), ("room_entries".into(), 16)]
+    );
     let holding: i64 =
         sqlx::query_scalar("SELECT count(DISTINCT tableoid) FROM messages WHERE room_id = $1")
             .bind(room.id)
@@ -89,7 +92,10 @@ async fn a_rooms_reads_touch_its_partition_through_its_indexes() {
         &format!("EXECUTE by_id(ARRAY['{}'::uuid])", Uuid::now_v7()),
     )
     .await;
-    assert!(!by_id.contains("Seq Scan"), "each partition's id index: {by_id}");
+    assert!(
+        !by_id.contains("Seq Scan"),
+        "each partition's id index: {by_id}"
+    );
     app.stop().await;
     env.clean_up().await;
 }

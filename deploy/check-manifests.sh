@@ -10,6 +10,8 @@
 #     keeps the rules every workload must follow (non-root, read-only root, no
 #     privileges, requests and limits, probes, PDB and HPA, no placeholder secrets);
 #   * every environment variable set for a chat container is one a service reads;
+#   * the operator resources of k8s/datastores (RabbitMQ, PostgreSQL): their shape only,
+#     the operators' schemas being out of reach offline;
 #   * the Prometheus alert rules: promtool's check and unit tests (alerts.test.yaml), and
 #     their structure; the scrape job (k8s/prometheus/scrape-configs.yaml) as
 #     `make run PROMETHEUS=1` runs it.
@@ -314,6 +316,39 @@ for path in others:
 if errors:
     sys.exit("\n".join(f"{alerts}: {e}" for e in errors))
 print(f"{len(names)} alerts")
+PY
+
+step "k8s/datastores (operator resources, shape only)"
+"$PY" - k8s/datastores/*.yaml <<'PY'
+import sys
+
+import yaml
+
+# The kinds each operator's API group offers that these files may use.
+expected = {
+    "rabbitmq.com/v1beta1": {"RabbitmqCluster"},
+    "postgresql.cnpg.io/v1": {"Cluster", "Database"},
+}
+errors = []
+count = 0
+for path in sys.argv[1:]:
+    for doc in yaml.safe_load_all(open(path)):
+        if doc is None:
+            continue
+        count += 1
+        api, kind = doc.get("apiVersion"), doc.get("kind")
+        if kind not in expected.get(api, set()):
+            errors.append(f"{path}: unexpected {api} {kind}")
+        meta = doc.get("metadata") or {}
+        if not meta.get("name"):
+            errors.append(f"{path}: a {kind} without a name")
+        if meta.get("namespace") != "chat":
+            errors.append(f"{path}: {kind} {meta.get('name')} is not in the chat namespace")
+        if not isinstance(doc.get("spec"), dict) or not doc["spec"]:
+            errors.append(f"{path}: {kind} {meta.get('name')} has no spec")
+if errors:
+    sys.exit("\n".join(errors))
+print(f"{count} resources")
 PY
 
 step "deploy checks passed"

@@ -281,4 +281,42 @@ describe('the live connection', () => {
     expect(latest().sent.at(-1)).toEqual({ type: 'focus', room: ROOM });
     live.stop();
   });
+
+  it('asks a silent server, and moves to another socket when it stays silent', async () => {
+    const { live } = connection();
+    live.start();
+    await settle();
+    latest().open();
+    latest().receive({ type: 'ready', ...ready([{ id: ROOM, epoch: EPOCH, position: 10 }]) });
+    const pings = () => latest().sent.filter((frame) => frame.type === 'ping').length;
+
+    // Frames keep coming: nothing to ask.
+    await vi.advanceTimersByTimeAsync(15_000);
+    latest().receive(created(11));
+    await vi.advanceTimersByTimeAsync(15_000);
+    expect(pings()).toBe(0);
+
+    // A heartbeat interval (20 s) of silence: a ping; its pong keeps the socket.
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(pings()).toBe(1);
+    latest().receive({ type: 'pong' });
+    await vi.advanceTimersByTimeAsync(15_000);
+    expect(FakeSocket.all).toHaveLength(1);
+    expect(useLive.getState().connection.status).toBe('online');
+
+    // Silent again, and the ping unanswered for 10 s: the server is taken for gone.
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(pings()).toBe(2);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(useLive.getState().connection.status).toBe('reconnecting');
+    await vi.advanceTimersByTimeAsync(250);
+    expect(FakeSocket.all).toHaveLength(2);
+    latest().open();
+    expect(latest().sent[0]).toEqual({
+      type: 'auth',
+      token: 'token-1',
+      resume: { [ROOM]: { epoch: EPOCH, position: 11 } },
+    });
+    live.stop();
+  });
 });

@@ -97,6 +97,12 @@ const STABLE_AFTER_MS = 30_000;
  * case the browser is wrong about it).
  */
 const OFFLINE_RETRY_MS = 30_000;
+/**
+ * A server silent for a heartbeat interval is asked (`ping`); one that still says nothing
+ * this long after is taken for gone (a hung gateway, or a connection that died without a
+ * close), and the client reconnects and resumes elsewhere.
+ */
+const PONG_WAIT_MS = 10_000;
 
 export function sameOriginSocketUrl(): string {
   const { protocol, host } = window.location;
@@ -130,6 +136,11 @@ export class LiveConnection {
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private readyTimer: ReturnType<typeof setTimeout> | null = null;
   private sendTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Watches the server's silence on a ready socket (see `PONG_WAIT_MS`). */
+  private silenceTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The ready socket's heartbeat interval, and when the server was last heard. */
+  private heartbeatMs = 0;
+  private heardAt = 0;
   private readonly network: Network | null;
   private unwatchNetwork: (() => void) | null = null;
 
@@ -284,7 +295,9 @@ export class LiveConnection {
       this.readyTimer = setTimeout(() => socket.close(1000), this.options.readyTimeoutMs ?? 10_000);
     };
     socket.onmessage = (event: MessageEvent) => {
-      if (socket === this.socket && typeof event.data === 'string') this.receive(event.data);
+      if (socket !== this.socket) return;
+      this.heardAt = this.now();
+      if (typeof event.data === 'string') this.receive(event.data);
     };
     socket.onclose = (event: CloseEvent) => this.closed(socket, event.code);
   }
@@ -297,6 +310,8 @@ export class LiveConnection {
         this.clearTimer('ready');
         this.ready = true;
         this.readyAt = this.now();
+        this.heartbeatMs = frame.heartbeat_interval_ms;
+        this.watchSilence(this.heartbeatMs);
         setConnection({ status: 'online', retryAt: null, stopReason: null, offline: false });
         this.handle(run((s) => onReady(s, frame, this.resumed)));
         this.flushSends();
@@ -424,12 +439,41 @@ export class LiveConnection {
     return true;
   }
 
+  /**
+   * In `delayMs`: if the server said nothing for a heartbeat interval, asks it (`ping`)
+   * and gives it `PONG_WAIT_MS` to answer; a socket whose server stays silent is dropped
+   * like one whose network went, and the client reconnects and resumes.
+   */
+  private watchSilence(delayMs: number): void {
+    this.clearTimer('silence');
+    if (this.heartbeatMs <= 0) return;
+    this.silenceTimer = setTimeout(() => {
+      this.silenceTimer = null;
+      const socket = this.socket;
+      if (!socket || !this.ready) return;
+      const silentFor = this.now() - this.heardAt;
+      if (silentFor < this.heartbeatMs) {
+        this.watchSilence(this.heartbeatMs - silentFor);
+        return;
+      }
+      if (silentFor >= this.heartbeatMs + PONG_WAIT_MS) {
+        console.warn('live: the server stopped answering; reconnecting');
+        this.closed(socket, CloseCode.abnormal);
+        socket.close(1000);
+        return;
+      }
+      this.write({ type: 'ping' });
+      this.watchSilence(this.heartbeatMs + PONG_WAIT_MS - silentFor);
+    }, delayMs);
+  }
+
   private closed(socket: WebSocket, code: number): void {
     if (socket !== this.socket) return;
     this.socket = null;
     this.ready = false;
     this.clearTimer('ready');
     this.clearTimer('send');
+    this.clearTimer('silence');
     this.fills.clear();
     run(onDisconnected);
     if (this.stopped) return;
@@ -469,19 +513,26 @@ export class LiveConnection {
     this.reconnectTimer = setTimeout(() => void this.connect(), delayMs);
   }
 
-  private clearTimer(which: 'reconnect' | 'ready' | 'send'): void {
-    const timer =
-      which === 'reconnect' ? this.reconnectTimer : which === 'ready' ? this.readyTimer : this.sendTimer;
+  private clearTimer(which: 'reconnect' | 'ready' | 'send' | 'silence'): void {
+    const timers = {
+      reconnect: this.reconnectTimer,
+      ready: this.readyTimer,
+      send: this.sendTimer,
+      silence: this.silenceTimer,
+    };
+    const timer = timers[which];
     if (timer !== null) clearTimeout(timer);
     if (which === 'reconnect') this.reconnectTimer = null;
     else if (which === 'ready') this.readyTimer = null;
-    else this.sendTimer = null;
+    else if (which === 'send') this.sendTimer = null;
+    else this.silenceTimer = null;
   }
 
   private clearTimers(): void {
     this.clearTimer('reconnect');
     this.clearTimer('ready');
     this.clearTimer('send');
+    this.clearTimer('silence');
   }
 }
 

@@ -21,10 +21,11 @@
 //!
 //! Latency: a call relays right after its commit ([`Relay::flush`]) and answers after
 //! that pass, so its events are in the sequence when the caller hears back (as before the
-//! outbox). When Redis is away the call is answered anyway and the relay's own loop
-//! retries with backoff.
+//! outbox). When Redis is away the call is answered anyway (without waiting for a pass
+//! once one failed) and the relay's own loop retries with backoff.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chat_bus::{AppendOutcome, Appended, BusError, RoomEvents};
@@ -99,6 +100,9 @@ struct Inner {
     bus: RoomEvents,
     /// One pass at a time in this process (the advisory lock is per transaction).
     pass: tokio::sync::Mutex<()>,
+    /// The last pass stopped at an event it could not append (Redis away): calls leave
+    /// the retries to the loop instead of each waiting for a failing pass in turn.
+    failing: AtomicBool,
 }
 
 /// Why a pass stopped before the end of the outbox.
@@ -117,13 +121,18 @@ impl Relay {
                 pool,
                 bus,
                 pass: tokio::sync::Mutex::new(()),
+                failing: AtomicBool::new(false),
             }),
         }
     }
 
     /// Relays what waits now, the caller's committed events among them. A failure is
-    /// logged and left to [`run`](Self::run): the change stands either way.
+    /// logged and left to [`run`](Self::run): the change stands either way. While passes
+    /// fail (Redis away) it returns at once: the loop relays once they succeed again.
     pub async fn flush(&self) {
+        if self.inner.failing.load(Ordering::Relaxed) {
+            return;
+        }
         if let Err(err) = self.pass().await {
             tracing::warn!(error = %err, "room events not relayed yet; retrying in the background");
         }
@@ -202,6 +211,9 @@ impl Relay {
                 .await?;
         tx.commit().await?;
         metrics::gauge!(BACKLOG_METRIC).set(left as f64);
+        self.inner
+            .failing
+            .store(stopped.is_some(), Ordering::Relaxed);
         match stopped {
             Some(err) => Err(err.into()),
             None => Ok(left),

@@ -431,21 +431,21 @@ fault_pause() {
 churn_rooms=()
 churn_pid=""
 churn_token=""
-churn_start() {
+# The churner's account and public rooms, made before any fault.
+churn_setup() {
   local n
-  if [ "${#churn_rooms[@]}" -eq 0 ]; then
-    presence_accounts
-    curl -fsS -o /dev/null "http://127.0.0.1:$PORT/api/auth/register" -H 'content-type: application/json' \
-      -d '{"username":"churner","email":"churner@example.com","password":"correct horse battery"}'
-    churn_token=$(curl -fsS "http://127.0.0.1:$PORT/api/auth/login" -H 'content-type: application/json' \
-      -d '{"login":"churner","password":"correct horse battery"}' | jq -r .access_token)
-    for n in 1 2 3 4; do
-      curl -fsS -o "$RUN_DIR/answer.json" "http://127.0.0.1:$PORT/api/rooms" \
-        -H "authorization: Bearer $watcher_token" -H 'content-type: application/json' \
-        -d "{\"name\":\"churn-$n-$$\",\"kind\":\"public\"}"
-      churn_rooms+=("$(jq -r .id "$RUN_DIR/answer.json")")
-    done
-  fi
+  curl -fsS -o /dev/null "http://127.0.0.1:$PORT/api/auth/register" -H 'content-type: application/json' \
+    -d '{"username":"churner","email":"churner@example.com","password":"correct horse battery"}'
+  churn_token=$(curl -fsS "http://127.0.0.1:$PORT/api/auth/login" -H 'content-type: application/json' \
+    -d '{"login":"churner","password":"correct horse battery"}' | jq -r .access_token)
+  for n in 1 2 3 4; do
+    curl -fsS -o "$RUN_DIR/answer.json" "http://127.0.0.1:$PORT/api/rooms" \
+      -H "authorization: Bearer $watcher_token" -H 'content-type: application/json' \
+      -d "{\"name\":\"churn-$n-$$\",\"kind\":\"public\"}"
+    churn_rooms+=("$(jq -r .id "$RUN_DIR/answer.json")")
+  done
+}
+churn_start() {
   (
     while :; do
       for room in "${churn_rooms[@]}"; do
@@ -474,6 +474,10 @@ fault_rooms() {
   churn_stop
   echo "    membership changes: $(awk '{print $3}' "$RUN_DIR/churn.log" | sort | uniq -c | tr -s ' ' | tr '\n' ';')"
 }
+
+# Accounts and rooms of the presence and membership checks, made before any fault.
+presence_accounts
+churn_setup
 
 for fault in ${FAULTS:-redis rabbitmq postgresql auth rooms history gateway1 pause}; do
   echo "== faults: $fault"

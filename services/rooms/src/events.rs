@@ -17,6 +17,8 @@ use crate::model::{Role, timestamp};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Announcement {
     pub room_id: Uuid,
+    /// The event's id (also in `event`): the entry's id in the room's sequence.
+    pub event_id: Uuid,
     pub event: RoomEvent,
     pub also_to: Vec<Uuid>,
 }
@@ -24,14 +26,16 @@ pub struct Announcement {
 impl Announcement {
     /// An event of `kind` in `room_id`, caused by `actor`, happening now.
     pub fn new(kind: RoomEventKind, room_id: Uuid, actor: Uuid) -> Self {
+        let event_id = Uuid::now_v7();
         Self {
             room_id,
+            event_id,
             event: RoomEvent {
                 room_id: room_id.to_string(),
                 kind: kind as i32,
                 actor_id: actor.to_string(),
                 occurred_at: Some(timestamp(OffsetDateTime::now_utc())),
-                event_id: Uuid::now_v7().to_string(),
+                event_id: event_id.to_string(),
                 ..RoomEvent::default()
             },
             also_to: Vec::new(),

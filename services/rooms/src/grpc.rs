@@ -26,12 +26,12 @@ use crate::validation::{self, Violations};
 #[derive(Debug, Clone)]
 pub struct RoomsApi {
     pool: PgPool,
-    announcer: Relay,
+    relay: Relay,
 }
 
 impl RoomsApi {
-    pub fn new(pool: PgPool, announcer: Relay) -> Self {
-        Self { pool, announcer }
+    pub fn new(pool: PgPool, relay: Relay) -> Self {
+        Self { pool, relay }
     }
 }
 
@@ -94,7 +94,7 @@ impl RoomsService for RoomsApi {
             topic,
         };
         let outcome = rooms::create(&self.pool, caller, new).await?;
-        Ok(Response::new(self.announcer.announce(outcome).await))
+        Ok(Response::new(self.relay.announce(outcome).await))
     }
 
     async fn get_room(&self, request: Request<GetRoomRequest>) -> Result<Response<Room>, Status> {
@@ -134,7 +134,7 @@ impl RoomsService for RoomsApi {
             topic,
         };
         let outcome = rooms::update(&self.pool, caller, room, changes).await?;
-        Ok(Response::new(self.announcer.announce(outcome).await))
+        Ok(Response::new(self.relay.announce(outcome).await))
     }
 
     async fn delete_room(
@@ -144,7 +144,7 @@ impl RoomsService for RoomsApi {
         let req = request.into_inner();
         let (caller, room) = caller_and_room(&req.caller_id, &req.room_id)?;
         let outcome = rooms::delete(&self.pool, caller, room).await?;
-        self.announcer.announce(outcome).await;
+        self.relay.announce(outcome).await;
         Ok(Response::new(DeleteRoomResponse {}))
     }
 
@@ -191,7 +191,7 @@ impl RoomsService for RoomsApi {
         let req = request.into_inner();
         let (caller, room) = caller_and_room(&req.caller_id, &req.room_id)?;
         let outcome = members::join(&self.pool, caller, room).await?;
-        Ok(Response::new(self.announcer.announce(outcome).await))
+        Ok(Response::new(self.relay.announce(outcome).await))
     }
 
     async fn leave_room(
@@ -201,7 +201,7 @@ impl RoomsService for RoomsApi {
         let req = request.into_inner();
         let (caller, room) = caller_and_room(&req.caller_id, &req.room_id)?;
         let outcome = members::leave(&self.pool, caller, room).await?;
-        self.announcer.announce(outcome).await;
+        self.relay.announce(outcome).await;
         Ok(Response::new(LeaveRoomResponse {}))
     }
 
@@ -239,7 +239,7 @@ impl RoomsService for RoomsApi {
             return Err(violations.into_error().into());
         };
         let outcome = members::set_role(&self.pool, caller, room, user, role).await?;
-        Ok(Response::new(self.announcer.announce(outcome).await))
+        Ok(Response::new(self.relay.announce(outcome).await))
     }
 
     async fn invite(&self, request: Request<InviteRequest>) -> Result<Response<Member>, Status> {
@@ -247,7 +247,7 @@ impl RoomsService for RoomsApi {
         let (caller, room, user) =
             caller_room_and_user(&req.caller_id, &req.room_id, &req.user_id)?;
         let outcome = members::invite(&self.pool, caller, room, user).await?;
-        Ok(Response::new(self.announcer.announce(outcome).await))
+        Ok(Response::new(self.relay.announce(outcome).await))
     }
 
     async fn kick(&self, request: Request<KickRequest>) -> Result<Response<KickResponse>, Status> {
@@ -255,7 +255,7 @@ impl RoomsService for RoomsApi {
         let (caller, room, user) =
             caller_room_and_user(&req.caller_id, &req.room_id, &req.user_id)?;
         let outcome = members::kick(&self.pool, caller, room, user).await?;
-        self.announcer.announce(outcome).await;
+        self.relay.announce(outcome).await;
         Ok(Response::new(KickResponse {}))
     }
 
@@ -281,7 +281,7 @@ impl RoomsService for RoomsApi {
             reason,
         };
         let outcome = members::ban(&self.pool, caller, room, ban).await?;
-        self.announcer.announce(outcome).await;
+        self.relay.announce(outcome).await;
         Ok(Response::new(BanResponse {}))
     }
 
@@ -293,7 +293,7 @@ impl RoomsService for RoomsApi {
         let (caller, room, user) =
             caller_room_and_user(&req.caller_id, &req.room_id, &req.user_id)?;
         let outcome = members::unban(&self.pool, caller, room, user).await?;
-        self.announcer.announce(outcome).await;
+        self.relay.announce(outcome).await;
         Ok(Response::new(UnbanResponse {}))
     }
 
@@ -309,7 +309,7 @@ impl RoomsService for RoomsApi {
             return Err(violations.into_error().into());
         };
         let outcome = direct::open(&self.pool, caller, other).await?;
-        Ok(Response::new(self.announcer.announce(outcome).await))
+        Ok(Response::new(self.relay.announce(outcome).await))
     }
 
     async fn check_membership(

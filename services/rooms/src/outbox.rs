@@ -63,16 +63,11 @@ pub async fn commit<T>(
 ) -> Result<Outcome<T>, Error> {
     for Announcement {
         room_id,
+        event_id,
         event,
         also_to,
     } in &outcome.events
     {
-        let event_id: Uuid = event.event_id.parse().map_err(|_| {
-            Error::Database(sqlx::Error::Protocol(format!(
-                "a room event without a valid id: {:?}",
-                event.event_id
-            )))
-        })?;
         sqlx::query(
             "INSERT INTO room_event_outbox (room_id, event_id, event, also_to) \
              VALUES ($1, $2, $3, $4)",

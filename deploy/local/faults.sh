@@ -246,13 +246,15 @@ fault_redis() {
   recovered "Redis restarted" "$(now)"
 }
 
+# The whole node stops (its Erlang VM too) and starts again: the quorum queues come back
+# from disk with what they held.
 fault_rabbitmq() {
   fault_step "RabbitMQ restarted" start
-  rabbitctl stop_app
+  rabbitctl stop
   create_room_during_fault rabbitmq
   unready_during history "http://127.0.0.1:$((OPS_PORT_BASE + 3))/readyz"
   sleep 2
-  rabbitctl start_app
+  rabbit_start
   recovered "RabbitMQ restarted" "$(now)"
 }
 

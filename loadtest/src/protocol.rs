@@ -9,6 +9,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::time::Duration;
 
 use chat_protocol::client::{AuthFrame, SendFrame};
 use chat_protocol::server as wire;
@@ -43,6 +44,8 @@ pub enum ServerFrame {
     /// `ready`: the user's rooms and where each stands.
     Ready {
         rooms: Vec<(RoomId, Position)>,
+        /// How often the server pings (`heartbeat_interval_ms`).
+        heartbeat: Duration,
     },
     /// `ack` of a send.
     Ack {
@@ -109,6 +112,7 @@ impl ServerFrame {
                     .iter()
                     .map(|room| (room.id, room.position))
                     .collect(),
+                heartbeat: Duration::from_millis(ready.heartbeat_interval_ms),
             },
             wire::ServerFrame::Ack(ack) => Self::Ack {
                 client_msg_id: ack.client_msg_id,
@@ -283,7 +287,8 @@ mod tests {
         assert_eq!(
             parse("r", &ready.to_string()).expect("ready"),
             ServerFrame::Ready {
-                rooms: vec![(room, Position::new(5, 45))]
+                rooms: vec![(room, Position::new(5, 45))],
+                heartbeat: Duration::from_secs(20),
             }
         );
 

@@ -30,6 +30,11 @@ use crate::scenario::{Connections, Traffic};
 
 /// Sends a user keeps unacknowledged before it pauses sending.
 const MAX_PENDING: usize = 64;
+/// The heartbeat a server is assumed to have until its `ready` says (the protocol's default).
+const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(20);
+/// How long past a heartbeat interval a silent server is waited for before the socket is
+/// taken for lost (docs/protocol.md, "Heartbeats").
+const SERVER_SILENCE: Duration = Duration::from_secs(10);
 
 /// What every user of a process shares.
 #[derive(Debug)]
@@ -88,6 +93,8 @@ pub struct UserState {
     failed_attempts: u32,
     /// Its mean pause between sends (`think_time`, or `hot_think_time` in a busy room).
     think_time: Duration,
+    /// The server's heartbeat interval, from the last `ready`.
+    heartbeat: Duration,
     rng: StdRng,
 }
 
@@ -117,6 +124,7 @@ impl UserState {
             } else {
                 traffic.think_time
             },
+            heartbeat: DEFAULT_HEARTBEAT,
             rng: StdRng::seed_from_u64(u64::from(account.index) ^ 0x9e37_79b9_7f4a_7c15),
             account,
             rooms,
@@ -352,7 +360,8 @@ async fn open(context: &Context, state: &mut UserState) -> Result<Socket, Connec
             }
         };
         match protocol::parse(&context.run, &text) {
-            Ok(ServerFrame::Ready { rooms }) => {
+            Ok(ServerFrame::Ready { rooms, heartbeat }) => {
+                state.heartbeat = heartbeat;
                 apply_ready(context, state, &rooms, &resume);
                 return Ok(socket);
             }
@@ -412,6 +421,10 @@ async fn session(
     let mut next_send = Instant::now() + first;
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    // The server pings every heartbeat; one silent a heartbeat and SERVER_SILENCE more is
+    // taken for gone (a hung gateway), as the web client does: reconnect and resume.
+    let mut heard_at = Instant::now();
+    let silent_limit = state.heartbeat + SERVER_SILENCE;
     loop {
         let may_send = !driver_gone && *sending.borrow() && state.pending.len() < MAX_PENDING;
         tokio::select! {
@@ -427,11 +440,14 @@ async fn session(
                 }
             },
             message = socket.next() => match message {
-                Some(Ok(Message::Text(text))) => receive(context, state, &text),
+                Some(Ok(Message::Text(text))) => {
+                    heard_at = Instant::now();
+                    receive(context, state, &text);
+                }
                 Some(Ok(Message::Close(frame))) => {
                     return Ended::Lost(frame.map(|frame| u16::from(frame.code)));
                 }
-                Some(Ok(_)) => {}
+                Some(Ok(_)) => heard_at = Instant::now(),
                 Some(Err(_)) | None => return Ended::Lost(None),
             },
             () = sleep_until(next_send), if may_send => {
@@ -444,6 +460,10 @@ async fn session(
                 }
             },
             _ = tick.tick() => {
+                if heard_at.elapsed() >= silent_limit {
+                    context.recorder.error("server_silent");
+                    return Ended::Lost(None);
+                }
                 if resend(context, &mut socket, due_retries(context, state)).await.is_err() {
                     return Ended::Lost(None);
                 }

@@ -21,8 +21,8 @@
 //!
 //! Latency: a call relays right after its commit ([`Relay::flush`]) and answers after
 //! that pass, so its events are in the sequence when the caller hears back (as before the
-//! outbox). When Redis is away the call is answered anyway (without waiting for a pass
-//! once one failed) and the relay's own loop retries with backoff.
+//! outbox), waiting 2 s at most. When Redis is away the call is answered anyway (without
+//! waiting for a pass once one failed) and the relay's own loop retries with backoff.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,6 +51,8 @@ const IDLE_PASS: Duration = Duration::from_secs(1);
 /// First and longest pause between two passes after a failure.
 const FIRST_RETRY: Duration = Duration::from_millis(100);
 const MAX_RETRY: Duration = Duration::from_secs(2);
+/// The longest a call waits for the pass that relays its events.
+const FLUSH_WAIT: Duration = Duration::from_secs(2);
 /// How long a relayed event's row is kept.
 const KEEP_RELAYED: Duration = Duration::from_secs(3600);
 /// How often relayed rows past [`KEEP_RELAYED`] are pruned.
@@ -121,15 +123,27 @@ impl Relay {
         }
     }
 
-    /// Relays what waits now, the caller's committed events among them. A failure is
-    /// logged and left to [`run`](Self::run): the change stands either way. While passes
-    /// fail (Redis away) it returns at once: the loop relays once they succeed again.
+    /// Relays what waits now, the caller's committed events among them, waiting for it
+    /// at most [`FLUSH_WAIT`]: a pass slowed by the broker (a confirm may take 5 s per
+    /// event while RabbitMQ blocks publishers) goes on in the background rather than
+    /// holding every call behind it. A failure is logged and left to [`run`](Self::run):
+    /// the change stands either way. While passes fail (Redis away) it returns at once:
+    /// the loop relays once they succeed again.
     pub async fn flush(&self) {
         if self.inner.failing.load(Ordering::Relaxed) {
             return;
         }
-        if let Err(err) = self.pass().await {
-            tracing::warn!(error = %err, "room events not relayed yet; retrying in the background");
+        let relay = self.clone();
+        let pass = tokio::spawn(async move { relay.pass().await });
+        match tokio::time::timeout(FLUSH_WAIT, pass).await {
+            Ok(Ok(Ok(_))) => {}
+            Ok(Ok(Err(err))) => {
+                tracing::warn!(error = %err, "room events not relayed yet; retrying in the background");
+            }
+            Ok(Err(err)) => tracing::error!(error = %err, "a relay pass panicked"),
+            Err(_) => tracing::warn!(
+                "room events still being relayed after {FLUSH_WAIT:?}; answering without waiting"
+            ),
         }
     }
 

@@ -104,6 +104,8 @@ const OFFLINE_RETRY_MS = 30_000;
  */
 const PONG_WAIT_MS = 10_000;
 
+type Timer = 'reconnect' | 'ready' | 'send' | 'silence';
+
 export function sameOriginSocketUrl(): string {
   const { protocol, host } = window.location;
   return `${protocol === 'https:' ? 'wss:' : 'ws:'}//${host}/ws`;
@@ -133,11 +135,16 @@ export class LiveConnection {
   /** Gap fills in flight: request id -> room. */
   private readonly fills = new Map<string, RoomId>();
   private requestCount = 0;
-  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
-  private readyTimer: ReturnType<typeof setTimeout> | null = null;
-  private sendTimer: ReturnType<typeof setTimeout> | null = null;
-  /** Watches the server's silence on a ready socket (see `PONG_WAIT_MS`). */
-  private silenceTimer: ReturnType<typeof setTimeout> | null = null;
+  /**
+   * The next attempt, the wait for `ready`, the next due send, and the watch on the
+   * server's silence (see `PONG_WAIT_MS`).
+   */
+  private readonly timers: Record<Timer, ReturnType<typeof setTimeout> | null> = {
+    reconnect: null,
+    ready: null,
+    send: null,
+    silence: null,
+  };
   /** The ready socket's heartbeat interval, and when the server was last heard. */
   private heartbeatMs = 0;
   private heardAt = 0;
@@ -193,7 +200,7 @@ export class LiveConnection {
     if (socket) {
       this.closed(socket, CloseCode.abnormal);
       socket.close(1000);
-    } else if (this.reconnectTimer !== null) {
+    } else if (this.timers.reconnect !== null) {
       this.scheduleReconnect(OFFLINE_RETRY_MS);
     }
   };
@@ -274,7 +281,7 @@ export class LiveConnection {
   }
 
   private async connect(): Promise<void> {
-    this.reconnectTimer = null;
+    this.timers.reconnect = null;
     const token = await this.options.accessToken();
     if (this.stopped || this.socket) return;
     if (!token) {
@@ -292,7 +299,7 @@ export class LiveConnection {
       this.write(
         this.resumed.length ? { type: 'auth', token, resume } : { type: 'auth', token },
       );
-      this.readyTimer = setTimeout(() => socket.close(1000), this.options.readyTimeoutMs ?? 10_000);
+      this.timers.ready = setTimeout(() => socket.close(1000), this.options.readyTimeoutMs ?? 10_000);
     };
     socket.onmessage = (event: MessageEvent) => {
       if (socket !== this.socket) return;
@@ -429,7 +436,7 @@ export class LiveConnection {
     }
     if (written.length) run((s) => onWritten(s, written));
     const due = nextDue(useLive.getState().pending, now);
-    if (due !== null) this.sendTimer = setTimeout(() => this.flushSends(), due - now);
+    if (due !== null) this.timers.send = setTimeout(() => this.flushSends(), due - now);
   }
 
   private write(frame: ClientFrame): boolean {
@@ -447,8 +454,8 @@ export class LiveConnection {
   private watchSilence(delayMs: number): void {
     this.clearTimer('silence');
     if (this.heartbeatMs <= 0) return;
-    this.silenceTimer = setTimeout(() => {
-      this.silenceTimer = null;
+    this.timers.silence = setTimeout(() => {
+      this.timers.silence = null;
       const socket = this.socket;
       if (!socket || !this.ready) return;
       const silentFor = this.now() - this.heardAt;
@@ -510,29 +517,17 @@ export class LiveConnection {
     if (offline) delayMs = Math.max(delayMs, OFFLINE_RETRY_MS);
     setConnection({ status: 'reconnecting', retryAt: this.now() + delayMs, offline });
     this.clearTimer('reconnect');
-    this.reconnectTimer = setTimeout(() => void this.connect(), delayMs);
+    this.timers.reconnect = setTimeout(() => void this.connect(), delayMs);
   }
 
-  private clearTimer(which: 'reconnect' | 'ready' | 'send' | 'silence'): void {
-    const timers = {
-      reconnect: this.reconnectTimer,
-      ready: this.readyTimer,
-      send: this.sendTimer,
-      silence: this.silenceTimer,
-    };
-    const timer = timers[which];
+  private clearTimer(which: Timer): void {
+    const timer = this.timers[which];
     if (timer !== null) clearTimeout(timer);
-    if (which === 'reconnect') this.reconnectTimer = null;
-    else if (which === 'ready') this.readyTimer = null;
-    else if (which === 'send') this.sendTimer = null;
-    else this.silenceTimer = null;
+    this.timers[which] = null;
   }
 
   private clearTimers(): void {
-    this.clearTimer('reconnect');
-    this.clearTimer('ready');
-    this.clearTimer('send');
-    this.clearTimer('silence');
+    for (const which of Object.keys(this.timers) as Timer[]) this.clearTimer(which);
   }
 }
 

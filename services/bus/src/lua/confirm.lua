@@ -5,10 +5,11 @@
 --
 -- KEYS[1] the pending set
 -- KEYS[2] the pending entries' envelopes (hash: pending member -> envelope)
--- KEYS[3] the dedup record of the entry's send (read and written only when ARGV[3] is '1')
+-- KEYS[3] the dedup record of the entry (of a send or of a room event; read and written
+--         only when ARGV[3] is '1')
 -- ARGV[1] the entry's pending member
 -- ARGV[2] the compact ack of the entry
--- ARGV[3] '1' when the entry is a chat message, which may have a dedup record
+-- ARGV[3] '1' when the entry may have a dedup record (a chat message or a room event)
 --
 -- Returns 1 when the dedup record was rewritten, else 0.
 

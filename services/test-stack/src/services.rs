@@ -41,10 +41,8 @@ impl Flags {
 
     /// The configuration `program` would read from these flags.
     fn parse<C: clap::Parser>(&self, program: &str) -> C {
-        let args = self
-            .0
-            .iter()
-            .flat_map(|(name, value)| [name.clone(), value.clone()]);
+        // `--name=value`: a value may start with `-` (a base64url key does one time in 32).
+        let args = self.0.iter().map(|(name, value)| format!("{name}={value}"));
         C::try_parse_from(std::iter::once(program.to_owned()).chain(args))
             .unwrap_or_else(|err| panic!("{program} flags: {err}"))
     }

@@ -98,6 +98,8 @@ async fn upgrade(
         }
         None => None,
     };
+    // Boxed: the upgrade's task keeps what its callback captured for the socket's life.
+    let preauthenticated = preauthenticated.map(Box::new);
     let settings = sockets.settings();
     upgrade
         .read_buffer_size(settings.read_buffer_bytes)

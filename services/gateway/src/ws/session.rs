@@ -33,34 +33,58 @@ use crate::ws::frame_limits::{self, FrameLimits};
 const MISSED_HEARTBEATS: u8 = 3;
 
 /// Serves one upgraded socket until it closes.
-pub async fn run(
+///
+/// The future returned lives as long as the socket, in every socket's task, so it holds
+/// the session and its main loop and nothing else: the steps before the loop run boxed
+/// in [`open`], which takes the arguments (an async fn would keep room for them, and for
+/// every local of those steps, for the socket's whole life).
+pub fn run(
+    socket: WebSocket,
+    realtime: Realtime,
+    sockets: Sockets,
+    verifier: TokenVerifier,
+    preauthenticated: Option<Box<AccessClaims>>,
+) -> impl Future<Output = ()> {
+    let tracked = sockets.track();
+    let opening = Box::pin(open(
+        socket,
+        realtime,
+        sockets,
+        verifier,
+        preauthenticated.map(|claims| *claims),
+    ));
+    async move {
+        let _tracked = tracked;
+        let Some((mut session, resume)) = opening.await else {
+            return;
+        };
+        if Box::pin(session.start(resume)).await.is_ok() {
+            let _ = session.serve().await;
+        }
+        // Dropping the session takes it out of the hub (see `Drop for Session`).
+    }
+}
+
+/// Authenticates the socket and registers it with the hub and presence: the session and
+/// the positions it asked to resume from, or `None` once the socket was closed.
+async fn open(
     socket: WebSocket,
     realtime: Realtime,
     sockets: Sockets,
     verifier: TokenVerifier,
     preauthenticated: Option<AccessClaims>,
-) {
-    let _tracked = sockets.track();
+) -> Option<(Session, HashMap<RoomId, Position>)> {
     let settings = sockets.settings();
     let write_limit = settings.heartbeat_interval * u32::from(MISSED_HEARTBEATS);
     let mut connection = Connection::new(socket, write_limit);
-    let Some(Authenticated {
+    let Authenticated {
         user,
         claims,
         resume,
-    }) = Box::pin(handshake::authenticate(
-        &mut connection,
-        &sockets,
-        &verifier,
-        preauthenticated,
-    ))
-    .await
-    else {
-        return;
-    };
+    } = handshake::authenticate(&mut connection, &sockets, &verifier, preauthenticated).await?;
     if realtime.revocations().has_ended(&claims).await {
         connection.close(Disconnect::SessionEnded).await;
-        return;
+        return None;
     }
     let outbox = Outbox::new(
         sockets.next_socket_id(),
@@ -74,17 +98,17 @@ pub async fn run(
         .is_err()
     {
         connection.close(Disconnect::TooManyConnections).await;
-        return;
+        return None;
     }
     metrics::gauge!(CONNECTIONS_METRIC).increment(1.0);
-    let mut session = Session {
+    let session = Session {
         limiter: realtime.messages().socket_limiter(),
         frame_limits: FrameLimits::new(settings),
         connection,
         verifier,
         outbox,
         user,
-        session_id: claims.sid.clone(),
+        session_id: claims.sid,
         watching: HashSet::new(),
         partners: HashSet::new(),
         presence_pending: HashMap::new(),
@@ -101,10 +125,7 @@ pub async fn run(
         .presence()
         .connected(session.user, session.outbox.id())
         .await;
-    if Box::pin(session.start(resume)).await.is_ok() {
-        let _ = session.serve().await;
-    }
-    // Dropping the session takes it out of the hub (see `Drop for Session`).
+    Some((session, resume))
 }
 
 fn millis(duration: Duration) -> u64 {
@@ -221,25 +242,29 @@ impl Session {
     }
 
     /// The session's main loop.
+    ///
+    /// One timer serves the token's expiry, the next heartbeat and the next presence
+    /// frame, whichever is due first: every socket's task holds this loop, so each timer
+    /// more would cost memory on every socket.
     async fn serve(&mut self) -> Flow {
         let period = self.sockets.settings().heartbeat_interval;
         let write_delay = self.sockets.settings().write_delay;
-        let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut next_heartbeat = tokio::time::Instant::now() + period;
         // Made once, not per wake-up: every socket waits on the same drain token, and
         // re-registering with it (and with the timer) on each delivery would cost.
         let draining = self.sockets.draining().clone();
         let drained = draining.cancelled();
         tokio::pin!(drained);
-        let expiry = tokio::time::sleep_until(self.expires_at);
-        tokio::pin!(expiry);
+        let timer = tokio::time::sleep_until(self.next_timer(next_heartbeat));
+        tokio::pin!(timer);
         loop {
             if self.outbox.closing() == Some(Closing::SlowConsumer) {
                 self.connection.close(Disconnect::SlowConsumer).await;
                 return Err(Ended);
             }
-            if expiry.deadline() != self.expires_at {
-                expiry.as_mut().reset(self.expires_at);
+            let due = self.next_timer(next_heartbeat);
+            if timer.deadline() != due {
+                timer.as_mut().reset(due);
             }
             tokio::select! {
                 biased;
@@ -251,9 +276,26 @@ impl Session {
                     Box::pin(self.connection.say_reconnect()).await;
                     return Err(Ended);
                 }
-                () = &mut expiry => {
-                    self.connection.close(Disconnect::TokenExpired).await;
-                    return Err(Ended);
+                () = &mut timer => {
+                    let now = tokio::time::Instant::now();
+                    if now >= self.expires_at {
+                        self.connection.close(Disconnect::TokenExpired).await;
+                        return Err(Ended);
+                    }
+                    if !self.presence_pending.is_empty() && now >= self.presence_next {
+                        Box::pin(self.flush_presence()).await?;
+                    }
+                    if now >= next_heartbeat {
+                        // Another interval without a word from the peer: after the third
+                        // it has been silent for three intervals, and goes.
+                        next_heartbeat = now + period;
+                        self.missed_heartbeats += 1;
+                        if self.missed_heartbeats >= MISSED_HEARTBEATS {
+                            self.connection.close(Disconnect::HeartbeatTimeout).await;
+                            return Err(Ended);
+                        }
+                        Box::pin(self.connection.ping()).await?;
+                    }
                 }
                 () = self.outbox.ready() => {
                     if !write_delay.is_zero() {
@@ -268,9 +310,6 @@ impl Session {
                         self.confirms = None;
                     }
                     Box::pin(cmd::send::answer(self, reference, outcome)).await?;
-                }
-                () = tokio::time::sleep_until(self.presence_next), if !self.presence_pending.is_empty() => {
-                    Box::pin(self.flush_presence()).await?;
                 }
                 message = self.connection.recv() => {
                     self.missed_heartbeats = 0;
@@ -291,17 +330,18 @@ impl Session {
                         }
                     }
                 }
-                _ = heartbeat.tick() => {
-                    // Another interval without a word from the peer: after the third it
-                    // has been silent for three intervals, and goes.
-                    self.missed_heartbeats += 1;
-                    if self.missed_heartbeats >= MISSED_HEARTBEATS {
-                        self.connection.close(Disconnect::HeartbeatTimeout).await;
-                        return Err(Ended);
-                    }
-                    Box::pin(self.connection.ping()).await?;
-                }
             }
+        }
+    }
+
+    /// When the loop's timer must next fire: the token's expiry, the next heartbeat or,
+    /// with presence changes waiting, the next presence frame, whichever comes first.
+    fn next_timer(&self, next_heartbeat: tokio::time::Instant) -> tokio::time::Instant {
+        let due = next_heartbeat.min(self.expires_at);
+        if self.presence_pending.is_empty() {
+            due
+        } else {
+            due.min(self.presence_next)
         }
     }
 
@@ -364,5 +404,36 @@ async fn next_confirm(
     match confirms {
         Some(confirms) if !confirms.is_empty() => confirms.next().await,
         _ => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The size of the future `f` returns, without calling it.
+    fn future_size<A, B, C, D, E, F: Future>(_: impl FnOnce(A, B, C, D, E) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    /// The size of the future the method `f` returns, without calling it.
+    fn method_future_size<'a, S: 'a, F: Future>(_: impl FnOnce(&'a mut S) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    /// Every open socket's task holds `run`'s future: an await added to it inline, or a
+    /// local kept across the loop, costs memory on every socket (an idle one is about
+    /// 4 KB in all). `run` holds the session and its loop, and a few words more.
+    #[test]
+    fn a_socket_task_holds_its_session_and_its_loop_and_little_else() {
+        let session = std::mem::size_of::<Session>();
+        let serve = method_future_size(Session::serve);
+        let run = future_size(run);
+        assert!(
+            run <= session + serve + 128,
+            "run's future is {run} bytes: the session ({session}) and its loop ({serve}) \
+             and {} more",
+            run - session - serve
+        );
     }
 }

@@ -35,10 +35,10 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(stream: TcpStream, rooms: Rooms) {
-    // The gateway's buffer sizes (a small read buffer, no write buffer beyond the frame
-    // being written), so idle memory compares like with like.
+    // The gateway's read buffer (WS_READ_BUFFER_BYTES's default), no write buffer beyond
+    // the frames being written, so idle memory compares like with like.
     let config = WebSocketConfig::default()
-        .read_buffer_size(1024)
+        .read_buffer_size(256)
         .write_buffer_size(0);
     let Ok(socket) = tokio_tungstenite::accept_async_with_config(stream, Some(config)).await else {
         return;

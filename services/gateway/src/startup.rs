@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 
 use crate::client_addr::TrustedProxies;
 use crate::core::clients::Clients;
+use crate::core::outbox::Closing;
 use crate::core::realtime::Realtime;
 use crate::core::sockets::Sockets;
 use crate::settings::Config;
@@ -142,7 +143,10 @@ impl App {
                 shutdown.cancelled().await;
                 readiness.set_draining();
                 tracing::info!("draining WebSockets");
-                sockets.drain(grace).await;
+                // Draining first: a socket joining the hub after close_all sees it.
+                sockets.begin_drain();
+                realtime.hub().close_all(Closing::Shutdown);
+                sockets.drained(grace).await;
                 realtime.stop();
             }
         });

@@ -31,8 +31,10 @@ use chat_proto::v1::{
     RoomItem, RoomKind,
 };
 use chat_runtime::grpc_trace::TracedChannel;
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use governor::clock::{Clock, MonotonicClock};
+use governor::middleware::NoOpMiddleware;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
 use tracing::Instrument;
 use uuid::Uuid;
 
@@ -170,17 +172,15 @@ impl Messages {
     }
 
     /// A fresh send limiter for one socket.
-    pub fn socket_limiter(&self) -> DefaultDirectRateLimiter {
-        RateLimiter::direct(Quota::per_second(self.limits.sends_per_second))
+    pub fn socket_limiter(&self) -> SocketLimiter {
+        SocketLimiter::new(Quota::per_second(self.limits.sends_per_second))
     }
 
     /// Applies `limiter` (a socket's) to one send.
-    pub fn admit(limiter: &DefaultDirectRateLimiter) -> Result<(), MessageError> {
+    pub fn admit(limiter: &SocketLimiter) -> Result<(), MessageError> {
         limiter
             .check()
-            .map_err(|not_until| MessageError::RateLimited {
-                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
-            })
+            .map_err(|retry_after| MessageError::RateLimited { retry_after })
     }
 
     /// Applies the per-user limit of REST sends, shared by every gateway.
@@ -791,5 +791,26 @@ mod tests {
         for bad in ["", "with space", "é", &"x".repeat(65), "a/b"] {
             assert!(validate_client_msg_id(bad).is_err(), "{bad:?}");
         }
+    }
+}
+
+/// One rate limit of one socket (its sends, or a kind of frame). Every socket holds a few,
+/// so they use the standard monotonic clock, which takes no room, rather than governor's
+/// default (a calibrated clock in every limiter): 40 bytes instead of 72.
+#[derive(Debug)]
+pub struct SocketLimiter(
+    RateLimiter<NotKeyed, InMemoryState, MonotonicClock, NoOpMiddleware<std::time::Instant>>,
+);
+
+impl SocketLimiter {
+    pub fn new(quota: Quota) -> Self {
+        Self(RateLimiter::direct_with_clock(quota, MonotonicClock))
+    }
+
+    /// Counts one more; `Err` with the time to wait when over the limit.
+    pub fn check(&self) -> Result<(), Duration> {
+        self.0
+            .check()
+            .map_err(|not_until| not_until.wait_time_from(MonotonicClock.now()))
     }
 }

@@ -62,7 +62,7 @@ impl Sockets {
         self.inner.tracker.token()
     }
 
-    /// Cancelled when the gateway starts draining.
+    /// Cancelled when the gateway starts draining (what a handshake under way watches).
     pub fn draining(&self) -> &CancellationToken {
         &self.inner.drain
     }
@@ -71,12 +71,16 @@ impl Sockets {
         self.inner.draining.load(Ordering::SeqCst)
     }
 
-    /// Stops taking sockets, tells every socket to reconnect elsewhere, and waits (at most
-    /// `grace`) for them to flush what was queued for them and close.
-    pub async fn drain(&self, grace: Duration) {
+    /// Stops taking sockets and ends the handshakes under way (the hub then tells the
+    /// sockets that started to reconnect elsewhere, see [`Self::drained`]).
+    pub fn begin_drain(&self) {
         self.inner.draining.store(true, Ordering::SeqCst);
         self.inner.drain.cancel();
         self.inner.tracker.close();
+    }
+
+    /// Waits (at most `grace`) for every socket to flush what was queued for it and close.
+    pub async fn drained(&self, grace: Duration) {
         if tokio::time::timeout(grace, self.inner.tracker.wait())
             .await
             .is_err()

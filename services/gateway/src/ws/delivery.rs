@@ -314,9 +314,11 @@ impl Session {
             Outbound::Recheck => Box::pin(self.recheck()).await?,
             Outbound::Presence(change) => {
                 let user = change.user_id.as_uuid();
-                if self.watching.contains(&user) {
-                    self.presence_pending.insert(user, (*change).clone());
-                    if tokio::time::Instant::now() >= self.presence_next {
+                if let Some(following) = self.following.as_mut()
+                    && following.watching.contains(&user)
+                {
+                    following.pending.insert(user, (*change).clone());
+                    if tokio::time::Instant::now() >= following.next {
                         self.flush_presence().await?;
                     }
                 }

@@ -8,8 +8,9 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use chat_protocol::client::ClientFrame;
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use governor::Quota;
+
+use crate::core::messages::SocketLimiter;
 
 use crate::settings::WsConfig;
 
@@ -18,9 +19,9 @@ const BURST_SECONDS: NonZeroU32 = NonZeroU32::new(3).expect("non-zero");
 
 /// One socket's limiters.
 pub struct FrameLimits {
-    requests: DefaultDirectRateLimiter,
-    memberships: DefaultDirectRateLimiter,
-    signals: DefaultDirectRateLimiter,
+    requests: SocketLimiter,
+    memberships: SocketLimiter,
+    signals: SocketLimiter,
 }
 
 impl FrameLimits {
@@ -29,7 +30,7 @@ impl FrameLimits {
     pub fn new(settings: &WsConfig) -> Self {
         let limiter = |per_second: NonZeroU32| {
             let burst = per_second.saturating_mul(BURST_SECONDS);
-            RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst))
+            SocketLimiter::new(Quota::per_second(per_second).allow_burst(burst))
         };
         Self {
             requests: limiter(settings.requests_per_second),
@@ -58,9 +59,7 @@ impl FrameLimits {
             | ClientFrame::React(_)
             | ClientFrame::Unreact(_) => return Ok(()),
         };
-        limiter
-            .check()
-            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+        limiter.check()
     }
 }
 

@@ -4,7 +4,7 @@
 //! Work that needs large futures (sends, history pages, catch-up) is boxed, so an idle
 //! socket's task stays small.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
@@ -109,10 +109,7 @@ async fn open(
         outbox,
         user,
         session_id: claims.sid,
-        watching: HashSet::new(),
-        partners: HashSet::new(),
-        presence_pending: HashMap::new(),
-        presence_next: tokio::time::Instant::now(),
+        following: None,
         expires_at: expiry(claims.exp),
         cursors: Cursors::default(),
         missed_heartbeats: 0,
@@ -247,20 +244,23 @@ impl Session {
     /// frame, whichever is due first: every socket's task holds this loop, so each timer
     /// more would cost memory on every socket.
     async fn serve(&mut self) -> Flow {
-        let period = self.sockets.settings().heartbeat_interval;
-        let write_delay = self.sockets.settings().write_delay;
-        let mut next_heartbeat = tokio::time::Instant::now() + period;
-        // Made once, not per wake-up: every socket waits on the same drain token, and
-        // re-registering with it (and with the timer) on each delivery would cost.
-        let draining = self.sockets.draining().clone();
-        let drained = draining.cancelled();
-        tokio::pin!(drained);
+        let mut next_heartbeat =
+            tokio::time::Instant::now() + self.sockets.settings().heartbeat_interval;
         let timer = tokio::time::sleep_until(self.next_timer(next_heartbeat));
         tokio::pin!(timer);
         loop {
-            if self.outbox.closing() == Some(Closing::SlowConsumer) {
-                self.connection.close(Disconnect::SlowConsumer).await;
-                return Err(Ended);
+            // A drain closes every outbox in the hub; a socket that joined it after
+            // that sees the gateway draining.
+            match self.outbox.closing() {
+                Some(Closing::SlowConsumer) => {
+                    self.connection.close(Disconnect::SlowConsumer).await;
+                    return Err(Ended);
+                }
+                Some(Closing::Shutdown) => return Box::pin(self.leave_for_another_gateway()).await,
+                None if self.sockets.is_draining() => {
+                    return Box::pin(self.leave_for_another_gateway()).await;
+                }
+                None => {}
             }
             let due = self.next_timer(next_heartbeat);
             if timer.deadline() != due {
@@ -268,27 +268,19 @@ impl Session {
             }
             tokio::select! {
                 biased;
-                () = &mut drained => {
-                    // Answer the sends in flight and flush what was queued, then send
-                    // everyone elsewhere.
-                    Box::pin(cmd::send::answer_all(self)).await?;
-                    Box::pin(self.deliver_ready()).await?;
-                    Box::pin(self.connection.say_reconnect()).await;
-                    return Err(Ended);
-                }
                 () = &mut timer => {
                     let now = tokio::time::Instant::now();
                     if now >= self.expires_at {
                         self.connection.close(Disconnect::TokenExpired).await;
                         return Err(Ended);
                     }
-                    if !self.presence_pending.is_empty() && now >= self.presence_next {
+                    if self.following.as_ref().is_some_and(|following| following.due(now)) {
                         Box::pin(self.flush_presence()).await?;
                     }
                     if now >= next_heartbeat {
                         // Another interval without a word from the peer: after the third
                         // it has been silent for three intervals, and goes.
-                        next_heartbeat = now + period;
+                        next_heartbeat = now + self.sockets.settings().heartbeat_interval;
                         self.missed_heartbeats += 1;
                         if self.missed_heartbeats >= MISSED_HEARTBEATS {
                             self.connection.close(Disconnect::HeartbeatTimeout).await;
@@ -298,6 +290,7 @@ impl Session {
                     }
                 }
                 () = self.outbox.ready() => {
+                    let write_delay = self.sockets.settings().write_delay;
                     if !write_delay.is_zero() {
                         // What else arrives meanwhile goes out in the same write (boxed:
                         // a timer in every idle socket's future would cost memory).
@@ -334,14 +327,22 @@ impl Session {
         }
     }
 
+    /// The gateway is draining: answers the sends in flight and flushes what was queued,
+    /// then tells the client to reconnect (to another gateway).
+    async fn leave_for_another_gateway(&mut self) -> Flow {
+        cmd::send::answer_all(self).await?;
+        self.deliver_ready().await?;
+        self.connection.say_reconnect().await;
+        Err(Ended)
+    }
+
     /// When the loop's timer must next fire: the token's expiry, the next heartbeat or,
     /// with presence changes waiting, the next presence frame, whichever comes first.
     fn next_timer(&self, next_heartbeat: tokio::time::Instant) -> tokio::time::Instant {
         let due = next_heartbeat.min(self.expires_at);
-        if self.presence_pending.is_empty() {
-            due
-        } else {
-            due.min(self.presence_next)
+        match self.following.as_deref() {
+            Some(following) if !following.pending.is_empty() => due.min(following.next),
+            _ => due,
         }
     }
 
@@ -399,7 +400,7 @@ impl Session {
 
 /// The next answered send, or never when none is in flight.
 async fn next_confirm(
-    confirms: &mut Option<Confirms>,
+    confirms: &mut Option<Box<Confirms>>,
 ) -> Option<(String, Result<chat_protocol::Ack, MessageError>)> {
     match confirms {
         Some(confirms) if !confirms.is_empty() => confirms.next().await,

@@ -9,7 +9,6 @@ use std::time::Duration;
 use chat_protocol::presence::PresenceView;
 use chat_protocol::{Position, RoomId, UserId};
 use chat_runtime::token::TokenVerifier;
-use governor::DefaultDirectRateLimiter;
 
 use crate::ws::confirms::Confirms;
 use crate::ws::frame_limits::FrameLimits;
@@ -17,6 +16,7 @@ use uuid::Uuid;
 
 use super::connection::{Connection, Flow};
 use crate::client_error::ClientError;
+use crate::core::messages::SocketLimiter;
 use crate::core::outbox::Outbox;
 use crate::core::realtime::Realtime;
 use crate::core::rooms::UserRooms;
@@ -37,23 +37,35 @@ pub struct Session {
     /// The refresh session the socket's token belongs to (`sid`); a logout of it closes
     /// the socket.
     pub(super) session_id: String,
-    /// The users whose presence the socket follows: those of `presence.subscribe` and the
-    /// other user of each of its direct rooms (`partners`).
-    pub(super) watching: HashSet<Uuid>,
-    pub(super) partners: HashSet<Uuid>,
-    /// Presence changes not yet written, and when the next `presence` frame may go.
-    pub(super) presence_pending: HashMap<Uuid, PresenceView>,
-    pub(super) presence_next: tokio::time::Instant,
+    /// Whose presence the socket follows; boxed, and made when it first follows someone.
+    pub(super) following: Option<Box<Following>>,
     pub(super) expires_at: tokio::time::Instant,
     /// Where the socket stands in each room whose channel it joined in the hub (inserted
     /// before the join): what the socket is taken out of when it ends.
     pub(super) cursors: Cursors,
-    pub(super) limiter: DefaultDirectRateLimiter,
+    pub(super) limiter: SocketLimiter,
     /// How often each other kind of frame may come.
     pub(super) frame_limits: FrameLimits,
     pub(super) missed_heartbeats: u8,
     /// Sends awaiting their broker confirm, answered in order; none while idle.
-    pub(super) confirms: Option<Confirms>,
+    pub(super) confirms: Option<Box<Confirms>>,
+}
+
+/// The users whose presence a socket follows, and the changes not yet written.
+pub struct Following {
+    /// Those of `presence.subscribe` and the other user of each direct room (`partners`).
+    pub(super) watching: HashSet<Uuid>,
+    pub(super) partners: HashSet<Uuid>,
+    /// Presence changes not yet written, and when the next `presence` frame may go.
+    pub(super) pending: HashMap<Uuid, PresenceView>,
+    pub(super) next: tokio::time::Instant,
+}
+
+impl Following {
+    /// Whether a `presence` frame is waiting and may go at `now`.
+    pub(super) fn due(&self, now: tokio::time::Instant) -> bool {
+        !self.pending.is_empty() && now >= self.next
+    }
 }
 
 /// However the session ends (closed, failed start, early return, panic), the hub stops
@@ -63,7 +75,9 @@ impl Drop for Session {
         self.realtime.hub().remove_socket(
             &self.outbox,
             self.cursors.keys().map(|room| room.as_uuid()),
-            self.watching.iter().copied(),
+            self.following
+                .iter()
+                .flat_map(|following| following.watching.iter().copied()),
         );
         self.realtime
             .presence()
@@ -101,5 +115,19 @@ impl Session {
         self.connection
             .send(&error.to_counted_frame(reference))
             .await
+    }
+}
+
+impl Session {
+    /// Whose presence the socket follows, made on first use.
+    pub(super) fn following_mut(&mut self) -> &mut Following {
+        self.following.get_or_insert_with(|| {
+            Box::new(Following {
+                watching: HashSet::new(),
+                partners: HashSet::new(),
+                pending: HashMap::new(),
+                next: tokio::time::Instant::now(),
+            })
+        })
     }
 }

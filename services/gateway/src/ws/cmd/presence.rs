@@ -40,17 +40,16 @@ pub async fn subscribe(session: &mut Session, frame: PresenceSubscribeFrame) -> 
     }
     let mut wanted: HashSet<Uuid> = frame.user_ids.iter().map(|user| user.as_uuid()).collect();
     // The people of the socket's direct rooms stay followed whatever the client names.
-    wanted.extend(session.partners.iter().copied());
-    let gone: Vec<Uuid> = session.watching.difference(&wanted).copied().collect();
-    let new: Vec<Uuid> = wanted.difference(&session.watching).copied().collect();
+    let following = session.following_mut();
+    wanted.extend(following.partners.iter().copied());
+    let gone: Vec<Uuid> = following.watching.difference(&wanted).copied().collect();
+    let new: Vec<Uuid> = wanted.difference(&following.watching).copied().collect();
+    following.pending.retain(|user, _| wanted.contains(user));
+    following.watching = wanted;
     let hub = session.realtime.hub().clone();
     hub.unwatch_presence(&session.outbox, &gone);
     // Followed before reading, so no change between the read and the follow is missed.
     hub.watch_presence(&session.outbox, &new).await;
-    session
-        .presence_pending
-        .retain(|user, _| wanted.contains(user));
-    session.watching = wanted;
     answer(session, frame.user_ids).await
 }
 
@@ -61,8 +60,10 @@ async fn answer(session: &mut Session, mut users: Vec<UserId>) -> Flow {
     match session.realtime.presence().query(&users).await {
         Ok(users) => {
             // The answer is current: changes queued before it are older.
-            for user in &users {
-                session.presence_pending.remove(&user.user_id.as_uuid());
+            if let Some(following) = session.following.as_mut() {
+                for user in &users {
+                    following.pending.remove(&user.user_id.as_uuid());
+                }
             }
             session
                 .connection
@@ -88,8 +89,9 @@ impl Session {
             return Ok(());
         }
         let ids: Vec<Uuid> = partners.iter().map(UserId::as_uuid).collect();
-        self.partners = ids.iter().copied().collect();
-        self.watching.extend(ids.iter().copied());
+        let following = self.following_mut();
+        following.partners = ids.iter().copied().collect();
+        following.watching.extend(ids.iter().copied());
         let hub = self.realtime.hub().clone();
         hub.watch_presence(&self.outbox, &ids).await;
         match self.realtime.presence().query(partners).await {
@@ -108,15 +110,14 @@ impl Session {
 
     /// Writes the presence changes gathered since the last `presence` frame.
     pub(crate) async fn flush_presence(&mut self) -> Flow {
-        if self.presence_pending.is_empty() {
+        let Some(following) = self.following.as_mut() else {
+            return Ok(());
+        };
+        if following.pending.is_empty() {
             return Ok(());
         }
-        let users = self
-            .presence_pending
-            .drain()
-            .map(|(_, view)| view)
-            .collect();
-        self.presence_next = tokio::time::Instant::now() + PRESENCE_INTERVAL;
+        let users = following.pending.drain().map(|(_, view)| view).collect();
+        following.next = tokio::time::Instant::now() + PRESENCE_INTERVAL;
         self.connection
             .send(&ServerFrame::Presence(PresenceList { users }))
             .await

@@ -44,7 +44,7 @@ pub async fn send(session: &mut Session, frame: SendFrame) -> Flow {
         Ok(sequenced) => sequenced,
         Err(err) => return refuse(session, reference, err).await,
     };
-    if session.confirms.as_ref().map_or(0, FuturesOrdered::len) >= MAX_CONFIRMING {
+    if session.confirms.as_deref().map_or(0, FuturesOrdered::len) >= MAX_CONFIRMING {
         answer_next(session).await?;
     }
     let confirming: Confirming = Box::pin(
@@ -52,7 +52,7 @@ pub async fn send(session: &mut Session, frame: SendFrame) -> Flow {
     );
     session
         .confirms
-        .get_or_insert_with(FuturesOrdered::new)
+        .get_or_insert_with(Box::default)
         .push_back(confirming);
     Ok(())
 }
@@ -60,7 +60,7 @@ pub async fn send(session: &mut Session, frame: SendFrame) -> Flow {
 /// Answers a send refused before it was sequenced: at once, or after the sends still
 /// awaiting their confirm, so that answers keep the order of the sends.
 async fn refuse(session: &mut Session, reference: String, err: MessageError) -> Flow {
-    if session.confirms.as_ref().map_or(0, FuturesOrdered::len) >= MAX_CONFIRMING {
+    if session.confirms.as_deref().map_or(0, FuturesOrdered::len) >= MAX_CONFIRMING {
         answer_next(session).await?;
     }
     match session.confirms.as_mut() {

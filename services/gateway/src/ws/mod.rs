@@ -98,8 +98,6 @@ async fn upgrade(
         }
         None => None,
     };
-    // Boxed: the upgrade's task keeps what its callback captured for the socket's life.
-    let preauthenticated = preauthenticated.map(Box::new);
     let settings = sockets.settings();
     upgrade
         .read_buffer_size(settings.read_buffer_bytes)
@@ -107,7 +105,17 @@ async fn upgrade(
         .max_message_size(settings.max_message_bytes)
         .max_frame_size(settings.max_message_bytes)
         .on_upgrade(move |socket| {
-            session::run(socket, realtime, sockets, verifier, preauthenticated)
+            // A task of the socket's own: axum's upgrade task would keep room for what it
+            // and this callback captured (the verifier, the services' handles) for as
+            // long as the socket lives, on every socket.
+            tokio::spawn(session::run(
+                socket,
+                realtime,
+                sockets,
+                verifier,
+                preauthenticated,
+            ));
+            std::future::ready(())
         })
 }
 

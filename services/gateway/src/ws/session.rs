@@ -43,7 +43,7 @@ pub fn run(
     realtime: Realtime,
     sockets: Sockets,
     verifier: TokenVerifier,
-    preauthenticated: Option<Box<AccessClaims>>,
+    preauthenticated: Option<AccessClaims>,
 ) -> impl Future<Output = ()> {
     let tracked = sockets.track();
     let opening = Box::pin(open(
@@ -51,7 +51,7 @@ pub fn run(
         realtime,
         sockets,
         verifier,
-        preauthenticated.map(|claims| *claims),
+        preauthenticated,
     ));
     async move {
         let _tracked = tracked;

@@ -239,7 +239,7 @@ async fn a_reconnect_storm_publishes_nothing_and_first_connects_publish_once_eac
             users
                 .iter()
                 .enumerate()
-                .map(move |(n, user)| on.connect((n + shift) % 2, user)),
+                .map(move |(n, user)| on.connect_as_a_client((n + shift) % 2, user)),
         )
         .buffer_unordered(100)
         .collect::<Vec<_>>()
@@ -248,7 +248,7 @@ async fn a_reconnect_storm_publishes_nothing_and_first_connects_publish_once_eac
     let sockets = connect_all(0).await;
     // Everyone drops at once and comes back within the grace, on the other gateway.
     let dropped = Instant::now();
-    futures::future::join_all(sockets.into_iter().map(|(socket, _)| socket.close())).await;
+    futures::future::join_all(sockets.into_iter().map(Socket::close)).await;
     let _back = connect_all(1).await;
     assert!(
         dropped.elapsed() < grace,

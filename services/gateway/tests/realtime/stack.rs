@@ -329,6 +329,24 @@ impl Stack {
             .await
     }
 
+    /// Like [`connect`](Self::connect), as a client connects: told to come back (close
+    /// 1011 or 1013, a dependency too slow to list the user's rooms), it comes back, up to
+    /// five times.
+    pub async fn connect_as_a_client(&self, index: usize, user: &User) -> Socket {
+        for _ in 0..5 {
+            let mut socket = Socket::open(self.gateways[index].addr, &[]).await;
+            socket
+                .send(serde_json::json!({"type": "auth", "token": user.token}))
+                .await;
+            match socket.first_frame_or_close().await {
+                Ok(frame) if frame["type"] == "ready" => return socket,
+                Err(Some(1011 | 1013)) => tokio::time::sleep(Duration::from_millis(250)).await,
+                other => panic!("expected `ready`, got {other:?}"),
+            }
+        }
+        panic!("gateway {index} told the user to come back five times");
+    }
+
     /// Like [`connect`](Self::connect), resuming from `resume` (`{room: {epoch, position}}`).
     pub async fn connect_resuming(
         &self,

@@ -332,13 +332,14 @@ impl RoomsService for RoomsApi {
     ) -> Result<Response<ListMembershipsResponse>, Status> {
         let req = request.into_inner();
         let user = validation::single("user_id", validation::id(&req.user_id))?;
-        let (room_ids, partners) = tokio::try_join!(
-            members::memberships(&self.pool, user),
-            members::direct_partners(&self.pool, user),
-        )?;
+        let rooms = members::memberships(&self.pool, user).await?;
         Ok(Response::new(ListMembershipsResponse {
-            room_ids: room_ids.iter().map(ToString::to_string).collect(),
-            direct_partners: partners.iter().map(ToString::to_string).collect(),
+            room_ids: rooms.room_ids.iter().map(ToString::to_string).collect(),
+            direct_partners: rooms
+                .direct_partners
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
         }))
     }
 }

@@ -396,25 +396,33 @@ pub async fn check(pool: &PgPool, room_id: Uuid, user_id: Uuid) -> Result<Member
     })
 }
 
-/// Every room `user_id` belongs to, earliest joined first.
+/// What a connecting socket needs of `user_id`: every room they belong to, earliest joined
+/// first, and the other user of each of their direct rooms. One statement: a reconnect
+/// storm asks this once per socket, and each ask holds one pooled connection for one
+/// round trip.
 #[tracing::instrument(skip(pool))]
-/// The other user of each of `user_id`'s direct rooms.
-#[tracing::instrument(skip(pool))]
-pub async fn direct_partners(pool: &PgPool, user_id: Uuid) -> Result<Vec<Uuid>, Error> {
-    Ok(sqlx::query_scalar(
-        "SELECT user_high FROM direct_rooms WHERE user_low = $1 \
-         UNION SELECT user_low FROM direct_rooms WHERE user_high = $1",
+pub async fn memberships(pool: &PgPool, user_id: Uuid) -> Result<UserRooms, Error> {
+    let rows: Vec<(Option<Uuid>, Option<Uuid>)> = sqlx::query_as(
+        "SELECT room_id, NULL::uuid AS partner, joined_at FROM room_members WHERE user_id = $1 \
+         UNION ALL \
+         SELECT NULL, CASE WHEN user_low = $1 THEN user_high ELSE user_low END, NULL \
+           FROM direct_rooms WHERE user_low = $1 OR user_high = $1 \
+         ORDER BY joined_at NULLS LAST, room_id",
     )
     .bind(user_id)
     .fetch_all(pool)
-    .await?)
+    .await?;
+    let mut rooms = UserRooms::default();
+    for (room, partner) in rows {
+        rooms.room_ids.extend(room);
+        rooms.direct_partners.extend(partner);
+    }
+    Ok(rooms)
 }
 
-pub async fn memberships(pool: &PgPool, user_id: Uuid) -> Result<Vec<Uuid>, Error> {
-    Ok(sqlx::query_scalar(
-        "SELECT room_id FROM room_members WHERE user_id = $1 ORDER BY joined_at, room_id",
-    )
-    .bind(user_id)
-    .fetch_all(pool)
-    .await?)
+/// The rooms a user belongs to and the people of their direct rooms.
+#[derive(Debug, Default)]
+pub struct UserRooms {
+    pub room_ids: Vec<Uuid>,
+    pub direct_partners: Vec<Uuid>,
 }

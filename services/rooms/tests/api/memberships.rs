@@ -102,3 +102,33 @@ async fn memberships_follow_joins_and_leaves() {
         "user_id",
     );
 }
+
+#[tokio::test]
+async fn memberships_come_earliest_joined_first_with_the_people_of_direct_rooms() {
+    let app = spawn_app().await;
+    let (me, low_or_high, other) = (user(), user(), user());
+    let first = app.create_room(me, "First", RoomKind::Private).await;
+    let with_one = app.open_direct(me, low_or_high).await.expect("opened");
+    let second = app.create_room(me, "Second", RoomKind::Public).await;
+    // Opened by the other side: I am whichever of the pair sorts the other way.
+    let with_other = app.open_direct(other, me).await.expect("opened");
+
+    let listed = app
+        .client()
+        .list_memberships(ListMembershipsRequest {
+            user_id: me.to_string(),
+        })
+        .await
+        .expect("listed")
+        .into_inner();
+
+    assert_eq!(
+        listed.room_ids,
+        [first.id, with_one.id, second.id, with_other.id]
+    );
+    let mut partners = listed.direct_partners;
+    partners.sort();
+    let mut expected = vec![low_or_high.to_string(), other.to_string()];
+    expected.sort();
+    assert_eq!(partners, expected);
+}

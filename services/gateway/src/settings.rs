@@ -3,7 +3,7 @@
 //! of the gateway is here; the layers above take these as plain values.
 
 use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroU32;
+use std::num::{NonZeroU32, NonZeroUsize};
 use std::time::Duration;
 
 use chat_bus::{PersistConfig, StreamConfig};
@@ -193,6 +193,18 @@ pub struct WsConfig {
     /// How long a new socket has to send its `auth` frame before it is closed with 4001.
     #[arg(long = "ws-auth-timeout", env = "WS_AUTH_TIMEOUT", default_value = "5s", value_parser = humantime_duration)]
     pub auth_timeout: Duration,
+
+    /// Sockets that may be setting up at once: after `auth`, listing the user's rooms,
+    /// subscribing them, reading their positions and sending `ready` and the catch-up.
+    /// The others wait their turn, so a reconnect storm queues here instead of piling
+    /// requests on the rooms service, history and Redis until they time out.
+    #[arg(long = "ws-max-opening", env = "WS_MAX_OPENING", default_value_t = NonZeroUsize::new(64).expect("non-zero"))]
+    pub max_opening: NonZeroUsize,
+
+    /// How long a socket waits for its turn to set up before it is closed with 1013 (the
+    /// gateway is busy; reconnect later).
+    #[arg(long = "ws-opening-wait", env = "WS_OPENING_WAIT", default_value = "5s", value_parser = humantime_duration)]
+    pub opening_wait: Duration,
 
     /// Frames a socket may have waiting to be written; a socket that falls further behind
     /// is closed with 4003 (slow consumer) and resumes.

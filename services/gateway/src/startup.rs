@@ -181,6 +181,7 @@ fn zero_counters() {
             .increment(0);
     }
     metrics::counter!(crate::core::fanout::SLOW_CONSUMER_CLOSES_METRIC).increment(0);
+    metrics::counter!(crate::core::sockets::BUSY_CLOSES_METRIC).increment(0);
     metrics::counter!(crate::core::fanout::SUBSCRIBER_BEHIND_METRIC).increment(0);
     metrics::counter!(chat_bus::persist::PUBLISH_FAILURES_METRIC).increment(0);
     metrics::counter!(chat_bus::room_events::PUBLISH_FAILURES_METRIC).increment(0);

@@ -947,6 +947,7 @@ export const Disconnect = {
   PositionsUnavailable: { code: 1011, reason: "positions unavailable; reconnect and resume" },
   RoomsUnavailable: { code: 1011, reason: "rooms unavailable; reconnect and resume" },
   Restart: { code: 1012, reason: "the gateway is shutting down" },
+  Busy: { code: 1013, reason: "the gateway is busy; reconnect later and resume" },
   AuthTimeout: { code: 4001, reason: "no auth frame in time" },
   AuthFirst: { code: 4001, reason: "the first frame must be auth" },
   TokenMissing: { code: 4001, reason: "the auth frame needs a token" },

@@ -13,6 +13,8 @@ pub enum Disconnect {
     RoomsUnavailable,
     /// 1012: the gateway is shutting down (after a `reconnect` frame).
     Restart,
+    /// 1013: too many sockets were setting up at once for this one to wait its turn.
+    Busy,
     /// 4001: no `auth` frame in time.
     AuthTimeout,
     /// 4001: the first frame was not `auth`.
@@ -45,6 +47,7 @@ impl Disconnect {
         Self::PositionsUnavailable,
         Self::RoomsUnavailable,
         Self::Restart,
+        Self::Busy,
         Self::AuthTimeout,
         Self::AuthFirst,
         Self::TokenMissing,
@@ -65,6 +68,7 @@ impl Disconnect {
             Self::MessageTooBig => 1009,
             Self::PositionsUnavailable | Self::RoomsUnavailable => 1011,
             Self::Restart => 1012,
+            Self::Busy => 1013,
             Self::AuthTimeout
             | Self::AuthFirst
             | Self::TokenMissing
@@ -87,6 +91,7 @@ impl Disconnect {
             Self::PositionsUnavailable => "positions unavailable; reconnect and resume",
             Self::RoomsUnavailable => "rooms unavailable; reconnect and resume",
             Self::Restart => "the gateway is shutting down",
+            Self::Busy => "the gateway is busy; reconnect later and resume",
             Self::AuthTimeout => "no auth frame in time",
             Self::AuthFirst => "the first frame must be auth",
             Self::TokenMissing => "the auth frame needs a token",
@@ -113,6 +118,7 @@ mod tests {
             Disconnect::RoomsUnavailable,
             Disconnect::SlowConsumer,
             Disconnect::TooManyConnections,
+            Disconnect::Busy,
         ] {
             assert!(reason.reason().len() <= 123);
         }

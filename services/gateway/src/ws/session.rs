@@ -12,6 +12,7 @@ use chat_protocol::server::{Limits, PROTOCOL_VERSION, Ready, Resumed, RoomPositi
 use chat_protocol::{ClientFrame, Disconnect, ErrorCode, Position, RoomId, ServerFrame};
 use chat_runtime::token::{AccessClaims, TokenVerifier};
 use futures::StreamExt;
+use tokio::sync::OwnedSemaphorePermit;
 use uuid::Uuid;
 
 use super::cmd;
@@ -46,34 +47,31 @@ pub fn run(
     preauthenticated: Option<AccessClaims>,
 ) -> impl Future<Output = ()> {
     let tracked = sockets.track();
-    let opening = Box::pin(open(
-        socket,
-        realtime,
-        sockets,
-        verifier,
-        preauthenticated,
-    ));
+    let opening = Box::pin(open(socket, realtime, sockets, verifier, preauthenticated));
     async move {
         let _tracked = tracked;
-        let Some((mut session, resume)) = opening.await else {
+        let Some((mut session, resume, turn)) = opening.await else {
             return;
         };
-        if Box::pin(session.start(resume)).await.is_ok() {
+        let started = Box::pin(session.start(resume)).await;
+        drop(turn);
+        if started.is_ok() {
             let _ = session.serve().await;
         }
         // Dropping the session takes it out of the hub (see `Drop for Session`).
     }
 }
 
-/// Authenticates the socket and registers it with the hub and presence: the session and
-/// the positions it asked to resume from, or `None` once the socket was closed.
+/// Authenticates the socket, waits for its turn to set up and registers it with the hub
+/// and presence: the session, the positions it asked to resume from and its turn (held
+/// until it is set up), or `None` once the socket was closed.
 async fn open(
     socket: WebSocket,
     realtime: Realtime,
     sockets: Sockets,
     verifier: TokenVerifier,
     preauthenticated: Option<AccessClaims>,
-) -> Option<(Session, HashMap<RoomId, Position>)> {
+) -> Option<(Session, HashMap<RoomId, Position>, OwnedSemaphorePermit)> {
     let settings = sockets.settings();
     let write_limit = settings.heartbeat_interval * u32::from(MISSED_HEARTBEATS);
     let mut connection = Connection::new(socket, write_limit);
@@ -82,6 +80,10 @@ async fn open(
         claims,
         resume,
     } = handshake::authenticate(&mut connection, &sockets, &verifier, preauthenticated).await?;
+    let Some(turn) = sockets.turn_to_open().await else {
+        connection.close(Disconnect::Busy).await;
+        return None;
+    };
     if realtime.revocations().has_ended(&claims).await {
         connection.close(Disconnect::SessionEnded).await;
         return None;
@@ -122,7 +124,7 @@ async fn open(
         .presence()
         .connected(session.user, session.outbox.id())
         .await;
-    Some((session, resume))
+    Some((session, resume, turn))
 }
 
 fn millis(duration: Duration) -> u64 {

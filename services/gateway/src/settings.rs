@@ -198,12 +198,13 @@ pub struct WsConfig {
     /// subscribing them, reading their positions and sending `ready` and the catch-up.
     /// The others wait their turn, so a reconnect storm queues here instead of piling
     /// requests on the rooms service, history and Redis until they time out.
-    #[arg(long = "ws-max-opening", env = "WS_MAX_OPENING", default_value_t = NonZeroUsize::new(64).expect("non-zero"))]
+    #[arg(long = "ws-max-opening", env = "WS_MAX_OPENING", default_value_t = NonZeroUsize::new(256).expect("non-zero"))]
     pub max_opening: NonZeroUsize,
 
     /// How long a socket waits for its turn to set up before it is closed with 1013 (the
-    /// gateway is busy; reconnect later).
-    #[arg(long = "ws-opening-wait", env = "WS_OPENING_WAIT", default_value = "5s", value_parser = humantime_duration)]
+    /// gateway is busy; reconnect later): short enough to leave the set-up itself within a
+    /// client's wait for `ready` (the web client's is 10 s).
+    #[arg(long = "ws-opening-wait", env = "WS_OPENING_WAIT", default_value = "8s", value_parser = humantime_duration)]
     pub opening_wait: Duration,
 
     /// Frames a socket may have waiting to be written; a socket that falls further behind

@@ -12,7 +12,6 @@ use chat_protocol::server::{Limits, PROTOCOL_VERSION, Ready, Resumed, RoomPositi
 use chat_protocol::{ClientFrame, Disconnect, ErrorCode, Position, RoomId, ServerFrame};
 use chat_runtime::token::{AccessClaims, TokenVerifier};
 use futures::StreamExt;
-use tokio::sync::OwnedSemaphorePermit;
 use uuid::Uuid;
 
 use super::cmd;
@@ -50,28 +49,25 @@ pub fn run(
     let opening = Box::pin(open(socket, realtime, sockets, verifier, preauthenticated));
     async move {
         let _tracked = tracked;
-        let Some((mut session, resume, turn)) = opening.await else {
+        let Some((mut session, resume)) = opening.await else {
             return;
         };
-        let started = Box::pin(session.start(resume)).await;
-        drop(turn);
-        if started.is_ok() {
+        if Box::pin(session.start(resume)).await.is_ok() {
             let _ = session.serve().await;
         }
         // Dropping the session takes it out of the hub (see `Drop for Session`).
     }
 }
 
-/// Authenticates the socket, waits for its turn to set up and registers it with the hub
-/// and presence: the session, the positions it asked to resume from and its turn (held
-/// until it is set up), or `None` once the socket was closed.
+/// Authenticates the socket and registers it with the hub and presence: the session and
+/// the positions it asked to resume from, or `None` once the socket was closed.
 async fn open(
     socket: WebSocket,
     realtime: Realtime,
     sockets: Sockets,
     verifier: TokenVerifier,
     preauthenticated: Option<AccessClaims>,
-) -> Option<(Session, HashMap<RoomId, Position>, OwnedSemaphorePermit)> {
+) -> Option<(Session, HashMap<RoomId, Position>)> {
     let settings = sockets.settings();
     let write_limit = settings.heartbeat_interval * u32::from(MISSED_HEARTBEATS);
     let mut connection = Connection::new(socket, write_limit);
@@ -80,10 +76,6 @@ async fn open(
         claims,
         resume,
     } = handshake::authenticate(&mut connection, &sockets, &verifier, preauthenticated).await?;
-    let Some(turn) = sockets.turn_to_open().await else {
-        connection.close(Disconnect::Busy).await;
-        return None;
-    };
     if realtime.revocations().has_ended(&claims).await {
         connection.close(Disconnect::SessionEnded).await;
         return None;
@@ -124,7 +116,7 @@ async fn open(
         .presence()
         .connected(session.user, session.outbox.id())
         .await;
-    Some((session, resume, turn))
+    Some((session, resume))
 }
 
 fn millis(duration: Duration) -> u64 {
@@ -132,8 +124,15 @@ fn millis(duration: Duration) -> u64 {
 }
 
 impl Session {
-    /// Subscribes the user's rooms, sends `ready`, then the catch-up of every resumed room.
+    /// Subscribes the user's rooms, sends `ready`, then the catch-up of every resumed room,
+    /// once the socket's turn to set up has come (see [`Sockets::turn_to_open`]). The user
+    /// counts as online meanwhile: in a reconnect storm, waiting for the turn does not make
+    /// them flap offline and online.
     async fn start(&mut self, resume: HashMap<RoomId, Position>) -> Flow {
+        let Some(_turn) = self.sockets.turn_to_open().await else {
+            self.connection.close(Disconnect::Busy).await;
+            return Err(Ended);
+        };
         let Some(UserRooms {
             rooms,
             direct_partners,

@@ -66,7 +66,9 @@ fn assert_exact_delivery(report: &Report) {
     let verdict = &report.verdict;
     assert!(
         verdict.acked_messages > 0,
-        "messages were acked: {verdict:?}"
+        "messages were acked: {verdict:?}; errors {:?}, counts {:?}",
+        report.errors,
+        report.counts
     );
     assert!(
         verdict.expected > 0,
@@ -104,7 +106,11 @@ async fn a_thousand_users_lose_nothing_and_get_nothing_twice() {
     .await;
 
     assert_exact_delivery(&report);
-    assert_eq!(report.peak_connected, users as u64, "every user connected");
+    assert_eq!(
+        report.peak_connected, users as u64,
+        "every user connected; errors {:?}, close codes {:?}",
+        report.errors, report.close_codes
+    );
     assert!(
         report.counts.kills > 0,
         "connections were dropped on purpose"
@@ -143,6 +149,10 @@ async fn several_worker_processes_make_one_run() {
 
     assert_exact_delivery(&report);
     assert_eq!(report.processes, 2);
-    assert_eq!(report.peak_connected, 100);
+    assert_eq!(
+        report.peak_connected, 100,
+        "every user connected; errors {:?}, close codes {:?}",
+        report.errors, report.close_codes
+    );
     let _ = std::fs::remove_dir_all(out);
 }

@@ -21,8 +21,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use chat_runtime::redis_connection::RedisConnection;
 use redis::Script;
-use redis::aio::ConnectionManager;
 use sha2::{Digest, Sha256};
 
 use crate::config::LoginLimitConfig;
@@ -58,7 +58,7 @@ const DELAY_STEP: Duration = Duration::from_millis(250);
 /// The shared login counters.
 #[derive(Clone)]
 pub struct LoginLimits {
-    redis: ConnectionManager,
+    redis: RedisConnection,
     prefix: String,
     max_account_failures: u32,
     delay_after_account_failures: u32,
@@ -69,7 +69,7 @@ pub struct LoginLimits {
 }
 
 impl LoginLimits {
-    pub fn new(redis: ConnectionManager, key_prefix: &str, config: &LoginLimitConfig) -> Self {
+    pub fn new(redis: RedisConnection, key_prefix: &str, config: &LoginLimitConfig) -> Self {
         Self {
             redis,
             prefix: format!("{key_prefix}auth:login:"),
@@ -180,7 +180,9 @@ impl LoginLimits {
         };
         let digest = Sha256::digest(id.as_bytes());
         let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-        format!("{}account:{hex}", self.prefix)
+        // The hash tag keeps the account's counters (everywhere and per address) in one
+        // slot of a Redis Cluster, so one DEL clears both.
+        format!("{}account:{{{hex}}}", self.prefix)
     }
 }
 

@@ -12,8 +12,8 @@ use chat_runtime::database::{connect_and_migrate, ping};
 use chat_runtime::grpc_server::{GrpcServer, GrpcServices};
 use chat_runtime::ops::{self, Readiness};
 use chat_runtime::redis_connection;
+use chat_runtime::redis_connection::RedisConnection;
 use chat_runtime::shutdown::CancellationToken;
-use redis::aio::ConnectionManager;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 
@@ -134,7 +134,7 @@ impl App {
     }
 }
 
-fn readiness(pool: PgPool, redis: ConnectionManager) -> Readiness {
+fn readiness(pool: PgPool, redis: RedisConnection) -> Readiness {
     Readiness::new()
         .with_check("database", move || ping(pool.clone()))
         .with_check("redis", move || redis_connection::ping(redis.clone()))

@@ -1,4 +1,4 @@
-//! Appends per second through the sequencer script, against a plain Redis PUBLISH of the
+//! Appends per second through the sequencer script, against a plain Redis SPUBLISH of the
 //! same payload measured in the same run, and confirmed publishes per second to RabbitMQ.
 //!
 //! ```text
@@ -18,7 +18,6 @@ use chat_bus::{PersistPublisher, QueueNames, Sequencer, SequencerConfig};
 use chat_proto::v1::{ChatMessage, MessageKind, RoomItem, room_item};
 use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
 use prost::Message;
-use redis::aio::ConnectionManager;
 
 const ROOMS: usize = 50;
 
@@ -126,26 +125,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("{total} operations, {concurrency} at a time, over {ROOMS} rooms, 100-byte messages");
 
-    let connection = ConnectionManager::new(redis::Client::open(redis_url)?).await?;
+    let connection = chat_runtime::redis_connection::connect_url(&redis_url).await?;
     let payload = item(&rooms[0], 0).encode_to_vec();
     let publish = {
         let (connection, prefix) = (connection.clone(), prefix.clone());
         measure(total, concurrency, move |n| {
             let mut connection = connection.clone();
-            let channel = format!("{prefix}room:{}", n % ROOMS);
+            let channel = chat_bus::room_channel(&prefix, n % ROOMS);
             let payload = payload.clone();
             async move {
-                let _: i64 = redis::cmd("PUBLISH")
+                let _: i64 = redis::cmd("SPUBLISH")
                     .arg(channel)
                     .arg(payload)
                     .query_async(&mut connection)
                     .await
-                    .expect("PUBLISH");
+                    .expect("SPUBLISH");
             }
         })
         .await
     };
-    report("redis PUBLISH (baseline)", &publish, None);
+    report("redis SPUBLISH (baseline)", &publish, None);
 
     let sequencer = Sequencer::new(
         connection.clone(),

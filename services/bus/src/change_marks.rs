@@ -17,7 +17,7 @@
 
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
+use chat_runtime::redis_connection::RedisConnection;
 
 use crate::BusError;
 use crate::keys::RoomKeys;
@@ -25,14 +25,14 @@ use crate::keys::RoomKeys;
 /// The room's change marks. Cheap to clone.
 #[derive(Clone)]
 pub struct ChangeMarks {
-    connection: ConnectionManager,
+    connection: RedisConnection,
     prefix: String,
     ttl: Duration,
 }
 
 impl ChangeMarks {
     /// Marks under `prefix`, kept for `ttl` after the room's last change.
-    pub fn new(connection: ConnectionManager, prefix: impl Into<String>, ttl: Duration) -> Self {
+    pub fn new(connection: RedisConnection, prefix: impl Into<String>, ttl: Duration) -> Self {
         Self {
             connection,
             prefix: prefix.into(),

@@ -13,10 +13,18 @@
 //! | `{prefix}pending:data` | hash | field `<room_id>\|<epoch>\|<seq>` = the envelope of that pending entry |
 //!
 //! `<n>` is the length of the sender id, so no choice of ids makes two sends share a
-//! record. The pending set and its data are the keys outside a room's slot (see
-//! [`crate::sequencer`] for what that means in cluster mode).
+//! record. On one Redis node the pending set and its data are one pair for every room.
+//! In Redis Cluster a script may only touch keys of one slot, so there is one pair per
+//! slot, `{prefix}pending:{<tag>}` and `{prefix}pending:{<tag>}:data`, where `<tag>` is
+//! the shortest decimal number whose hash slot is the room's ([`slot_tag`]).
+//!
+//! Live channels carry their owner's hash tag too (`{prefix}room:{<room_id>}`,
+//! `{prefix}user:{<user_id>}`, `{prefix}presence:{<user_id>}`): sharded pub/sub sends a
+//! channel's messages through the shard that owns its slot, and a script may publish on
+//! a room's channel only from that room's slot.
 
 use std::fmt::Write as _;
+use std::sync::LazyLock;
 
 /// The keys of one room.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,13 +72,13 @@ impl RoomKeys {
 /// Presence: one field per open socket of `user` on any gateway (`<instance>:<socket>`),
 /// `a` (active) or `i` (idle). Written by the gateways' presence scripts.
 pub fn presence_conns_key(prefix: &str, user: &str) -> String {
-    format!("{prefix}presence:conns:{user}")
+    format!("{prefix}presence:{{{user}}}:conns")
 }
 
 /// Focus: the room each socket of `user` shows (same fields as [`presence_conns_key`]),
 /// from its last `focus` frame. Read by the notifier.
 pub fn focus_key(prefix: &str, user: &str) -> String {
-    format!("{prefix}presence:focus:{user}")
+    format!("{prefix}presence:{{{user}}}:focus")
 }
 
 /// When this Redis began holding the deployment's keys (its own clock, milliseconds):
@@ -88,6 +96,38 @@ pub fn pending_key(prefix: &str) -> String {
 /// the sweeper stores, however far the room's stream has moved on since.
 pub fn pending_data_key(prefix: &str) -> String {
     format!("{prefix}pending:data")
+}
+
+pub use chat_runtime::redis_connection::{SLOTS, key_slot};
+
+/// For each slot, the shortest decimal number whose slot it is.
+static SLOT_TAGS: LazyLock<Vec<u32>> = LazyLock::new(|| {
+    let mut tags = vec![u32::MAX; usize::from(SLOTS)];
+    let mut missing = usize::from(SLOTS);
+    let mut n = 0u32;
+    while missing > 0 {
+        let slot = usize::from(key_slot(&n.to_string()));
+        if tags[slot] == u32::MAX {
+            tags[slot] = n;
+            missing -= 1;
+        }
+        n += 1;
+    }
+    tags
+});
+
+/// A hash tag that puts a key in `slot` (see the module docs).
+pub fn slot_tag(slot: u16) -> u32 {
+    SLOT_TAGS[usize::from(slot % SLOTS)]
+}
+
+/// The pending set and its envelopes' hash for the rooms of `slot` in a Redis Cluster.
+pub fn slot_pending_keys(prefix: &str, slot: u16) -> (String, String) {
+    let tag = slot_tag(slot);
+    (
+        format!("{prefix}pending:{{{tag}}}"),
+        format!("{prefix}pending:{{{tag}}}:data"),
+    )
 }
 
 /// The member of the pending set that stands for one position of a room.
@@ -126,6 +166,18 @@ mod tests {
         assert_eq!(keys.stream(), "chat:room:{r1}:stream");
         assert_eq!(keys.dedup("u1", "m:1"), "chat:room:{r1}:dedup:2:u1:m:1");
         assert_ne!(keys.dedup("u1:a", "b"), keys.dedup("u1", "a:b"));
+    }
+
+    #[test]
+    fn every_slot_has_a_tag_and_pending_keys_land_in_it() {
+        for slot in 0..SLOTS {
+            let (set, data) = slot_pending_keys("chat:", slot);
+            assert_eq!(key_slot(&set), slot);
+            assert_eq!(key_slot(&data), slot);
+        }
+        let room = RoomKeys::new("chat:", "r1");
+        let (set, _) = slot_pending_keys("chat:", key_slot(&room.seq()));
+        assert_eq!(key_slot(&set), key_slot(&room.stream()));
     }
 
     #[test]

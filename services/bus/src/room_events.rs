@@ -47,21 +47,24 @@ use crate::{BusError, PersistPublisher, Sequencer};
 /// the change stands, and subscribers re-sync over gRPC.
 pub const PUBLISH_FAILURES_METRIC: &str = "chat_bus_publish_failures_total";
 
+// Every channel is a sharded pub/sub channel (`SPUBLISH`/`SSUBSCRIBE`) named with its
+// owner's hash tag, so in Redis Cluster it lives in the slot of the owner's keys.
+
 /// The channel every gateway with a socket in the room listens to.
 pub fn room_channel(prefix: &str, room_id: impl Display) -> String {
-    format!("{prefix}room:{room_id}")
+    format!("{prefix}room:{{{room_id}}}")
 }
 
 /// The channel of one user, listened to by every gateway holding one of the user's sockets.
 pub fn user_channel(prefix: &str, user_id: impl Display) -> String {
-    format!("{prefix}user:{user_id}")
+    format!("{prefix}user:{{{user_id}}}")
 }
 
 /// The channel of one user's presence, listened to by every gateway with a socket that
 /// follows the user. Its messages are text: `online`, `away`, or `offline:<ms>` (when
 /// the user was last online, milliseconds since 1970).
 pub fn presence_channel(prefix: &str, user_id: impl Display) -> String {
-    format!("{prefix}presence:{user_id}")
+    format!("{prefix}presence:{{{user_id}}}")
 }
 
 /// What a channel name received by a subscriber stands for.
@@ -76,16 +79,17 @@ pub enum Channel<'a> {
 }
 
 impl<'a> Channel<'a> {
-    /// Reads a channel name built by [`room_channel`] or [`user_channel`] with `prefix`;
-    /// `None` for any other name.
+    /// Reads a channel name built by [`room_channel`], [`user_channel`] or
+    /// [`presence_channel`] with `prefix`; `None` for any other name.
     pub fn parse(prefix: &str, name: &'a str) -> Option<Self> {
         let rest = name.strip_prefix(prefix)?;
-        if let Some(id) = rest.strip_prefix("room:") {
-            Some(Self::Room(id))
-        } else if let Some(id) = rest.strip_prefix("presence:") {
-            Some(Self::Presence(id))
-        } else {
-            rest.strip_prefix("user:").map(Self::User)
+        let (kind, tagged) = rest.split_once(':')?;
+        let id = tagged.strip_prefix('{')?.strip_suffix('}')?;
+        match kind {
+            "room" => Some(Self::Room(id)),
+            "presence" => Some(Self::Presence(id)),
+            "user" => Some(Self::User(id)),
+            _ => None,
         }
     }
 }
@@ -249,16 +253,18 @@ impl RoomEvents {
             ..event.clone()
         }
         .encode_to_vec();
-        let mut pipe = redis::pipe();
-        for channel in &channels {
-            pipe.cmd("PUBLISH").arg(channel).arg(&payload).ignore();
+        match self
+            .sequencer
+            .connection()
+            .publish_each(&channels, &payload)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(err) => {
+                count_publish_failure();
+                Err(BusError::from(err))
+            }
         }
-        let outcome: Result<(), redis::RedisError> =
-            pipe.query_async(&mut self.sequencer.connection()).await;
-        outcome.map_err(|err| {
-            count_publish_failure();
-            BusError::from(err)
-        })
     }
 
     /// Hands the envelope to RabbitMQ and clears its pending record once confirmed; a
@@ -358,18 +364,23 @@ mod tests {
     fn channel_names_round_trip() {
         let room = room_channel("chat:", "abc");
         let user = user_channel("chat:", "def");
-        assert_eq!(room, "chat:room:abc");
-        assert_eq!(user, "chat:user:def");
+        assert_eq!(room, "chat:room:{abc}");
+        assert_eq!(user, "chat:user:{def}");
+        assert_eq!(
+            crate::keys::key_slot(&room),
+            crate::keys::key_slot(&crate::keys::RoomKeys::new("chat:", "abc").seq())
+        );
         assert_eq!(Channel::parse("chat:", &room), Some(Channel::Room("abc")));
         assert_eq!(Channel::parse("chat:", &user), Some(Channel::User("def")));
         let presence = presence_channel("chat:", "ghi");
-        assert_eq!(presence, "chat:presence:ghi");
+        assert_eq!(presence, "chat:presence:{ghi}");
         assert_eq!(
             Channel::parse("chat:", &presence),
             Some(Channel::Presence("ghi"))
         );
         assert_eq!(Channel::parse("other:", &room), None);
-        assert_eq!(Channel::parse("chat:", "chat:pos:abc"), None);
+        assert_eq!(Channel::parse("chat:", "chat:pos:{abc}"), None);
+        assert_eq!(Channel::parse("chat:", "chat:room:abc"), None);
     }
 
     #[test]

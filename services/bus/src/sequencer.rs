@@ -56,12 +56,11 @@
 //!
 //! # Redis Cluster
 //!
-//! A room's keys share the hash tag `{<room_id>}` and so one slot (see [`crate::keys`]).
-//! Two things do not yet fit a cluster: the global pending set and its data are keys of
-//! other slots touched by the same scripts (a cluster would keep one pending set and one
-//! data hash per slot, named with a hash tag of that slot, and sweep each), and the room
-//! channel is a classic pub/sub channel (sharded pub/sub would need a channel named
-//! within the room's slot).
+//! A room's keys share the hash tag `{<room_id>}` and so one slot (see [`crate::keys`]),
+//! and so does its channel: the append script publishes with `SPUBLISH` from the room's
+//! slot. On one node the pending set and its data are one pair for every room; in a
+//! cluster they are one pair per slot, in the room's slot, and
+//! [`Sequencer::pending_older_than`] visits every slot's.
 
 use chat_protocol::{Position, RoomId};
 use std::sync::LazyLock;
@@ -70,12 +69,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use chat_proto::v1::room_item::Body;
 use chat_proto::v1::{RoomEnvelope, RoomItem};
+use chat_runtime::redis_connection::RedisConnection;
+use futures::{StreamExt as _, TryStreamExt as _};
 use prost::Message;
-use redis::aio::ConnectionManager;
 use redis::streams::StreamRangeReply;
 
 use crate::keys::{
-    RoomKeys, born_key, parse_stream_id, pending_data_key, pending_key, pending_member, stream_id,
+    RoomKeys, SLOTS, born_key, key_slot, parse_stream_id, pending_data_key, pending_key,
+    pending_member, slot_pending_keys, stream_id,
 };
 use crate::{BusError, room_channel};
 
@@ -111,6 +112,9 @@ static BORN: LazyLock<redis::Script> = LazyLock::new(|| {
 
 static PENDING: LazyLock<redis::Script> =
     LazyLock::new(|| redis::Script::new(include_str!("lua/pending.lua")));
+
+/// How many slots' pending sets a cluster sweep looks for at once.
+const SLOT_SWEEP_CONCURRENCY: usize = 512;
 
 /// Tuning of the sequence.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -346,7 +350,7 @@ impl StreamRead {
 /// (an append is not idempotent without its dedup key).
 #[derive(Clone)]
 pub struct Sequencer {
-    connection: ConnectionManager,
+    connection: RedisConnection,
     prefix: String,
     config: SequencerConfig,
 }
@@ -364,7 +368,7 @@ impl Sequencer {
     /// A sequence on `conn` whose keys and channels start with `key_prefix` (which must
     /// not contain `{` or `}`: the room id is the keys' hash tag).
     pub fn new(
-        conn: ConnectionManager,
+        conn: RedisConnection,
         key_prefix: impl Into<String>,
         config: SequencerConfig,
     ) -> Self {
@@ -385,8 +389,19 @@ impl Sequencer {
     }
 
     /// The shared Redis connection, for publications beside the sequence.
-    pub(crate) fn connection(&self) -> ConnectionManager {
+    pub(crate) fn connection(&self) -> RedisConnection {
         self.connection.clone()
+    }
+
+    /// The pending set and its envelopes' hash that hold `room_id`'s pending entries:
+    /// the deployment's one pair on a single node, the pair of the room's slot in a
+    /// cluster.
+    fn pending_keys(&self, room_id: &str) -> (String, String) {
+        if self.connection.is_cluster() {
+            slot_pending_keys(&self.prefix, key_slot(&self.room_keys(room_id).seq()))
+        } else {
+            (pending_key(&self.prefix), pending_data_key(&self.prefix))
+        }
     }
 
     /// The keys of one room.
@@ -445,12 +460,13 @@ impl Sequencer {
         let dedup_ttl_ms = u64::try_from(self.config.dedup_ttl.as_millis())
             .unwrap_or(u64::MAX)
             .max(1);
+        let (pending, pending_data) = self.pending_keys(&item.room_id);
         let (duplicate, bytes): (i64, Vec<u8>) = APPEND
             .key(keys.seq())
             .key(keys.stream())
             .key(dedup_key)
-            .key(pending_key(&self.prefix))
-            .key(pending_data_key(&self.prefix))
+            .key(pending)
+            .key(pending_data)
             .arg(item.encode_to_vec())
             .arg(&item.room_id)
             .arg(room_channel(&self.prefix, &item.room_id))
@@ -578,9 +594,10 @@ impl Sequencer {
         let once = dedup.is_some();
         // Without a record the script never touches KEYS[3]; any key of the room's slot will do.
         let (dedup_key, ack) = dedup.unwrap_or_else(|| (keys.seq(), String::new()));
+        let (pending, pending_data) = self.pending_keys(&envelope.room_id);
         let _: i64 = CONFIRM
-            .key(pending_key(&self.prefix))
-            .key(pending_data_key(&self.prefix))
+            .key(pending)
+            .key(pending_data)
             .key(dedup_key)
             .arg(pending_member(
                 &envelope.room_id,
@@ -594,8 +611,8 @@ impl Sequencer {
         Ok(())
     }
 
-    /// Envelopes fanned out at least `age` ago and still not confirmed, oldest first, at
-    /// most `limit`: what the history service's sweeper persists (then [`confirm`]s).
+    /// Envelopes fanned out at least `age` ago and still not confirmed, oldest first (in
+    /// a cluster, within each slot), at most `limit`: what the history service's sweeper persists (then [`confirm`]s).
     /// They come from the pending records themselves, not from the rooms' streams, so
     /// none is missing however far its stream moved on. A pending member without a
     /// readable envelope (never written by this crate's append) is logged and dropped.
@@ -607,12 +624,51 @@ impl Sequencer {
         age: Duration,
         limit: usize,
     ) -> Result<Vec<RoomEnvelope>, BusError> {
-        let pending = pending_key(&self.prefix);
-        let data = pending_data_key(&self.prefix);
+        if !self.connection.is_cluster() {
+            let keys = (pending_key(&self.prefix), pending_data_key(&self.prefix));
+            return self.pending_in(&keys, age, limit).await;
+        }
+        // A cluster keeps one pair per slot: find the slots that hold any (one cheap
+        // EXISTS each, sent together), then read those.
+        let connection = self.connection.clone();
+        let held: Vec<u16> = futures::stream::iter((0..SLOTS).map(move |slot| {
+            let mut connection = connection.clone();
+            let (set, _) = slot_pending_keys(&self.prefix, slot);
+            async move {
+                let held: bool = redis::cmd("EXISTS")
+                    .arg(set)
+                    .query_async(&mut connection)
+                    .await?;
+                Ok::<_, redis::RedisError>(held.then_some(slot))
+            }
+        }))
+        .buffered(SLOT_SWEEP_CONCURRENCY)
+        .try_filter_map(|slot| std::future::ready(Ok(slot)))
+        .try_collect()
+        .await?;
+        let mut envelopes = Vec::new();
+        for slot in held {
+            if envelopes.len() >= limit {
+                break;
+            }
+            let keys = slot_pending_keys(&self.prefix, slot);
+            let found = self.pending_in(&keys, age, limit - envelopes.len()).await?;
+            envelopes.extend(found);
+        }
+        Ok(envelopes)
+    }
+
+    /// [`pending_older_than`](Self::pending_older_than) in one pending set and its data.
+    async fn pending_in(
+        &self,
+        (pending, data): &(String, String),
+        age: Duration,
+        limit: usize,
+    ) -> Result<Vec<RoomEnvelope>, BusError> {
         let age_ms = u64::try_from(age.as_millis()).unwrap_or(u64::MAX / 2);
         let (members, data_of_members): (Vec<String>, Vec<Option<Vec<u8>>>) = PENDING
-            .key(&pending)
-            .key(&data)
+            .key(pending)
+            .key(data)
             .arg(age_ms)
             .arg(limit)
             .invoke_async(&mut self.connection.clone())
@@ -632,11 +688,11 @@ impl Sequencer {
         if !unreadable.is_empty() {
             let _: () = redis::pipe()
                 .cmd("ZREM")
-                .arg(&pending)
+                .arg(pending)
                 .arg(&unreadable)
                 .ignore()
                 .cmd("HDEL")
-                .arg(&data)
+                .arg(data)
                 .arg(&unreadable)
                 .ignore()
                 .query_async(&mut self.connection.clone())
@@ -714,6 +770,8 @@ mod tests {
         assert_eq!(read(None, None).plan(7, 2), CatchUp::Resync);
         assert_eq!(read(Some(1), Some((7, 5))).plan(7, 9), CatchUp::Resync);
     }
+
+    use redis::aio::ConnectionManager;
 
     /// Runs the script's encoder on real Redis and compares with prost.
     async fn lua_envelope(connection: &mut ConnectionManager, envelope: &RoomEnvelope) -> Vec<u8> {

@@ -15,8 +15,8 @@ use chat_runtime::database::{connect_and_migrate, ping};
 use chat_runtime::grpc_server::{GrpcServer, GrpcServices};
 use chat_runtime::ops::{self, Readiness};
 use chat_runtime::redis_connection;
+use chat_runtime::redis_connection::RedisConnection;
 use chat_runtime::shutdown::CancellationToken;
-use redis::aio::ConnectionManager;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 
@@ -154,7 +154,7 @@ struct Notifier {
 }
 
 impl Notifier {
-    fn build(config: &Config, pool: PgPool, redis: ConnectionManager) -> anyhow::Result<Self> {
+    fn build(config: &Config, pool: PgPool, redis: RedisConnection) -> anyhow::Result<Self> {
         let pusher = Pusher::from_config(&config.notify)?;
         if pusher.is_none() {
             tracing::info!("no VAPID_PRIVATE_KEY: push notifications are off");
@@ -175,7 +175,7 @@ impl Notifier {
     }
 }
 
-fn readiness(pool: PgPool, redis: ConnectionManager, consumer: ConsumerStatus) -> Readiness {
+fn readiness(pool: PgPool, redis: RedisConnection, consumer: ConsumerStatus) -> Readiness {
     Readiness::new()
         .with_check("database", move || ping(pool.clone()))
         .with_check("redis", move || redis_connection::ping(redis.clone()))

@@ -76,6 +76,12 @@ pub struct RedisConfig {
     )]
     pub redis_url: SecretString,
 
+    /// Seed nodes of a Redis Cluster, comma-separated URLs (`redis://host:port,...`; a
+    /// few masters are enough, the rest is discovered). When set, every process runs
+    /// against the cluster, with sharded pub/sub, and `REDIS_URL` is not used.
+    #[arg(long = "redis-cluster", env = "REDIS_CLUSTER", value_delimiter = ',')]
+    pub redis_cluster: Vec<SecretString>,
+
     /// Prefix of every Redis key and channel written, so deployments (and tests) sharing
     /// one Redis stay apart. Must be the same for every process of a deployment.
     #[arg(

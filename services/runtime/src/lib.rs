@@ -10,6 +10,7 @@ pub mod grpc_server;
 pub mod grpc_trace;
 pub mod ops;
 pub mod redis_connection;
+pub mod redis_subscriber;
 pub mod shutdown;
 pub mod status;
 pub mod telemetry;

@@ -5,6 +5,8 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+use chat_runtime::config::RedisConfig;
+use chat_runtime::redis_connection::{RedisConnection, RedisTarget};
 use chat_runtime::shutdown::CancellationToken;
 use sqlx::migrate::MigrateDatabase;
 use tokio::runtime::RuntimeFlavor;
@@ -14,6 +16,36 @@ use uuid::Uuid;
 pub const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
 /// The Redis server every scope shares, apart by key prefix.
 pub const REDIS: &str = "redis://127.0.0.1:6379";
+/// Names the seed nodes (comma-separated URLs) of a Redis Cluster that tests run against
+/// instead of [`REDIS`]; `make test` sets it for the suites it runs on the local cluster
+/// (deploy/local/redis-cluster.sh).
+pub const REDIS_CLUSTER_ENV: &str = "CHAT_TEST_REDIS_CLUSTER";
+
+/// The seed nodes of the Redis Cluster tests run against, when they do.
+pub fn redis_cluster() -> Option<String> {
+    std::env::var(REDIS_CLUSTER_ENV)
+        .ok()
+        .filter(|seeds| !seeds.trim().is_empty())
+}
+
+/// Where the tests' Redis is: the cluster when [`REDIS_CLUSTER_ENV`] is set, else
+/// [`REDIS`].
+pub fn redis_target() -> RedisTarget {
+    let config = RedisConfig {
+        redis_url: REDIS.into(),
+        redis_cluster: redis_cluster()
+            .map(|seeds| seeds.split(',').map(|seed| seed.into()).collect())
+            .unwrap_or_default(),
+        redis_key_prefix: String::new(),
+    };
+    RedisTarget::from_config(&config).expect("test Redis settings")
+}
+
+/// A connection to the tests' Redis, as the services make it.
+pub async fn redis_connection() -> RedisConnection {
+    redis_target().connect().await.expect("connect to Redis")
+}
+
 /// The RabbitMQ broker every scope shares, apart by queue name.
 pub const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 /// The S3-compatible store every scope shares, apart by bucket (the local SeaweedFS of
@@ -158,22 +190,30 @@ impl Drop for Scope {
 }
 
 async fn forget_redis_keys(prefix: &str) {
-    let Ok(client) = redis::Client::open(REDIS) else {
+    let Ok(connection) = redis_target().connect().await else {
         return;
     };
-    let Ok(mut connection) = client.get_multiplexed_async_connection().await else {
-        return;
-    };
+    forget_keys(&connection, prefix).await;
+}
+
+/// Deletes every key under `prefix` (one by one: in a cluster they live in many slots).
+pub async fn forget_keys(connection: &RedisConnection, prefix: &str) {
     let keys: Vec<String> = redis::cmd("KEYS")
         .arg(format!("{prefix}*"))
-        .query_async(&mut connection)
+        .query_async(&mut connection.clone())
         .await
         .unwrap_or_default();
     for chunk in keys.chunks(1000) {
-        let _: redis::RedisResult<()> = redis::cmd("DEL")
-            .arg(chunk)
-            .query_async(&mut connection)
-            .await;
+        let deletes = chunk.iter().map(|key| {
+            let mut connection = connection.clone();
+            async move {
+                redis::cmd("UNLINK")
+                    .arg(key)
+                    .query_async::<i64>(&mut connection)
+                    .await
+            }
+        });
+        let _ = futures::future::join_all(deletes).await;
     }
 }
 

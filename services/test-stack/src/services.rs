@@ -9,7 +9,7 @@ use std::time::Duration;
 use chat_runtime::shutdown::CancellationToken;
 use tokio::task::JoinHandle;
 
-use crate::scope::{AMQP, REDIS, Scope};
+use crate::scope::{AMQP, REDIS, Scope, redis_cluster};
 
 /// A service's command-line flags as `--name value` pairs. Setting a flag again replaces
 /// its value, so a suite can change what the stack sets by default.
@@ -229,14 +229,22 @@ pub async fn start_files(scope: &Scope, storage: FileStorage, flags: &Flags) -> 
 /// What every gRPC service of the scope starts with: its database, the scope's Redis
 /// prefix, and port 0 for its listeners.
 fn grpc_service(scope: &Scope, service: &str) -> Flags {
-    Flags::from([
+    on_redis(Flags::from([
         ("--database-url", scope.database(service).as_str()),
         ("--database-max-connections", "4"),
         ("--redis-url", REDIS),
         ("--redis-key-prefix", &scope.redis_key_prefix),
         ("--grpc-addr", "127.0.0.1:0"),
         ("--ops-addr", "127.0.0.1:0"),
-    ])
+    ]))
+}
+
+/// `flags` pointed at the tests' Redis Cluster, when they run against one.
+fn on_redis(flags: Flags) -> Flags {
+    match redis_cluster() {
+        Some(seeds) => flags.set("--redis-cluster", seeds),
+        None => flags,
+    }
 }
 
 /// A gRPC service that also speaks to RabbitMQ, on the scope's persist queue.
@@ -250,7 +258,7 @@ fn on_the_bus(scope: &Scope, service: &str) -> Flags {
 /// replace the scope's settings.
 pub async fn start_gateway(scope: &Scope, upstreams: &Upstreams, flags: &Flags) -> Gateway {
     chat_runtime::telemetry::init_for_tests();
-    let mut defaults = Flags::from([
+    let mut defaults = on_redis(Flags::from([
         ("--http-addr", "127.0.0.1:0"),
         ("--auth-url", upstreams.auth_url.as_str()),
         ("--rooms-url", &upstreams.rooms_url),
@@ -258,7 +266,7 @@ pub async fn start_gateway(scope: &Scope, upstreams: &Upstreams, flags: &Flags) 
         ("--redis-key-prefix", &scope.redis_key_prefix),
         ("--amqp-url", AMQP),
         ("--persist-queue", &scope.persist_queue),
-    ]);
+    ]));
     if let Some(history_url) = &upstreams.history_url {
         defaults = defaults.set("--history-url", history_url);
     }

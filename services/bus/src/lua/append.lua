@@ -7,7 +7,7 @@
 -- KEYS[5] the pending entries' envelopes (hash: pending member -> envelope)
 -- ARGV[1] the encoded RoomItem
 -- ARGV[2] the room id
--- ARGV[3] the room's pub/sub channel
+-- ARGV[3] the room's channel (sharded pub/sub, in the room's slot)
 -- ARGV[4] the stream's approximate maximum length
 -- ARGV[5] how long the dedup record lives, in milliseconds
 -- ARGV[6] '1' when this send carries a dedup key
@@ -51,7 +51,7 @@ end
 local envelope = room_envelope(epoch, seq, ARGV[1], ARGV[2])
 local position = integer(epoch) .. '-' .. integer(seq)
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], position, 'e', envelope)
-redis.call('PUBLISH', ARGV[3], envelope)
+redis.call('SPUBLISH', ARGV[3], envelope)
 local member = ARGV[2] .. '|' .. integer(epoch) .. '|' .. integer(seq)
 redis.call('ZADD', KEYS[4], integer(now_ms), member)
 redis.call('HSET', KEYS[5], member, envelope)

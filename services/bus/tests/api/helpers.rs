@@ -10,6 +10,9 @@ use chat_bus::{
 use chat_proto::v1::{
     ChatMessage, MessageKind, RoomEnvelope, RoomEvent, RoomEventKind, RoomItem, room_item,
 };
+use chat_runtime::config::RedisConfig;
+use chat_runtime::redis_connection::{RedisConnection, RedisTarget};
+use chat_runtime::redis_subscriber::Subscriber;
 use futures::{Stream, StreamExt};
 use lapin::message::Delivery;
 use lapin::options::{
@@ -17,7 +20,6 @@ use lapin::options::{
 };
 use lapin::types::FieldTable;
 use lapin::{Channel, Connection, ConnectionProperties, Consumer};
-use redis::aio::ConnectionManager;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -26,26 +28,37 @@ pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 /// How long a test waits for something that should arrive at once.
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
+/// The Redis the tests run against: [`REDIS_URL`], or the Redis Cluster whose seed nodes
+/// `CHAT_TEST_REDIS_CLUSTER` names (as `make test` sets it for its cluster run).
+pub fn redis_target() -> RedisTarget {
+    let cluster = std::env::var("CHAT_TEST_REDIS_CLUSTER").unwrap_or_default();
+    RedisTarget::from_config(&RedisConfig {
+        redis_url: REDIS_URL.into(),
+        redis_cluster: cluster
+            .split(',')
+            .filter(|seed| !seed.trim().is_empty())
+            .map(Into::into)
+            .collect(),
+        redis_key_prefix: String::new(),
+    })
+    .expect("test Redis settings")
+}
+
 fn unique() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
 /// A key space of its own in the shared Redis.
 pub struct TestRedis {
-    pub client: redis::Client,
-    pub connection: ConnectionManager,
+    pub connection: RedisConnection,
     pub prefix: String,
 }
 
 impl TestRedis {
     pub async fn new() -> Self {
         chat_runtime::telemetry::init_for_tests();
-        let client = redis::Client::open(REDIS_URL).expect("redis url");
-        let connection = ConnectionManager::new(client.clone())
-            .await
-            .expect("connect to redis");
+        let connection = redis_target().connect().await.expect("connect to redis");
         Self {
-            client,
             connection,
             prefix: format!("test:bus:{}:", unique()),
         }
@@ -61,12 +74,11 @@ impl TestRedis {
 
     /// The envelopes published on a room's channel from now on.
     pub async fn subscribe(&self, room_id: &str) -> impl Stream<Item = RoomEnvelope> + use<> {
-        let mut pubsub = self.client.get_async_pubsub().await.expect("pubsub");
-        pubsub
-            .subscribe(room_channel(&self.prefix, room_id))
+        let channels = [room_channel(&self.prefix, room_id)];
+        let heard = Subscriber::listen(&redis_target(), &channels)
             .await
             .expect("subscribe");
-        pubsub.into_on_message().map(|message| {
+        heard.map(|message| {
             chat_bus::decode_envelope(message.get_payload_bytes()).expect("envelope")
         })
     }
@@ -77,14 +89,14 @@ impl TestRedis {
         &self,
         users: &[&str],
     ) -> impl Stream<Item = (String, RoomEvent)> + use<> {
-        let mut pubsub = self.client.get_async_pubsub().await.expect("pubsub");
-        for user in users {
-            pubsub
-                .subscribe(user_channel(&self.prefix, user))
-                .await
-                .expect("subscribe");
-        }
-        pubsub.into_on_message().map(|message| {
+        let channels: Vec<String> = users
+            .iter()
+            .map(|user| user_channel(&self.prefix, user))
+            .collect();
+        let heard = Subscriber::listen(&redis_target(), &channels)
+            .await
+            .expect("subscribe");
+        heard.map(|message| {
             let event = RoomEvents::decode(message.get_payload_bytes()).expect("room event");
             (message.get_channel_name().to_owned(), event)
         })
@@ -106,12 +118,13 @@ impl TestRedis {
             .query_async(&mut connection)
             .await
             .expect("KEYS");
-        if !keys.is_empty() {
-            let _: i64 = redis::cmd("DEL")
-                .arg(keys)
+        // One by one: in a cluster they live in many slots.
+        for key in keys {
+            let _: i64 = redis::cmd("UNLINK")
+                .arg(key)
                 .query_async(&mut connection)
                 .await
-                .expect("DEL");
+                .expect("UNLINK");
         }
     }
 }

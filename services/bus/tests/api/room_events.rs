@@ -64,7 +64,7 @@ async fn a_room_event_takes_the_next_position_after_a_message() {
     assert_eq!(heard, envelope);
     assert_eq!(carried_event(&heard, &joined), joined);
     let (channel, told) = next(&mut on_user).await;
-    assert!(channel.ends_with("user:u1"), "{channel}");
+    assert!(channel.ends_with("user:{u1}"), "{channel}");
     assert_eq!(told, positioned(&joined, &envelope));
     let delivery = TestBroker::receive(&mut persisted).await;
     assert_eq!(decode_envelope(&delivery.data).expect("envelope"), envelope);
@@ -160,7 +160,11 @@ async fn a_deletion_is_the_last_entry_and_reaches_every_former_member() {
     let mut told = Vec::new();
     for _ in 0..3 {
         let (channel, event) = next(&mut on_users).await;
-        told.push((channel.rsplit(':').next().expect("user").to_owned(), event));
+        let Some(chat_bus::Channel::User(user)) = chat_bus::Channel::parse(&redis.prefix, &channel)
+        else {
+            panic!("not a user channel: {channel}")
+        };
+        told.push((user.to_owned(), event));
     }
     assert_eq!(
         told[0],

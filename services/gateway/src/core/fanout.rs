@@ -12,7 +12,10 @@
 //!   typist's; the hub's [`TypingBoard`] ends those not renewed in time.
 //! * A user signal (sessions ended by a logout) closes the user's sockets of those
 //!   sessions.
-//! * When the connection to Redis is lost, the hub reconnects, subscribes everything
+//! * The channels are sharded pub/sub channels, subscribed on the shard of their slot
+//!   ([`crate::core::subscriber`]): one connection to a single Redis, one per master of a
+//!   Redis Cluster.
+//! * When a connection to Redis is lost, the hub reconnects, subscribes everything
 //!   again and tells every socket to look for what it missed in between, room entries
 //!   and membership changes alike ([`Outbound::Recheck`]); the membership cache is
 //!   cleared, as events were missed.
@@ -38,9 +41,10 @@ use chat_bus::{
 use chat_proto::v1::room_item::Body;
 use chat_proto::v1::{ReadMoved, ReadReceipt, RoomEvent, RoomEventKind, RoomSignal, UserSignal};
 use chat_protocol::server::ReadMark;
+use chat_runtime::redis_connection::RedisTarget;
 use chat_runtime::shutdown::CancellationToken;
 use dashmap::DashMap;
-use futures::{FutureExt, Stream, StreamExt};
+use redis::PushInfo;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -52,6 +56,7 @@ use crate::core::presence::parse_change;
 use crate::core::receipts::ReceiptsDelivery;
 use crate::core::render::room_item_frame;
 use crate::core::typing::{TypingBoard, TypingDelivery};
+use chat_runtime::redis_subscriber::{Heard, Subscriber};
 
 /// Counter of events handed to local sockets.
 pub const DELIVERIES_METRIC: &str = "chat_gateway_deliveries_total";
@@ -139,10 +144,10 @@ struct Inner {
 }
 
 impl Hub {
-    /// Starts the hub's subscriber task on `client`, for channels under `prefix`; it runs
+    /// Starts the hub's subscriber task on `target`, for channels under `prefix`; it runs
     /// until `shutdown` is cancelled.
     pub fn start(
-        client: redis::Client,
+        target: RedisTarget,
         prefix: impl Into<String>,
         memberships: Memberships,
         limits: HubLimits,
@@ -163,7 +168,7 @@ impl Hub {
             subscriber_addr: std::sync::Mutex::new(None),
         });
         tokio::spawn(Arc::clone(&inner).expire_typing(shutdown.clone()));
-        tokio::spawn(Arc::clone(&inner).run(client, receiver, shutdown));
+        tokio::spawn(Arc::clone(&inner).run(target, receiver, shutdown));
         Self { inner }
     }
 
@@ -338,7 +343,7 @@ impl Inner {
 
     async fn run(
         self: Arc<Self>,
-        client: redis::Client,
+        target: RedisTarget,
         mut commands: mpsc::UnboundedReceiver<Command>,
         shutdown: CancellationToken,
     ) {
@@ -347,13 +352,13 @@ impl Inner {
         let mut last_behind: Option<tokio::time::Instant> = None;
         loop {
             let connected = tokio::select! {
-                connected = tokio::time::timeout(CONNECT_WAIT, self.connect(&client)) => {
+                connected = tokio::time::timeout(CONNECT_WAIT, Subscriber::connect(&target)) => {
                     connected.unwrap_or_else(|_| Err(timed_out("connecting")))
                 }
                 () = shutdown.cancelled() => return,
             };
-            let (mut sink, mut stream) = match connected {
-                Ok(pubsub) => pubsub.split(),
+            let (mut subscriber, mut heard) = match connected {
+                Ok(connected) => connected,
                 Err(err) => {
                     tracing::warn!(error = %err, "cannot connect the Redis subscriber; retrying");
                     if sleep_or_shutdown(backoff, &shutdown).await {
@@ -363,6 +368,7 @@ impl Inner {
                     continue;
                 }
             };
+            *self.subscriber_addr.lock().expect("lock") = subscriber.local_addr();
             metrics::counter!(SUBSCRIBER_CONNECTS_METRIC).increment(1);
             let mut subscribed = HashSet::new();
             let everything: Vec<Key> = self
@@ -376,8 +382,15 @@ impl Inner {
                         .map(|entry| Key::Presence(*entry.key())),
                 )
                 .collect();
-            if let Err(err) = self.apply(&mut sink, &mut subscribed, everything).await {
+            if let Err(err) = self
+                .apply(&mut subscriber, &mut subscribed, everything)
+                .await
+            {
                 tracing::warn!(error = %err, "cannot resubscribe; reconnecting");
+                if sleep_or_shutdown(backoff, &shutdown).await {
+                    return;
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
                 continue;
             }
             backoff = Duration::from_millis(100);
@@ -397,26 +410,23 @@ impl Inner {
                 tokio::select! {
                     biased;
                     () = shutdown.cancelled() => return,
-                    message = stream.next() => match message {
-                        Some(message) => {
-                            self.dispatch(&message);
+                    push = heard.recv() => {
+                        let lost = match push {
                             // What else has already arrived is queued before any socket
                             // task runs, so a socket woken once writes all of it at once.
-                            if !self.dispatch_ready(&mut stream) {
-                                tracing::warn!("Redis subscriber connection lost; reconnecting");
-                                break;
-                            }
-                            if self.behind.swap(false, Ordering::Relaxed)
-                                && last_behind.is_none_or(|at| at.elapsed() >= BEHIND_RESET_INTERVAL)
-                            {
-                                last_behind = Some(tokio::time::Instant::now());
-                                metrics::counter!(SUBSCRIBER_BEHIND_METRIC).increment(1);
-                                tracing::warn!(max_lag = ?self.max_lag, "the hub fell behind Redis; dropping the backlog and subscribing again");
-                                break;
-                            }
-                        }
-                        None => {
+                            Some(push) => !self.dispatch_ready(&mut subscriber, push, &mut heard),
+                            None => true,
+                        };
+                        if lost {
                             tracing::warn!("Redis subscriber connection lost; reconnecting");
+                            break;
+                        }
+                        if self.behind.swap(false, Ordering::Relaxed)
+                            && last_behind.is_none_or(|at| at.elapsed() >= BEHIND_RESET_INTERVAL)
+                        {
+                            last_behind = Some(tokio::time::Instant::now());
+                            metrics::counter!(SUBSCRIBER_BEHIND_METRIC).increment(1);
+                            tracing::warn!(max_lag = ?self.max_lag, "the hub fell behind Redis; dropping the backlog and subscribing again");
                             break;
                         }
                     },
@@ -427,7 +437,7 @@ impl Inner {
                             batch.push(more);
                         }
                         let keys = batch.iter().flat_map(|c| c.keys.iter().copied()).collect();
-                        if let Err(err) = self.apply(&mut sink, &mut subscribed, keys).await {
+                        if let Err(err) = self.apply(&mut subscriber, &mut subscribed, keys).await {
                             tracing::warn!(error = %err, "subscription change failed; reconnecting");
                             break;
                         }
@@ -446,40 +456,28 @@ impl Inner {
         }
     }
 
-    /// Opens the pub/sub connection; over plain TCP by hand, to know its local address.
-    async fn connect(&self, client: &redis::Client) -> redis::RedisResult<redis::aio::PubSub> {
-        let info = client.get_connection_info();
-        let redis::ConnectionAddr::Tcp(host, port) = &info.addr else {
-            *self.subscriber_addr.lock().expect("lock") = None;
-            return client.get_async_pubsub().await;
-        };
-        let stream = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
-        stream.set_nodelay(true)?;
-        let local = stream.local_addr().ok();
-        let pubsub = redis::aio::PubSub::new(&info.redis, stream).await?;
-        *self.subscriber_addr.lock().expect("lock") = local;
-        Ok(pubsub)
-    }
-
     /// [`apply_now`](Self::apply_now) within [`SUBSCRIBE_BATCH_WAIT`]: a Redis that stopped
     /// answering (restarting, or the connection half-open) never stalls the hub.
     async fn apply(
         &self,
-        sink: &mut redis::aio::PubSubSink,
+        subscriber: &mut Subscriber,
         subscribed: &mut HashSet<Key>,
         keys: Vec<Key>,
     ) -> redis::RedisResult<()> {
-        tokio::time::timeout(SUBSCRIBE_BATCH_WAIT, self.apply_now(sink, subscribed, keys))
-            .await
-            .unwrap_or_else(|_| Err(timed_out("subscribing")))
+        tokio::time::timeout(
+            SUBSCRIBE_BATCH_WAIT,
+            self.apply_now(subscriber, subscribed, keys),
+        )
+        .await
+        .unwrap_or_else(|_| Err(timed_out("subscribing")))
     }
 
     /// Makes the subscription of each of `keys` match what the sockets need. Each channel
-    /// is its own command (a multi-channel SUBSCRIBE gets one reply per channel, which
-    /// the client would pair with the wrong requests); they are pipelined.
+    /// is its own command (a multi-channel SSUBSCRIBE must stay within one slot, and gets
+    /// one reply per channel); they are pipelined.
     async fn apply_now(
         &self,
-        sink: &mut redis::aio::PubSubSink,
+        subscriber: &mut Subscriber,
         subscribed: &mut HashSet<Key>,
         keys: Vec<Key>,
     ) -> redis::RedisResult<()> {
@@ -496,16 +494,14 @@ impl Inner {
                 _ => {}
             }
         }
-        let subscribing = subscribe.iter().map(|key| {
-            let mut sink = sink.clone();
-            let channel = self.channel(*key);
-            async move { sink.subscribe(channel).await }
-        });
-        let unsubscribing = unsubscribe.iter().map(|key| {
-            let mut sink = sink.clone();
-            let channel = self.channel(*key);
-            async move { sink.unsubscribe(channel).await }
-        });
+        let subscribing: Vec<_> = subscribe
+            .iter()
+            .map(|key| subscriber.subscribe(self.channel(*key)))
+            .collect();
+        let unsubscribing: Vec<_> = unsubscribe
+            .iter()
+            .map(|key| subscriber.unsubscribe(self.channel(*key)))
+            .collect();
         let (subscribed_now, unsubscribed_now) = futures::future::join(
             futures::future::join_all(subscribing),
             futures::future::join_all(unsubscribing),
@@ -536,15 +532,23 @@ impl Inner {
         }
     }
 
-    /// Dispatches the messages already read from Redis, up to [`READY_BATCH`], without
-    /// waiting for more. Returns false when the connection turned out to be lost.
-    fn dispatch_ready(&self, stream: &mut (impl Stream<Item = redis::Msg> + Unpin)) -> bool {
+    /// Dispatches `first` and what else was already heard, up to [`READY_BATCH`], without
+    /// waiting for more. Returns false when the subscription turned out to be lost.
+    fn dispatch_ready(
+        &self,
+        subscriber: &mut Subscriber,
+        first: PushInfo,
+        heard: &mut mpsc::UnboundedReceiver<PushInfo>,
+    ) -> bool {
+        let mut next = Some(first);
         for _ in 0..READY_BATCH {
-            match stream.next().now_or_never() {
-                Some(Some(message)) => self.dispatch(&message),
-                Some(None) => return false,
-                None => break,
+            let Some(push) = next.take() else { break };
+            match subscriber.read(push) {
+                Heard::Message(message) => self.dispatch(&message),
+                Heard::Lost => return false,
+                Heard::Nothing => {}
             }
+            next = heard.try_recv().ok();
         }
         true
     }

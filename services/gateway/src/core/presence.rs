@@ -2,13 +2,17 @@
 //!
 //! | key | type | holds |
 //! |---|---|---|
-//! | `{prefix}presence:conns:<user>` | hash | `<instance>:<socket>` -> `a` (active) or `i` (idle), one field per open socket on any gateway |
-//! | `{prefix}presence:status:<user>` | string | the status last announced: `online`, `away` or `offline` |
-//! | `{prefix}presence:seen:<user>` | string | when the user last went offline (ms since 1970) |
+//! | `{prefix}presence:{<user>}:conns` | hash | `<instance>:<socket>` -> `a` (active) or `i` (idle), one field per open socket on any gateway |
+//! | `{prefix}presence:{<user>}:status` | string | the status last announced: `online`, `away` or `offline` |
+//! | `{prefix}presence:{<user>}:seen` | string | when the user last went offline (ms since 1970) |
+//! | `{prefix}presence:{<user>}:hidden` | string | `1` while the user hides their presence (`show_presence: false`) |
+//! | `{prefix}presence:{<user>}:focus` | hash | `<instance>:<socket>` -> the room the socket shows (`focus` frame), for the notifier |
 //! | `{prefix}presence:gateways` | sorted set | gateway instance -> its last heartbeat (ms) |
-//! | `{prefix}presence:gw:<instance>` | set | the users with a socket on that instance |
-//! | `{prefix}presence:hidden` | set | users who hide their presence (`show_presence: false`) |
-//! | `{prefix}presence:focus:<user>` | hash | `<instance>:<socket>` -> the room the socket shows (`focus` frame), for the notifier |
+//! | `{prefix}presence:gw:<instance>` | set | the users who have (or lately had) a socket on that instance |
+//!
+//! A user's keys and presence channel share the hash tag `{<user>}`: in Redis Cluster
+//! they live in one slot, so the scripts below touch one user each and publish from that
+//! user's slot. The two instance-wide keys are written by plain commands beside them.
 //!
 //! A hidden user is announced and answered as `offline` with no last-seen time, whatever
 //! their sockets. Auth owns the setting; gateways copy it here when it changes and at
@@ -23,20 +27,25 @@
 //! costs one script per socket and a publish per user that really changed. A user whose
 //! last socket closed is announced offline only after [`PresenceConfig::grace`], and only
 //! if no socket came back meanwhile. Every gateway heartbeats and sweeps: an instance
-//! silent for [`DEAD_AFTER`] heartbeats loses its sockets, and their users are announced
-//! (the bound on how stale presence gets when a gateway dies: heartbeat x (DEAD_AFTER + 1),
-//! 10 s by default). A gateway that finds its own heartbeat gone (swept while it could not
-//! reach Redis, or Redis lost its data) registers its sockets again.
+//! silent for [`DEAD_AFTER`] heartbeats loses its sockets, user by user (its
+//! `presence:gw` set names them), and their users are announced (the bound on how stale
+//! presence gets when a gateway dies: heartbeat x (DEAD_AFTER + 1), 10 s by default). A
+//! gateway that finds its own heartbeat gone (swept while it could not reach Redis, or
+//! Redis lost its data) registers its sockets again.
 //!
-//! The scripts touch keys of several users (the sweep, all of a dead instance's): a single
-//! Redis, not Redis Cluster, for now.
+//! The instance's set is written before a socket's field (so a sweep never misses a
+//! socket) and a user leaves it once none of the instance's fields remain, unless a
+//! socket of the user opened here meanwhile (it is added back).
 
 use std::sync::Arc;
+
+use chat_runtime::redis_connection::RedisConnection;
 use std::time::Duration;
 
-use chat_bus::keys::focus_key;
+use chat_bus::keys::{focus_key, presence_conns_key};
 use chat_bus::presence_channel;
 use chat_proto::v1::{LastSeen, RecordLastSeenRequest};
+use futures::{StreamExt as _, TryStreamExt as _};
 use redis::AsyncCommands;
 
 use crate::core::clients::AuthClient;
@@ -70,80 +79,86 @@ pub struct PresenceConfig {
 }
 
 /// Recomputes a user's status from their sockets and announces a transition. Shared by
-/// both scripts (Lua has no modules here): `settle(prefix, user, finalize, now)` returns
-/// the status and 1 (announced), 0 (no change) or 2 (offline, waiting for the grace).
+/// both scripts (Lua has no modules here). KEYS: the user's conns, status, seen and
+/// hidden keys; `settle(channel, finalize, now)` returns the status and 1 (announced),
+/// 0 (no change) or 2 (offline, waiting for the grace), and whether a last-seen time was
+/// set.
 const SETTLE: &str = r"
-local function settle(prefix, user, finalize, now)
-  local hidden = redis.call('SISMEMBER', prefix .. 'presence:hidden', user) == 1
+local function settle(channel, finalize, now)
+  local hidden = redis.call('EXISTS', KEYS[4]) == 1
   local agg = 'offline'
   if not hidden then
-    for _, v in ipairs(redis.call('HVALS', prefix .. 'presence:conns:' .. user)) do
+    for _, v in ipairs(redis.call('HVALS', KEYS[1])) do
       if v == 'a' then agg = 'online' break end
       agg = 'away'
     end
   end
-  local status_key = prefix .. 'presence:status:' .. user
-  local last = redis.call('GET', status_key) or 'offline'
+  local last = redis.call('GET', KEYS[2]) or 'offline'
   if agg == last then return {agg, 0, 0} end
   if agg == 'offline' and finalize ~= '1' and not hidden then return {agg, 2, 0} end
-  redis.call('SET', status_key, agg)
+  redis.call('SET', KEYS[2], agg)
   local message = agg
   local seen = 0
   if agg == 'offline' and not hidden then
-    redis.call('SET', prefix .. 'presence:seen:' .. user, now)
+    redis.call('SET', KEYS[3], now)
     message = 'offline:' .. now
     seen = 1
   end
-  redis.call('PUBLISH', prefix .. 'presence:' .. user, message)
+  redis.call('SPUBLISH', channel, message)
   return {agg, 1, seen}
+end
+
+-- Whether any field of conns belongs to the instance whose fields start with tag.
+local function holds(tag)
+  for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+    if string.sub(f, 1, #tag) == tag then return 1 end
+  end
+  return 0
 end
 ";
 
-/// One socket's change. ARGV: prefix, user, instance, socket field, value (`a`, `i`,
-/// `-` closed, empty: settle only), finalize (`1` after the grace), now (ms). Returns
-/// the status, the outcome (0 no change, 1 announced, 2 offline after the grace) and
-/// whether a last-seen time was set.
+/// One socket's change. KEYS as for `settle`; ARGV: the user's presence channel, the
+/// instance, socket field, value (`a`, `i`, `-` closed, empty: settle only), finalize
+/// (`1` after the grace), now (ms). Returns the status, the outcome (0 no change, 1
+/// announced, 2 offline after the grace), whether a last-seen time was set, and whether
+/// the instance still holds a socket of the user.
 const UPDATE: &str = r"
-local prefix, user, instance, field, value, finalize, now =
-  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local conns = prefix .. 'presence:conns:' .. user
-local gw = prefix .. 'presence:gw:' .. instance
+local channel, instance, field, value, finalize, now =
+  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 if value == '-' then
-  redis.call('HDEL', conns, field)
+  redis.call('HDEL', KEYS[1], field)
 elseif value ~= '' then
-  redis.call('HSET', conns, field, value)
-  redis.call('SADD', gw, user)
+  redis.call('HSET', KEYS[1], field, value)
 end
-local result = settle(prefix, user, finalize, now)
-if result[2] ~= 2 and (value == '-' or value == '') then
-  local tag = instance .. ':'
-  local here = false
-  for _, f in ipairs(redis.call('HKEYS', conns)) do
-    if string.sub(f, 1, #tag) == tag then here = true break end
-  end
-  if not here then redis.call('SREM', gw, user) end
-end
+local result = settle(channel, finalize, now)
+table.insert(result, holds(instance .. ':'))
 return result
 ";
 
-/// A dead instance's sockets go. ARGV: prefix, instance, now (ms). Returns the users
-/// announced offline with a last-seen time.
+/// A dead instance's sockets of one user go. KEYS as for `settle`; ARGV: the user's
+/// presence channel, the instance, now (ms). Returns whether the user was announced
+/// offline with a last-seen time.
 const SWEEP: &str = r"
-local prefix, instance, now = ARGV[1], ARGV[2], ARGV[3]
-local gw = prefix .. 'presence:gw:' .. instance
+local channel, instance, now = ARGV[1], ARGV[2], ARGV[3]
 local tag = instance .. ':'
-local gone = {}
-for _, user in ipairs(redis.call('SMEMBERS', gw)) do
-  local conns = prefix .. 'presence:conns:' .. user
-  for _, f in ipairs(redis.call('HKEYS', conns)) do
-    if string.sub(f, 1, #tag) == tag then redis.call('HDEL', conns, f) end
-  end
-  if settle(prefix, user, '1', now)[3] == 1 then table.insert(gone, user) end
+for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if string.sub(f, 1, #tag) == tag then redis.call('HDEL', KEYS[1], f) end
 end
-redis.call('DEL', gw)
-redis.call('ZREM', prefix .. 'presence:gateways', instance)
-return gone
+return settle(channel, '1', now)[3]
 ";
+
+/// The keys of one user's presence, in the order the scripts take them.
+fn user_keys(prefix: &str, user: &str) -> [String; 4] {
+    [
+        presence_conns_key(prefix, user),
+        format!("{prefix}presence:{{{user}}}:status"),
+        format!("{prefix}presence:{{{user}}}:seen"),
+        format!("{prefix}presence:{{{user}}}:hidden"),
+    ]
+}
+
+/// How many users of a dead instance are swept at once.
+const SWEEP_CONCURRENCY: usize = 64;
 
 /// This gateway's view of presence. Cheap to clone.
 #[derive(Clone)]
@@ -152,7 +167,7 @@ pub struct Presence {
 }
 
 struct Inner {
-    redis: redis::aio::ConnectionManager,
+    redis: RedisConnection,
     auth: AuthClient,
     prefix: String,
     instance: String,
@@ -161,6 +176,8 @@ struct Inner {
     sweep: redis::Script,
     /// This gateway's sockets and what each said: registered again if Redis forgot them.
     local: DashMap<(Uuid, u64), ClientActivity>,
+    /// How many sockets each user has here (in `local`).
+    here: DashMap<Uuid, usize>,
 }
 
 fn now_ms() -> i64 {
@@ -201,7 +218,7 @@ impl Presence {
     /// Starts this gateway's heartbeat and sweep, as a new instance; they run until
     /// `stop` is cancelled.
     pub fn start(
-        redis: redis::aio::ConnectionManager,
+        redis: RedisConnection,
         prefix: impl Into<String>,
         auth: AuthClient,
         config: PresenceConfig,
@@ -217,6 +234,7 @@ impl Presence {
                 update: redis::Script::new(&format!("{SETTLE}{UPDATE}")),
                 sweep: redis::Script::new(&format!("{SETTLE}{SWEEP}")),
                 local: DashMap::new(),
+                here: DashMap::new(),
             }),
         };
         if config.enabled {
@@ -243,8 +261,49 @@ impl Presence {
         self.inner
             .local
             .insert((user.as_uuid(), socket), ClientActivity::Active);
+        *self.inner.here.entry(user.as_uuid()).or_default() += 1;
+        if let Err(err) = self.add_here(user).await {
+            tracing::warn!(%user, error = %err, "presence not updated");
+            return;
+        }
         self.change(user, socket, activity_value(ClientActivity::Active), false)
             .await;
+    }
+
+    /// Names `user` in this instance's set, before any socket field of theirs is written.
+    async fn add_here(&self, user: UserId) -> redis::RedisResult<()> {
+        redis::cmd("SADD")
+            .arg(self.instance_key(&self.inner.instance))
+            .arg(user.to_string())
+            .exec_async(&mut self.inner.redis.clone())
+            .await
+    }
+
+    /// Takes `user` out of this instance's set once no field of theirs is left here;
+    /// puts them back if a socket of theirs opened meanwhile (its `add_here` may have run
+    /// before this removal).
+    async fn remove_here(&self, user: UserId) {
+        let removed: redis::RedisResult<()> = redis::cmd("SREM")
+            .arg(self.instance_key(&self.inner.instance))
+            .arg(user.to_string())
+            .exec_async(&mut self.inner.redis.clone())
+            .await;
+        let back = self
+            .inner
+            .here
+            .get(&user.as_uuid())
+            .is_some_and(|count| *count > 0);
+        let result = match removed {
+            Ok(()) if back => self.add_here(user).await,
+            other => other,
+        };
+        if let Err(err) = result {
+            tracing::warn!(%user, error = %err, "presence: this gateway's set of users not updated");
+        }
+    }
+
+    fn instance_key(&self, instance: &str) -> String {
+        format!("{}presence:gw:{instance}", self.inner.prefix)
     }
 
     /// The client of a socket said it is active or idle.
@@ -287,7 +346,12 @@ impl Presence {
         if !self.enabled() {
             return;
         }
-        self.inner.local.remove(&(user.as_uuid(), socket));
+        if self.inner.local.remove(&(user.as_uuid(), socket)).is_some() {
+            self.inner.here.remove_if_mut(&user.as_uuid(), |_, count| {
+                *count -= 1;
+                *count == 0
+            });
+        }
         let presence = self.clone();
         tokio::spawn(async move {
             presence.focus(user, socket, None).await;
@@ -301,11 +365,13 @@ impl Presence {
     /// Runs the update script; the outcome (0, 1, 2), or `None` when Redis failed.
     async fn change(&self, user: UserId, socket: u64, value: &str, finalize: bool) -> Option<i64> {
         let field = format!("{}:{socket}", self.inner.instance);
-        let result: redis::RedisResult<(String, i64, i64)> = self
-            .inner
-            .update
-            .arg(&self.inner.prefix)
-            .arg(user.to_string())
+        let id = user.to_string();
+        let mut script = self.inner.update.prepare_invoke();
+        for key in user_keys(&self.inner.prefix, &id) {
+            script.key(key);
+        }
+        let result: redis::RedisResult<(String, i64, i64, i64)> = script
+            .arg(presence_channel(&self.inner.prefix, &id))
             .arg(&self.inner.instance)
             .arg(field)
             .arg(value)
@@ -314,12 +380,15 @@ impl Presence {
             .invoke_async(&mut self.inner.redis.clone())
             .await;
         match result {
-            Ok((status, outcome, seen)) => {
+            Ok((status, outcome, seen, held)) => {
                 if outcome == 1 {
                     metrics::counter!(PRESENCE_CHANGES_METRIC, "status" => status).increment(1);
                 }
                 if seen == 1 {
                     self.record_last_seen(vec![user]);
+                }
+                if held == 0 && outcome != 2 && (value == "-" || value.is_empty()) {
+                    self.remove_here(user).await;
                 }
                 Some(outcome)
             }
@@ -336,19 +405,25 @@ impl Presence {
         if !self.enabled() {
             return;
         }
-        let key = format!("{}presence:hidden", self.inner.prefix);
+        let [_, _, _, key] = user_keys(&self.inner.prefix, &user.to_string());
         let mut redis = self.inner.redis.clone();
-        let changed: redis::RedisResult<i64> = if hidden {
-            redis.sadd(key, user.to_string()).await
+        let changed: redis::RedisResult<bool> = if hidden {
+            redis::cmd("SET")
+                .arg(key)
+                .arg("1")
+                .arg("NX")
+                .query_async::<Option<String>>(&mut redis)
+                .await
+                .map(|set| set.is_some())
         } else {
-            redis.srem(key, user.to_string()).await
+            redis.del::<_, i64>(key).await.map(|deleted| deleted == 1)
         };
         match changed {
-            Ok(1) => {
+            Ok(true) => {
                 // Announced at once: hiding must not wait for a grace.
                 self.change(user, 0, "", true).await;
             }
-            Ok(_) => {}
+            Ok(false) => {}
             Err(err) => tracing::warn!(%user, error = %err, "presence setting not copied"),
         }
     }
@@ -391,14 +466,24 @@ impl Presence {
                 })
                 .collect());
         }
-        let mut pipe = redis::pipe();
-        let hidden_key = format!("{}presence:hidden", self.inner.prefix);
-        for user in users {
-            pipe.get(format!("{}presence:status:{user}", self.inner.prefix));
-            pipe.get(format!("{}presence:seen:{user}", self.inner.prefix));
-            pipe.cmd("SISMEMBER").arg(&hidden_key).arg(user.to_string());
-        }
-        let values: Vec<redis::Value> = pipe.query_async(&mut self.inner.redis.clone()).await?;
+        // One pipeline per user (a user's keys share a slot; users do not), sent together.
+        let asked = users.iter().map(|user| {
+            let [_, status, seen, hidden] = user_keys(&self.inner.prefix, &user.to_string());
+            let mut redis = self.inner.redis.clone();
+            async move {
+                redis::pipe()
+                    .get(status)
+                    .get(seen)
+                    .exists(hidden)
+                    .query_async::<Vec<redis::Value>>(&mut redis)
+                    .await
+            }
+        });
+        let values: Vec<redis::Value> = futures::future::try_join_all(asked)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
         let text = |value: &redis::Value| -> Option<String> {
             redis::from_redis_value::<Option<String>>(value)
                 .ok()
@@ -488,17 +573,47 @@ impl Presence {
         Ok(())
     }
 
-    /// Takes `instance`'s sockets away; the users it announced offline (their last-seen
-    /// times recorded with auth).
+    /// Takes `instance`'s sockets away, user by user; the users it announced offline
+    /// (their last-seen times recorded with auth). The instance is forgotten only once
+    /// every user is swept, so a sweep cut short is made again by the next heartbeat.
     async fn sweep_instance(&self, instance: &str) -> redis::RedisResult<Vec<String>> {
-        let gone: Vec<String> = self
-            .inner
-            .sweep
-            .arg(&self.inner.prefix)
-            .arg(instance)
-            .arg(now_ms())
-            .invoke_async(&mut self.inner.redis.clone())
+        let set = self.instance_key(instance);
+        let mut redis = self.inner.redis.clone();
+        let users: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(&set)
+            .query_async(&mut redis)
             .await?;
+        let now = now_ms();
+        let swept: Vec<(String, i64)> = futures::stream::iter(users.into_iter().map(|user| {
+            let mut redis = self.inner.redis.clone();
+            async move {
+                let mut script = self.inner.sweep.prepare_invoke();
+                for key in user_keys(&self.inner.prefix, &user) {
+                    script.key(key);
+                }
+                let seen: i64 = script
+                    .arg(presence_channel(&self.inner.prefix, &user))
+                    .arg(instance)
+                    .arg(now)
+                    .invoke_async(&mut redis)
+                    .await?;
+                Ok::<_, redis::RedisError>((user, seen))
+            }
+        }))
+        .buffer_unordered(SWEEP_CONCURRENCY)
+        .try_collect()
+        .await?;
+        redis::cmd("DEL").arg(&set).exec_async(&mut redis).await?;
+        redis::cmd("ZREM")
+            .arg(format!("{}presence:gateways", self.inner.prefix))
+            .arg(instance)
+            .exec_async(&mut redis)
+            .await?;
+        let gone: Vec<String> = swept
+            .into_iter()
+            .filter(|(_, seen)| *seen == 1)
+            .map(|(user, _)| user)
+            .collect();
         for batch in gone.chunks(RECORD_BATCH) {
             self.record_last_seen(batch.iter().filter_map(|id| id.parse().ok()).collect());
         }

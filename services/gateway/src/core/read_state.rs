@@ -4,6 +4,7 @@
 //! second device clears its badge at once; the room's other members learn it from a read
 //! receipt ([`crate::core::receipts`]).
 
+use chat_runtime::redis_connection::RedisConnection;
 use std::collections::HashMap;
 
 use chat_bus::{encode_signal, user_channel};
@@ -23,7 +24,7 @@ pub const MAX_ROOMS: usize = 1000;
 #[derive(Clone)]
 pub struct ReadStates {
     history: HistoryServiceClient<TracedChannel>,
-    redis: redis::aio::ConnectionManager,
+    redis: RedisConnection,
     prefix: String,
     receipts: Receipts,
 }
@@ -31,7 +32,7 @@ pub struct ReadStates {
 impl ReadStates {
     pub fn new(
         history: HistoryServiceClient<TracedChannel>,
-        redis: redis::aio::ConnectionManager,
+        redis: RedisConnection,
         prefix: String,
         receipts: Receipts,
     ) -> Self {
@@ -87,7 +88,7 @@ impl ReadStates {
                 seq: at.seq,
             }),
         });
-        let published: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+        let published: redis::RedisResult<i64> = redis::cmd("SPUBLISH")
             .arg(user_channel(&self.prefix, user.to_string()))
             .arg(signal)
             .query_async(&mut self.redis.clone())

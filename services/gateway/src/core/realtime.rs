@@ -1,6 +1,7 @@
 //! The real-time core as one handle: the fan-out hub, the send and read paths, catch-up,
 //! the sequencer and the rooms facade, connected to Redis and RabbitMQ.
 
+use chat_runtime::redis_connection::{RedisConnection, RedisTarget};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,7 +54,7 @@ struct Inner {
     typing: Typing,
     revocations: Revocations,
     presence: Presence,
-    redis: redis::aio::ConnectionManager,
+    redis: RedisConnection,
     /// The deployment's Redis key prefix.
     prefix: String,
     /// Cancelled once the sockets are gone: the hub stops.
@@ -70,11 +71,9 @@ impl Realtime {
         history: HistoryClient,
         files: FilesClient,
     ) -> anyhow::Result<Self> {
-        let client = redis::Client::open(bus.redis.redis_url.expose_secret())
-            .context("invalid --redis-url")?;
-        let redis = chat_runtime::redis_connection::connect(&bus.redis)
-            .await
-            .context("cannot connect to Redis")?;
+        let target = RedisTarget::from_config(&bus.redis)
+            .context("invalid --redis-url or --redis-cluster")?;
+        let redis = target.connect().await.context("cannot connect to Redis")?;
         let prefix = &bus.redis.redis_key_prefix;
         let sequencer =
             Sequencer::new(redis.clone(), prefix.clone(), bus.stream.sequencer_config());
@@ -93,7 +92,7 @@ impl Realtime {
         let memberships = Memberships::new(rooms.clone(), settings.membership_cache_ttl);
         let stop = CancellationToken::new();
         let hub = Hub::start(
-            client,
+            target,
             prefix.clone(),
             memberships.clone(),
             HubLimits {

@@ -12,6 +12,7 @@
 //! auth to the Redis set `{prefix}receipts:off` at every sign-in and every change (like
 //! the presence setting), so a gateway asks Redis, not auth, on every read.
 
+use chat_runtime::redis_connection::RedisConnection;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -41,7 +42,7 @@ pub struct Receipts {
 }
 
 struct Inner {
-    redis: redis::aio::ConnectionManager,
+    redis: RedisConnection,
     prefix: String,
     sizes: RoomSizes,
     rooms: RoomsClient,
@@ -53,7 +54,7 @@ struct Inner {
 
 /// What [`Receipts`] needs to know.
 pub struct ReceiptsConfig {
-    pub redis: redis::aio::ConnectionManager,
+    pub redis: RedisConnection,
     pub prefix: String,
     pub sizes: RoomSizes,
     pub rooms: RoomsClient,
@@ -224,7 +225,7 @@ impl Receipts {
                     })
                     .collect(),
             });
-            let published: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+            let published: redis::RedisResult<i64> = redis::cmd("SPUBLISH")
                 .arg(room_channel(&self.inner.prefix, room))
                 .arg(payload)
                 .query_async(&mut self.inner.redis.clone())

@@ -12,6 +12,7 @@
 //! REST requests still accept such a token until it expires (minutes): checking Redis on
 //! every request would cost more than that window is worth.
 
+use chat_runtime::redis_connection::RedisConnection;
 use std::time::Duration;
 
 use chat_bus::{encode_signal, user_channel};
@@ -25,7 +26,7 @@ const REMEMBERED: Duration = Duration::from_secs(24 * 3600);
 /// Ends sessions and answers whether a token's session ended. Cheap to clone.
 #[derive(Clone)]
 pub struct Revocations {
-    redis: redis::aio::ConnectionManager,
+    redis: RedisConnection,
     prefix: String,
 }
 
@@ -59,19 +60,20 @@ fn session_started_ms(claims: &AccessClaims) -> i64 {
 }
 
 impl Revocations {
-    pub fn new(redis: redis::aio::ConnectionManager, prefix: impl Into<String>) -> Self {
+    pub fn new(redis: RedisConnection, prefix: impl Into<String>) -> Self {
         Self {
             redis,
             prefix: prefix.into(),
         }
     }
 
-    fn session_key(&self, session: &str) -> String {
-        format!("{}ended:session:{session}", self.prefix)
+    // Both keys carry the user's hash tag: one slot, so one pipeline asks for both.
+    fn session_key(&self, user: &str, session: &str) -> String {
+        format!("{}ended:{{{user}}}:session:{session}", self.prefix)
     }
 
     fn user_key(&self, user: &str) -> String {
-        format!("{}ended:user_ms:{user}", self.prefix)
+        format!("{}ended:{{{user}}}:user_ms", self.prefix)
     }
 
     /// Records that `ended` sessions of `user` are over and tells every gateway. Best
@@ -80,20 +82,31 @@ impl Revocations {
     pub async fn end(&self, user: UserId, ended: Ended<'_>) {
         let user = user.to_string();
         let (key, value, session) = match ended {
-            Ended::Session(session) => (self.session_key(session), "1".to_owned(), session),
+            Ended::Session(session) => (self.session_key(&user, session), "1".to_owned(), session),
             Ended::Every { at_ms } => (self.user_key(&user), at_ms.to_string(), ""),
         };
         let signal = encode_signal(&UserSignal {
             read: None,
             session_id: session.to_owned(),
         });
-        let done: redis::RedisResult<()> = redis::pipe()
-            .set_ex(&key, value, REMEMBERED.as_secs())
-            .ignore()
-            .publish(user_channel(&self.prefix, &user), signal)
-            .ignore()
-            .query_async(&mut self.redis.clone())
-            .await;
+        // Marked first, announced second: a socket the announcement misses (opened in
+        // between) meets the mark. Two commands, as the key and the channel may live in
+        // different slots of a cluster.
+        let mut redis = self.redis.clone();
+        let done: redis::RedisResult<()> = async {
+            redis::cmd("SET")
+                .arg(&key)
+                .arg(value)
+                .arg("EX")
+                .arg(REMEMBERED.as_secs())
+                .exec_async(&mut redis)
+                .await?;
+            redis
+                .publish_each(&[user_channel(&self.prefix, &user)], &signal)
+                .await
+                .map(drop)
+        }
+        .await;
         if let Err(err) = done {
             tracing::warn!(%user, error = %err, "ended session not announced to the sockets");
         }
@@ -103,7 +116,7 @@ impl Revocations {
     /// no (the token itself is valid; the socket would be refused for an outage).
     pub async fn has_ended(&self, claims: &AccessClaims) -> bool {
         let asked: redis::RedisResult<(Option<String>, Option<i64>)> = redis::pipe()
-            .get(self.session_key(&claims.sid))
+            .get(self.session_key(&claims.sub, &claims.sid))
             .get(self.user_key(&claims.sub))
             .query_async(&mut self.redis.clone())
             .await;

@@ -10,6 +10,7 @@
 //!   deadline passed means `stop` (the typist's client or gateway vanished); a message
 //!   from the typist ends it silently (clients clear it on the `message.created`).
 
+use chat_runtime::redis_connection::RedisConnection;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -38,7 +39,7 @@ pub struct Typing {
 }
 
 struct Inner {
-    redis: redis::aio::ConnectionManager,
+    redis: RedisConnection,
     prefix: String,
     sizes: RoomSizes,
     max_room_size: u32,
@@ -48,7 +49,7 @@ struct Inner {
 
 impl Typing {
     pub fn new(
-        redis: redis::aio::ConnectionManager,
+        redis: RedisConnection,
         prefix: impl Into<String>,
         sizes: RoomSizes,
         max_room_size: u32,
@@ -123,7 +124,7 @@ impl Typing {
             receipts: Vec::new(),
         });
         let channel = room_channel(&self.inner.prefix, room);
-        let published: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+        let published: redis::RedisResult<i64> = redis::cmd("SPUBLISH")
             .arg(channel)
             .arg(payload)
             .query_async(&mut self.inner.redis.clone())

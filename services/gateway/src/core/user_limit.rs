@@ -7,8 +7,8 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use chat_protocol::UserId;
+use chat_runtime::redis_connection::RedisConnection;
 use redis::Script;
-use redis::aio::ConnectionManager;
 
 /// `KEYS[1]` the user's key; `ARGV[1]` the emission interval and `ARGV[2]` the burst
 /// tolerance, in microseconds. Returns 0 when admitted, else the microseconds to wait.
@@ -31,7 +31,7 @@ return 0
 /// A per-user limit of `per_second` requests, with a burst of as many. Cheap to clone.
 #[derive(Clone)]
 pub struct UserLimit {
-    redis: ConnectionManager,
+    redis: RedisConnection,
     key_prefix: String,
     interval_us: u64,
     tolerance_us: u64,
@@ -40,7 +40,7 @@ pub struct UserLimit {
 
 impl UserLimit {
     /// A limit named `name` (part of the key), under the deployment's key prefix.
-    pub fn new(redis: ConnectionManager, prefix: &str, name: &str, per_second: NonZeroU32) -> Self {
+    pub fn new(redis: RedisConnection, prefix: &str, name: &str, per_second: NonZeroU32) -> Self {
         let interval_us = 1_000_000 / u64::from(per_second.get());
         Self {
             redis,

@@ -169,7 +169,7 @@ async fn a_silent_gateway_loses_its_sockets_within_the_bound() {
     let dead = "0193a6c10000700080000000000000dd";
     let _: () = redis
         .hset(
-            format!("{prefix}presence:conns:{}", carol.id),
+            chat_bus::keys::presence_conns_key(&prefix, &carol.id.to_string()),
             format!("{dead}:7"),
             "a",
         )
@@ -180,7 +180,10 @@ async fn a_silent_gateway_loses_its_sockets_within_the_bound() {
         .await
         .unwrap();
     let _: () = redis
-        .set(format!("{prefix}presence:status:{}", carol.id), "online")
+        .set(
+            format!("{prefix}presence:{{{}}}:status", carol.id),
+            "online",
+        )
         .await
         .unwrap();
     let (mut bob_socket, _) = stack.connect(0, &bob).await;
@@ -223,13 +226,19 @@ async fn a_reconnect_storm_publishes_nothing_and_first_connects_publish_once_eac
     })
     .await;
     let prefix = stack.scope.redis_key_prefix.clone();
-    let client = redis::Client::open(chat_test_stack::scope::REDIS).unwrap();
-    let mut pubsub = client.get_async_pubsub().await.unwrap();
-    pubsub
-        .psubscribe(format!("{prefix}presence:*"))
-        .await
-        .unwrap();
     let users: Vec<User> = (0..1000).map(|_| stack.user()).collect();
+    let channels: Vec<String> = users
+        .iter()
+        .map(|user| chat_bus::presence_channel(&prefix, user.id))
+        .collect();
+    let mut messages = Box::pin(
+        chat_runtime::redis_subscriber::Subscriber::listen(
+            &chat_test_stack::scope::redis_target(),
+            &channels,
+        )
+        .await
+        .unwrap(),
+    );
     // A hundred at a time: a test stack's services have pools of two or three database
     // connections, which a thousand simultaneous `ready`s would wait on past their
     // timeouts on a loaded machine (the sockets would be told to come back later).
@@ -258,7 +267,6 @@ async fn a_reconnect_storm_publishes_nothing_and_first_connects_publish_once_eac
     // Past the grace of the first to drop: an `offline` would have been published by now.
     tokio::time::sleep_until((dropped + grace + HEARTBEAT * 5).into()).await;
 
-    let mut messages = pubsub.on_message();
     let mut published = 0;
     while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(200), messages.next()).await
     {

@@ -11,7 +11,7 @@ use chat_proto::v1::rooms_service_client::RoomsServiceClient;
 use chat_proto::v1::{
     CreateRoomRequest, JoinRoomRequest, ListEntriesAfterRequest, Position, RoomKind, StoredEntry,
 };
-use chat_test_stack::scope::REDIS;
+use chat_runtime::redis_connection::RedisConnection;
 use chat_test_stack::socket::Socket;
 use chat_test_stack::{FileStorage, Flags, StackOptions};
 use tonic::transport::Channel;
@@ -153,7 +153,7 @@ pub struct Stack {
     pub rooms: RoomsServiceClient<Channel>,
     pub history: HistoryServiceClient<Channel>,
     pub sequencer: Sequencer,
-    pub redis: redis::aio::ConnectionManager,
+    pub redis: RedisConnection,
     signer: chat_auth::TokenSigner,
     services: chat_test_stack::Stack,
 }
@@ -186,9 +186,7 @@ pub async fn spawn_with(options: Options) -> Stack {
         Duration::from_secs(900),
     )
     .expect("signer");
-    let redis = redis::aio::ConnectionManager::new(redis::Client::open(REDIS).expect("url"))
-        .await
-        .expect("redis");
+    let redis = chat_test_stack::scope::redis_connection().await;
     Stack {
         sequencer: Sequencer::new(
             redis.clone(),
@@ -438,19 +436,7 @@ impl Stack {
     /// Deletes every Redis key of the stack, as a Redis restart (it keeps nothing on
     /// disk) would lose them.
     pub async fn forget_redis_data(&self) {
-        let mut redis = self.redis.clone();
-        let keys: Vec<String> = redis::cmd("KEYS")
-            .arg(format!("{}*", self.scope.redis_key_prefix))
-            .query_async(&mut redis)
-            .await
-            .expect("keys");
-        if !keys.is_empty() {
-            let _: () = redis::cmd("DEL")
-                .arg(keys)
-                .query_async(&mut redis)
-                .await
-                .expect("deleted");
-        }
+        chat_test_stack::scope::forget_keys(&self.redis, &self.scope.redis_key_prefix).await;
     }
 
     pub async fn kill_subscriber(&self, index: usize) {

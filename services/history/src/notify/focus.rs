@@ -7,18 +7,18 @@
 use std::collections::HashMap;
 
 use chat_bus::keys::{focus_key, presence_conns_key};
-use redis::aio::ConnectionManager;
+use chat_runtime::redis_connection::RedisConnection;
 use uuid::Uuid;
 
 /// Reads focus and presence. Cheap to clone.
 #[derive(Clone)]
 pub struct Focus {
-    redis: ConnectionManager,
+    redis: RedisConnection,
     prefix: String,
 }
 
 impl Focus {
-    pub fn new(redis: ConnectionManager, prefix: impl Into<String>) -> Self {
+    pub fn new(redis: RedisConnection, prefix: impl Into<String>) -> Self {
         Self {
             redis,
             prefix: prefix.into(),

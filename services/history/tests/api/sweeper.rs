@@ -14,8 +14,7 @@ async fn an_envelope_that_never_reached_the_broker_is_swept_into_history() {
     let mut app = env
         .start(&["--sweep-interval", "50ms", "--sweep-age", "0s"])
         .await;
-    let client = redis::Client::open(REDIS_URL).expect("redis url");
-    let redis = redis::aio::ConnectionManager::new(client)
+    let redis = chat_runtime::redis_connection::connect_url(REDIS_URL)
         .await
         .expect("connect to Redis");
     let sequencer = Sequencer::new(redis, env.key_prefix.clone(), SequencerConfig::default());

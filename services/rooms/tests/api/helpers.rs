@@ -381,8 +381,7 @@ impl TestApp {
 
     /// The room sequence as a gateway sees it (same Redis and prefix).
     pub async fn sequencer(&self) -> Sequencer {
-        let client = redis::Client::open(REDIS).expect("redis url");
-        let connection = redis::aio::ConnectionManager::new(client)
+        let connection = chat_runtime::redis_connection::connect_url(REDIS)
             .await
             .expect("redis");
         Sequencer::new(connection, self.prefix.clone(), SequencerConfig::default())
@@ -458,13 +457,13 @@ impl TestApp {
 
     /// A Redis subscriber of `channels`, subscribed before this returns.
     pub async fn listen(&self, channels: &[String]) -> Listener {
-        let client = redis::Client::open(REDIS).expect("redis url");
-        let mut pubsub = client.get_async_pubsub().await.expect("redis pubsub");
-        for channel in channels {
-            pubsub.subscribe(channel).await.expect("subscribed");
-        }
+        let target =
+            chat_runtime::redis_connection::RedisTarget::Node(REDIS.parse().expect("redis url"));
+        let messages = chat_runtime::redis_subscriber::Subscriber::listen(&target, channels)
+            .await
+            .expect("subscribed");
         Listener {
-            messages: pubsub.into_on_message(),
+            messages: Box::pin(messages),
             prefix: self.prefix.clone(),
         }
     }
@@ -543,7 +542,7 @@ impl Drop for HistoryApp {
 
 /// Room events heard on some channels, in the order Redis delivered them.
 pub struct Listener {
-    messages: redis::aio::PubSubStream,
+    messages: std::pin::Pin<Box<dyn futures::Stream<Item = redis::Msg> + Send>>,
     prefix: String,
 }
 

@@ -27,7 +27,8 @@ fmt:
 	$(CARGO) fmt --manifest-path services/protocol/fuzz/Cargo.toml
 
 ## test: every test: unit and integration tests against the local PostgreSQL, Redis and
-## RabbitMQ, the web client's type check and unit tests, the end-to-end run through nginx
+## RabbitMQ (and the real-time suites again on a local Redis Cluster, with a failover),
+## the web client's type check and unit tests, the end-to-end run through nginx
 ## and two gateways, the web client in Chromium (Playwright), the REST API against its
 ## OpenAPI document (schemathesis, seeded), the fault test (its own Redis, PostgreSQL and RabbitMQ restarted
 ## under load) and the deployment checks
@@ -35,6 +36,7 @@ test: deps
 ifneq ($(NEXTEST),)
 	$(CARGO) nextest run --workspace --locked --no-fail-fast --test-threads 6
 	$(CARGO) test --workspace --locked --doc
+	deploy/local/cluster-tests.sh
 else
 	$(CARGO) test --workspace --locked --no-fail-fast
 endif
@@ -47,6 +49,12 @@ endif
 	deploy/local/api-fuzz.sh
 	deploy/local/faults.sh
 	deploy/check-manifests.sh
+
+## test-cluster: the Redis Cluster runs of `make test` alone: the real-time suites on a
+## local cluster of three masters with replicas, then a master failover under sends
+.PHONY: test-cluster
+test-cluster:
+	deploy/local/cluster-tests.sh
 
 ## fuzz: the fuzzing runs long: the coverage-guided targets (client frames, resume and
 ## cursors) 10 minutes each, the generated-input tests of the frame parser with 200,000

@@ -10,7 +10,7 @@
 #     keeps the rules every workload must follow (non-root, read-only root, no
 #     privileges, requests and limits, probes, PDB and HPA, no placeholder secrets);
 #   * every environment variable set for a chat container is one a service reads;
-#   * the operator resources of k8s/datastores (RabbitMQ, PostgreSQL): their shape only,
+#   * the operator resources of k8s/datastores (RabbitMQ, PostgreSQL, Redis Cluster): their shape only,
 #     the operators' schemas being out of reach offline;
 #   * the Prometheus alert rules: promtool's check and unit tests (alerts.test.yaml), and
 #     their structure; the scrape job (k8s/prometheus/scrape-configs.yaml) as
@@ -328,6 +328,8 @@ import yaml
 expected = {
     "rabbitmq.com/v1beta1": {"RabbitmqCluster"},
     "postgresql.cnpg.io/v1": {"Cluster", "Database"},
+    "redis.redis.opstreelabs.in/v1beta2": {"RedisCluster"},
+    "v1": {"ConfigMap"},
 }
 errors = []
 count = 0
@@ -344,8 +346,9 @@ for path in sys.argv[1:]:
             errors.append(f"{path}: a {kind} without a name")
         if meta.get("namespace") != "chat":
             errors.append(f"{path}: {kind} {meta.get('name')} is not in the chat namespace")
-        if not isinstance(doc.get("spec"), dict) or not doc["spec"]:
-            errors.append(f"{path}: {kind} {meta.get('name')} has no spec")
+        body = "data" if kind == "ConfigMap" else "spec"
+        if not isinstance(doc.get(body), dict) or not doc[body]:
+            errors.append(f"{path}: {kind} {meta.get('name')} has no {body}")
 if errors:
     sys.exit("\n".join(errors))
 print(f"{count} resources")

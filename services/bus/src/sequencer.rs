@@ -396,7 +396,7 @@ impl Sequencer {
     /// The pending set and its envelopes' hash that hold `room_id`'s pending entries:
     /// the deployment's one pair on a single node, the pair of the room's slot in a
     /// cluster.
-    fn pending_keys(&self, room_id: &str) -> (String, String) {
+    pub fn pending_keys(&self, room_id: &str) -> (String, String) {
         if self.connection.is_cluster() {
             slot_pending_keys(&self.prefix, key_slot(&self.room_keys(room_id).seq()))
         } else {
@@ -473,6 +473,11 @@ impl Sequencer {
             .arg(self.config.stream_max_len)
             .arg(dedup_ttl_ms)
             .arg(if once { "1" } else { "0" })
+            .arg(if self.connection.is_cluster() {
+                "1"
+            } else {
+                "0"
+            })
             .invoke_async(&mut self.connection.clone())
             .await?;
         let recorded = if duplicate != 1 {

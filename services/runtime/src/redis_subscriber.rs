@@ -45,8 +45,9 @@ pub struct Subscriber {
     owners: Vec<u16>,
     /// Answers to this hub's own `SUNSUBSCRIBE` still to come, by channel.
     leaving: HashMap<Vec<u8>, u32>,
-    /// The local address of a single node's connection (plain TCP only).
-    local_addr: Option<SocketAddr>,
+    /// Each shard's node (`host:port`) and the local address of the connection to it
+    /// (plain TCP only): what the node shows as its `addr` in `CLIENT LIST`.
+    links: Vec<(String, SocketAddr)>,
 }
 
 impl Subscriber {
@@ -57,12 +58,12 @@ impl Subscriber {
         let (pushes, heard) = mpsc::unbounded_channel();
         let subscriber = match target {
             RedisTarget::Node(info) => {
-                let (connection, local_addr) = connect_node(info, pushes).await?;
+                let (connection, link) = connect_node(info, pushes).await?;
                 Self {
                     shards: vec![connection],
                     owners: vec![0; usize::from(SLOTS)],
                     leaving: HashMap::new(),
-                    local_addr,
+                    links: link.into_iter().collect(),
                 }
             }
             RedisTarget::Cluster(seeds) => Self::connect_cluster(seeds, pushes).await?,
@@ -97,14 +98,17 @@ impl Subscriber {
             return Err(redis_error("the cluster does not serve every slot"));
         }
         let mut shards = Vec::with_capacity(masters.len());
+        let mut links = Vec::new();
         for master in &masters {
-            shards.push(connect_node(master, pushes.clone()).await?.0);
+            let (connection, link) = connect_node(master, pushes.clone()).await?;
+            shards.push(connection);
+            links.extend(link);
         }
         Ok(Self {
             shards,
             owners,
             leaving: HashMap::new(),
-            local_addr: None,
+            links,
         })
     }
 
@@ -132,10 +136,10 @@ impl Subscriber {
             .filter_map(std::future::ready))
     }
 
-    /// The local address of a single node's connection (what Redis shows as its `addr`
-    /// in `CLIENT LIST`); none for a cluster.
-    pub fn local_addr(&self) -> Option<SocketAddr> {
-        self.local_addr
+    /// Each shard's node (`host:port`) and the local address of this subscriber's
+    /// connection to it, as the node shows it in `CLIENT LIST` (plain TCP only).
+    pub fn links(&self) -> &[(String, SocketAddr)] {
+        &self.links
     }
 
     fn shard_of(&self, channel: &str) -> MultiplexedConnection {
@@ -204,11 +208,12 @@ impl Subscriber {
 }
 
 /// One RESP3 connection whose pushes go to `pushes`, over plain TCP by hand (to know its
-/// local address) when it can, with the client's own transport otherwise (TLS, sockets).
+/// node and local address) when it can, with the client's own transport otherwise (TLS,
+/// sockets).
 async fn connect_node(
     info: &ConnectionInfo,
     pushes: mpsc::UnboundedSender<PushInfo>,
-) -> RedisResult<(MultiplexedConnection, Option<SocketAddr>)> {
+) -> RedisResult<(MultiplexedConnection, Option<(String, SocketAddr)>)> {
     let mut info = info.clone();
     info.redis.protocol = ProtocolVersion::RESP3;
     let config = AsyncConnectionConfig::new()
@@ -223,11 +228,14 @@ async fn connect_node(
     };
     let stream = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
     stream.set_nodelay(true)?;
-    let local = stream.local_addr().ok();
+    let link = stream
+        .local_addr()
+        .ok()
+        .map(|local| (format!("{host}:{port}"), local));
     let (connection, driver) =
         MultiplexedConnection::new_with_config(&info.redis, stream, config).await?;
     tokio::spawn(driver);
-    Ok((connection, local))
+    Ok((connection, link))
 }
 
 /// Slots `first..=last` and the host and port of the master serving them.
@@ -345,7 +353,7 @@ mod tests {
             shards: Vec::new(),
             owners: Vec::new(),
             leaving: HashMap::from([(b"c1".to_vec(), 1)]),
-            local_addr: None,
+            links: Vec::new(),
         };
         let sunsubscribe = |channel: &str| PushInfo {
             kind: PushKind::SUnsubscribe,

@@ -11,6 +11,7 @@
 -- ARGV[4] the stream's approximate maximum length
 -- ARGV[5] how long the dedup record lives, in milliseconds
 -- ARGV[6] '1' when this send carries a dedup key
+-- ARGV[7] '1' on a Redis Cluster: the counter remembers the node that wrote it
 --
 -- Returns {0, envelope bytes} for a new entry, or {1, dedup record} for a send seen
 -- before: the original envelope while its broker confirm is not recorded, its compact ack
@@ -27,7 +28,19 @@ end
 local time = redis.call('TIME')
 local now_ms = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 
-local epoch = tonumber(redis.call('HGET', KEYS[1], 'epoch') or '0')
+local counter = redis.call('HMGET', KEYS[1], 'epoch', 'node')
+local epoch = tonumber(counter[1] or '0')
+local node = false
+if ARGV[7] == '1' then
+  node = redis.call('CLUSTER', 'MYID')
+  if counter[2] ~= node then
+    -- The counter was written on another node: this one took the slot over, after a
+    -- failover (its replica copy may lack the last positions given) or a resharding.
+    -- A new epoch, so no position is given twice.
+    epoch = 0
+  end
+end
+local previous = tonumber(counter[1] or '0')
 local seq
 if epoch == 0 then
   -- The counter is new, or Redis lost it: a fresh epoch from the clock. Whatever the
@@ -42,8 +55,14 @@ if epoch == 0 then
       epoch = last_epoch + 1
     end
   end
+  if previous >= epoch then
+    epoch = previous + 1
+  end
   seq = 1
   redis.call('HSET', KEYS[1], 'epoch', integer(epoch), 'seq', 1)
+  if node then
+    redis.call('HSET', KEYS[1], 'node', node)
+  end
 else
   seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 end

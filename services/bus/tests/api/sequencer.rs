@@ -1,7 +1,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use chat_bus::keys::{RoomKeys, pending_data_key, pending_key, pending_member};
+use chat_bus::keys::{RoomKeys, parse_pending_member, pending_member};
 use chat_bus::{
     AppendOutcome, Appended, BusError, CatchUp, DurableAck, PersistPublisher, Sequencer,
     SequencerConfig, decode_envelope, decode_item,
@@ -66,10 +66,16 @@ async fn pttl(redis: &TestRedis, key: &str) -> i64 {
         .expect("PTTL")
 }
 
+/// The pending set and data that hold `member` (one pair per slot in a cluster).
+fn pending_keys_of(redis: &TestRedis, member: &str) -> (String, String) {
+    let (room, _, _) = parse_pending_member(member).expect("a pending member");
+    redis.sequencer().pending_keys(room)
+}
+
 /// The envelope kept for the pending `member`.
 async fn pending_data(redis: &TestRedis, member: &str) -> Option<Vec<u8>> {
     redis::cmd("HGET")
-        .arg(pending_data_key(&redis.prefix))
+        .arg(pending_keys_of(redis, member).1)
         .arg(member)
         .query_async(&mut redis.connection.clone())
         .await
@@ -79,7 +85,7 @@ async fn pending_data(redis: &TestRedis, member: &str) -> Option<Vec<u8>> {
 /// The score of the pending `member`, if it is in the pending set.
 async fn pending_score(redis: &TestRedis, member: &str) -> Option<f64> {
     redis::cmd("ZSCORE")
-        .arg(pending_key(&redis.prefix))
+        .arg(pending_keys_of(redis, member).0)
         .arg(member)
         .query_async(&mut redis.connection.clone())
         .await
@@ -750,10 +756,11 @@ async fn a_pending_member_without_an_envelope_is_dropped() {
         .await
         .expect("append")
         .envelope;
+    let by_hand = pending_member(&room, 1, 999);
     let _: i64 = redis::cmd("ZADD")
-        .arg(pending_key(&redis.prefix))
+        .arg(sequencer.pending_keys(&room).0)
         .arg(0)
-        .arg("written|by|hand")
+        .arg(&by_hand)
         .query_async(&mut redis.connection.clone())
         .await
         .expect("ZADD");
@@ -764,7 +771,7 @@ async fn a_pending_member_without_an_envelope_is_dropped() {
         .expect("pending");
 
     assert_eq!(swept, vec![envelope]);
-    assert_eq!(pending_score(&redis, "written|by|hand").await, None);
+    assert_eq!(pending_score(&redis, &by_hand).await, None);
     redis.cleanup().await;
 }
 

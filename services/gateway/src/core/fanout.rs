@@ -138,9 +138,8 @@ struct Inner {
     max_lag: Duration,
     /// Set when a room entry was heard more than `max_lag` late.
     behind: AtomicBool,
-    /// The local address of the subscriber connection, when it is plain TCP: what Redis
-    /// shows as its `addr` in `CLIENT LIST`, so operators (and tests) can find it.
-    subscriber_addr: std::sync::Mutex<Option<SocketAddr>>,
+    /// The subscriber's connections (see [`Hub::subscriber_links`]).
+    subscriber_links: std::sync::Mutex<Vec<(String, SocketAddr)>>,
 }
 
 impl Hub {
@@ -165,16 +164,24 @@ impl Hub {
             max_lag: limits.max_lag,
             behind: AtomicBool::new(false),
             connected: AtomicBool::new(false),
-            subscriber_addr: std::sync::Mutex::new(None),
+            subscriber_links: std::sync::Mutex::new(Vec::new()),
         });
         tokio::spawn(Arc::clone(&inner).expire_typing(shutdown.clone()));
         tokio::spawn(Arc::clone(&inner).run(target, receiver, shutdown));
         Self { inner }
     }
 
-    /// The local address of the current subscriber connection (plain TCP only).
+    /// The local address of the current subscriber connection (of the first shard's, in
+    /// a cluster; plain TCP only).
     pub fn subscriber_addr(&self) -> Option<SocketAddr> {
-        *self.inner.subscriber_addr.lock().expect("lock")
+        self.subscriber_links().first().map(|(_, local)| *local)
+    }
+
+    /// Each shard's node (`host:port`) and the local address of the subscriber's
+    /// connection to it (plain TCP only): what operators (and tests) look for in the
+    /// node's `CLIENT LIST`.
+    pub fn subscriber_links(&self) -> Vec<(String, SocketAddr)> {
+        self.inner.subscriber_links.lock().expect("lock").clone()
     }
 
     /// Whether the subscriber is connected to Redis (for `/readyz`).
@@ -368,7 +375,7 @@ impl Inner {
                     continue;
                 }
             };
-            *self.subscriber_addr.lock().expect("lock") = subscriber.local_addr();
+            *self.subscriber_links.lock().expect("lock") = subscriber.links().to_vec();
             metrics::counter!(SUBSCRIBER_CONNECTS_METRIC).increment(1);
             let mut subscribed = HashSet::new();
             let everything: Vec<Key> = self

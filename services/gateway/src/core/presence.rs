@@ -554,6 +554,7 @@ impl Presence {
                 .map(|entry| (*entry.key(), *entry.value()))
                 .collect();
             for ((user, socket), activity) in local {
+                self.add_here(user.into()).await?;
                 self.change(user.into(), socket, activity_value(activity), false)
                     .await;
             }

@@ -91,18 +91,7 @@ async fn events_published_while_the_subscriber_was_disconnected_are_not_lost() {
     assert_eq!(before["position"], last);
 
     // Act: Redis drops gateway 0's subscriber connection; messages go on meanwhile.
-    let subscriber = stack.gateways[0]
-        .realtime
-        .hub()
-        .subscriber_addr()
-        .expect("subscriber over TCP");
-    let _: () = redis::cmd("CLIENT")
-        .arg("KILL")
-        .arg("ADDR")
-        .arg(subscriber.to_string())
-        .query_async(&mut stack.redis.clone())
-        .await
-        .expect("killed");
+    stack.kill_subscriber(0).await;
     for n in 1..6 {
         alice_socket
             .send_message(&room.to_string(), &format!("m{n}"), "meanwhile")

@@ -5,6 +5,7 @@ mod abuse;
 mod changes;
 mod delivery;
 mod edge_cases;
+mod failover;
 mod failures;
 mod files;
 mod footprint;

@@ -303,7 +303,21 @@ async fn a_lower_epoch_is_an_epoch_change_too() {
     // host whose clock is behind), and the conversation goes on.
     let lower_epoch = old_epoch - 60_000;
     let keys = stack.sequencer.room_keys(&room.to_string());
-    let _: () = redis::pipe()
+    // On a Redis Cluster the counter names the node that wrote it (else the next append
+    // takes it for a failover's and starts an epoch of its own).
+    let node: String = if chat_test_stack::scope::redis_cluster().is_some() {
+        redis::cmd("EVAL")
+            .arg("return redis.call('CLUSTER', 'MYID')")
+            .arg(1)
+            .arg(keys.seq())
+            .query_async(&mut stack.redis.clone())
+            .await
+            .expect("the node's id")
+    } else {
+        String::new()
+    };
+    let mut restore = redis::pipe();
+    restore
         .cmd("DEL")
         .arg(keys.stream())
         .arg(keys.seq())
@@ -314,7 +328,16 @@ async fn a_lower_epoch_is_an_epoch_change_too() {
         .arg(lower_epoch)
         .arg("seq")
         .arg(0)
-        .ignore()
+        .ignore();
+    if !node.is_empty() {
+        restore
+            .cmd("HSET")
+            .arg(keys.seq())
+            .arg("node")
+            .arg(node)
+            .ignore();
+    }
+    let _: () = restore
         .query_async(&mut stack.redis.clone())
         .await
         .expect("counter restored");

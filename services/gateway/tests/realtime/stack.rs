@@ -439,19 +439,24 @@ impl Stack {
         chat_test_stack::scope::forget_keys(&self.redis, &self.scope.redis_key_prefix).await;
     }
 
+    /// Has Redis drop every subscriber connection of gateway `index` (one per shard).
     pub async fn kill_subscriber(&self, index: usize) {
-        let subscriber = self.gateways[index]
-            .realtime
-            .hub()
-            .subscriber_addr()
-            .expect("subscriber over TCP");
-        let _: () = redis::cmd("CLIENT")
-            .arg("KILL")
-            .arg("ADDR")
-            .arg(subscriber.to_string())
-            .query_async(&mut self.redis.clone())
-            .await
-            .expect("killed");
+        let links = self.gateways[index].realtime.hub().subscriber_links();
+        assert!(!links.is_empty(), "a subscriber over TCP");
+        for (node, local) in links {
+            let client = redis::Client::open(format!("redis://{node}")).expect("node url");
+            let mut connection = client
+                .get_multiplexed_async_connection()
+                .await
+                .expect("node");
+            let _: () = redis::cmd("CLIENT")
+                .arg("KILL")
+                .arg("ADDR")
+                .arg(local.to_string())
+                .query_async(&mut connection)
+                .await
+                .expect("killed");
+        }
     }
 
     /// Replaces the Redis counter of each of `rooms` with a key of the wrong type, so that

@@ -38,13 +38,12 @@
 //! socket of the user opened here meanwhile (it is added back).
 
 use std::sync::Arc;
-
-use chat_runtime::redis_connection::RedisConnection;
 use std::time::Duration;
 
 use chat_bus::keys::{focus_key, presence_conns_key};
 use chat_bus::presence_channel;
 use chat_proto::v1::{LastSeen, RecordLastSeenRequest};
+use chat_runtime::redis_connection::RedisConnection;
 use futures::{StreamExt as _, TryStreamExt as _};
 use redis::AsyncCommands;
 
@@ -131,7 +130,11 @@ elseif value ~= '' then
   redis.call('HSET', KEYS[1], field, value)
 end
 local result = settle(channel, finalize, now)
-table.insert(result, holds(instance .. ':'))
+if value == '-' or value == '' then
+  table.insert(result, holds(instance .. ':'))
+else
+  table.insert(result, 1)
+end
 return result
 ";
 

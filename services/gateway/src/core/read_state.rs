@@ -4,7 +4,6 @@
 //! second device clears its badge at once; the room's other members learn it from a read
 //! receipt ([`crate::core::receipts`]).
 
-use chat_runtime::redis_connection::RedisConnection;
 use std::collections::HashMap;
 
 use chat_bus::{encode_signal, user_channel};
@@ -13,6 +12,7 @@ use chat_proto::v1::{self as proto, MarkReadRequest, ReadMoved, ReadStatesReques
 use chat_protocol::Position;
 use chat_protocol::room::ReadState;
 use chat_runtime::grpc_trace::TracedChannel;
+use chat_runtime::redis_connection::RedisConnection;
 use uuid::Uuid;
 
 use crate::core::receipts::Receipts;

@@ -1,13 +1,13 @@
 //! The real-time core as one handle: the fan-out hub, the send and read paths, catch-up,
 //! the sequencer and the rooms facade, connected to Redis and RabbitMQ.
 
-use chat_runtime::redis_connection::{RedisConnection, RedisTarget};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use chat_bus::{ChangeMarks, PersistPublisher, Sequencer};
+use chat_runtime::redis_connection::{RedisConnection, RedisTarget};
 use chat_runtime::shutdown::CancellationToken;
 use secrecy::ExposeSecret;
 

@@ -12,7 +12,6 @@
 //! auth to the Redis set `{prefix}receipts:off` at every sign-in and every change (like
 //! the presence setting), so a gateway asks Redis, not auth, on every read.
 
-use chat_runtime::redis_connection::RedisConnection;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -23,6 +22,7 @@ use chat_proto::v1::{ListMembersRequest, ReadReceipt, RoomReadsRequest, RoomSign
 use chat_protocol::room::{MemberRead, RoomReads};
 use chat_protocol::server::Receipts as ReceiptsFrame;
 use chat_protocol::{Position, RoomId, ServerFrame, UserId};
+use chat_runtime::redis_connection::RedisConnection;
 use chat_runtime::shutdown::CancellationToken;
 use redis::AsyncCommands as _;
 use uuid::Uuid;

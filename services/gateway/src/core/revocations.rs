@@ -12,12 +12,12 @@
 //! REST requests still accept such a token until it expires (minutes): checking Redis on
 //! every request would cost more than that window is worth.
 
-use chat_runtime::redis_connection::RedisConnection;
 use std::time::Duration;
 
 use chat_bus::{encode_signal, user_channel};
 use chat_proto::v1::UserSignal;
 use chat_protocol::UserId;
+use chat_runtime::redis_connection::RedisConnection;
 use chat_runtime::token::AccessClaims;
 
 /// How long an ended session is remembered: longer than any access token lives.

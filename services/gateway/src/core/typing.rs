@@ -10,7 +10,6 @@
 //!   deadline passed means `stop` (the typist's client or gateway vanished); a message
 //!   from the typist ends it silently (clients clear it on the `message.created`).
 
-use chat_runtime::redis_connection::RedisConnection;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,6 +20,7 @@ use chat_proto::v1::RoomSignal;
 use chat_protocol::client::TypingState;
 use chat_protocol::server::Typing as TypingFrame;
 use chat_protocol::{RoomId, ServerFrame, UserId};
+use chat_runtime::redis_connection::RedisConnection;
 use dashmap::DashMap;
 use tokio::time::Instant;
 use uuid::Uuid;

@@ -381,3 +381,72 @@ async fn forget_everything(stack: &Stack) {
             .expect("deleted");
     }
 }
+
+/// Reads frames until the message sent as `client_msg_id` shows, counting how often it
+/// did (a few seconds more after it, to see a second copy); a `resync` ends the wait.
+async fn copies_of(socket: &mut Socket, client_msg_id: &str) -> (usize, bool) {
+    let mut copies = 0;
+    let mut resynced = false;
+    let mut deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while let Ok(frame) = tokio::time::timeout_at(deadline, socket.next()).await {
+        match frame["type"].as_str() {
+            Some("message.created") if frame["message"]["client_msg_id"] == client_msg_id => {
+                copies += 1;
+                deadline = tokio::time::Instant::now() + Duration::from_millis(500);
+            }
+            Some("resync") => resynced = true,
+            _ => {}
+        }
+    }
+    (copies, resynced)
+}
+
+#[tokio::test]
+async fn a_send_cut_off_by_a_storm_and_retried_after_resuming_reaches_both_once() {
+    // A storm's race, many times over: Alice sends and her socket drops at once with
+    // Bob's; both come back resuming from what they saw, and Alice sends the same message
+    // again (its ack never came). Wherever the first attempt's append falls against the
+    // new sockets' set-up, each gets the message exactly once.
+    let stack = stack::spawn().await;
+    let (alice, bob) = (stack.user(), stack.user());
+    let room = stack.room(&alice, &[&bob]).await;
+    let (mut alice_socket, _) = stack.connect(0, &alice).await;
+    let (mut bob_socket, _) = stack.connect(0, &bob).await;
+    for round in 0..10 {
+        let seen = send_many(&mut alice_socket, room, &format!("r{round}-"), 1).await;
+        let bob_seen = bob_socket.next_message().await;
+        assert_eq!(bob_seen["position"], seen[0]["position"]);
+        alice_socket.next_message().await;
+        let last =
+            json!({room.to_string(): {"epoch": seen[0]["epoch"], "position": seen[0]["position"]}});
+
+        let id = format!("cut-{round}");
+        alice_socket
+            .send(json!({"type": "send", "room": room, "client_msg_id": id, "content": id}))
+            .await;
+        drop(alice_socket.into_inner());
+        drop(bob_socket.into_inner());
+        if round % 2 == 1 {
+            tokio::time::sleep(Duration::from_millis(10 * round)).await;
+        }
+        let ((alice_back, _), (bob_back, _)) = tokio::join!(
+            stack.connect_resuming(0, &alice, last.clone()),
+            stack.connect_resuming(0, &bob, last.clone())
+        );
+        alice_socket = alice_back;
+        bob_socket = bob_back;
+        let ack = alice_socket.send_message(&room.to_string(), &id, &id).await;
+        assert_eq!(ack["type"], "ack", "{ack}");
+
+        let (alice_copies, alice_resync) = copies_of(&mut alice_socket, &id).await;
+        let (bob_copies, bob_resync) = copies_of(&mut bob_socket, &id).await;
+        assert!(
+            alice_copies == 1 || alice_resync,
+            "round {round}: Alice got {alice_copies} copies"
+        );
+        assert!(
+            bob_copies == 1 || bob_resync,
+            "round {round}: Bob got {bob_copies} copies"
+        );
+    }
+}

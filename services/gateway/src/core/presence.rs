@@ -160,7 +160,7 @@ fn user_keys(prefix: &str, user: &str) -> [String; 4] {
     ]
 }
 
-/// How many users of a dead instance are swept at once.
+/// How many users of a dead instance are swept (or of this one registered again) at once.
 const SWEEP_CONCURRENCY: usize = 64;
 
 /// This gateway's view of presence. Cheap to clone.
@@ -556,10 +556,26 @@ impl Presence {
                 .iter()
                 .map(|entry| (*entry.key(), *entry.value()))
                 .collect();
-            for ((user, socket), activity) in local {
-                self.add_here(user.into()).await?;
-                self.change(user.into(), socket, activity_value(activity), false)
-                    .await;
+            let registered = futures::stream::iter(local.into_iter().map(
+                |((user, socket), activity)| async move {
+                    let user = user.into();
+                    self.add_here(user).await.is_ok()
+                        && self
+                            .change(user, socket, activity_value(activity), false)
+                            .await
+                            .is_some()
+                },
+            ))
+            .buffer_unordered(SWEEP_CONCURRENCY)
+            .fold(true, |all, one| std::future::ready(all && one))
+            .await;
+            if !registered {
+                // Some sockets are not registered: the next heartbeat tries them all again.
+                redis::cmd("ZREM")
+                    .arg(&zset)
+                    .arg(&self.inner.instance)
+                    .exec_async(&mut redis)
+                    .await?;
             }
         }
         let silent = self.inner.config.heartbeat * DEAD_AFTER;

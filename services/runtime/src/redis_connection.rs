@@ -89,11 +89,6 @@ impl RedisTarget {
         Ok(Self::Cluster(seeds))
     }
 
-    /// Whether this is a Redis Cluster.
-    pub fn is_cluster(&self) -> bool {
-        matches!(self, Self::Cluster(_))
-    }
-
     /// Opens the connection every process uses for commands and scripts.
     pub async fn connect(&self) -> anyhow::Result<RedisConnection> {
         match self {

@@ -202,7 +202,11 @@ impl Subscriber {
                     None => Heard::Lost,
                 }
             }
-            _ => Heard::Nothing,
+            PushKind::SSubscribe | PushKind::Subscribe => Heard::Nothing,
+            kind => {
+                tracing::warn!(?kind, data = ?push.data, "unexpected push from Redis");
+                Heard::Nothing
+            }
         }
     }
 }

@@ -517,6 +517,7 @@ impl Inner {
         for result in subscribed_now.into_iter().chain(unsubscribed_now) {
             result?;
         }
+        tracing::debug!(?subscribe, ?unsubscribe, "subscriptions changed");
         subscribed.extend(subscribe);
         for key in unsubscribe {
             subscribed.remove(&key);
@@ -547,17 +548,14 @@ impl Inner {
         first: PushInfo,
         heard: &mut mpsc::UnboundedReceiver<PushInfo>,
     ) -> bool {
-        let mut next = Some(first);
-        for _ in 0..READY_BATCH {
-            let Some(push) = next.take() else { break };
+        for_each_ready(first, heard, READY_BATCH, |push| {
             match subscriber.read(push) {
                 Heard::Message(message) => self.dispatch(&message),
                 Heard::Lost => return false,
                 Heard::Nothing => {}
             }
-            next = heard.try_recv().ok();
-        }
-        true
+            true
+        })
     }
 
     fn dispatch(&self, message: &redis::Msg) {
@@ -624,6 +622,7 @@ impl Inner {
         // Rendered only for a room some local socket is in (the channel can outlive its
         // last socket for a moment, until the unsubscribe is through).
         if !self.rooms.contains_key(&room) {
+            tracing::debug!(%room, epoch = envelope.epoch, seq = envelope.seq, "room entry for no local socket");
             return;
         }
         let delivery = Arc::new(RoomDelivery {
@@ -650,6 +649,13 @@ impl Inner {
                 delivered += 1;
             }
         }
+        tracing::debug!(
+            %room,
+            epoch = envelope.epoch,
+            seq = envelope.seq,
+            sockets = ?sockets.iter().map(|outbox| outbox.id()).collect::<Vec<_>>(),
+            "room entry queued"
+        );
         metrics::counter!(DELIVERIES_METRIC).increment(delivered);
     }
 
@@ -806,16 +812,97 @@ impl Inner {
     }
 }
 
-/// Sleeps for `duration`; true when shutdown came first.
+/// Hands `first`, then what else is already on `queue`, to `each`, at most `max` items in
+/// all, without waiting; stops when `each` returns false, and returns what it returned
+/// last. Nothing is taken off the queue that is not handed on: what is left waits for the
+/// next call.
+fn for_each_ready<T>(
+    first: T,
+    queue: &mut mpsc::UnboundedReceiver<T>,
+    max: usize,
+    mut each: impl FnMut(T) -> bool,
+) -> bool {
+    let mut item = first;
+    for _ in 1..max {
+        if !each(item) {
+            return false;
+        }
+        match queue.try_recv() {
+            Ok(next) => item = next,
+            Err(_) => return true,
+        }
+    }
+    each(item)
+}
+
 /// How long ago `at` was (nothing for a time in the future: another machine's clock).
 fn lag_since(at: Option<prost_types::Timestamp>) -> Option<Duration> {
     let at = std::time::SystemTime::try_from(at?).ok()?;
     std::time::SystemTime::now().duration_since(at).ok()
 }
 
+/// Sleeps for `duration`; true when shutdown came first.
 async fn sleep_or_shutdown(duration: Duration, shutdown: &CancellationToken) -> bool {
     tokio::select! {
         () = tokio::time::sleep(duration) => false,
         () = shutdown.cancelled() => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A batch hands on exactly what it takes off the queue: in order, at most `max`, and
+    /// the rest stays queued for the next batch (a push taken and dropped would be a lost
+    /// delivery).
+    #[test]
+    fn a_batch_takes_nothing_it_does_not_hand_on() {
+        let (sender, mut queue) = mpsc::unbounded_channel();
+        for item in 1..150 {
+            sender.send(item).unwrap();
+        }
+        let mut handed = Vec::new();
+        let mut first = 0;
+        loop {
+            assert!(for_each_ready(first, &mut queue, READY_BATCH, |item| {
+                handed.push(item);
+                true
+            }));
+            match queue.try_recv() {
+                Ok(next) => first = next,
+                Err(_) => break,
+            }
+        }
+        assert_eq!(handed, (0..150).collect::<Vec<_>>());
+
+        let mut sizes = Vec::new();
+        for item in 0..100 {
+            sender.send(item).unwrap();
+        }
+        while let Ok(first) = queue.try_recv() {
+            let mut size = 0;
+            for_each_ready(first, &mut queue, READY_BATCH, |_| {
+                size += 1;
+                true
+            });
+            sizes.push(size);
+        }
+        assert_eq!(sizes, vec![READY_BATCH, 100 - READY_BATCH]);
+    }
+
+    #[test]
+    fn a_batch_stops_where_an_item_says_so() {
+        let (sender, mut queue) = mpsc::unbounded_channel();
+        for item in 1..10 {
+            sender.send(item).unwrap();
+        }
+        let mut handed = Vec::new();
+        assert!(!for_each_ready(0, &mut queue, READY_BATCH, |item| {
+            handed.push(item);
+            item != 3
+        }));
+        assert_eq!(handed, vec![0, 1, 2, 3]);
+        assert_eq!(queue.try_recv().ok(), Some(4));
     }
 }

@@ -67,6 +67,13 @@ impl Session {
     pub(super) async fn deliver(&mut self, delivery: &RoomDelivery) -> Flow {
         let room = RoomId::from(delivery.room);
         let entry = delivery.position;
+        tracing::debug!(
+            socket = self.outbox.id(),
+            %room,
+            ?entry,
+            next = ?cursor::on_entry(self.cursors.get(&room).copied(), entry),
+            "live entry"
+        );
         if let Next::Fill { through } = cursor::on_entry(self.cursors.get(&room).copied(), entry) {
             Box::pin(self.fill(room, Some(through), true)).await?;
         }

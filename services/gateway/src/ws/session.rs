@@ -173,6 +173,7 @@ impl Session {
                 return Err(Ended);
             };
             let position = position.unwrap_or_default();
+            tracing::debug!(socket = self.outbox.id(), user = %self.user, %room, ?position, "socket starts");
             self.cursors.insert(*room, position);
             let read = read_states.remove(&room.as_uuid());
             views.push(RoomPosition {
@@ -205,6 +206,14 @@ impl Session {
             let Some(current) = self.cursors.get(&room).copied() else {
                 continue;
             };
+            tracing::debug!(
+                socket = self.outbox.id(),
+                %room,
+                ?from,
+                ?current,
+                decision = ?cursor::on_resume(from, current),
+                "resuming"
+            );
             let replayed = match cursor::on_resume(from, current) {
                 Resume::UpToDate => 0,
                 Resume::Resync => {

@@ -72,6 +72,7 @@ impl Following {
 /// queueing for it: its outbox leaves every room it joined and its user's sockets.
 impl Drop for Session {
     fn drop(&mut self) {
+        tracing::debug!(socket = self.outbox.id(), user = %self.user, "socket ended");
         self.realtime.hub().remove_socket(
             &self.outbox,
             self.cursors.keys().map(|room| room.as_uuid()),

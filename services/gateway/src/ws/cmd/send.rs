@@ -103,7 +103,16 @@ pub async fn answer(
     outcome: Result<Ack, MessageError>,
 ) -> Flow {
     match outcome {
-        Ok(ack) => session.connection.send(&ServerFrame::Ack(ack)).await,
+        Ok(ack) => {
+            tracing::debug!(
+                socket = session.outbox.id(),
+                room = %ack.room,
+                position = ?ack.position,
+                duplicate = ack.duplicate,
+                "acknowledged"
+            );
+            session.connection.send(&ServerFrame::Ack(ack)).await
+        }
         Err(err) => {
             let error = ClientError::from(err).in_frame();
             session.send_error(&error, Some(&reference)).await

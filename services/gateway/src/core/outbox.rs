@@ -6,7 +6,9 @@
 //! connection with 4003. An idle socket's queue holds no allocation.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 
 use axum::extract::ws::Utf8Bytes;
 use chat_proto::v1::room_item::Body;
@@ -14,7 +16,7 @@ use chat_proto::v1::{RoomEvent, RoomEventKind, RoomItem};
 use chat_protocol::Position;
 use chat_protocol::presence::PresenceView;
 use chat_protocol::server::RemovalReason;
-use tokio::sync::Notify;
+use futures::task::AtomicWaker;
 
 use crate::core::receipts::ReceiptsDelivery;
 use crate::core::typing::TypingDelivery;
@@ -131,7 +133,11 @@ pub struct Outbox {
     user: Uuid,
     capacity: usize,
     state: Mutex<State>,
-    ready: Notify,
+    /// Set by a push or a close, taken by the socket task's next look ([`Outbox::ready`]).
+    signalled: AtomicBool,
+    /// The socket task, woken after `signalled` is set. One task waits on an outbox (its
+    /// socket's), so one waker slot does what a `Notify` would, with no lock.
+    waiter: AtomicWaker,
 }
 
 #[derive(Debug, Default)]
@@ -148,7 +154,8 @@ impl Outbox {
             user,
             capacity: capacity.max(1),
             state: Mutex::new(State::default()),
-            ready: Notify::new(),
+            signalled: AtomicBool::new(false),
+            waiter: AtomicWaker::new(),
         })
     }
 
@@ -172,12 +179,12 @@ impl Outbox {
             state.closing = Some(Closing::SlowConsumer);
             state.queue = VecDeque::new();
             drop(state);
-            self.ready.notify_one();
+            self.signal();
             return Pushed::Overflowed;
         }
         state.queue.push_back(item);
         drop(state);
-        self.ready.notify_one();
+        self.signal();
         Pushed::Queued
     }
 
@@ -192,7 +199,7 @@ impl Outbox {
             }
         }
         drop(state);
-        self.ready.notify_one();
+        self.signal();
     }
 
     /// The next queued item, if any.
@@ -222,8 +229,25 @@ impl Outbox {
     }
 
     /// Resolves when something was pushed (or closing was asked) since the last call.
-    pub async fn ready(&self) {
-        self.ready.notified().await;
+    /// Cancel-safe: a signal not taken stays for the next call.
+    pub fn ready(&self) -> impl Future<Output = ()> + '_ {
+        std::future::poll_fn(|cx| {
+            if self.signalled.swap(false, Ordering::Acquire) {
+                return Poll::Ready(());
+            }
+            self.waiter.register(cx.waker());
+            // A push between the first look and the registration woke no one: look again.
+            if self.signalled.swap(false, Ordering::Acquire) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+    }
+
+    fn signal(&self) {
+        self.signalled.store(true, Ordering::Release);
+        self.waiter.wake();
     }
 }
 

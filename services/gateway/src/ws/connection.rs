@@ -1,12 +1,23 @@
 //! One socket's framing, writes, timeouts and closing (mini-redis's `Connection`): the
 //! session above it only decides what to say.
+//!
+//! Reads are gated: the session's loop waits on the socket, its outbox, its timer and its
+//! sends' confirms in one `select!`, so every wake-up (nearly always a delivery) would
+//! poll the read side again, through tungstenite's frame reader down to the TCP stream,
+//! only to find nothing. The socket is therefore read with a waker of its own
+//! ([`ReadGate`]), and polled again only once that waker fired or after a read that
+//! found a message (more may be buffered).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use chat_protocol::server::{Reconnect, ReconnectReason};
 use chat_protocol::{Disconnect, ServerFrame};
-use futures::{FutureExt, SinkExt};
+use futures::task::{ArcWake, AtomicWaker};
+use futures::{FutureExt, SinkExt, StreamExt};
 
 /// How long a closing socket waits for the peer's close frame.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
@@ -23,19 +34,62 @@ pub struct Connection {
     socket: WebSocket,
     /// A peer that takes nothing for this long is given up on.
     write_limit: Duration,
+    /// Whether the read side may have something (see the module docs).
+    reads: Arc<ReadGate>,
+    /// The waker the read side is polled with: [`ReadGate`]'s own.
+    read_waker: Waker,
+}
+
+/// The read side's waker: it records that the socket may be readable, then wakes the
+/// socket's task.
+#[derive(Debug)]
+struct ReadGate {
+    woken: AtomicBool,
+    task: AtomicWaker,
+}
+
+impl ArcWake for ReadGate {
+    fn wake_by_ref(gate: &Arc<Self>) {
+        gate.woken.store(true, Ordering::Release);
+        gate.task.wake();
+    }
 }
 
 impl Connection {
     pub fn new(socket: WebSocket, write_limit: Duration) -> Self {
+        let reads = Arc::new(ReadGate {
+            // The first read looks at once.
+            woken: AtomicBool::new(true),
+            task: AtomicWaker::new(),
+        });
         Self {
             socket,
             write_limit,
+            read_waker: futures::task::waker(Arc::clone(&reads)),
+            reads,
         }
     }
 
-    /// The next message from the peer.
-    pub async fn recv(&mut self) -> Option<Result<Message, axum::Error>> {
-        self.socket.recv().await
+    /// The next message from the peer. Cancel-safe, like the socket's own `recv`.
+    pub fn recv(&mut self) -> impl Future<Output = Option<Result<Message, axum::Error>>> + '_ {
+        std::future::poll_fn(|cx| self.poll_recv(cx))
+    }
+
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, axum::Error>>> {
+        self.reads.task.register(cx.waker());
+        if !self.reads.woken.swap(false, Ordering::AcqRel) {
+            // Nothing came since the read side last said it had nothing: its registration
+            // (with the read waker) still stands.
+            return Poll::Pending;
+        }
+        let message = self
+            .socket
+            .poll_next_unpin(&mut Context::from_waker(&self.read_waker));
+        if message.is_ready() {
+            // More frames may already be buffered, with no wake-up to come for them.
+            self.reads.woken.store(true, Ordering::Release);
+        }
+        message
     }
 
     /// Queues `message`: written once the write buffer (`WS_WRITE_BUFFER_BYTES`) is full,

@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -34,10 +34,9 @@ pub struct Connection {
     socket: WebSocket,
     /// A peer that takes nothing for this long is given up on.
     write_limit: Duration,
-    /// Whether the read side may have something (see the module docs).
+    /// Whether the read side may have something (see the module docs); the read side is
+    /// polled with its waker, made on the spot (every byte kept here is kept per socket).
     reads: Arc<ReadGate>,
-    /// The waker the read side is polled with: [`ReadGate`]'s own.
-    read_waker: Waker,
 }
 
 /// The read side's waker: it records that the socket may be readable, then wakes the
@@ -65,7 +64,6 @@ impl Connection {
         Self {
             socket,
             write_limit,
-            read_waker: futures::task::waker(Arc::clone(&reads)),
             reads,
         }
     }
@@ -82,9 +80,10 @@ impl Connection {
             // (with the read waker) still stands.
             return Poll::Pending;
         }
+        let read_waker = futures::task::waker_ref(&self.reads);
         let message = self
             .socket
-            .poll_next_unpin(&mut Context::from_waker(&self.read_waker));
+            .poll_next_unpin(&mut Context::from_waker(&read_waker));
         if message.is_ready() {
             // More frames may already be buffered, with no wake-up to come for them.
             self.reads.woken.store(true, Ordering::Release);

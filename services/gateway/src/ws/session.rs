@@ -258,6 +258,8 @@ impl Session {
             tokio::time::Instant::now() + self.sockets.settings().heartbeat_interval;
         let timer = tokio::time::sleep_until(self.next_timer(next_heartbeat));
         tokio::pin!(timer);
+        // Whether the timer holds this task's waker (see [`fired`]).
+        let mut timer_armed = false;
         loop {
             // A drain closes every outbox in the hub; a socket that joined it after
             // that sees the gateway draining.
@@ -275,10 +277,11 @@ impl Session {
             let due = self.next_timer(next_heartbeat);
             if timer.deadline() != due {
                 timer.as_mut().reset(due);
+                timer_armed = false;
             }
             tokio::select! {
                 biased;
-                () = &mut timer => {
+                () = fired(timer.as_mut(), &mut timer_armed) => {
                     let now = tokio::time::Instant::now();
                     if now >= self.expires_at {
                         self.connection.close(Disconnect::TokenExpired).await;
@@ -406,6 +409,25 @@ impl Session {
             ClientFrame::Search(frame) => Box::pin(cmd::search::search(self, frame)).await,
         }
     }
+}
+
+/// The loop's timer, polled only when it may have fired.
+///
+/// The loop wakes for nearly every delivery, and polling a `Sleep` registers the task's
+/// waker with the timer again each time. Once the timer holds the waker (`armed`), it
+/// keeps it until it fires or is reset, and a task's waker stays the same for the task's
+/// life, so until then there is nothing to poll: whether it fired is one atomic load.
+fn fired<'a>(
+    mut timer: std::pin::Pin<&'a mut tokio::time::Sleep>,
+    armed: &'a mut bool,
+) -> impl Future<Output = ()> + 'a {
+    std::future::poll_fn(move |cx| {
+        if *armed && !timer.is_elapsed() {
+            return std::task::Poll::Pending;
+        }
+        *armed = true;
+        timer.as_mut().poll(cx)
+    })
 }
 
 /// The next answered send, or never when none is in flight.

@@ -302,7 +302,8 @@ pub struct WsConfig {
     #[arg(long = "catchup-history-wait", env = "CATCHUP_HISTORY_WAIT", default_value = "10s", value_parser = humantime_duration)]
     pub catchup_history_wait: Duration,
 
-    /// How long a positive membership check is trusted without hearing of a change.
+    /// How long a positive membership check is trusted without hearing of a change (past
+    /// it while the user's channel is held; see `core::memberships`).
     #[arg(long = "membership-cache-ttl", env = "MEMBERSHIP_CACHE_TTL", default_value = "30s", value_parser = humantime_duration)]
     pub membership_cache_ttl: Duration,
 

@@ -457,6 +457,7 @@ impl Inner {
                 }
             }
             self.connected.store(false, Ordering::Relaxed);
+            self.memberships.release_all();
             if sleep_or_shutdown(backoff, &shutdown).await {
                 return;
             }
@@ -501,6 +502,12 @@ impl Inner {
                 _ => {}
             }
         }
+        // A user's answers are no longer held once their channel may stop being heard.
+        for key in &unsubscribe {
+            if let Key::User(user) = key {
+                self.memberships.release(*user);
+            }
+        }
         let subscribing: Vec<_> = subscribe
             .iter()
             .map(|key| subscriber.subscribe(self.channel(*key)))
@@ -518,6 +525,11 @@ impl Inner {
             result?;
         }
         tracing::debug!(?subscribe, ?unsubscribe, "subscriptions changed");
+        for key in &subscribe {
+            if let Key::User(user) = key {
+                self.memberships.hold(*user);
+            }
+        }
         subscribed.extend(subscribe);
         for key in unsubscribe {
             subscribed.remove(&key);

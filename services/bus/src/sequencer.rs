@@ -234,13 +234,24 @@ impl DurableAck {
     /// when there is no time. A fixed text rather than a protobuf: it never leaves Redis
     /// and this crate, and a reader of Redis can tell what it says.
     fn record(&self) -> String {
-        let (seconds, nanos) = self.sent_at.map_or((String::new(), String::new()), |at| {
-            (at.seconds.to_string(), at.nanos.to_string())
+        let mut numbers: [itoa::Buffer; 4] = Default::default();
+        let [epoch, seq, seconds, nanos] = &mut numbers;
+        let (seconds, nanos) = self.sent_at.map_or(("", ""), |at| {
+            (seconds.format(at.seconds), nanos.format(at.nanos))
         });
-        format!(
-            "{ACK_RECORD_TAG}{}:{}:{seconds}:{nanos}:{}",
-            self.epoch, self.seq, self.id
-        )
+        [
+            ACK_RECORD_TAG,
+            epoch.format(self.epoch),
+            ":",
+            seq.format(self.seq),
+            ":",
+            seconds,
+            ":",
+            nanos,
+            ":",
+            &self.id,
+        ]
+        .concat()
     }
 
     /// Reads a record written by [`record`](Self::record); `None` for anything else.

@@ -66,9 +66,42 @@ impl From<OffsetDateTime> for Timestamp {
     }
 }
 
+/// Room for the text of a [`Timestamp`] of years 0 to 9999.
+const TEXT_LEN: usize = "2026-11-21T06:00:00.123Z".len();
+
+impl Timestamp {
+    /// The text, written digit by digit into `buf` (every frame carries times, and the
+    /// formatting machinery costs several times this); `None` for a year outside 0-9999.
+    fn text<'a>(&self, buf: &'a mut [u8; TEXT_LEN]) -> Option<&'a str> {
+        let (year, month, day) = self.0.to_calendar_date();
+        let (hour, minute, second, milli) = self.0.to_hms_milli();
+        let year = u16::try_from(year).ok().filter(|year| *year <= 9999)?;
+        let mut at = 0;
+        let mut digits = |value: u16, width: u32, after: u8| {
+            for place in (0..width).rev() {
+                buf[at] = b'0' + u8::try_from(value / 10u16.pow(place) % 10).unwrap_or(0);
+                at += 1;
+            }
+            buf[at] = after;
+            at += 1;
+        };
+        digits(year, 4, b'-');
+        digits(u16::from(u8::from(month)), 2, b'-');
+        digits(u16::from(day), 2, b'T');
+        digits(u16::from(hour), 2, b':');
+        digits(u16::from(minute), 2, b':');
+        digits(u16::from(second), 2, b'.');
+        digits(milli, 3, b'Z');
+        std::str::from_utf8(buf).ok()
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Always three fractional digits, so the text sorts as the instants do.
+        if let Some(text) = self.text(&mut [0; TEXT_LEN]) {
+            return f.write_str(text);
+        }
         let at = self.0;
         write!(
             f,
@@ -94,7 +127,10 @@ impl std::str::FromStr for Timestamp {
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        match self.text(&mut [0; TEXT_LEN]) {
+            Some(text) => serializer.serialize_str(text),
+            None => serializer.collect_str(self),
+        }
     }
 }
 
@@ -144,5 +180,42 @@ mod tests {
             "2023-11-14T22:13:20.123Z"
         );
         assert!(Timestamp::from_unix(i64::MAX, 0).is_none());
+    }
+
+    #[test]
+    fn the_digits_written_are_those_the_formatter_writes() {
+        let formatted = |at: OffsetDateTime| {
+            format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+                at.year(),
+                u8::from(at.month()),
+                at.day(),
+                at.hour(),
+                at.minute(),
+                at.second(),
+                at.millisecond()
+            )
+        };
+        let instants = [
+            datetime!(0000-01-01 00:00:00 UTC),
+            datetime!(0001-02-03 04:05:06.007 UTC),
+            datetime!(1970-01-01 00:00:00 UTC),
+            datetime!(2024-02-29 23:59:59.999 UTC),
+            datetime!(2026-12-05 09:10:11.010 UTC),
+            datetime!(9999-12-31 23:59:59.999 UTC),
+        ];
+        // And one instant every 37 hours, 13 minutes and some milliseconds for 300 years.
+        let stepped = (0..72_000).map(|step| {
+            datetime!(1900-01-01 00:00:00 UTC)
+                + time::Duration::milliseconds(step * (37 * 3_600_000 + 13 * 60_000 + 321))
+        });
+        for at in instants.into_iter().chain(stepped) {
+            let at = Timestamp::new(at);
+            assert_eq!(at.to_string(), formatted(at.0));
+            assert_eq!(
+                serde_json::to_string(&at).unwrap(),
+                format!("\"{}\"", formatted(at.0))
+            );
+        }
     }
 }

@@ -585,11 +585,13 @@ bench_instructions() {
   start_stack instructions
   unset GATEWAY2_PREFIX
   local scenario=$RUN_DIR/instructions.toml
-  load_scenario "$scenario" bench-instructions 20 $((window + 30))
+  load_scenario "$scenario" bench-instructions 20 $((window + 90))
   set_up_run "$scenario"
   start_loadtest 1
   wait_for_connections "$sockets" 120
-  sleep 10
+  # Past every user's first send (one per user every sockets/rate = 50 s): the window
+  # counts the steady state, not the first check of each membership.
+  sleep 60
   local d0 d1 gateway_ir
   d0=$(metric chat_gateway_deliveries_total)
   gateway_ir=$(callgrind_window "$gateway_pid" "$window" "$out/gateway")

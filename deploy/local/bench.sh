@@ -222,6 +222,8 @@ cpu_ticks() {
   done
   echo "$sum"
 }
+# system_ticks PID: the system (kernel) part of its CPU time so far, in clock ticks.
+system_ticks() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $13 }'; }
 # machine_ticks: busy and total CPU time of the whole machine so far (all cores).
 machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
 # rss_kib: the gateway's resident memory.
@@ -382,10 +384,13 @@ fanout_at() {
   local t0 c0 d0 s0 l0 m0 t1 c1 d1 s1 l1 m1 clients load busy0 total0 busy1 total1
   # The load tool's processes: the parent and its workers.
   clients="$loadtest_pid $(pgrep -P "$loadtest_pid" | tr '\n' ' ')"
+  local k0 k1
   t0=$(now_ns) c0=$(cpu_ticks "$gateway_pid") l0=$(cpu_ticks $clients) m0=$(machine_ticks)
+  k0=$(system_ticks "$gateway_pid")
   d0=$(metric chat_gateway_deliveries_total) s0=$(metric chat_gateway_messages_sent_total)
   sleep "$WINDOW"
   t1=$(now_ns) c1=$(cpu_ticks "$gateway_pid") l1=$(cpu_ticks $clients) m1=$(machine_ticks)
+  k1=$(system_ticks "$gateway_pid")
   d1=$(metric chat_gateway_deliveries_total) s1=$(metric chat_gateway_messages_sent_total)
   load=$(cut -d' ' -f1 /proc/loadavg)
   local held
@@ -415,7 +420,8 @@ fanout_at() {
   printf '  messages accepted   %s (%s/s)\n' "$(grouped "$sends")" "$(grouped "$(calc "$sends / $seconds")")"
   printf '  deliveries          %s counted by the gateway (%s/s); the clients received %s/s in the same seconds\n' \
     "$(grouped "$deliveries")" "$(grouped "$(calc "$deliveries / $seconds")")" "$(grouped "$client_rate")"
-  printf '  gateway CPU         %.2f s (%.2f cores)\n' "$cpu" "$(calc "$cpu / $seconds")"
+  printf '  gateway CPU         %.2f s (%.2f cores; %.0f%% of it in the kernel)\n' "$cpu" \
+    "$(calc "$cpu / $seconds")" "$(calc "100 * ($k1 - $k0) / ($c1 - $c0)")"
   # The machine is shared: how busy it was tells whether the latencies below are the
   # stack's or the queue for a CPU.
   read -r busy0 total0 <<<"$m0"
@@ -502,10 +508,10 @@ peer_at() {
   # Until the window opens (5 s after the start), then the server's CPU over it.
   local wait_ms=$((start_at + 5000 - $(date +%s%3N)))
   sleep "$(calc "$wait_ms / 1000")"
-  local c0 c1 m0 m1 busy0 total0 busy1 total1
-  c0=$(cpu_ticks "$server_pid") m0=$(machine_ticks)
+  local c0 c1 m0 m1 k0 k1 busy0 total0 busy1 total1
+  c0=$(cpu_ticks "$server_pid") m0=$(machine_ticks) k0=$(system_ticks "$server_pid")
   sleep "$WINDOW"
-  c1=$(cpu_ticks "$server_pid") m1=$(machine_ticks)
+  c1=$(cpu_ticks "$server_pid") m1=$(machine_ticks) k1=$(system_ticks "$server_pid")
   wait "${driver_pids[@]}" || fail "a $name driver failed (see $BENCH_DIR/driver-*.log)"
   driver_pids=()
   stop_server
@@ -519,8 +525,9 @@ peer_at() {
   read -r busy1 total1 <<<"$m1"
   local row=("$(calc "$deliveries / $cpu")" "$p50" "$p99" "$(calc "$deliveries / $WINDOW")" \
     "$(calc "100 * ($busy1 - $busy0) / ($total1 - $total0)")")
-  printf '  %-8s %s deliveries in %s s, server CPU %.2f s: %s per CPU-second; p50 %.2f ms, p99 %.2f ms\n' \
-    "$name" "$(grouped "$deliveries")" "$WINDOW" "$cpu" "$(grouped "${row[0]}")" "$p50" "$p99"
+  printf '  %-8s %s deliveries in %s s, server CPU %.2f s (%.0f%% in the kernel): %s per CPU-second; p50 %.2f ms, p99 %.2f ms\n' \
+    "$name" "$(grouped "$deliveries")" "$WINDOW" "$cpu" "$(calc "100 * ($k1 - $k0) / ($c1 - $c0)")" \
+    "$(grouped "${row[0]}")" "$p50" "$p99"
   if [ "$name" = peer ]; then peer_row=("${row[@]}"); else floor_row=("${row[@]}"); fi
 }
 

@@ -99,22 +99,26 @@ impl Timestamp {
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Always three fractional digits, so the text sorts as the instants do.
-        if let Some(text) = self.text(&mut [0; TEXT_LEN]) {
-            return f.write_str(text);
+        match self.text(&mut [0; TEXT_LEN]) {
+            Some(text) => f.write_str(text),
+            None => write_formatted(self.0, f),
         }
-        let at = self.0;
-        write!(
-            f,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-            at.year(),
-            u8::from(at.month()),
-            at.day(),
-            at.hour(),
-            at.minute(),
-            at.second(),
-            at.millisecond()
-        )
     }
+}
+
+/// The text by the formatter: any year (and what [`Timestamp::text`] is checked against).
+fn write_formatted(at: OffsetDateTime, out: &mut impl fmt::Write) -> fmt::Result {
+    write!(
+        out,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.millisecond()
+    )
 }
 
 impl std::str::FromStr for Timestamp {
@@ -185,16 +189,9 @@ mod tests {
     #[test]
     fn the_digits_written_are_those_the_formatter_writes() {
         let formatted = |at: OffsetDateTime| {
-            format!(
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-                at.year(),
-                u8::from(at.month()),
-                at.day(),
-                at.hour(),
-                at.minute(),
-                at.second(),
-                at.millisecond()
-            )
+            let mut text = String::new();
+            write_formatted(at, &mut text).unwrap();
+            text
         };
         let instants = [
             datetime!(0000-01-01 00:00:00 UTC),

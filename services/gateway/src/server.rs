@@ -15,7 +15,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tower::ServiceExt as _;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
@@ -27,6 +27,21 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 pub struct Limits {
     pub header_timeout: Duration,
     pub body_timeout: Duration,
+}
+
+/// A listener on `addr` whose kernel queue holds `backlog` opened connections not yet
+/// accepted (tokio's own `bind` asks for 1,024).
+pub fn bind(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // As `TcpListener::bind` does: a restarted gateway binds while its old connections
+    // are still in TIME_WAIT.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then waits for the open
@@ -79,4 +94,27 @@ pub async fn serve(
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// More connections than tokio's default backlog (1,024) arrive while nothing accepts:
+    /// every one opens at once. A connection the kernel's queue had no room for would have
+    /// its SYN dropped and retried only after a second.
+    #[tokio::test]
+    async fn a_burst_beyond_the_default_backlog_opens_at_once() {
+        let listener = bind("127.0.0.1:0".parse().unwrap(), 2048).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut opened = Vec::new();
+        for n in 0..1500 {
+            let connect = tokio::net::TcpStream::connect(addr);
+            match tokio::time::timeout(Duration::from_millis(800), connect).await {
+                Ok(stream) => opened.push(stream.unwrap()),
+                Err(_) => panic!("connection {n} waited for the kernel to retry its SYN"),
+            }
+        }
+        assert_eq!(opened.len(), 1500);
+    }
 }

@@ -162,6 +162,13 @@ pub struct HttpConfig {
         value_parser = humantime_duration
     )]
     pub body_timeout: Duration,
+
+    /// Connections the kernel may hold, fully opened, until the gateway accepts them (the
+    /// listen backlog; Linux caps it at `net.core.somaxconn`). When every client of a
+    /// restarted gateway or a network blip comes back at once, a short queue drops their
+    /// connection attempts, which the clients' TCP only retries after 1, 3 and 7 s.
+    #[arg(long = "listen-backlog", env = "HTTP_LISTEN_BACKLOG", default_value_t = 4096)]
+    pub listen_backlog: u32,
 }
 
 /// When a cookie is marked `Secure` (sent over HTTPS only).

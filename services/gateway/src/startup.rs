@@ -95,8 +95,7 @@ impl App {
         };
         let router = http::router(state, ws::router(), readiness.clone(), &config.http)?;
 
-        let listener = TcpListener::bind(config.http_addr)
-            .await
+        let listener = server::bind(config.http_addr, config.http.listen_backlog)
             .with_context(|| format!("cannot bind the HTTP listener to {}", config.http_addr))?;
         let http_addr = listener.local_addr()?;
         Ok(Self {

@@ -203,22 +203,25 @@ impl Store {
         // each other instead of deadlocking.
         let mut entries: Vec<&Entry> = entries.iter().collect();
         entries.sort_by_key(|entry| (entry.room_id, entry.position));
-        let message_ids: Vec<Uuid> = entries
+        let messages: Vec<MessageKey> = entries
             .iter()
             .filter(|entry| matches!(entry.effect, Effect::Message(_)))
-            .map(|entry| entry.id)
+            .map(|entry| MessageKey {
+                room_id: entry.room_id,
+                id: entry.id,
+            })
             .collect();
         let has_changes = entries.iter().any(|entry| entry.effect.subject().is_some());
 
         let mut tx = self.pool.begin().await?;
         let inserted = insert_entries(&mut tx, &entries).await?;
         insert_messages(&mut tx, &entries).await?;
-        apply_changes(&mut tx, &entries, &message_ids).await?;
+        apply_changes(&mut tx, &entries, &messages).await?;
         tx.commit().await?;
 
-        if has_changes || !message_ids.is_empty() {
+        if has_changes || !messages.is_empty() {
             let mut connection = self.pool.acquire().await?;
-            apply_changes(&mut connection, &entries, &message_ids).await?;
+            apply_changes(&mut connection, &entries, &messages).await?;
         }
         Ok(Stored {
             inserted,
@@ -796,14 +799,14 @@ async fn move_read_positions(
 async fn apply_changes(
     connection: &mut PgConnection,
     entries: &[&Entry],
-    message_ids: &[Uuid],
+    messages: &[MessageKey],
 ) -> Result<(), sqlx::Error> {
     let mut changes = Changes::default();
     for entry in entries {
         changes.add(entry);
     }
-    if !message_ids.is_empty() {
-        for entry in changes_stored_for(connection, message_ids).await? {
+    if !messages.is_empty() {
+        for entry in changes_stored_for(connection, messages).await? {
             changes.add(&entry);
         }
     }
@@ -830,16 +833,31 @@ async fn apply_changes(
     Ok(())
 }
 
-/// The stored edits and deletions of these messages.
-#[tracing::instrument(skip_all, fields(messages = message_ids.len()))]
+/// A message by its key: its room (the partition) and its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct MessageKey {
+    room_id: Uuid,
+    id: Uuid,
+}
+
+/// The stored edits, deletions and reactions of these messages. Each message is looked
+/// up in its room's partition alone (`LATERAL`, so the partitions are pruned per room):
+/// `subject_id = ANY(...)` would probe every partition's index for every message.
+#[tracing::instrument(skip_all, fields(messages = messages.len()))]
 async fn changes_stored_for(
     connection: &mut PgConnection,
-    message_ids: &[Uuid],
+    messages: &[MessageKey],
 ) -> Result<Vec<Entry>, sqlx::Error> {
     let rows = sqlx::query_as::<_, (Uuid, i64, i64, Vec<u8>)>(
-        "SELECT room_id, epoch, seq, item FROM room_entries WHERE subject_id = ANY($1)",
+        "SELECT e.room_id, e.epoch, e.seq, e.item
+         FROM UNNEST($1::uuid[], $2::uuid[]) AS m (room_id, id)
+         CROSS JOIN LATERAL (
+             SELECT room_id, epoch, seq, item FROM room_entries
+             WHERE room_id = m.room_id AND subject_id = m.id
+         ) AS e",
     )
-    .bind(message_ids)
+    .bind(column(messages, |m| m.room_id))
+    .bind(column(messages, |m| m.id))
     .fetch_all(connection)
     .await?;
     let entries = rows
@@ -972,23 +990,39 @@ async fn apply_deletions(
         .bind(&ids)
         .execute(&mut *connection)
         .await?;
-    redact_entries(connection, &ids).await?;
-    redact_reply_previews(connection, &ids).await
+    let deleted: Vec<MessageKey> = deletions
+        .iter()
+        .map(|(room_id, _, d)| MessageKey {
+            room_id: *room_id,
+            id: d.message_id,
+        })
+        .collect();
+    redact_entries(connection, &deleted).await?;
+    redact_reply_previews(connection, &deleted).await
 }
 
 /// Erases the excerpt of deleted messages from the entries of the replies that quote
 /// them (a reply keeps what it answered as it was sent, for live delivery and catch-up).
-#[tracing::instrument(skip_all, fields(messages = ids.len()))]
+#[tracing::instrument(skip_all, fields(messages = deleted.len()))]
 async fn redact_reply_previews(
     connection: &mut PgConnection,
-    ids: &[Uuid],
+    deleted: &[MessageKey],
 ) -> Result<(), sqlx::Error> {
+    // Replies are in the quoted message's room (`messages_reply_to_idx`).
     let rows = sqlx::query_as::<_, (Uuid, i64, i64, Vec<u8>)>(
-        "SELECT e.room_id, e.epoch, e.seq, e.item FROM messages m
-         JOIN room_entries e ON e.id = m.id AND e.kind = 'message'
-         WHERE m.reply_to = ANY($1)",
+        "SELECT e.room_id, e.epoch, e.seq, e.item
+         FROM UNNEST($1::uuid[], $2::uuid[]) AS d (room_id, id)
+         CROSS JOIN LATERAL (
+             SELECT id FROM messages
+             WHERE room_id = d.room_id AND reply_to = d.id
+         ) AS m
+         CROSS JOIN LATERAL (
+             SELECT room_id, epoch, seq, item FROM room_entries
+             WHERE room_id = d.room_id AND id = m.id AND kind = 'message'
+         ) AS e",
     )
-    .bind(ids)
+    .bind(column(deleted, |m| m.room_id))
+    .bind(column(deleted, |m| m.id))
     .fetch_all(&mut *connection)
     .await?;
     let redacted: Vec<(Uuid, i64, i64, Vec<u8>)> = rows
@@ -1040,14 +1074,24 @@ async fn update_items(
 /// Erases the content of deleted messages from the sequence itself (the message's entry
 /// and its edits), so a catch-up never replays what was deleted. Entries already erased
 /// are left alone.
-#[tracing::instrument(skip_all, fields(messages = ids.len()))]
-async fn redact_entries(connection: &mut PgConnection, ids: &[Uuid]) -> Result<(), sqlx::Error> {
+#[tracing::instrument(skip_all, fields(messages = deleted.len()))]
+async fn redact_entries(
+    connection: &mut PgConnection,
+    deleted: &[MessageKey],
+) -> Result<(), sqlx::Error> {
     let rows = sqlx::query_as::<_, (Uuid, i64, i64, Vec<u8>)>(
-        "SELECT room_id, epoch, seq, item FROM room_entries
-         WHERE (id = ANY($1) AND kind = 'message')
-            OR (subject_id = ANY($1) AND kind = 'message_edited')",
+        "SELECT e.room_id, e.epoch, e.seq, e.item
+         FROM UNNEST($1::uuid[], $2::uuid[]) AS d (room_id, id)
+         CROSS JOIN LATERAL (
+             SELECT room_id, epoch, seq, item FROM room_entries
+             WHERE room_id = d.room_id AND id = d.id AND kind = 'message'
+             UNION ALL
+             SELECT room_id, epoch, seq, item FROM room_entries
+             WHERE room_id = d.room_id AND subject_id = d.id AND kind = 'message_edited'
+         ) AS e",
     )
-    .bind(ids)
+    .bind(column(deleted, |m| m.room_id))
+    .bind(column(deleted, |m| m.id))
     .fetch_all(&mut *connection)
     .await?;
     let redacted: Vec<(Uuid, i64, i64, Vec<u8>)> = rows

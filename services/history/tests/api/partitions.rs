@@ -96,6 +96,17 @@ async fn a_rooms_reads_touch_its_partition_through_its_indexes() {
         !by_id.contains("Seq Scan"),
         "each partition's id index: {by_id}"
     );
+
+    // A deleted message's replies (their quoted excerpt is erased) are found by index.
+    let replies = generic_plan(
+        &env.pool,
+        "PREPARE replies(uuid, uuid) AS SELECT id FROM messages
+         WHERE room_id = $1 AND reply_to = $2",
+        &format!("EXECUTE replies('{}', '{}')", room.id, Uuid::now_v7()),
+    )
+    .await;
+    assert!(replies.contains("Subplans Removed: 15"), "{replies}");
+    assert!(replies.contains("reply_to_idx"), "{replies}");
     app.stop().await;
     env.clean_up().await;
 }

@@ -720,7 +720,7 @@ async fn insert_messages(
             format!("{{{}}}", ids.join(","))
         })
         .collect();
-    let stored: Vec<Uuid> = sqlx::query_scalar(
+    let stored: Vec<(Uuid, Uuid)> = sqlx::query_as(
         "INSERT INTO messages
              (id, room_id, epoch, seq, sender_id, client_msg_id, content, reply_to, kind, sent_at,
               mentions, mentions_room, thread_root, attachments)
@@ -732,7 +732,7 @@ async fn insert_messages(
               AS m (id, room_id, epoch, seq, sender_id, client_msg_id, content, reply_to, kind,
                     sent_at, mentions, mentions_room, thread_root, attachments)
          ON CONFLICT DO NOTHING
-         RETURNING id",
+         RETURNING room_id, id",
     )
     .bind(column(&messages, |(e, _)| e.id))
     .bind(column(&messages, |(e, _)| e.room_id))

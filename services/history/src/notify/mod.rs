@@ -3,9 +3,10 @@
 //! History is where a message is known to be stored, and where read positions live, so
 //! the notifier is a part of it (docs/architecture.md, "Notifications"):
 //!
-//! 1. **Outbox.** Storing a new message adds its id to `notification_outbox` in the same
-//!    transaction ([`outbox`]); a redelivered message is a duplicate and adds nothing, so
-//!    a message is planned once however often the broker hands it over.
+//! 1. **Outbox.** Storing a new message adds its key (room and id) to
+//!    `notification_outbox` in the same transaction ([`outbox`]); a redelivered message
+//!    is a duplicate and adds nothing, so a message is planned once however often the
+//!    broker hands it over.
 //! 2. **Planning.** The [`planner`] takes outbox rows (`FOR UPDATE SKIP LOCKED`, so any
 //!    number of replicas share the work), asks rooms for the members, and for each one
 //!    who would be told ([`levels`]: never the sender, never a room muted or at level

@@ -61,7 +61,8 @@ impl Planner {
         let batch: Vec<Outgoing> = sqlx::query_as(
             "SELECT o.message_id, m.room_id, m.sender_id, m.epoch, m.seq, m.content, m.kind,
                     m.mentions, m.mentions_room, m.sent_at, m.deleted_at IS NOT NULL AS deleted
-             FROM notification_outbox AS o LEFT JOIN messages AS m ON m.id = o.message_id
+             FROM notification_outbox AS o
+             LEFT JOIN messages AS m ON m.room_id = o.room_id AND m.id = o.message_id
              ORDER BY o.stored_at
              LIMIT $1
              FOR UPDATE OF o SKIP LOCKED",

@@ -167,7 +167,11 @@ pub struct HttpConfig {
     /// listen backlog; Linux caps it at `net.core.somaxconn`). When every client of a
     /// restarted gateway or a network blip comes back at once, a short queue drops their
     /// connection attempts, which the clients' TCP only retries after 1, 3 and 7 s.
-    #[arg(long = "listen-backlog", env = "HTTP_LISTEN_BACKLOG", default_value_t = 4096)]
+    #[arg(
+        long = "listen-backlog",
+        env = "HTTP_LISTEN_BACKLOG",
+        default_value_t = 4096
+    )]
     pub listen_backlog: u32,
 }
 

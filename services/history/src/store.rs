@@ -992,45 +992,41 @@ async fn apply_deletions(
             id: d.message_id,
         })
         .collect();
-    redact_entries(connection, &deleted).await?;
-    redact_reply_previews(connection, &deleted).await
+    rewrite_entries(connection, &deleted, ENTRIES_OF_DELETED, redacted_item).await?;
+    rewrite_entries(
+        connection,
+        &deleted,
+        REPLIES_TO_DELETED,
+        without_reply_excerpt,
+    )
+    .await
 }
 
-/// Erases the excerpt of deleted messages from the entries of the replies that quote
-/// them (a reply keeps what it answered as it was sent, for live delivery and catch-up).
-#[tracing::instrument(skip_all, fields(messages = deleted.len()))]
-async fn redact_reply_previews(
-    connection: &mut PgConnection,
-    deleted: &[MessageKey],
-) -> Result<(), sqlx::Error> {
-    // Replies are in the quoted message's room (`messages_reply_to_idx`).
-    let rows = sqlx::query_as::<_, (Uuid, i64, i64, Vec<u8>)>(
-        "SELECT e.room_id, e.epoch, e.seq, e.item
-         FROM UNNEST($1::uuid[], $2::uuid[]) AS d (room_id, id)
-         CROSS JOIN LATERAL (
-             SELECT id FROM messages
-             WHERE room_id = d.room_id AND reply_to = d.id
-         ) AS m
-         CROSS JOIN LATERAL (
-             SELECT room_id, epoch, seq, item FROM room_entries
-             WHERE room_id = d.room_id AND id = m.id AND kind = 'message'
-         ) AS e",
-    )
-    .bind(column(deleted, |m| m.room_id))
-    .bind(column(deleted, |m| m.id))
-    // Planned for each run (deletions are rare), never from a plan made when the
-    // tables were small.
-    .persistent(false)
-    .fetch_all(&mut *connection)
-    .await?;
-    let redacted: Vec<(Uuid, i64, i64, Vec<u8>)> = rows
-        .into_iter()
-        .filter_map(|(room_id, epoch, seq, item)| {
-            Some((room_id, epoch, seq, without_reply_excerpt(&item)?))
-        })
-        .collect();
-    update_items(connection, &redacted).await
-}
+/// A deleted message's own entry and its edits, whose content is erased from the
+/// sequence itself so that a catch-up never replays what was deleted.
+const ENTRIES_OF_DELETED: &str = "SELECT e.room_id, e.epoch, e.seq, e.item
+    FROM UNNEST($1::uuid[], $2::uuid[]) AS d (room_id, id)
+    CROSS JOIN LATERAL (
+        SELECT room_id, epoch, seq, item FROM room_entries
+        WHERE room_id = d.room_id AND id = d.id AND kind = 'message'
+        UNION ALL
+        SELECT room_id, epoch, seq, item FROM room_entries
+        WHERE room_id = d.room_id AND subject_id = d.id AND kind = 'message_edited'
+    ) AS e";
+
+/// The entries of the replies quoting a deleted message, whose excerpt of it is erased (a
+/// reply keeps what it answered as it was sent, for live delivery and catch-up). Replies
+/// are in the quoted message's room (`messages_reply_to_idx`).
+const REPLIES_TO_DELETED: &str = "SELECT e.room_id, e.epoch, e.seq, e.item
+    FROM UNNEST($1::uuid[], $2::uuid[]) AS d (room_id, id)
+    CROSS JOIN LATERAL (
+        SELECT id FROM messages
+        WHERE room_id = d.room_id AND reply_to = d.id
+    ) AS m
+    CROSS JOIN LATERAL (
+        SELECT room_id, epoch, seq, item FROM room_entries
+        WHERE room_id = d.room_id AND id = m.id AND kind = 'message'
+    ) AS e";
 
 /// The item with its reply preview marked deleted; `None` when nothing changes.
 fn without_reply_excerpt(bytes: &[u8]) -> Option<Vec<u8>> {
@@ -1069,40 +1065,29 @@ async fn update_items(
     Ok(())
 }
 
-/// Erases the content of deleted messages from the sequence itself (the message's entry
-/// and its edits), so a catch-up never replays what was deleted. Entries already erased
-/// are left alone.
+/// Rewrites the entries `sql` finds for deleted messages (bound to their rooms and ids,
+/// returning each entry's room, position and item) with `rewrite`; an entry it returns
+/// `None` for stays as it is.
 #[tracing::instrument(skip_all, fields(messages = deleted.len()))]
-async fn redact_entries(
+async fn rewrite_entries(
     connection: &mut PgConnection,
     deleted: &[MessageKey],
+    sql: &'static str,
+    rewrite: fn(&[u8]) -> Option<Vec<u8>>,
 ) -> Result<(), sqlx::Error> {
-    let rows = sqlx::query_as::<_, (Uuid, i64, i64, Vec<u8>)>(
-        "SELECT e.room_id, e.epoch, e.seq, e.item
-         FROM UNNEST($1::uuid[], $2::uuid[]) AS d (room_id, id)
-         CROSS JOIN LATERAL (
-             SELECT room_id, epoch, seq, item FROM room_entries
-             WHERE room_id = d.room_id AND id = d.id AND kind = 'message'
-             UNION ALL
-             SELECT room_id, epoch, seq, item FROM room_entries
-             WHERE room_id = d.room_id AND subject_id = d.id AND kind = 'message_edited'
-         ) AS e",
-    )
-    .bind(column(deleted, |m| m.room_id))
-    .bind(column(deleted, |m| m.id))
-    // Planned for each run (deletions are rare), never from a plan made when the
-    // tables were small.
-    .persistent(false)
-    .fetch_all(&mut *connection)
-    .await?;
-    let redacted: Vec<(Uuid, i64, i64, Vec<u8>)> = rows
+    let rows = sqlx::query_as::<_, (Uuid, i64, i64, Vec<u8>)>(sql)
+        .bind(column(deleted, |m| m.room_id))
+        .bind(column(deleted, |m| m.id))
+        // Planned for each run (deletions are rare), never from a plan made when the
+        // tables were small.
+        .persistent(false)
+        .fetch_all(&mut *connection)
+        .await?;
+    let rewritten: Vec<(Uuid, i64, i64, Vec<u8>)> = rows
         .into_iter()
-        .filter_map(|(room_id, epoch, seq, item)| {
-            let item = redacted_item(&item)?;
-            Some((room_id, epoch, seq, item))
-        })
+        .filter_map(|(room_id, epoch, seq, item)| Some((room_id, epoch, seq, rewrite(&item)?)))
         .collect();
-    update_items(connection, &redacted).await
+    update_items(connection, &rewritten).await
 }
 
 /// The item with its message or edit content (and a message's attachments) erased;

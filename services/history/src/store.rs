@@ -203,25 +203,22 @@ impl Store {
         // each other instead of deadlocking.
         let mut entries: Vec<&Entry> = entries.iter().collect();
         entries.sort_by_key(|entry| (entry.room_id, entry.position));
-        let messages: Vec<MessageKey> = entries
+        let message_ids: Vec<Uuid> = entries
             .iter()
             .filter(|entry| matches!(entry.effect, Effect::Message(_)))
-            .map(|entry| MessageKey {
-                room_id: entry.room_id,
-                id: entry.id,
-            })
+            .map(|entry| entry.id)
             .collect();
         let has_changes = entries.iter().any(|entry| entry.effect.subject().is_some());
 
         let mut tx = self.pool.begin().await?;
         let inserted = insert_entries(&mut tx, &entries).await?;
         insert_messages(&mut tx, &entries).await?;
-        apply_changes(&mut tx, &entries, &messages).await?;
+        apply_changes(&mut tx, &entries, &message_ids).await?;
         tx.commit().await?;
 
-        if has_changes || !messages.is_empty() {
+        if has_changes || !message_ids.is_empty() {
             let mut connection = self.pool.acquire().await?;
-            apply_changes(&mut connection, &entries, &messages).await?;
+            apply_changes(&mut connection, &entries, &message_ids).await?;
         }
         Ok(Stored {
             inserted,
@@ -799,14 +796,14 @@ async fn move_read_positions(
 async fn apply_changes(
     connection: &mut PgConnection,
     entries: &[&Entry],
-    messages: &[MessageKey],
+    message_ids: &[Uuid],
 ) -> Result<(), sqlx::Error> {
     let mut changes = Changes::default();
     for entry in entries {
         changes.add(entry);
     }
-    if !messages.is_empty() {
-        for entry in changes_stored_for(connection, messages).await? {
+    if !message_ids.is_empty() {
+        for entry in changes_stored_for(connection, message_ids).await? {
             changes.add(&entry);
         }
     }
@@ -834,7 +831,7 @@ async fn apply_changes(
 }
 
 /// A message by its key: its room (the partition) and its id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy)]
 struct MessageKey {
     room_id: Uuid,
     id: Uuid,
@@ -844,15 +841,15 @@ struct MessageKey {
 /// `subject_id` index probed for every id. (A `LATERAL` probe of each message's own
 /// partition costs less once planned well, but a prepared statement keeps the plan it
 /// made while the tables were empty: a hash join over every partition.)
-#[tracing::instrument(skip_all, fields(messages = messages.len()))]
+#[tracing::instrument(skip_all, fields(messages = message_ids.len()))]
 async fn changes_stored_for(
     connection: &mut PgConnection,
-    messages: &[MessageKey],
+    message_ids: &[Uuid],
 ) -> Result<Vec<Entry>, sqlx::Error> {
     let rows = sqlx::query_as::<_, (Uuid, i64, i64, Vec<u8>)>(
         "SELECT room_id, epoch, seq, item FROM room_entries WHERE subject_id = ANY($1)",
     )
-    .bind(column(messages, |m| m.id))
+    .bind(message_ids)
     .fetch_all(connection)
     .await?;
     let entries = rows

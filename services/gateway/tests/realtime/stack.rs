@@ -50,6 +50,8 @@ pub struct Options {
     /// Push notifications on, with this VAPID key (base64url), a short delay, and push
     /// endpoints on this machine allowed.
     pub vapid_private_key: Option<String>,
+    /// How long a message waits before anyone is told (`--notify-delay`).
+    pub notify_delay: &'static str,
 }
 
 impl Default for Options {
@@ -76,6 +78,7 @@ impl Default for Options {
             file_storage: FileStorage::Directory,
             files_max_size: None,
             vapid_private_key: None,
+            notify_delay: NOTIFY_DELAY,
         }
     }
 }
@@ -105,7 +108,7 @@ impl Options {
                 Some(key) => history
                     .set("--vapid-private-key", key)
                     .set("--push-allow-http", true)
-                    .set("--notify-delay", NOTIFY_DELAY)
+                    .set("--notify-delay", self.notify_delay)
                     .set("--notify-interval", "50ms"),
                 None => history,
             }),

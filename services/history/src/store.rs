@@ -177,13 +177,16 @@ impl Store {
 
     /// Stores a batch in one transaction: the entries, the new messages, then the edits
     /// and deletions (those of the batch, and those stored earlier for a message of the
-    /// batch). A reader never sees a message of the batch without the changes known when
-    /// it committed.
+    /// batch, which wait in `changes_before_message`). A reader never sees a message of
+    /// the batch without the changes known when it committed. A change whose message is
+    /// not stored waits in that table for it.
     ///
     /// Other writers (another replica, the sweeper) may store a message and its edit in
-    /// two transactions at once, each unable to see the other's rows. So once committed,
-    /// the changes are applied again: whichever of the two commits last then sees the
-    /// other's rows. The second pass is idempotent and nearly always matches nothing.
+    /// two transactions at once, each unable to see the other's rows: the edit's batch
+    /// finds no message and leaves the edit waiting, which the message's batch cannot
+    /// see yet. So once committed, the changes are applied again: whichever of the two
+    /// commits last then sees the other's rows (the message, or the waiting edit). The
+    /// second pass is idempotent and nearly always matches nothing.
     #[tracing::instrument(
         name = "INSERT messages",
         skip_all,
@@ -803,13 +806,14 @@ async fn apply_changes(
         changes.add(entry);
     }
     if !message_ids.is_empty() {
-        for entry in changes_stored_for(connection, message_ids).await? {
+        for entry in take_waiting_changes(connection, message_ids).await? {
             changes.add(&entry);
         }
     }
     apply_deletions(connection, &changes.deletions).await?;
     apply_edits(connection, &changes.edits).await?;
     apply_reactions(connection, &changes.reactions).await?;
+    keep_changes_without_message(connection, entries).await?;
     let mentioning = entries.iter().filter_map(|entry| match &entry.effect {
         Effect::Message(message) if !message.mentions.is_empty() => Some(entry.id),
         _ => None,
@@ -837,17 +841,18 @@ struct MessageKey {
     id: Uuid,
 }
 
-/// The stored edits, deletions and reactions of these messages: each partition's
-/// `subject_id` index probed for every id. (A `LATERAL` probe of each message's own
-/// partition costs less once planned well, but a prepared statement keeps the plan it
-/// made while the tables were empty: a hash join over every partition.)
+/// The changes stored before these messages (`changes_before_message`), taken from the
+/// table: the caller applies them with the messages. The table is nearly always empty, so
+/// a batch of messages costs one probe of a small index, not one per partition of
+/// `room_entries`.
 #[tracing::instrument(skip_all, fields(messages = message_ids.len()))]
-async fn changes_stored_for(
+async fn take_waiting_changes(
     connection: &mut PgConnection,
     message_ids: &[Uuid],
 ) -> Result<Vec<Entry>, sqlx::Error> {
     let rows = sqlx::query_as::<_, (Uuid, i64, i64, Vec<u8>)>(
-        "SELECT room_id, epoch, seq, item FROM room_entries WHERE subject_id = ANY($1)",
+        "DELETE FROM changes_before_message WHERE subject_id = ANY($1)
+         RETURNING room_id, epoch, seq, item",
     )
     .bind(message_ids)
     .fetch_all(connection)
@@ -869,6 +874,42 @@ async fn changes_stored_for(
         })
         .collect();
     Ok(entries)
+}
+
+/// Keeps the batch's changes whose message is not stored (as this transaction sees the
+/// tables) in `changes_before_message`, for the message's batch to take. Planned each
+/// time (`persistent(false)`): it runs only for batches with changes, and a kept plan
+/// made while `messages` was empty would scan every partition.
+#[tracing::instrument(skip_all)]
+async fn keep_changes_without_message(
+    connection: &mut PgConnection,
+    entries: &[&Entry],
+) -> Result<(), sqlx::Error> {
+    let changes: Vec<(&Entry, Uuid)> = entries
+        .iter()
+        .filter_map(|&entry| entry.effect.subject().map(|subject| (entry, subject)))
+        .collect();
+    if changes.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO changes_before_message (subject_id, room_id, epoch, seq, item)
+         SELECT c.subject_id, c.room_id, c.epoch, c.seq, c.item
+         FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::int8[], $5::bytea[])
+              AS c (subject_id, room_id, epoch, seq, item)
+         WHERE NOT EXISTS (SELECT 1 FROM messages m
+                           WHERE m.room_id = c.room_id AND m.id = c.subject_id)
+         ON CONFLICT DO NOTHING",
+    )
+    .persistent(false)
+    .bind(column(&changes, |(_, subject)| *subject))
+    .bind(column(&changes, |(e, _)| e.room_id))
+    .bind(column(&changes, |(e, _)| e.position.epoch))
+    .bind(column(&changes, |(e, _)| e.position.seq))
+    .bind(column(&changes, |(e, _)| e.item.as_slice()))
+    .execute(connection)
+    .await?;
+    Ok(())
 }
 
 /// The edits and deletions to apply, at most one of each per message.

@@ -1,10 +1,10 @@
 //! The consumer: what is published reaches PostgreSQL once, in order, whatever happens
 //! to the delivery or to the consumer.
 
-use chat_proto::v1::{ListEntriesAfterRequest, ListMessagesRequest, Position};
+use chat_proto::v1::{ListEntriesAfterRequest, ListMessagesRequest, Position, room_item};
 use prost::Message as _;
 
-use crate::helpers::{AMQP_URL, Room, TestEnv, item_of, spawn_app};
+use crate::helpers::{AMQP_URL, Room, TestEnv, eventually, item_of, spawn_app};
 
 #[tokio::test]
 async fn published_envelopes_are_stored_and_listed_in_position_order() {
@@ -332,6 +332,145 @@ async fn rooms_spread_over_several_queues_are_all_stored_in_order() {
     for queue in &env.queue.queues {
         assert_eq!(env.ready_in(queue).await, 0, "{queue} drained");
     }
+    app.stop().await;
+    env.clean_up().await;
+}
+
+/// What waits in `changes_before_message` for a room's messages.
+async fn changes_waiting(env: &TestEnv, room: &Room) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM changes_before_message WHERE room_id = $1")
+        .bind(room.id)
+        .fetch_one(&env.pool)
+        .await
+        .expect("count waiting changes")
+}
+
+#[tokio::test]
+async fn a_deletion_stored_before_its_message_erases_it_when_it_comes() {
+    // Arrange: the message is edited, then deleted; both changes reach history first (a
+    // message swept from Redis late).
+    let (env, mut app) = spawn_app().await;
+    let mut room = Room::new();
+    let message = room.message("regrettable");
+    let edit = room.edit(&message, "still regrettable");
+    let deletion = room.delete(&message);
+    let kept = room.message("fine");
+    let edit_kept = room.edit(&kept, "fine, edited");
+    for envelope in [&edit, &deletion, &kept, &edit_kept] {
+        env.publish(envelope).await;
+    }
+    env.wait_for_entries(room.id, 4).await;
+    assert_eq!(changes_waiting(&env, &room).await, 2, "both changes wait");
+
+    // Act
+    env.publish(&message).await;
+    env.wait_for_entries(room.id, 5).await;
+
+    // Assert: the message is deleted, in its row and in the sequence a catch-up replays,
+    // and nothing waits any more.
+    let page = app
+        .grpc
+        .list_messages(ListMessagesRequest {
+            room_id: room.id.to_string(),
+            ..ListMessagesRequest::default()
+        })
+        .await
+        .expect("list messages")
+        .into_inner();
+    let shown: Vec<_> = page
+        .messages
+        .iter()
+        .map(|m| (m.content.as_str(), m.deleted_at.is_some()))
+        .collect();
+    assert_eq!(shown, [("", true), ("fine, edited", false)]);
+    let entries = app
+        .grpc
+        .list_entries_after(ListEntriesAfterRequest {
+            room_id: room.id.to_string(),
+            after: Some(Position {
+                epoch: room.epoch,
+                seq: 0,
+            }),
+            limit: 0,
+        })
+        .await
+        .expect("list entries")
+        .into_inner();
+    let replayed = format!("{:?}", entries.entries);
+    assert!(
+        !replayed.contains("regrettable"),
+        "the deleted content is replayed: {replayed}"
+    );
+    assert_eq!(changes_waiting(&env, &room).await, 0);
+
+    app.stop().await;
+    env.clean_up().await;
+}
+
+#[tokio::test]
+async fn a_message_and_its_edit_stored_at_once_by_two_writers_meet() {
+    // Arrange: one writer stores a message (with a member's arrival), another its edit
+    // (two replicas, or a consumer and the sweeper). The message's transaction is held
+    // just before it commits (a lock on the new member's read position) until the edit's
+    // has committed: neither could see the other's rows.
+    let (env, app) = spawn_app().await;
+    let store = chat_history::store::Store::new(env.pool.clone());
+    let mut room = Room::new();
+    let message = room.message("draft");
+    let joined = room.member_joined();
+    let edit = room.edit(&message, "final");
+    let entry = |envelope: &chat_proto::v1::RoomEnvelope| {
+        chat_history::entry::Entry::from_envelope(envelope.clone()).expect("entry")
+    };
+    let member = item_of(&joined);
+    let Some(room_item::Body::RoomEvent(event)) = member.body else {
+        panic!("a room event");
+    };
+    let member: uuid::Uuid = event.user_id.parse().expect("member id");
+    sqlx::query("INSERT INTO read_positions (user_id, room_id, epoch, seq) VALUES ($1, $2, 1, 1)")
+        .bind(member)
+        .bind(room.id)
+        .execute(&env.pool)
+        .await
+        .expect("a read position to hold");
+    let mut holder = env.pool.begin().await.expect("begin");
+    sqlx::query("SELECT 1 FROM read_positions WHERE user_id = $1 FOR UPDATE")
+        .bind(member)
+        .execute(&mut *holder)
+        .await
+        .expect("hold the read position");
+
+    // Act: the message's batch runs until it waits for the held row, then the edit's
+    // batch runs to its end, then the message's commits.
+    let batch = [entry(&message), entry(&joined)];
+    let storing_message = store.insert(&batch);
+    let edit_then_release = async {
+        eventually("the message's batch to wait for the held row", || async {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .fetch_one(&env.pool)
+            .await
+            .expect("read pg_stat_activity");
+            (waiting > 0).then_some(())
+        })
+        .await;
+        store.insert(&[entry(&edit)]).await.expect("store the edit");
+        holder.rollback().await.expect("release the read position");
+    };
+    let (stored, ()) = tokio::join!(storing_message, edit_then_release);
+    stored.expect("store the message");
+
+    // Assert: the message shows its edit, and nothing is left waiting.
+    let content: String = sqlx::query_scalar("SELECT content FROM messages WHERE room_id = $1")
+        .bind(room.id)
+        .fetch_one(&env.pool)
+        .await
+        .expect("read the message");
+    assert_eq!(content, "final");
+    assert_eq!(changes_waiting(&env, &room).await, 0);
+
     app.stop().await;
     env.clean_up().await;
 }

@@ -286,7 +286,7 @@ impl RoomEvents {
             );
             return;
         }
-        if let Err(err) = self.sequencer.confirm(envelope).await {
+        if let Err(err) = self.sequencer.confirm_appended(appended).await {
             tracing::warn!(
                 error = %err,
                 room_id = %envelope.room_id,

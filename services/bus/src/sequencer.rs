@@ -167,6 +167,36 @@ pub struct Appended {
     pub envelope: RoomEnvelope,
     /// The encoded envelope, exactly as stored, published and to be persisted.
     pub bytes: Bytes,
+    /// What its sender's ack says; `None` when its item cannot be read.
+    ack: Option<DurableAck>,
+    /// Its dedup record's key, if it has one.
+    dedup: Option<String>,
+}
+
+impl Appended {
+    /// Reads what the append script returned. `known` is the item the envelope carries
+    /// when the caller encoded it itself (a new entry): it is not decoded again.
+    fn new(bytes: Vec<u8>, known: Option<&RoomItem>, keys: &RoomKeys) -> Result<Self, BusError> {
+        let envelope = decode_envelope(&bytes)?;
+        let decoded = match known {
+            Some(_) => None,
+            None => decode_item(&envelope).ok(),
+        };
+        let item = known.or(decoded.as_ref());
+        Ok(Self {
+            ack: item.map(|item| DurableAck::of_item(&envelope, item)),
+            dedup: item.and_then(|item| dedup_key(keys, item)),
+            envelope,
+            bytes: Bytes::from(bytes),
+        })
+    }
+
+    /// What the sender's ack of this entry says.
+    pub fn ack(&self) -> Result<DurableAck, BusError> {
+        self.ack
+            .clone()
+            .ok_or_else(|| BusError::Invalid("the appended item cannot be read".into()))
+    }
 }
 
 /// The outcome of [`Sequencer::append_once`]: a new send, or a retry of one in either of
@@ -427,7 +457,9 @@ impl Sequencer {
     #[tracing::instrument(name = "sequencer.append", skip_all, fields(room_id = %item.room_id))]
     pub async fn append(&self, item: &RoomItem) -> Result<Appended, BusError> {
         match self.run_append(item, None).await? {
-            Recorded::Envelope(bytes, false) => appended(bytes),
+            Recorded::Envelope(bytes, false) => {
+                Appended::new(bytes, Some(item), &self.room_keys(&item.room_id))
+            }
             _ => Err(BusError::Invalid(
                 "the sequencer reported a duplicate without a dedup record".into(),
             )),
@@ -449,8 +481,15 @@ impl Sequencer {
             ));
         };
         match self.run_append(item, Some(dedup)).await? {
-            Recorded::Envelope(bytes, false) => appended(bytes).map(AppendOutcome::New),
-            Recorded::Envelope(bytes, true) => appended(bytes).map(AppendOutcome::Pending),
+            Recorded::Envelope(bytes, false) => {
+                Appended::new(bytes, Some(item), &self.room_keys(&item.room_id))
+                    .map(AppendOutcome::New)
+            }
+            // The first attempt's envelope, whose item may differ from this one's.
+            Recorded::Envelope(bytes, true) => {
+                Appended::new(bytes, None, &self.room_keys(&item.room_id))
+                    .map(AppendOutcome::Pending)
+            }
             Recorded::Ack(ack) => Ok(AppendOutcome::Confirmed(ack)),
         }
     }
@@ -607,6 +646,28 @@ impl Sequencer {
         let dedup = item.as_ref().and_then(|item| {
             dedup_key(&keys, item).map(|key| (key, DurableAck::of_item(envelope, item).record()))
         });
+        self.run_confirm(envelope, &keys, dedup).await
+    }
+
+    /// [`confirm`](Self::confirm) of an entry just appended, with what its append read.
+    #[tracing::instrument(name = "sequencer.confirm", skip_all, fields(room_id = %appended.envelope.room_id))]
+    pub async fn confirm_appended(&self, appended: &Appended) -> Result<(), BusError> {
+        let keys = self.room_keys(&appended.envelope.room_id);
+        let dedup = appended
+            .dedup
+            .clone()
+            .zip(appended.ack.as_ref().map(DurableAck::record));
+        self.run_confirm(&appended.envelope, &keys, dedup).await
+    }
+
+    /// Runs the confirm script; `dedup` is the entry's dedup record key and its compact
+    /// ack, when it has one.
+    async fn run_confirm(
+        &self,
+        envelope: &RoomEnvelope,
+        keys: &RoomKeys,
+        dedup: Option<(String, String)>,
+    ) -> Result<(), BusError> {
         let once = dedup.is_some();
         // Without a record the script never touches KEYS[3]; any key of the room's slot will do.
         let (dedup_key, ack) = dedup.unwrap_or_else(|| (keys.seq(), String::new()));
@@ -723,13 +784,6 @@ impl Sequencer {
 enum Recorded {
     Envelope(Vec<u8>, bool),
     Ack(DurableAck),
-}
-
-fn appended(bytes: Vec<u8>) -> Result<Appended, BusError> {
-    Ok(Appended {
-        envelope: decode_envelope(&bytes)?,
-        bytes: Bytes::from(bytes),
-    })
 }
 
 /// Reads an envelope as published on a room channel, stored in a stream or carried by

@@ -240,7 +240,7 @@ async fn a_retry_before_the_confirm_is_republished_and_a_retry_after_gets_the_co
         .publish(&retried.bytes, &room)
         .await
         .expect("broker confirm");
-    sequencer.confirm(&retried.envelope).await.expect("confirm");
+    sequencer.confirm_appended(&retried).await.expect("confirm");
     let later = sequencer.append_once(&item).await.expect("later retry");
 
     // Assert
@@ -260,6 +260,11 @@ async fn a_retry_before_the_confirm_is_republished_and_a_retry_after_gets_the_co
     };
     assert_eq!(later, AppendOutcome::Confirmed(ack.clone()));
     assert_eq!(DurableAck::of(&original.envelope).expect("ack"), ack);
+    assert_eq!(
+        retried.ack().expect("the retry's ack"),
+        ack,
+        "read from the original"
+    );
     let record_len = strlen(&redis, &record).await;
     assert!(original.bytes.len() > 4000);
     assert!(
@@ -288,21 +293,21 @@ async fn a_message_without_a_time_is_acknowledged_without_one() {
     let item = message(&room, "u1", "c1", "no times at all");
     let original = first_attempt(&sequencer, &item).await;
 
+    // The sender's path: the ack and the dedup record come from the item it appended.
     sequencer
-        .confirm(&original.envelope)
+        .confirm_appended(&original)
         .await
         .expect("confirm");
     let retry = sequencer.append_once(&item).await.expect("retry");
 
-    assert_eq!(
-        retry,
-        AppendOutcome::Confirmed(DurableAck {
-            id: item.id,
-            epoch: original.envelope.epoch,
-            seq: original.envelope.seq,
-            sent_at: None,
-        })
-    );
+    let ack = DurableAck {
+        id: item.id,
+        epoch: original.envelope.epoch,
+        seq: original.envelope.seq,
+        sent_at: None,
+    };
+    assert_eq!(original.ack().expect("ack"), ack);
+    assert_eq!(retry, AppendOutcome::Confirmed(ack));
     assert!(retry.is_duplicate());
     redis.cleanup().await;
 }

@@ -451,11 +451,11 @@ impl Messages {
                 tracing::warn!(error = %err, "the broker did not confirm the message");
                 MessageError::Unavailable
             })?;
-        if let Err(err) = self.sequencer.confirm(&appended.envelope).await {
+        if let Err(err) = self.sequencer.confirm_appended(appended).await {
             // Durable already; the sweeper will store it again, which history ignores.
             tracing::warn!(error = %err, "cannot clear the pending record");
         }
-        DurableAck::of(&appended.envelope).map_err(|err| {
+        appended.ack().map_err(|err| {
             tracing::error!(error = %err, "the sequencer returned an undecodable item");
             MessageError::Unavailable
         })

@@ -9,8 +9,9 @@ use chat_bus::persist::QueueNames;
 use chat_history::{App, Config};
 use chat_proto::v1::history_service_client::HistoryServiceClient;
 use chat_proto::v1::{
-    ChatMessage, MessageDeleted, MessageEdited, MessageKind, ReactionChanged, RoomEnvelope,
-    RoomEvent, RoomEventKind, RoomItem, room_item,
+    ChatMessage, EntryPage, ListEntriesAfterRequest, ListMessagesRequest, MessageDeleted,
+    MessageEdited, MessageKind, MessagePage, Position, ReactionChanged, RoomEnvelope, RoomEvent,
+    RoomEventKind, RoomItem, room_item,
 };
 use chat_runtime::shutdown::CancellationToken;
 use clap::Parser as _;
@@ -276,6 +277,31 @@ impl TestEnv {
 }
 
 impl TestApp {
+    /// The newest page of a room's messages.
+    pub async fn messages(&mut self, room_id: Uuid) -> MessagePage {
+        self.grpc
+            .list_messages(ListMessagesRequest {
+                room_id: room_id.to_string(),
+                ..ListMessagesRequest::default()
+            })
+            .await
+            .expect("list messages")
+            .into_inner()
+    }
+
+    /// Every entry of a room's `epoch`, as a catch-up replays them.
+    pub async fn entries(&mut self, room_id: Uuid, epoch: u64) -> EntryPage {
+        self.grpc
+            .list_entries_after(ListEntriesAfterRequest {
+                room_id: room_id.to_string(),
+                after: Some(Position { epoch, seq: 0 }),
+                limit: 0,
+            })
+            .await
+            .expect("list entries")
+            .into_inner()
+    }
+
     /// Cancels the service and waits for it to drain and stop.
     pub async fn stop(self) {
         self.shutdown.cancel();

@@ -1,7 +1,7 @@
 //! The consumer: what is published reaches PostgreSQL once, in order, whatever happens
 //! to the delivery or to the consumer.
 
-use chat_proto::v1::{ListEntriesAfterRequest, ListMessagesRequest, Position, room_item};
+use chat_proto::v1::{Position, room_item};
 use prost::Message as _;
 
 use crate::helpers::{AMQP_URL, Room, TestEnv, eventually, item_of, spawn_app};
@@ -25,19 +25,7 @@ async fn published_envelopes_are_stored_and_listed_in_position_order() {
     env.wait_for_entries(room.id, 4).await;
 
     // Assert
-    let page = app
-        .grpc
-        .list_entries_after(ListEntriesAfterRequest {
-            room_id: room.id.to_string(),
-            after: Some(Position {
-                epoch: room.epoch,
-                seq: 0,
-            }),
-            limit: 0,
-        })
-        .await
-        .expect("list entries")
-        .into_inner();
+    let page = app.entries(room.id, room.epoch).await;
     let listed: Vec<_> = page
         .entries
         .iter()
@@ -63,15 +51,7 @@ async fn published_envelopes_are_stored_and_listed_in_position_order() {
     assert_eq!(listed, expected);
     assert!(!page.has_more);
 
-    let messages = app
-        .grpc
-        .list_messages(ListMessagesRequest {
-            room_id: room.id.to_string(),
-            ..ListMessagesRequest::default()
-        })
-        .await
-        .expect("list messages")
-        .into_inner();
+    let messages = app.messages(room.id).await;
     let contents: Vec<_> = messages
         .messages
         .iter()
@@ -309,19 +289,7 @@ async fn rooms_spread_over_several_queues_are_all_stored_in_order() {
     // Assert: every queue is consumed, every room's entries stored in position order.
     for room in &rooms {
         env.wait_for_entries(room.id, 3).await;
-        let page = app
-            .grpc
-            .list_entries_after(ListEntriesAfterRequest {
-                room_id: room.id.to_string(),
-                after: Some(Position {
-                    epoch: room.epoch,
-                    seq: 0,
-                }),
-                limit: 0,
-            })
-            .await
-            .expect("list entries")
-            .into_inner();
+        let page = app.entries(room.id, room.epoch).await;
         let seqs: Vec<u64> = page
             .entries
             .iter()
@@ -368,34 +336,14 @@ async fn a_deletion_stored_before_its_message_erases_it_when_it_comes() {
 
     // Assert: the message is deleted, in its row and in the sequence a catch-up replays,
     // and nothing waits any more.
-    let page = app
-        .grpc
-        .list_messages(ListMessagesRequest {
-            room_id: room.id.to_string(),
-            ..ListMessagesRequest::default()
-        })
-        .await
-        .expect("list messages")
-        .into_inner();
+    let page = app.messages(room.id).await;
     let shown: Vec<_> = page
         .messages
         .iter()
         .map(|m| (m.content.as_str(), m.deleted_at.is_some()))
         .collect();
     assert_eq!(shown, [("", true), ("fine, edited", false)]);
-    let entries = app
-        .grpc
-        .list_entries_after(ListEntriesAfterRequest {
-            room_id: room.id.to_string(),
-            after: Some(Position {
-                epoch: room.epoch,
-                seq: 0,
-            }),
-            limit: 0,
-        })
-        .await
-        .expect("list entries")
-        .into_inner();
+    let entries = app.entries(room.id, room.epoch).await;
     let replayed = format!("{:?}", entries.entries);
     assert!(
         !replayed.contains("regrettable"),

@@ -1,7 +1,6 @@
 //! The pending sweeper: an envelope fanned out whose broker confirm never came is stored.
 
 use chat_bus::sequencer::{Sequencer, SequencerConfig};
-use chat_proto::v1::ListMessagesRequest;
 use std::time::Duration;
 
 use crate::helpers::{REDIS_URL, Room, TestEnv, eventually, item_of};
@@ -26,15 +25,7 @@ async fn an_envelope_that_never_reached_the_broker_is_swept_into_history() {
     env.wait_for_entries(room.id, 1).await;
 
     // Assert
-    let page = app
-        .grpc
-        .list_messages(ListMessagesRequest {
-            room_id: room.id.to_string(),
-            ..ListMessagesRequest::default()
-        })
-        .await
-        .expect("list messages")
-        .into_inner();
+    let page = app.messages(room.id).await;
     assert_eq!(page.messages.len(), 1);
     let stored = &page.messages[0];
     assert_eq!(stored.content, "seen but never confirmed");

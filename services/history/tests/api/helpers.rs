@@ -2,6 +2,7 @@
 //! with its own database, persist queue and Redis key prefix, and publishes envelopes the
 //! way gateways do (persistent, with publisher confirms).
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::time::Duration;
 
@@ -24,6 +25,7 @@ use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
 use prost::Message as _;
 use sqlx::PgPool;
+use sqlx::migrate::Migrator;
 use sqlx::postgres::PgPoolOptions;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel as GrpcChannel;
@@ -309,6 +311,21 @@ impl TestApp {
             .await
             .expect("service task")
             .expect("service stopped cleanly");
+    }
+}
+
+/// History's migrations older than `version`: a database as an earlier release left it.
+pub fn migrations_before(version: i64) -> Migrator {
+    Migrator {
+        migrations: Cow::Owned(
+            chat_history::MIGRATOR
+                .migrations
+                .iter()
+                .filter(|m| m.version < version)
+                .cloned()
+                .collect(),
+        ),
+        ..Migrator::DEFAULT
     }
 }
 

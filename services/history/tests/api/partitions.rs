@@ -2,12 +2,9 @@
 //! partition only, through the same indexes, and the migration from the single tables
 //! keeps every row and every rule.
 
-use std::borrow::Cow;
-
-use sqlx::migrate::Migrator;
 use uuid::Uuid;
 
-use crate::helpers::{Room, TestEnv, spawn_app};
+use crate::helpers::{Room, TestEnv, migrations_before, spawn_app};
 
 /// The version of the migration that partitions the tables.
 const PARTITIONING: i64 = 20261205000001;
@@ -114,18 +111,10 @@ async fn a_rooms_reads_touch_its_partition_through_its_indexes() {
 #[tokio::test]
 async fn the_migration_moves_every_row_of_the_single_tables_and_keeps_their_rules() {
     let env = TestEnv::new().await;
-    let before = Migrator {
-        migrations: Cow::Owned(
-            chat_history::MIGRATOR
-                .migrations
-                .iter()
-                .filter(|m| m.version < PARTITIONING)
-                .cloned()
-                .collect(),
-        ),
-        ..Migrator::DEFAULT
-    };
-    before.run(&env.pool).await.expect("the migrations before");
+    migrations_before(PARTITIONING)
+        .run(&env.pool)
+        .await
+        .expect("the migrations before");
     let rooms = [Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7()];
     for (n, room) in rooms.iter().enumerate() {
         sqlx::query(

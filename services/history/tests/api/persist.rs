@@ -4,7 +4,10 @@
 use chat_proto::v1::{Position, room_item};
 use prost::Message as _;
 
-use crate::helpers::{AMQP_URL, Room, TestEnv, eventually, item_of, spawn_app};
+use crate::helpers::{AMQP_URL, Room, TestEnv, eventually, item_of, migrations_before, spawn_app};
+
+/// The version of the migration that adds `changes_before_message`.
+const WAITING_TABLE: i64 = 20261205000004;
 
 #[tokio::test]
 async fn published_envelopes_are_stored_and_listed_in_position_order() {
@@ -420,5 +423,80 @@ async fn a_message_and_its_edit_stored_at_once_by_two_writers_meet() {
     assert_eq!(changes_waiting(&env, &room).await, 0);
 
     app.stop().await;
+    env.clean_up().await;
+}
+
+#[tokio::test]
+async fn changes_already_waiting_when_the_table_comes_are_kept_for_their_message() {
+    // Arrange: a database of the release before the waiting table, holding a message
+    // with its edit, and the edit of a message not stored yet (still pending in Redis).
+    let env = TestEnv::new().await;
+    migrations_before(WAITING_TABLE)
+        .run(&env.pool)
+        .await
+        .expect("the migrations before");
+    let store = chat_history::store::Store::new(env.pool.clone());
+    let mut room = Room::new();
+    let stored = room.message("stored");
+    let stored_edit = room.edit(&stored, "stored, edited");
+    let late = room.message("draft");
+    let late_edit = room.edit(&late, "final");
+    for (envelope, kind, subject) in [
+        (&stored, "message", None),
+        (&stored_edit, "message_edited", Some(&stored)),
+        (&late_edit, "message_edited", Some(&late)),
+    ] {
+        let item = item_of(envelope);
+        let subject = subject.map(|message| item_of(message).id.parse::<uuid::Uuid>().expect("id"));
+        sqlx::query(
+            "INSERT INTO room_entries (room_id, epoch, seq, id, kind, actor_id, subject_id,
+                                       occurred_at, item)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8)",
+        )
+        .bind(room.id)
+        .bind(envelope.epoch as i64)
+        .bind(envelope.seq as i64)
+        .bind(item.id.parse::<uuid::Uuid>().expect("id"))
+        .bind(kind)
+        .bind(room.sender)
+        .bind(subject)
+        .bind(&envelope.item)
+        .execute(&env.pool)
+        .await
+        .expect("an entry of the earlier release");
+    }
+    sqlx::query(
+        "INSERT INTO messages (id, room_id, epoch, seq, sender_id, client_msg_id, content, kind,
+                               sent_at)
+         VALUES ($1, $2, $3, $4, $5, 'c1', 'stored, edited', 1, now())",
+    )
+    .bind(item_of(&stored).id.parse::<uuid::Uuid>().expect("id"))
+    .bind(room.id)
+    .bind(stored.epoch as i64)
+    .bind(stored.seq as i64)
+    .bind(room.sender)
+    .execute(&env.pool)
+    .await
+    .expect("a message of the earlier release");
+
+    // Act
+    chat_history::MIGRATOR
+        .run(&env.pool)
+        .await
+        .expect("the waiting table");
+    let kept = changes_waiting(&env, &room).await;
+    let entry = chat_history::entry::Entry::from_envelope(late.clone()).expect("entry");
+    store.insert(&[entry]).await.expect("the late message");
+
+    // Assert: only the edit without its message was kept, and its message took it.
+    assert_eq!(kept, 1);
+    let contents: Vec<String> =
+        sqlx::query_scalar("SELECT content FROM messages WHERE room_id = $1 ORDER BY seq")
+            .bind(room.id)
+            .fetch_all(&env.pool)
+            .await
+            .expect("read messages");
+    assert_eq!(contents, ["stored, edited", "final"]);
+    assert_eq!(changes_waiting(&env, &room).await, 0);
     env.clean_up().await;
 }
